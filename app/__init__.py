@@ -1,0 +1,141 @@
+"""The application factory."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from govuk_frontend_wtf.main import WTFormsHelpers
+from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+
+from config import DEV_SECRET_KEY, config_for_environment
+
+
+def create_app(config_class=None) -> Flask:
+    """Build the app: settings, extensions, blueprints, commands and error pages."""
+    config_class = config_class or config_for_environment()
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(config_class)
+    if app.config["ENV_NAME"] == "production" and app.config["SECRET_KEY"] == DEV_SECRET_KEY:
+        raise RuntimeError("Refusing to start in production with the development SECRET_KEY.")
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        _sqlite_engine_options(app)
+
+    app.jinja_loader = ChoiceLoader(
+        [
+            PackageLoader("app"),
+            PrefixLoader(
+                {
+                    "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+                    "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+                }
+            ),
+        ]
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    WTFormsHelpers(app)
+
+    from app.extensions import csrf, db, login_manager, mail, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True)
+    mail.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.sign_in"
+    login_manager.login_message = "Sign in to see this page."
+    login_manager.login_message_category = "info"
+
+    from app import demo, jobs, locking, models, templating  # noqa: F401  (the whole schema; SQLite hooks)
+
+    templating.init_app(app)
+    demo.init_app(app)
+    jobs.init_app(app)
+    _register_blueprints(app)
+    _register_error_pages(app)
+    _register_mail_on_request(app)
+    logging.basicConfig(level=logging.INFO)
+    return app
+
+
+def _sqlite_engine_options(app: Flask) -> None:
+    """Let SQLite wait for a writer instead of failing at once (pragmas: app.locking)."""
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(options.get("connect_args") or {})
+    connect_args.setdefault("timeout", 30)
+    connect_args.setdefault("check_same_thread", False)
+    options["connect_args"] = connect_args
+    if uri in ("sqlite://", "sqlite:///:memory:"):
+        from sqlalchemy.pool import StaticPool
+
+        options.setdefault("poolclass", StaticPool)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.accounts import bp as accounts_bp
+    from app.admin import bp as admin_bp
+    from app.bookings import bp as bookings_bp
+    from app.courses import bp as courses_bp
+    from app.evaluation import bp as evaluation_bp
+    from app.main import bp as main_bp
+    from app.reports import bp as reports_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(courses_bp)
+    app.register_blueprint(bookings_bp)
+    app.register_blueprint(evaluation_bp)
+    app.register_blueprint(reports_bp)
+
+
+def _register_error_pages(app: Flask) -> None:
+    from app.extensions import db
+
+    def page(template: str, code: int):
+        return render_template(template), code
+
+    @app.errorhandler(400)
+    def bad_request(_e):
+        return page("errors/400.html", 400)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_e):
+        return page("errors/csrf.html", 400)
+
+    @app.errorhandler(403)
+    def forbidden(_e):
+        return page("errors/403.html", 403)
+
+    @app.errorhandler(404)
+    def not_found(_e):
+        return page("errors/404.html", 404)
+
+    @app.errorhandler(405)
+    def method_not_allowed(_e):
+        return page("errors/404.html", 405)
+
+    @app.errorhandler(500)
+    def server_error(_e):
+        db.session.rollback()
+        return page("errors/500.html", 500)
+
+
+def _register_mail_on_request(app: Flask) -> None:
+    """In development, send what a request queued once it has committed."""
+
+    @app.teardown_request
+    def _deliver(_exc):
+        if _exc is None and app.config.get("MAIL_DELIVER_ON_REQUEST") and g.get("mail_queued"):
+            from app.email import deliver_outbox
+            from app.extensions import db
+
+            try:
+                db.session.rollback()  # anything the view left uncommitted is not to be sent
+                deliver_outbox()
+            except Exception:
+                app.logger.exception("Development mail delivery failed; the outbox keeps it")

@@ -1,0 +1,187 @@
+"""Registration, e-mail verification, sign-in and out, password reset, the account page."""
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from app.accounts import bp
+from app.accounts.access import public, signed_in
+from app.accounts.forms import (
+    AccountRegisterForm,
+    ConfirmForm,
+    EmailRequestForm,
+    PasswordResetForm,
+    SignInForm,
+)
+from app.accounts.models import PENDING_APPROVAL, Agency, User, find_user_by_email
+from app.accounts.services import (
+    AccountError,
+    SignInRefused,
+    authenticate,
+    person_for_reset,
+    register_person,
+    request_password_reset,
+    reset_password,
+    send_verification,
+    verify_email,
+)
+from app.accounts.tokens import LinkError
+from app.extensions import db, login_manager
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def _agency_choices() -> list[tuple[int, str]]:
+    agencies = db.session.scalars(
+        select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)
+    ).all()
+    return [(0, "Choose your agency")] + [(a.id, a.name) for a in agencies]
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only follow a `next` that stays on this site."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@public
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = AccountRegisterForm()
+    form.agency_id.choices = _agency_choices()
+    if form.validate_on_submit():
+        agency = db.session.get(Agency, form.agency_id.data) if form.agency_id.data else None
+        try:
+            person = register_person(
+                name=form.name.data,
+                email=form.email.data,
+                password=form.password.data,
+                job_title=form.job_title.data,
+                agency=agency,
+                line_manager_name=form.line_manager_name.data,
+                line_manager_email=form.line_manager_email.data,
+            )
+        except AccountError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "email").errors.append(exc.message)
+        else:
+            db.session.commit()
+            return render_template(
+                "accounts/registered.html", person=person,
+                held=person.status == PENDING_APPROVAL,
+            )
+    return render_template("accounts/register.html", form=form)
+
+
+@bp.route("/verify/<token>", endpoint="verify_email")
+@public
+def verify_email_link(token: str):
+    try:
+        person = verify_email(token)
+    except LinkError as exc:
+        db.session.rollback()
+        return render_template("accounts/link_problem.html", message=exc.message,
+                               expired=exc.expired, resend=True), 400
+    db.session.commit()
+    if person.status == PENDING_APPROVAL:
+        flash("Thank you: your e-mail address is confirmed. The L&D team will approve your "
+              "account and e-mail you.", "info")
+    else:
+        flash("Your e-mail address is confirmed. You can now sign in.", "success")
+    return redirect(url_for("accounts.sign_in"))
+
+
+@bp.route("/verify/resend", methods=["GET", "POST"])
+@public
+def resend_verification():
+    form = EmailRequestForm()
+    if form.validate_on_submit():
+        person = find_user_by_email(form.email.data)
+        if person is not None and not person.is_verified:
+            send_verification(person)
+            db.session.commit()
+        flash("If that address has an account waiting to be confirmed, we have sent a new link.",
+              "success")
+        return redirect(url_for("accounts.sign_in"))
+    return render_template("accounts/resend.html", form=form)
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@public
+def sign_in():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = SignInForm()
+    if form.validate_on_submit():
+        try:
+            person = authenticate(form.email.data, form.password.data)
+        except SignInRefused as exc:
+            db.session.commit()  # keep the failure count
+            form.email.errors.append(exc.message)
+        else:
+            db.session.commit()
+            login_user(person, remember=bool(form.remember.data))
+            return redirect(_safe_next(request.args.get("next")) or url_for("main.index"))
+    return render_template("accounts/sign_in.html", form=form)
+
+
+@bp.route("/sign-out", methods=["GET", "POST"])
+@public
+def sign_out():
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate_on_submit():
+        logout_user()
+        flash("You have signed out.", "success")
+        return redirect(url_for("main.index"))
+    if not current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    return render_template("accounts/sign_out.html", form=form)
+
+
+@bp.route("/password/forgotten", methods=["GET", "POST"])
+@public
+def forgotten_password():
+    form = EmailRequestForm()
+    if form.validate_on_submit():
+        request_password_reset(form.email.data)
+        db.session.commit()
+        return render_template("accounts/reset_sent.html")
+    return render_template("accounts/forgotten.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"], endpoint="reset_password")
+@public
+def reset_password_link(token: str):
+    try:
+        person_for_reset(token)
+    except LinkError as exc:
+        return render_template("accounts/link_problem.html", message=exc.message,
+                               expired=exc.expired, resend=False), 400
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        try:
+            reset_password(token, form.password.data)
+        except (AccountError, LinkError) as exc:
+            db.session.rollback()
+            form.password.errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash("Your password has been changed. You can now sign in.", "success")
+            return redirect(url_for("accounts.sign_in"))
+    return render_template("accounts/reset.html", form=form)
+
+
+@bp.route("/account")
+@signed_in
+def account():
+    return render_template("accounts/account.html", person=current_user)

@@ -1,0 +1,2 @@
+"""Booking pages."""
+from app.bookings import bp  # noqa: F401

@@ -1,0 +1,2 @@
+"""Evaluation pages."""
+from app.evaluation import bp  # noqa: F401

@@ -1,0 +1,48 @@
+"""Database locks that guard capacity: the database decides, not counting in Python.
+
+On PostgreSQL a service locks the rows it is about to re-count with SELECT ... FOR UPDATE, in id
+order. SQLite has no row locks, and a transaction that read and then tries to write after another
+writer committed fails at once ("database is locked") instead of waiting. So on SQLite every
+transaction begins IMMEDIATE: it takes the single write lock up front and waits its turn
+(busy_timeout). That serialises writers, which is what an embedded development database needs.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
+
+from app.extensions import db
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        # pysqlite's own transaction handling breaks SAVEPOINTs; SQLAlchemy emits BEGIN itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection) -> None:
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def lock_rows(model, ids: Sequence[int]) -> list:
+    """Lock rows of `model` for the rest of the transaction and return them freshly loaded.
+
+    Rows are locked in id order (a fixed order, so two lockers never deadlock). On SQLite the
+    transaction already holds the write lock.
+    """
+    if not ids:
+        return []
+    query = select(model).where(model.id.in_(sorted(set(ids)))).order_by(model.id)
+    if db.engine.dialect.name != "sqlite":
+        query = query.with_for_update()
+    return list(db.session.scalars(query.execution_options(populate_existing=True)))

@@ -1,0 +1,2 @@
+"""Report pages."""
+from app.reports import bp  # noqa: F401

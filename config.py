@@ -1,0 +1,94 @@
+"""Settings read from the environment (a .env file in development)."""
+import os
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+BASE_DIR = Path(__file__).resolve().parent
+load_dotenv(BASE_DIR / ".env")
+
+DEV_SECRET_KEY = "development-only-secret-key-change-me"
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+class Config:
+    ENV_NAME = os.environ.get("APP_ENV", "development")
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'training.db'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    PARTNERSHIP_NAME = os.environ.get(
+        "PARTNERSHIP_NAME", "Northbridge Safeguarding Children Partnership"
+    )
+    SERVICE_NAME = os.environ.get("SERVICE_NAME", "Safeguarding training")
+    # Absolute base for links in e-mails (the request's host is not known in cron jobs).
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
+    MAIL_PORT = _int("MAIL_PORT", 1025)
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = os.environ.get(
+        "MAIL_DEFAULT_SENDER", "Safeguarding training <training@northbridge-scp.example>"
+    )
+    MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 10)
+    # Development: deliver the outbox at the end of the request that queued mail.
+    MAIL_DELIVER_ON_REQUEST = _bool("MAIL_DELIVER_ON_REQUEST", ENV_NAME == "development")
+    L_AND_D_EMAIL = os.environ.get("L_AND_D_EMAIL", "training@northbridge-scp.example")
+
+    # Signed links (hours unless said).
+    VERIFY_LINK_HOURS = _int("VERIFY_LINK_HOURS", 48)
+    RESET_LINK_HOURS = _int("RESET_LINK_HOURS", 2)
+    # Sign-in lock-out.
+    MAX_FAILED_SIGN_INS = _int("MAX_FAILED_SIGN_INS", 5)
+    LOCKOUT_MINUTES = _int("LOCKOUT_MINUTES", 15)
+    REMEMBER_COOKIE_DURATION_DAYS = _int("REMEMBER_COOKIE_DURATION_DAYS", 14)
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", ENV_NAME == "production")
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_HTTPONLY = True
+    WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
+
+    TIMEZONE = "Europe/London"
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    MAIL_DELIVER_ON_REQUEST = False
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+
+class TestConfig(Config):
+    ENV_NAME = "test"
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    WTF_CSRF_ENABLED = False
+    MAIL_DELIVER_ON_REQUEST = False
+    MAIL_SUPPRESS_SEND = False
+    BASE_URL = "http://localhost"
+    SERVER_NAME = None
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+
+
+def config_for_environment():
+    """Pick the settings class named by APP_ENV."""
+    return ProductionConfig if os.environ.get("APP_ENV") == "production" else Config

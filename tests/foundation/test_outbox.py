@@ -1,0 +1,127 @@
+"""The outbox: queued with the change, sent after commit, retried, never sent twice."""
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app import clock
+from app.email import FAILED, QUEUED, SENT, Attachment, OutboxMessage, deliver_outbox, queue_email
+from app.extensions import db
+from app.jobs import run_jobs
+
+
+def _queue(key="k1", to="amara@example.org", **extra):
+    return queue_email(key=key, to=to, subject="Hello", template="accounts/emails/verify",
+                       person={"name": "Amara"}, link="http://localhost/x", hours=48, **extra)
+
+
+def test_delivers_plain_text_html_and_attachments_to_a_real_smtp_server(app, mailbox):
+    _queue(attachments=[Attachment("invite.ics", "text/calendar; method=REQUEST", b"BEGIN:VCALENDAR")])
+    db.session.commit()
+
+    assert deliver_outbox() == (1, 0)
+
+    [received] = mailbox.messages
+    assert received["To"] == "amara@example.org"
+    assert received["Subject"] == "Hello"
+    text = received.get_body(preferencelist=("plain",)).get_content()
+    html = received.get_body(preferencelist=("html",)).get_content()
+    assert "Dear Amara" in text and "http://localhost/x" in text
+    assert "<a href=\"http://localhost/x\"" in html
+    [attachment] = list(received.iter_attachments())
+    assert attachment.get_filename() == "invite.ics"
+    assert attachment.get_content_type() == "text/calendar"
+    assert db.session.scalar(select(OutboxMessage.status)) == SENT
+
+
+def test_the_same_key_queues_one_message(app, mailbox):
+    assert _queue() is not None
+    assert _queue() is None
+    db.session.commit()
+    deliver_outbox()
+    deliver_outbox()
+    assert len(mailbox.messages) == 1
+
+
+def test_rolled_back_change_sends_nothing(app, mailbox):
+    _queue()
+    db.session.rollback()
+    assert deliver_outbox() == (0, 0)
+    assert mailbox.messages == []
+
+
+def test_a_refusing_server_leaves_the_message_queued_and_a_later_run_sends_it_once(app, mailbox):
+    _queue()
+    db.session.commit()
+    mailbox.refuse = True
+
+    assert deliver_outbox() == (0, 1)
+    message = db.session.scalar(select(OutboxMessage))
+    assert message.status == QUEUED and message.attempts == 1
+    assert "451" in message.last_error
+
+    mailbox.refuse = False
+    assert deliver_outbox() == (0, 0), "it waits for its back-off"
+    clock.set_now(clock.utcnow() + timedelta(minutes=5))
+    assert deliver_outbox() == (1, 0)
+    assert deliver_outbox() == (0, 0)
+    assert len(mailbox.messages) == 1
+
+
+def test_a_server_that_is_down_leaves_messages_queued(app, mailbox):
+    _queue()
+    db.session.commit()
+    app.config["MAIL_PORT"] = 1  # nothing listens there
+    app.extensions["mail"].port = 1
+    assert deliver_outbox() == (0, 1)
+    assert db.session.scalar(select(OutboxMessage.status)) == QUEUED
+    assert mailbox.messages == []
+
+
+def test_gives_up_after_repeated_failures_and_can_be_retried_by_an_administrator(app, mailbox, make_user, login_as):
+    _queue()
+    db.session.commit()
+    mailbox.refuse = True
+    for _ in range(8):
+        clock.set_now(clock.utcnow() + timedelta(days=1))
+        deliver_outbox()
+    message = db.session.scalar(select(OutboxMessage))
+    assert message.status == FAILED and message.attempts == 8
+
+    mailbox.refuse = False
+    admin = make_user(roles=("admin",))
+    client = login_as(admin)
+    page = client.get(f"/admin/outbox/{message.id}")
+    assert "Try again" in page.get_data(as_text=True)
+    client.post(f"/admin/outbox/{message.id}/retry")
+    assert deliver_outbox() == (1, 0)
+    assert len(mailbox.messages) == 1
+
+
+def test_two_runs_at_once_send_each_message_once(app, mailbox):
+    import threading
+
+    for n in range(30):
+        _queue(key=f"k{n}", to=f"p{n}@example.org")
+    db.session.commit()
+    results = []
+
+    def run():
+        with app.app_context():
+            results.append(run_jobs())
+            db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    db.session.expire_all()
+    assert len(mailbox.messages) == 30
+    assert len({m["To"] for m in mailbox.messages}) == 30
+    assert set(db.session.scalars(select(OutboxMessage.status))) == {SENT}
+
+
+def test_outbox_page_is_for_administrators_only(app, make_user, login_as):
+    learner = make_user()
+    client = login_as(learner)
+    assert client.get("/admin/outbox").status_code == 403
