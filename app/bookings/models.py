@@ -1,0 +1,141 @@
+"""Bookings: a person's place on a session, its history, and completed training.
+
+A booking's state (where it is in booking) and its attendance outcome (what happened on the day)
+are kept apart; every change to either is a BookingEvent row.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.accounts.models import Agency, User
+from app.clock import utcnow
+from app.courses.models import Course, Reservation, Session
+from app.extensions import db
+
+# Booking states.
+AWAITING_APPROVAL = "awaiting_approval"  # holds a place until the line manager answers
+CONFIRMED = "confirmed"
+WAITING = "waiting"  # on the waiting list; holds no place
+CANCELLED = "cancelled"
+DECLINED = "declined"  # the line manager said no
+LAPSED = "lapsed"  # the line manager did not answer in time
+TRANSFERRED = "transferred"  # the place went to a colleague
+HOLDS_PLACE = (AWAITING_APPROVAL, CONFIRMED)
+ACTIVE_STATES = (AWAITING_APPROVAL, CONFIRMED, WAITING)
+STATE_LABELS = {
+    AWAITING_APPROVAL: "Awaiting your manager",
+    CONFIRMED: "Booked",
+    WAITING: "Waiting list",
+    CANCELLED: "Cancelled",
+    DECLINED: "Declined by manager",
+    LAPSED: "Lapsed (no manager answer)",
+    TRANSFERRED: "Passed to a colleague",
+}
+
+# Attendance outcomes (set by the register).
+ATTENDED = "attended"
+PARTLY_ATTENDED = "partly_attended"
+DID_NOT_ATTEND = "did_not_attend"
+TURNED_AWAY = "turned_away"
+OUTCOME_LABELS = {
+    ATTENDED: "Attended",
+    PARTLY_ATTENDED: "Partly attended",
+    DID_NOT_ATTEND: "Did not attend",
+    TURNED_AWAY: "Turned away (late)",
+}
+PRESENT_OUTCOMES = (ATTENDED, PARTLY_ATTENDED)
+
+
+class Booking(db.Model):
+    __tablename__ = "bookings"
+    # One row per person per session; booking again after cancelling reuses it (history keeps all).
+    __table_args__ = (UniqueConstraint("session_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # The person's agency when they booked: charges and reports follow it if they move.
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    # The reserved place this booking fills; None for a general place (or no place).
+    reservation_id: Mapped[int | None] = mapped_column(ForeignKey("reservations.id"))
+    waiting_since: Mapped[datetime | None]  # the waiting list's order
+    booked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    overbooked: Mapped[bool] = mapped_column(default=False)  # an administrator went over capacity
+    access_needs: Mapped[str] = mapped_column(Text, default="")
+    approval_requested_at: Mapped[datetime | None]
+    approval_due_at: Mapped[datetime | None]
+    approved_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    late_cancellation: Mapped[bool] = mapped_column(default=False)
+    cancellation_reason: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    outcome_marked_at: Mapped[datetime | None]
+    outcome_marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    walk_in: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    session: Mapped[Session] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    agency: Mapped[Agency | None] = relationship()
+    reservation: Mapped[Reservation | None] = relationship()
+    booked_by: Mapped[User | None] = relationship(foreign_keys=[booked_by_id])
+    events: Mapped[list[BookingEvent]] = relationship(
+        back_populates="booking", cascade="all, delete-orphan", order_by="BookingEvent.id"
+    )
+
+    @property
+    def holds_place(self) -> bool:
+        return self.status in HOLDS_PLACE
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS.get(self.status, self.status)
+
+    @property
+    def outcome_label(self) -> str:
+        return OUTCOME_LABELS.get(self.outcome or "", "")
+
+
+class BookingEvent(db.Model):
+    """One change to a booking: who, when, from what to what, and why."""
+
+    __tablename__ = "booking_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the system
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    from_outcome: Mapped[str | None] = mapped_column(String(20))
+    to_outcome: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    booking: Mapped[Booking] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+class Completion(db.Model):
+    """A course completed: from attendance here, or recorded by the person (online courses)."""
+
+    __tablename__ = "completions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    completed_on: Mapped[date]
+    source: Mapped[str] = mapped_column(String(20))  # "attendance" or "self_recorded"
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), unique=True)
+    evidence: Mapped[str] = mapped_column(Text, default="")  # e.g. the e-learning certificate number
+    checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # L&D team check
+    checked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    course: Mapped[Course] = relationship()
+    booking: Mapped[Booking | None] = relationship()
