@@ -2,7 +2,7 @@
 from datetime import datetime, timedelta
 
 from app.bookings.models import CONFIRMED, WAITING, Booking
-from app.bookings.places import FULL, OPEN, availability_for, booking_state
+from app.bookings.places import FEW, FULL, availability_for, booking_state
 from app.courses.models import PUBLISHED, Course, Reservation, Session, SessionPart
 from app.extensions import db
 
@@ -45,7 +45,7 @@ def test_reserved_pools_are_for_their_sector_until_release(app, make_user, make_
     assert a.left_for(police.id, police.sector_id) == 0
     assert a.place_for(police.id, police.sector_id) == (False, None)
     assert a.left_for(health.id, health.sector_id) == 2
-    assert booking_state(session, a) == OPEN
+    assert booking_state(session, a) == FEW  # two left
 
     set_now(START - timedelta(days=7))  # released: the two reserved places are anyone's
     a = availability_for([session])[session.id]
