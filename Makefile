@@ -29,6 +29,7 @@ app/static/govuk/.stamp: node_modules/.stamp scripts/install_assets.py | $(VENV)
 	touch $@
 
 install: $(VENV)/.stamp-runtime app/static/govuk/.stamp
+	bash scripts/ensure_system_packages.sh run
 install-dev: $(VENV)/.stamp-dev app/static/govuk/.stamp
 assets: app/static/govuk/.stamp
 
@@ -46,7 +47,7 @@ run: install
 	fi
 
 test: install-dev
-	bash scripts/ensure_system_packages.sh
+	bash scripts/ensure_system_packages.sh test
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 
@@ -59,7 +60,7 @@ test-postgres: install-dev
 	bash scripts/with_postgres.sh $(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: install-dev
-	bash scripts/ensure_system_packages.sh
+	bash scripts/ensure_system_packages.sh test
 	$(PY) -m bench $(BENCH_ARGS)
 
 clean:

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Install the Debian packages the test suite needs (PostgreSQL 15, Chromium), only when missing.
+# Install Debian packages only when missing. `run`: fonts for PDFs; `test`: also PostgreSQL 15
+# and Chromium for the suite's database and browser runs.
 set -euo pipefail
+need=${1:-test}
 missing=()
-[ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql)
-[ -x /usr/bin/chromium ] || missing+=(chromium)
-fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
+fc-list 2>/dev/null | grep -qi "DejaVuSans.ttf" || [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+if [ "$need" = test ]; then
+  [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "Please install: ${missing[*]} (apt-get install -y ${missing[*]})" >&2
