@@ -27,7 +27,7 @@ class AccountRegisterForm(FlaskForm):
         "Agency",
         widget=GovSelect(),
         coerce=int,
-        description="Start typing to find your agency in the list.",
+        description="The organisation you work for.",
         validators=[InputRequired("Select the agency you work for")],
     )
     line_manager_name = StringField(
