@@ -55,6 +55,7 @@ def create_app(config_class=None) -> Flask:
     jobs.init_app(app)
     _register_blueprints(app)
     _register_error_pages(app)
+    _register_write_intent(app)
     _register_mail_on_request(app)
     logging.basicConfig(level=logging.INFO)
     return app
@@ -123,6 +124,21 @@ def _register_error_pages(app: Flask) -> None:
     def server_error(_e):
         db.session.rollback()
         return page("errors/500.html", 500)
+
+
+def _register_write_intent(app: Flask) -> None:
+    """Requests that may change data take SQLite's write lock up front (see app.locking)."""
+    from app.locking import reset_write_intent, set_write_intent
+
+    @app.before_request
+    def _declare():
+        g.write_intent_token = set_write_intent(request.method not in ("GET", "HEAD", "OPTIONS"))
+
+    @app.teardown_request
+    def _clear(_exc):
+        token = g.pop("write_intent_token", None)
+        if token is not None:
+            reset_write_intent(token)
 
 
 def _register_mail_on_request(app: Flask) -> None:

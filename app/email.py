@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.clock import utcnow
 from app.extensions import db, mail
+from app.locking import write_intent
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,16 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def deliver_outbox(batch: int = 200) -> tuple[int, int]:
-    """Send queued messages that are due; return (sent, failed this run)."""
+    """Send queued messages that are due; return (sent, failed this run).
+
+    It runs in transactions of its own, so whatever the caller had open is committed first.
+    """
+    db.session.commit()
+    with write_intent():
+        return _deliver(batch)
+
+
+def _deliver(batch: int) -> tuple[int, int]:
     token, ids = _claim(batch)
     if not ids:
         return 0, 0

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.clock import utcnow
 from app.extensions import db
+from app.locking import write_intent
 
 log = logging.getLogger(__name__)
 LEASE_MINUTES = 30
@@ -84,6 +85,11 @@ def _release_lease(name: str, holder: str) -> None:
 
 def run_jobs(only: str | None = None) -> dict[str, object]:
     """Run every registered job (or one) that no other runner holds; return their results."""
+    with write_intent():
+        return _run_jobs(only)
+
+
+def _run_jobs(only: str | None) -> dict[str, object]:
     results: dict[str, object] = {}
     for name in registered_jobs():
         if only and name != only:

@@ -2,18 +2,23 @@
 
 On PostgreSQL a service locks the rows it is about to re-count with SELECT ... FOR UPDATE, in id
 order. SQLite has no row locks, and a transaction that read and then tries to write after another
-writer committed fails at once ("database is locked") instead of waiting. So on SQLite every
-transaction begins IMMEDIATE: it takes the single write lock up front and waits its turn
-(busy_timeout). That serialises writers, which is what an embedded development database needs.
+writer committed fails at once ("database is locked") instead of waiting. So on SQLite a unit of
+work that means to write (a POST request, a scheduled job) begins IMMEDIATE: it takes the single
+write lock up front and waits its turn (busy_timeout). Reads (GET pages) begin deferred and never
+block anyone, thanks to WAL.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 
 from app.extensions import db
+
+_write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
 
 
 @event.listens_for(Engine, "connect")
@@ -31,14 +36,33 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(connection) -> None:
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+
+
+def set_write_intent(intent: bool):
+    """Declare whether the coming transactions will write; returns a token for reset_write_intent."""
+    return _write_intent.set(intent)
+
+
+def reset_write_intent(token) -> None:
+    _write_intent.reset(token)
+
+
+@contextmanager
+def write_intent() -> Iterator[None]:
+    """Run a block whose transactions write (SQLite: BEGIN IMMEDIATE)."""
+    token = _write_intent.set(True)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
 
 
 def lock_rows(model, ids: Sequence[int]) -> list:
     """Lock rows of `model` for the rest of the transaction and return them freshly loaded.
 
     Rows are locked in id order (a fixed order, so two lockers never deadlock). On SQLite the
-    transaction already holds the write lock.
+    transaction of a POST request or job already holds the write lock.
     """
     if not ids:
         return []

@@ -1,0 +1,187 @@
+"""Places: how many are left on a session, in general and in each reserved pool.
+
+The quota rule: while a session's reservations are open (until `reservation_release_days` before
+the start), each reserved pool (for one agency or one sector) is for its own people, and general
+places (capacity minus all reservations) are for everyone. A person fills a place in their own
+agency's pool first, then their sector's, then a general place. From the release date every free
+place is general. Counts come from one grouped query for any number of sessions.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from app.bookings.models import HOLDS_PLACE, Booking
+from app.clock import utcnow
+from app.courses.models import CANCELLED, PUBLISHED, Reservation, Session
+from app.extensions import db
+
+FEW_PLACES = 3
+
+# Booking states shown on the programme.
+OPEN = "open"
+FEW = "few"
+FULL = "full"
+CLOSED = "closed"
+NOT_OPEN = "not_open"
+SESSION_CANCELLED = "cancelled"
+STATE_LABELS = {
+    OPEN: "Open",
+    FEW: "Few places",
+    FULL: "Full – waiting list",
+    CLOSED: "Closed",
+    NOT_OPEN: "Not open yet",
+    SESSION_CANCELLED: "Cancelled",
+}
+GENERAL = None  # the pool key of general places
+
+
+@dataclass
+class Pool:
+    reservation_id: int
+    label: str
+    places: int
+    taken: int
+    sector_id: int | None
+    agency_id: int | None
+
+    @property
+    def left(self) -> int:
+        return max(self.places - self.taken, 0)
+
+
+@dataclass
+class Availability:
+    session_id: int
+    capacity: int
+    released: bool
+    general_taken: int = 0
+    pools: list[Pool] = field(default_factory=list)
+
+    @property
+    def taken(self) -> int:
+        return self.general_taken + sum(p.taken for p in self.pools)
+
+    @property
+    def left(self) -> int:
+        """Places anyone could still fill, counting every pool."""
+        if self.released:
+            return max(self.capacity - self.taken, 0)
+        return self.general_left + sum(p.left for p in self.pools)
+
+    @property
+    def general_places(self) -> int:
+        return max(self.capacity - sum(p.places for p in self.pools), 0)
+
+    @property
+    def general_left(self) -> int:
+        if self.released:
+            return max(self.capacity - self.taken, 0)
+        # Overfilled pools (an administrator overbooked) eat into general places.
+        overflow = sum(max(p.taken - p.places, 0) for p in self.pools)
+        return max(self.general_places - self.general_taken - overflow, 0)
+
+    def pools_for(self, agency_id: int | None, sector_id: int | None) -> list[Pool]:
+        """The person's own reserved pools, agency before sector."""
+        if self.released:
+            return []
+        mine = [p for p in self.pools if p.agency_id is not None and p.agency_id == agency_id]
+        mine += [p for p in self.pools if p.sector_id is not None and p.sector_id == sector_id]
+        return mine
+
+    def left_for(self, agency_id: int | None, sector_id: int | None) -> int:
+        """Places this person could fill: their own pools plus general places."""
+        if self.released:
+            return self.left
+        return self.general_left + sum(p.left for p in self.pools_for(agency_id, sector_id))
+
+    def place_for(self, agency_id: int | None, sector_id: int | None) -> tuple[bool, int | None]:
+        """Which place a person would fill: (True, reservation id or None for general) or (False, None)."""
+        for pool in self.pools_for(agency_id, sector_id):
+            if pool.left > 0:
+                return True, pool.reservation_id
+        if self.general_left > 0:
+            return True, GENERAL
+        return False, None
+
+
+def release_moment(session: Session) -> datetime | None:
+    if session.starts_at is None:
+        return None
+    return session.starts_at - timedelta(days=session.reservation_release_days)
+
+
+def is_released(session: Session, now: datetime | None = None) -> bool:
+    """True once unused reserved places have become general places."""
+    moment = release_moment(session)
+    return moment is not None and (now or utcnow()) >= moment
+
+
+def availability_for(sessions: Iterable[Session], now: datetime | None = None) -> dict[int, Availability]:
+    """Places on each session, from two grouped queries whatever the number of sessions."""
+    sessions = list(sessions)
+    if not sessions:
+        return {}
+    now = now or utcnow()
+    ids = [s.id for s in sessions]
+    taken: dict[tuple[int, int | None], int] = defaultdict(int)
+    for session_id, reservation_id, count in db.session.execute(
+        select(Booking.session_id, Booking.reservation_id, func.count())
+        .where(Booking.session_id.in_(ids), Booking.status.in_(HOLDS_PLACE))
+        .group_by(Booking.session_id, Booking.reservation_id)
+    ):
+        taken[(session_id, reservation_id)] = count
+    pools: dict[int, list[Pool]] = defaultdict(list)
+    for reservation in db.session.scalars(
+        select(Reservation).where(Reservation.session_id.in_(ids)).order_by(Reservation.id)
+    ):
+        pools[reservation.session_id].append(
+            Pool(
+                reservation_id=reservation.id,
+                label=reservation.label,
+                places=reservation.places,
+                taken=taken.get((reservation.session_id, reservation.id), 0),
+                sector_id=reservation.sector_id,
+                agency_id=reservation.agency_id,
+            )
+        )
+    result = {}
+    for session in sessions:
+        released = is_released(session, now)
+        availability = Availability(
+            session_id=session.id,
+            capacity=session.capacity,
+            released=released,
+            general_taken=taken.get((session.id, None), 0),
+            pools=pools.get(session.id, []),
+        )
+        if released:
+            # After release the pools no longer hold places: count their bookings as general.
+            availability.general_taken += sum(p.taken for p in availability.pools)
+            for pool in availability.pools:
+                pool.taken = 0
+                pool.places = 0
+        result[session.id] = availability
+    return result
+
+
+def booking_state(session: Session, availability: Availability, now: datetime | None = None) -> str:
+    """The state shown on the programme: open, few places, full (waiting list), closed..."""
+    now = now or utcnow()
+    if session.status == CANCELLED:
+        return SESSION_CANCELLED
+    if session.status != PUBLISHED or (session.starts_at and session.starts_at <= now):
+        return CLOSED
+    if session.booking_opens_at and now < session.booking_opens_at:
+        return NOT_OPEN
+    if session.booking_closes_at and now >= session.booking_closes_at:
+        return CLOSED
+    if availability.left == 0:
+        return FULL
+    if availability.left <= FEW_PLACES:
+        return FEW
+    return OPEN

@@ -1,0 +1,150 @@
+"""The one place that builds iCalendar files: feeds, invitations and cancellations.
+
+Every session part is one VEVENT whose UID never changes; SEQUENCE is the session's sequence,
+raised by the courses services on every change people would care about. Times are written in
+Europe/London with a VTIMEZONE of the compact RRULE form Outlook and Google both accept.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
+
+from flask import current_app
+from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress, vText
+
+from app.clock import LONDON, utcnow
+from app.urls import external_url
+
+CONTENT_TYPE = "text/calendar; charset=utf-8"
+REQUEST = "REQUEST"
+CANCEL = "CANCEL"
+PUBLISH = "PUBLISH"
+
+
+def _london_timezone() -> Timezone:
+    tz = Timezone()
+    tz.add("tzid", "Europe/London")
+    summer = TimezoneDaylight()
+    summer.add("tzname", "BST")
+    summer.add("dtstart", datetime(1970, 3, 29, 1, 0, 0))
+    summer.add("rrule", {"freq": "yearly", "bymonth": 3, "byday": "-1su"})
+    summer.add("tzoffsetfrom", _offset(0))
+    summer.add("tzoffsetto", _offset(1))
+    winter = TimezoneStandard()
+    winter.add("tzname", "GMT")
+    winter.add("dtstart", datetime(1970, 10, 25, 2, 0, 0))
+    winter.add("rrule", {"freq": "yearly", "bymonth": 10, "byday": "-1su"})
+    winter.add("tzoffsetfrom", _offset(1))
+    winter.add("tzoffsetto", _offset(0))
+    tz.add_component(summer)
+    tz.add_component(winter)
+    return tz
+
+
+def _offset(hours: int) -> timedelta:
+    return timedelta(hours=hours)
+
+
+def uid_domain() -> str:
+    return urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
+
+
+def part_uid(session_id: int, part_id: int) -> str:
+    """The UID of one session part: fixed for the life of the part."""
+    return f"session-{session_id}-part-{part_id}@{uid_domain()}"
+
+
+def _london(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc).astimezone(LONDON)
+
+
+def _location(session) -> str:
+    if session.venue is not None:
+        lines = [session.venue.name] + [
+            line.strip() for line in (session.venue.address or "").splitlines() if line.strip()
+        ]
+        return ", ".join(lines)
+    return "Online"
+
+
+def session_events(session, *, joining_link: bool = False, attendee=None) -> list[Event]:
+    """One VEVENT per part of `session` (the online link only when `joining_link`)."""
+    url = external_url("courses.session_detail", session_id=session.id)
+    course = session.course
+    cancelled = session.status == "cancelled"
+    events = []
+    total = len(session.parts)
+    for number, part in enumerate(session.parts, start=1):
+        event = Event()
+        event.add("uid", part_uid(session.id, part.id))
+        event.add("dtstamp", utcnow().replace(tzinfo=timezone.utc))
+        event.add("sequence", session.sequence)
+        title = course.title + (f" (part {number} of {total})" if total > 1 else "")
+        event.add("summary", ("CANCELLED: " if cancelled else "") + title)
+        event.add("dtstart", _london(part.starts_at))
+        event.add("dtend", _london(part.ends_at))
+        event.add("location", _location(session))
+        description = [course.title, "", f"Details and booking: {url}"]
+        if joining_link and session.online_url and not cancelled:
+            description += ["", f"Join online: {session.online_url}"]
+        if session.joining_instructions and joining_link:
+            description += ["", session.joining_instructions]
+        if cancelled and session.cancellation_reason:
+            description += ["", f"This session has been cancelled: {session.cancellation_reason}"]
+        event.add("description", "\n".join(description))
+        event.add("url", url)
+        event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+        event.add("transp", "OPAQUE")
+        if attendee is not None:
+            organizer = vCalAddress(f"mailto:{current_app.config['L_AND_D_EMAIL']}")
+            organizer.params["cn"] = vText(current_app.config["PARTNERSHIP_NAME"])
+            event.add("organizer", organizer)
+            who = vCalAddress(f"mailto:{attendee.email}")
+            who.params["cn"] = vText(attendee.name)
+            who.params["role"] = vText("REQ-PARTICIPANT")
+            who.params["partstat"] = vText("ACCEPTED")
+            who.params["rsvp"] = vText("FALSE")
+            event.add("attendee", who)
+        events.append(event)
+    return events
+
+
+def _calendar(method: str, name: str | None = None) -> Calendar:
+    calendar = Calendar()
+    calendar.add("prodid", f"-//{current_app.config['PARTNERSHIP_NAME']}//Safeguarding training//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", method)
+    if name:
+        calendar.add("x-wr-calname", name)
+        calendar.add("x-wr-timezone", "Europe/London")
+    calendar.add_component(_london_timezone())
+    return calendar
+
+
+def feed(sessions, name: str) -> bytes:
+    """A subscribable feed of sessions (cancelled ones stay in, marked CANCELLED)."""
+    calendar = _calendar(PUBLISH, name)
+    for session in sessions:
+        for event in session_events(session):
+            calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def personal_feed(entries, name: str) -> bytes:
+    """A person's own feed: `entries` are (session, joining_link) pairs."""
+    calendar = _calendar(PUBLISH, name)
+    for session, joining_link in entries:
+        for event in session_events(session, joining_link=joining_link):
+            calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def invitation(session, attendee, method: str = REQUEST) -> bytes:
+    """A meeting invitation (REQUEST) or cancellation (CANCEL) for one person."""
+    calendar = _calendar(method)
+    for event in session_events(session, joining_link=method == REQUEST, attendee=attendee):
+        if method == CANCEL:
+            event["status"] = "CANCELLED"
+        calendar.add_component(event)
+    return calendar.to_ical()
