@@ -58,7 +58,7 @@ def admin_sectors():
     )
     sectors = db.session.scalars(select(Sector).order_by(Sector.position, Sector.name)).all()
     return render_template("accounts/admin/sectors.html", sectors=sectors,
-                           agency_counts=agency_counts, delete_form=ConfirmForm())
+                           agency_counts=agency_counts)
 
 
 @bp.route("/admin/sectors/new", methods=["GET", "POST"])
@@ -131,7 +131,7 @@ def admin_agencies():
         .order_by(Agency.name)
     ).all()
     return render_template("accounts/admin/agencies.html", agencies=agencies,
-                           people_counts=people_counts, delete_form=ConfirmForm())
+                           people_counts=people_counts)
 
 
 def _sector_choices(current: Sector | None) -> list[tuple[int, str]]:
@@ -191,7 +191,7 @@ def admin_agency_edit(agency_id: int):
         select(func.count()).select_from(User).where(User.agency_id == agency.id)
     )
     return render_template("accounts/admin/agency_form.html", form=form, agency=agency,
-                           people=people, delete_form=ConfirmForm())
+                           people=people)
 
 
 @bp.route("/admin/agencies/<int:agency_id>/delete", methods=["POST"])
@@ -217,7 +217,12 @@ def admin_agency_delete(agency_id: int):
 @requires(ADMIN)
 def admin_people():
     form = PersonSearchForm(formdata=request.args)
-    form.agency.choices = _active_agency_choices("Any agency")
+    agencies = db.session.execute(
+        select(Agency.id, Agency.name, Agency.active).order_by(Agency.name)
+    ).all()
+    form.agency.choices = [(0, "Any agency")] + [
+        (row.id, row.name if row.active else f"{row.name} (deactivated)") for row in agencies
+    ]
     form.status.choices = [("", "Any")] + list(STATUS_LABELS.items())
     form.role.choices = [("", "Any")] + [(r, ROLE_LABELS[r]) for r in GRANTABLE_ROLES]
     page = max(request.args.get("page", 1, type=int) or 1, 1)
@@ -249,7 +254,7 @@ def admin_person(person_id: int):
     ).all()
     locked = person.locked_until is not None and person.locked_until > utcnow()
     return render_template("accounts/admin/person.html", person=person, events=events,
-                           locked=locked, action_form=ConfirmForm(),
+                           locked=locked,
                            status_labels=STATUS_LABELS)
 
 
