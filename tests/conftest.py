@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from flask import g
 from sqlalchemy import text
 
 from app import clock, create_app
@@ -101,9 +102,21 @@ def _reset_database() -> None:
     db.session.commit()
 
 
+def _fresh_g_per_request() -> None:
+    """Start each request with an empty `g`, as a real server does.
+
+    The fixture keeps one app context open for the whole test, and Flask reuses it for every
+    request, so without this `g` (and Flask-Login's cached user in it) would carry over from one
+    request, or one test client, to the next.
+    """
+    for name in list(g):
+        g.pop(name)
+
+
 @pytest.fixture
 def app(smtp_server):
     application = create_app(make_test_config(smtp_server.port))
+    application.before_request_funcs.setdefault(None, []).insert(0, _fresh_g_per_request)
     with application.app_context():
         _reset_database()
         yield application

@@ -5,9 +5,10 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovPasswordInput,
     GovSelect,
     GovSubmitInput,
+    GovTextArea,
     GovTextInput,
 )
-from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
 
 
@@ -26,7 +27,7 @@ class AccountRegisterForm(FlaskForm):
         "Agency",
         widget=GovSelect(),
         coerce=int,
-        description="Start typing to find your agency in the list.",
+        description="The organisation you work for.",
         validators=[InputRequired("Select the agency you work for")],
     )
     line_manager_name = StringField(
@@ -83,3 +84,65 @@ class ConfirmForm(FlaskForm):
     """A form with nothing but its CSRF token, for buttons that change something."""
 
     submit = SubmitField("Confirm", widget=GovSubmitInput())
+
+
+class SectorEditForm(FlaskForm):
+    name = StringField("Sector name", widget=GovTextInput(),
+                       validators=[DataRequired("Enter the sector’s name"), Length(max=120)])
+    active = BooleanField("In use: new agencies can be put in this sector",
+                          widget=GovCheckboxInput(), default=True)
+    submit = SubmitField("Save", widget=GovSubmitInput())
+
+
+class AgencyEditForm(FlaskForm):
+    name = StringField("Agency name", widget=GovTextInput(),
+                       validators=[DataRequired("Enter the agency’s name"), Length(max=200)])
+    sector_id = SelectField("Sector", widget=GovSelect(), coerce=int,
+                            validators=[InputRequired("Choose the agency’s sector")])
+    domains = TextAreaField(
+        "E-mail domains",
+        widget=GovTextArea(),
+        description="The part after the @ in staff addresses, e.g. nhs.net. Separate them with "
+                    "commas or put one on each line. People registering with another address "
+                    "are held for the L&D team to approve. Leave empty to accept any address.",
+        validators=[Length(max=4000)],
+    )
+    active = BooleanField("Active: people can choose this agency when they register",
+                          widget=GovCheckboxInput(), default=True)
+    submit = SubmitField("Save", widget=GovSubmitInput())
+
+
+class PersonSearchForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search changes nothing
+
+    q = StringField("Name, e-mail or agency", widget=GovTextInput())
+    agency = SelectField("Agency", widget=GovSelect(), coerce=int, default=0)
+    status = SelectField("Account", widget=GovSelect(), default="")
+    role = SelectField("Role", widget=GovSelect(), default="")
+    submit = SubmitField("Search", widget=GovSubmitInput())
+
+
+class PersonAgencyChangeForm(FlaskForm):
+    agency_id = SelectField("New agency", widget=GovSelect(), coerce=int,
+                            validators=[InputRequired("Choose the person’s new agency")])
+    submit = SubmitField("Change agency", widget=GovSubmitInput())
+
+
+class RoleGrantForm(FlaskForm):
+    role = SelectField("Role", widget=GovSelect(),
+                       validators=[InputRequired("Choose a role from the list")])
+    agency_id = SelectField(
+        "Agency they coordinate", widget=GovSelect(), coerce=int, default=0,
+        description="Only for agency coordinators: they see this agency’s staff and bookings.",
+    )
+    submit = SubmitField("Grant role", widget=GovSubmitInput())
+
+
+class AccountRefuseForm(FlaskForm):
+    reason = TextAreaField(
+        "Note to the person (optional)", widget=GovTextArea(),
+        description="It goes in the e-mail telling them the account was not approved.",
+        validators=[Length(max=1000, message="The note must be 1000 characters or fewer")],
+    )
+    submit = SubmitField("Refuse account", widget=GovSubmitInput())

@@ -32,6 +32,12 @@ PENDING_APPROVAL = "pending_approval"
 ACTIVE = "active"
 DEACTIVATED = "deactivated"
 REFUSED = "refused"
+STATUS_LABELS = {
+    ACTIVE: "Active",
+    PENDING_APPROVAL: "Waiting for approval",
+    DEACTIVATED: "Deactivated",
+    REFUSED: "Refused",
+}
 
 
 class Sector(db.Model):

@@ -1,11 +1,13 @@
 """The rules for accounts: registration, verification, sign-in, lock-out, reset and roles."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, url_for
-from sqlalchemy import select
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.accounts.models import (
     ACTIVE,
@@ -14,11 +16,14 @@ from app.accounts.models import (
     DEACTIVATED,
     GRANTABLE_ROLES,
     PENDING_APPROVAL,
+    REFUSED,
     ROLE_LABELS,
+    STATUS_LABELS,
     AccountEvent,
     Agency,
     AgencyDomain,
     RoleGrant,
+    Sector,
     User,
     find_user_by_email,
 )
@@ -136,12 +141,12 @@ def register_person(
     return person
 
 
-def record_event(person: User, actor: User | None, action: str, detail: str = "") -> None:
+def record_event(person: User, actor: User | None, action: str, detail: str = "") -> AccountEvent:
     """Write one line of an account's history."""
-    db.session.add(
-        AccountEvent(user_id=person.id, actor_id=actor.id if actor else None, action=action,
-                     detail=detail, at=utcnow())
-    )
+    event = AccountEvent(user_id=person.id, actor_id=actor.id if actor else None, action=action,
+                         detail=detail, at=utcnow())
+    db.session.add(event)
+    return event
 
 
 def send_verification(person: User) -> None:
@@ -159,16 +164,17 @@ def send_verification(person: User) -> None:
     )
 
 
-def verify_email(token: str) -> User:
-    """Mark the address in a verification link as confirmed."""
+def verify_email(token: str) -> tuple[User, bool]:
+    """Mark the address in a verification link as confirmed; say whether this use confirmed it."""
     payload = read_token("verify", token, current_app.config["VERIFY_LINK_HOURS"] * 3600)
     person = db.session.get(User, payload.get("id"))
     if person is None or person.email != payload.get("email"):
         raise LinkError("This link is for an address that is no longer on an account.")
-    if person.email_verified_at is None:
-        person.email_verified_at = utcnow()
-        record_event(person, person, "verified")
-    return person
+    if person.email_verified_at is not None:
+        return person, False
+    person.email_verified_at = utcnow()
+    record_event(person, person, "verified")
+    return person, True
 
 
 class SignInRefused(AccountError):
@@ -270,6 +276,7 @@ def grant_role(person: User, role: str, actor: User, agency: Agency | None = Non
             raise AccountError(f"{person.name} already has this role", "role")
     grant = RoleGrant(user=person, role=role, agency=agency, granted_by_id=actor.id, granted_at=utcnow())
     db.session.add(grant)
+    db.session.flush()
     record_event(person, actor, "role granted",
                  ROLE_LABELS[role] + (f" for {agency.name}" if agency else ""))
     return grant
@@ -292,3 +299,303 @@ def agency_for_domain(address: str) -> Agency | None:
     return db.session.scalar(
         select(Agency).join(AgencyDomain).where(AgencyDomain.domain == domain)
     )
+
+
+# --- Sectors and agencies, kept as data by the L&D team ------------------------------------
+
+# Free webmail: anyone can have an address there, so it can never show that someone works for
+# an agency, and accepting it as an agency domain would let anyone skip the approval check.
+PUBLIC_MAIL_DOMAINS = {
+    "aol.com", "btinternet.com", "gmail.com", "googlemail.com", "hotmail.co.uk", "hotmail.com",
+    "icloud.com", "live.co.uk", "live.com", "me.com", "msn.com", "outlook.com", "protonmail.com",
+    "proton.me", "sky.com", "talktalk.net", "virginmedia.com", "yahoo.co.uk", "yahoo.com",
+}
+_DOMAIN_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def parse_domains(text: str) -> list[str]:
+    """Read e-mail domains from a comma-, space- or line-separated list; refuse malformed ones."""
+    domains: list[str] = []
+    for raw in re.split(r"[\s,;]+", text or ""):
+        domain = raw.strip().lower().lstrip("@").rstrip(".")
+        if not domain:
+            continue
+        labels = domain.split(".")
+        if (len(domain) > 253 or len(labels) < 2 or not labels[-1][:1].isalpha()
+                or not all(_DOMAIN_LABEL.match(label) for label in labels)):
+            raise AccountError(
+                f"‘{raw.strip()}’ is not an e-mail domain. Enter domains like nhs.net or "
+                "northbridge.gov.uk, separated by commas or on separate lines.",
+                "domains",
+            )
+        if domain in PUBLIC_MAIL_DOMAINS:
+            raise AccountError(
+                f"{domain} is a public e-mail service that anyone can use, so it cannot "
+                "identify an agency’s staff.",
+                "domains",
+            )
+        if domain not in domains:
+            domains.append(domain)
+    return domains
+
+
+def _clean_name(name: str, what: str, max_length: int) -> str:
+    cleaned = " ".join((name or "").split())
+    if not cleaned:
+        raise AccountError(f"Enter the {what}’s name", "name")
+    if len(cleaned) > max_length:
+        raise AccountError(f"The {what}’s name must be {max_length} characters or fewer", "name")
+    return cleaned
+
+
+def _references(table_name: str, row_id: int, ignore: tuple[str, ...] = ()) -> int:
+    """Count rows in any table that point at a row, so a used row is never deleted."""
+    total = 0
+    for table in db.metadata.sorted_tables:
+        if table.name in ignore:
+            continue
+        for fk in table.foreign_keys:
+            if fk.column.table.name == table_name:
+                total += db.session.scalar(
+                    select(func.count()).select_from(table).where(fk.parent == row_id)
+                )
+    return total
+
+
+def _check_sector_name(name: str, sector: Sector | None) -> str:
+    cleaned = _clean_name(name, "sector", 120)
+    clash = db.session.scalar(
+        select(Sector).where(func.lower(Sector.name) == cleaned.lower())
+    )
+    if clash is not None and clash is not sector:
+        raise AccountError(f"There is already a sector called ‘{clash.name}’", "name")
+    return cleaned
+
+
+def create_sector(name: str, actor: User) -> Sector:
+    """Add a sector at the end of the list."""
+    cleaned = _check_sector_name(name, None)
+    last = db.session.scalar(select(func.max(Sector.position))) or 0
+    sector = Sector(name=cleaned, position=last + 1, active=True)
+    db.session.add(sector)
+    db.session.flush()
+    return sector
+
+
+def update_sector(sector: Sector, name: str, active: bool, actor: User) -> Sector:
+    """Rename a sector or change whether new agencies can be put in it."""
+    sector.name = _check_sector_name(name, sector)
+    sector.active = active
+    db.session.flush()
+    return sector
+
+
+def delete_sector(sector: Sector, actor: User) -> None:
+    """Remove a sector nothing refers to; one in use must be deactivated instead."""
+    if _references("sectors", sector.id):
+        raise AccountError(
+            f"‘{sector.name}’ has agencies or other records in it, so it cannot be deleted. "
+            "Deactivate it instead."
+        )
+    db.session.delete(sector)
+    db.session.flush()
+
+
+def _check_agency(agency: Agency | None, name: str, sector: Sector | None,
+                  domains_text: str) -> tuple[str, list[str]]:
+    cleaned = _clean_name(name, "agency", 200)
+    clash = db.session.scalar(select(Agency).where(func.lower(Agency.name) == cleaned.lower()))
+    if clash is not None and clash is not agency:
+        raise AccountError(f"There is already an agency called ‘{clash.name}’", "name")
+    if sector is None:
+        raise AccountError("Choose the agency’s sector", "sector_id")
+    if not sector.active and (agency is None or agency.sector_id != sector.id):
+        raise AccountError(f"The sector ‘{sector.name}’ is no longer in use. Choose another.",
+                           "sector_id")
+    domains = parse_domains(domains_text)
+    if domains:
+        taken = db.session.execute(
+            select(AgencyDomain.domain, Agency.name)
+            .join(Agency, AgencyDomain.agency_id == Agency.id)
+            .where(AgencyDomain.domain.in_(domains))
+            .where(AgencyDomain.agency_id != (agency.id if agency else -1))
+            .order_by(AgencyDomain.domain)
+        ).first()
+        if taken is not None:
+            raise AccountError(
+                f"{taken.domain} already belongs to {taken.name}. A domain can belong to "
+                "one agency only.",
+                "domains",
+            )
+    return cleaned, domains
+
+
+def _set_domains(agency: Agency, domains: list[str]) -> None:
+    # Keep rows whose domain stays: deleting and re-adding one would clash on its unique index.
+    for row in list(agency.domains):
+        if row.domain not in domains:
+            agency.domains.remove(row)
+    kept = {row.domain for row in agency.domains}
+    for domain in domains:
+        if domain not in kept:
+            agency.domains.append(AgencyDomain(domain=domain))
+
+
+def create_agency(name: str, sector: Sector | None, domains: str, actor: User) -> Agency:
+    """Add an agency people can register with."""
+    cleaned, domain_list = _check_agency(None, name, sector, domains)
+    agency = Agency(name=cleaned, sector=sector, active=True)
+    _set_domains(agency, domain_list)
+    db.session.add(agency)
+    db.session.flush()
+    return agency
+
+
+def update_agency(agency: Agency, name: str, sector: Sector | None, domains: str,
+                  active: bool, actor: User) -> Agency:
+    """Change an agency's name, sector, e-mail domains or whether people can choose it."""
+    cleaned, domain_list = _check_agency(agency, name, sector, domains)
+    agency.name = cleaned
+    agency.sector = sector
+    agency.active = active
+    _set_domains(agency, domain_list)
+    db.session.flush()
+    return agency
+
+
+def delete_agency(agency: Agency, actor: User) -> None:
+    """Remove an agency nobody belongs to; one in use must be deactivated instead."""
+    people = db.session.scalar(
+        select(func.count()).select_from(User).where(User.agency_id == agency.id)
+    )
+    if people:
+        raise AccountError(
+            f"{people} {'person belongs' if people == 1 else 'people belong'} to "
+            f"‘{agency.name}’, so it cannot be deleted. Deactivate it instead: their records "
+            "keep it, and nobody new can choose it."
+        )
+    if _references("agencies", agency.id, ignore=("agency_domains",)):
+        raise AccountError(
+            f"‘{agency.name}’ is used by bookings, roles or other records, so it cannot be "
+            "deleted. Deactivate it instead."
+        )
+    db.session.delete(agency)
+    db.session.flush()
+
+
+# --- People: the L&D team's actions on accounts ---------------------------------------------
+
+def people_query(text: str = "", agency_id: int | None = None, status: str = "",
+                 role: str = "") -> Select:
+    """Build the search for people by name, e-mail or agency, with what each row shows loaded."""
+    query = (
+        select(User)
+        .outerjoin(Agency, User.agency_id == Agency.id)
+        .options(joinedload(User.agency).joinedload(Agency.sector),
+                 selectinload(User.role_grants))
+        .order_by(func.lower(User.name), User.id)
+    )
+    words = (text or "").split()
+    for word in words:
+        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(
+            User.name.ilike(pattern, escape="\\"),
+            User.email.ilike(pattern, escape="\\"),
+            Agency.name.ilike(pattern, escape="\\"),
+        ))
+    if agency_id:
+        query = query.where(User.agency_id == agency_id)
+    if status in STATUS_LABELS:
+        query = query.where(User.status == status)
+    if role in GRANTABLE_ROLES:
+        query = query.where(User.role_grants.any(RoleGrant.role == role))
+    return query
+
+
+def approve_account(person: User, actor: User) -> None:
+    """Let a held account sign in, and tell the person by e-mail."""
+    if person.status not in (PENDING_APPROVAL, REFUSED):
+        raise AccountError(f"{person.name}’s account is not waiting for approval")
+    person.status = ACTIVE
+    event = record_event(person, actor, "approved")
+    db.session.flush()
+    queue_email(
+        key=f"account-approved:{event.id}",
+        to=person.email,
+        subject="Your account is approved",
+        template="accounts/emails/approved",
+        person=person,
+        sign_in_link=external_url("accounts.sign_in"),
+        resend_link=external_url("accounts.resend_verification"),
+    )
+
+
+def refuse_account(person: User, actor: User, reason: str = "") -> None:
+    """Refuse a held account, and tell the person why by e-mail."""
+    if person.status != PENDING_APPROVAL:
+        raise AccountError(f"{person.name}’s account is not waiting for approval")
+    reason = reason.strip()
+    person.status = REFUSED
+    event = record_event(person, actor, "refused", reason)
+    db.session.flush()
+    queue_email(
+        key=f"account-refused:{event.id}",
+        to=person.email,
+        subject="Your account was not approved",
+        template="accounts/emails/refused",
+        person=person,
+        reason=reason,
+        contact=current_app.config["L_AND_D_EMAIL"],
+    )
+
+
+def change_agency(person: User, agency: Agency | None, actor: User) -> None:
+    """Move a person to another agency; the history keeps where they were."""
+    if agency is None:
+        raise AccountError("Choose the person’s new agency", "agency_id")
+    if not agency.active:
+        raise AccountError(f"‘{agency.name}’ is no longer active. Choose another agency.",
+                           "agency_id")
+    if person.agency_id == agency.id:
+        raise AccountError(f"{person.name} is already in {agency.name}", "agency_id")
+    before = person.agency.name if person.agency else "no agency"
+    person.agency = agency
+    record_event(person, actor, "agency changed", f"From {before} to {agency.name}")
+
+
+def deactivate_account(person: User, actor: User) -> None:
+    """Close an account: the person can no longer sign in; their records stay."""
+    if person.id == actor.id:
+        raise AccountError("You cannot deactivate your own account")
+    if person.status != ACTIVE:
+        raise AccountError(
+            f"Only an active account can be deactivated; {person.name}’s is "
+            f"{STATUS_LABELS.get(person.status, person.status).lower()}"
+        )
+    person.status = DEACTIVATED
+    record_event(person, actor, "deactivated")
+
+
+def reactivate_account(person: User, actor: User) -> None:
+    """Reopen a deactivated account."""
+    if person.status != DEACTIVATED:
+        raise AccountError(f"{person.name}’s account is not deactivated")
+    person.status = ACTIVE
+    record_event(person, actor, "reactivated")
+
+
+def resend_verification_link(person: User, actor: User) -> None:
+    """Send a person a new link to confirm their e-mail address."""
+    if person.is_verified:
+        raise AccountError(f"{person.name} has already confirmed their e-mail address")
+    send_verification(person)
+    record_event(person, actor, "verification link sent")
+
+
+def unlock_account(person: User, actor: User) -> None:
+    """End a lock-out after repeated failed sign-ins."""
+    if person.locked_until is None or person.locked_until <= utcnow():
+        raise AccountError(f"{person.name}’s account is not locked")
+    person.locked_until = None
+    person.failed_sign_ins = 0
+    record_event(person, actor, "unlocked")

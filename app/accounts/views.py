@@ -87,13 +87,16 @@ def register():
 @public
 def verify_email_link(token: str):
     try:
-        person = verify_email(token)
+        person, confirmed_now = verify_email(token)
     except LinkError as exc:
         db.session.rollback()
         return render_template("accounts/link_problem.html", message=exc.message,
                                expired=exc.expired, resend=True), 400
     db.session.commit()
-    if person.status == PENDING_APPROVAL:
+    if not confirmed_now:
+        flash("Your e-mail address was already confirmed. You do not need this link again.",
+              "info")
+    elif person.status == PENDING_APPROVAL:
         flash("Thank you: your e-mail address is confirmed. The L&D team will approve your "
               "account and e-mail you.", "info")
     else:

@@ -1,0 +1,373 @@
+"""The L&D team's screens for sectors, agencies and people (under /admin)."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from app.accounts import bp
+from app.accounts import services
+from app.accounts.access import ADMIN, requires
+from app.accounts.forms import (
+    AccountRefuseForm,
+    AgencyEditForm,
+    ConfirmForm,
+    PersonAgencyChangeForm,
+    PersonSearchForm,
+    RoleGrantForm,
+    SectorEditForm,
+)
+from app.accounts.models import (
+    GRANTABLE_ROLES,
+    ROLE_LABELS,
+    STATUS_LABELS,
+    AccountEvent,
+    Agency,
+    RoleGrant,
+    Sector,
+    User,
+)
+from app.accounts.services import AccountError
+from app.clock import utcnow
+from app.extensions import db
+
+PEOPLE_PAGE_SIZE = 25
+
+
+def _form_error(form, exc: AccountError, default_field: str) -> None:
+    """Show a refusal against the field it belongs to (or the form's first field)."""
+    field = getattr(form, exc.field or default_field, None) or getattr(form, default_field)
+    field.errors = list(field.errors) + [exc.message]
+
+
+def _active_agency_choices(placeholder: str) -> list[tuple[int, str]]:
+    agencies = db.session.execute(
+        select(Agency.id, Agency.name).where(Agency.active.is_(True)).order_by(Agency.name)
+    ).all()
+    return [(0, placeholder)] + [(row.id, row.name) for row in agencies]
+
+
+# --- Sectors ---------------------------------------------------------------------------------
+
+@bp.route("/admin/sectors")
+@requires(ADMIN)
+def admin_sectors():
+    agency_counts = dict(
+        db.session.execute(select(Agency.sector_id, func.count()).group_by(Agency.sector_id)).all()
+    )
+    sectors = db.session.scalars(select(Sector).order_by(Sector.position, Sector.name)).all()
+    return render_template("accounts/admin/sectors.html", sectors=sectors,
+                           agency_counts=agency_counts)
+
+
+@bp.route("/admin/sectors/new", methods=["GET", "POST"])
+@requires(ADMIN)
+def admin_sector_new():
+    form = SectorEditForm()
+    del form.active  # a new sector is in use
+    if form.validate_on_submit():
+        try:
+            sector = services.create_sector(form.name.data, current_user)
+        except AccountError as exc:
+            db.session.rollback()
+            _form_error(form, exc, "name")
+        else:
+            db.session.commit()
+            flash(f"Sector ‘{sector.name}’ added.", "success")
+            return redirect(url_for("accounts.admin_sectors"))
+    return render_template("accounts/admin/sector_form.html", form=form, sector=None)
+
+
+@bp.route("/admin/sectors/<int:sector_id>/edit", methods=["GET", "POST"])
+@requires(ADMIN)
+def admin_sector_edit(sector_id: int):
+    sector = db.session.get(Sector, sector_id) or abort(404)
+    form = SectorEditForm(obj=sector)
+    if form.validate_on_submit():
+        try:
+            services.update_sector(sector, form.name.data, bool(form.active.data), current_user)
+        except AccountError as exc:
+            db.session.rollback()
+            _form_error(form, exc, "name")
+        else:
+            db.session.commit()
+            flash(f"Sector ‘{sector.name}’ saved.", "success")
+            return redirect(url_for("accounts.admin_sectors"))
+    return render_template("accounts/admin/sector_form.html", form=form, sector=sector)
+
+
+@bp.route("/admin/sectors/<int:sector_id>/delete", methods=["POST"])
+@requires(ADMIN)
+def admin_sector_delete(sector_id: int):
+    sector = db.session.get(Sector, sector_id) or abort(404)
+    if ConfirmForm().validate_on_submit():
+        name = sector.name
+        try:
+            services.delete_sector(sector, current_user)
+        except AccountError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(f"Sector ‘{name}’ deleted.", "success")
+    return redirect(url_for("accounts.admin_sectors"))
+
+
+# --- Agencies --------------------------------------------------------------------------------
+
+@bp.route("/admin/agencies")
+@requires(ADMIN)
+def admin_agencies():
+    people_counts = dict(
+        db.session.execute(
+            select(User.agency_id, func.count()).where(User.agency_id.is_not(None))
+            .group_by(User.agency_id)
+        ).all()
+    )
+    agencies = db.session.scalars(
+        select(Agency)
+        .options(joinedload(Agency.sector), selectinload(Agency.domains))
+        .order_by(Agency.name)
+    ).all()
+    return render_template("accounts/admin/agencies.html", agencies=agencies,
+                           people_counts=people_counts)
+
+
+def _sector_choices(current: Sector | None) -> list[tuple[int, str]]:
+    sectors = db.session.scalars(
+        select(Sector).order_by(Sector.position, Sector.name)
+    ).all()
+    return [(0, "Choose a sector")] + [
+        (s.id, s.name if s.active else f"{s.name} (no longer in use)")
+        for s in sectors if s.active or s is current
+    ]
+
+
+@bp.route("/admin/agencies/new", methods=["GET", "POST"])
+@requires(ADMIN)
+def admin_agency_new():
+    form = AgencyEditForm()
+    del form.active  # a new agency is active
+    form.sector_id.choices = _sector_choices(None)
+    if form.validate_on_submit():
+        try:
+            agency = services.create_agency(
+                form.name.data, db.session.get(Sector, form.sector_id.data or 0),
+                form.domains.data or "", current_user,
+            )
+        except AccountError as exc:
+            db.session.rollback()
+            _form_error(form, exc, "name")
+        else:
+            db.session.commit()
+            flash(f"Agency ‘{agency.name}’ added.", "success")
+            return redirect(url_for("accounts.admin_agencies"))
+    return render_template("accounts/admin/agency_form.html", form=form, agency=None)
+
+
+@bp.route("/admin/agencies/<int:agency_id>/edit", methods=["GET", "POST"])
+@requires(ADMIN)
+def admin_agency_edit(agency_id: int):
+    agency = db.session.get(Agency, agency_id) or abort(404)
+    form = AgencyEditForm(obj=agency)
+    form.sector_id.choices = _sector_choices(agency.sector)
+    if request.method == "GET":
+        form.domains.data = "\n".join(agency.domain_names)
+    if form.validate_on_submit():
+        try:
+            services.update_agency(
+                agency, form.name.data, db.session.get(Sector, form.sector_id.data or 0),
+                form.domains.data or "", bool(form.active.data), current_user,
+            )
+        except AccountError as exc:
+            db.session.rollback()
+            _form_error(form, exc, "name")
+        else:
+            db.session.commit()
+            flash(f"Agency ‘{agency.name}’ saved.", "success")
+            return redirect(url_for("accounts.admin_agencies"))
+    people = db.session.scalar(
+        select(func.count()).select_from(User).where(User.agency_id == agency.id)
+    )
+    return render_template("accounts/admin/agency_form.html", form=form, agency=agency,
+                           people=people)
+
+
+@bp.route("/admin/agencies/<int:agency_id>/delete", methods=["POST"])
+@requires(ADMIN)
+def admin_agency_delete(agency_id: int):
+    agency = db.session.get(Agency, agency_id) or abort(404)
+    if ConfirmForm().validate_on_submit():
+        name = agency.name
+        try:
+            services.delete_agency(agency, current_user)
+        except AccountError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for("accounts.admin_agency_edit", agency_id=agency_id))
+        db.session.commit()
+        flash(f"Agency ‘{name}’ deleted.", "success")
+    return redirect(url_for("accounts.admin_agencies"))
+
+
+# --- People ----------------------------------------------------------------------------------
+
+@bp.route("/admin/people")
+@requires(ADMIN)
+def admin_people():
+    form = PersonSearchForm(formdata=request.args)
+    agencies = db.session.execute(
+        select(Agency.id, Agency.name, Agency.active).order_by(Agency.name)
+    ).all()
+    form.agency.choices = [(0, "Any agency")] + [
+        (row.id, row.name if row.active else f"{row.name} (deactivated)") for row in agencies
+    ]
+    form.status.choices = [("", "Any")] + list(STATUS_LABELS.items())
+    form.role.choices = [("", "Any")] + [(r, ROLE_LABELS[r]) for r in GRANTABLE_ROLES]
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    query = services.people_query(
+        form.q.data or "", form.agency.data or None, form.status.data or "", form.role.data or ""
+    )
+    people = db.paginate(query, page=page, per_page=PEOPLE_PAGE_SIZE, error_out=False)
+    filters = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("accounts/admin/people.html", search=form, people=people,
+                           filters=filters, status_labels=STATUS_LABELS)
+
+
+def _person_or_404(person_id: int) -> User:
+    return db.session.get(User, person_id) or abort(404)
+
+
+@bp.route("/admin/people/<int:person_id>")
+@requires(ADMIN)
+def admin_person(person_id: int):
+    person = db.session.scalar(
+        select(User).where(User.id == person_id)
+        .options(joinedload(User.agency).joinedload(Agency.sector),
+                 selectinload(User.role_grants).joinedload(RoleGrant.agency))
+    ) or abort(404)
+    events = db.session.scalars(
+        select(AccountEvent).where(AccountEvent.user_id == person.id)
+        .options(joinedload(AccountEvent.actor))
+        .order_by(AccountEvent.at.desc(), AccountEvent.id.desc())
+    ).all()
+    locked = person.locked_until is not None and person.locked_until > utcnow()
+    return render_template("accounts/admin/person.html", person=person, events=events,
+                           locked=locked,
+                           status_labels=STATUS_LABELS)
+
+
+# Actions that are a single button on the person page: (service, message on success).
+_BUTTON_ACTIONS = {
+    "approve": (services.approve_account,
+                "{name}’s account is approved. We have e-mailed them to say they can sign in."),
+    "deactivate": (services.deactivate_account,
+                   "{name}’s account is deactivated. They can no longer sign in."),
+    "reactivate": (services.reactivate_account, "{name}’s account is active again."),
+    "resend-verification": (services.resend_verification_link,
+                            "A new confirmation link has been sent to {email}."),
+    "unlock": (services.unlock_account, "{name}’s account is unlocked. They can sign in again."),
+}
+
+
+@bp.route("/admin/people/<int:person_id>/<any(approve, deactivate, reactivate, "
+          "'resend-verification', unlock):action>", methods=["POST"])
+@requires(ADMIN)
+def admin_person_action(person_id: int, action: str):
+    person = _person_or_404(person_id)
+    if ConfirmForm().validate_on_submit():
+        service, message = _BUTTON_ACTIONS[action]
+        try:
+            service(person, current_user)
+        except AccountError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(message.format(name=person.name, email=person.email), "success")
+    return redirect(url_for("accounts.admin_person", person_id=person.id))
+
+
+@bp.route("/admin/people/<int:person_id>/refuse", methods=["GET", "POST"])
+@requires(ADMIN)
+def admin_person_refuse(person_id: int):
+    person = _person_or_404(person_id)
+    form = AccountRefuseForm()
+    if form.validate_on_submit():
+        try:
+            services.refuse_account(person, current_user, form.reason.data or "")
+        except AccountError as exc:
+            db.session.rollback()
+            _form_error(form, exc, "reason")
+        else:
+            db.session.commit()
+            flash(f"{person.name}’s account is refused. We have e-mailed them to say so.",
+                  "success")
+            return redirect(url_for("accounts.admin_person", person_id=person.id))
+    return render_template("accounts/admin/person_refuse.html", form=form, person=person)
+
+
+@bp.route("/admin/people/<int:person_id>/agency", methods=["GET", "POST"])
+@requires(ADMIN)
+def admin_person_agency(person_id: int):
+    person = _person_or_404(person_id)
+    form = PersonAgencyChangeForm()
+    form.agency_id.choices = _active_agency_choices("Choose an agency")
+    if form.validate_on_submit():
+        try:
+            services.change_agency(person, db.session.get(Agency, form.agency_id.data or 0),
+                                   current_user)
+        except AccountError as exc:
+            db.session.rollback()
+            _form_error(form, exc, "agency_id")
+        else:
+            db.session.commit()
+            flash(f"{person.name} is now in {person.agency.name}.", "success")
+            return redirect(url_for("accounts.admin_person", person_id=person.id))
+    return render_template("accounts/admin/person_agency.html", form=form, person=person)
+
+
+@bp.route("/admin/people/<int:person_id>/roles/new", methods=["GET", "POST"])
+@requires(ADMIN)
+def admin_person_role_grant(person_id: int):
+    person = _person_or_404(person_id)
+    form = RoleGrantForm()
+    form.role.choices = [("", "Choose a role")] + [(r, ROLE_LABELS[r]) for r in GRANTABLE_ROLES]
+    form.agency_id.choices = _active_agency_choices("Not a coordinator")
+    if request.method == "GET" and person.agency_id:
+        form.agency_id.data = person.agency_id
+    if form.validate_on_submit():
+        agency = db.session.get(Agency, form.agency_id.data) if form.agency_id.data else None
+        try:
+            services.grant_role(person, form.role.data, current_user, agency)
+        except AccountError as exc:
+            db.session.rollback()
+            _form_error(form, exc, "role")
+        else:
+            db.session.commit()
+            flash(f"{person.name} now has the role {ROLE_LABELS[form.role.data]}"
+                  + (f" for {agency.name}" if agency and form.role.data == "coordinator" else "")
+                  + ".", "success")
+            return redirect(url_for("accounts.admin_person", person_id=person.id))
+    return render_template("accounts/admin/person_role.html", form=form, person=person)
+
+
+@bp.route("/admin/people/<int:person_id>/roles/<int:grant_id>/remove", methods=["POST"])
+@requires(ADMIN)
+def admin_person_role_remove(person_id: int, grant_id: int):
+    grant = db.session.get(RoleGrant, grant_id)
+    if grant is None or grant.user_id != person_id:
+        abort(404)
+    person = grant.user
+    if ConfirmForm().validate_on_submit():
+        label = ROLE_LABELS[grant.role]
+        try:
+            services.revoke_role(grant, current_user)
+        except AccountError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(f"{person.name} no longer has the role {label}.", "success")
+    return redirect(url_for("accounts.admin_person", person_id=person_id))

@@ -1,0 +1,444 @@
+"""Account rules: registration, links, sign-in, lock-out, reset, and the L&D team's actions."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app import clock
+from app.accounts import services
+from app.accounts.models import (
+    ACTIVE,
+    COORDINATOR,
+    DEACTIVATED,
+    PENDING_APPROVAL,
+    REFUSED,
+    TRAINER,
+    AccountEvent,
+    Agency,
+    AgencyDomain,
+    Sector,
+    User,
+)
+from app.accounts.services import AccountError, SignInRefused
+from app.accounts.tokens import LinkError
+from app.email import OutboxMessage
+from app.extensions import db
+from tests.conftest import TEST_PASSWORD
+
+
+@pytest.fixture
+def register(make_agency):
+    agency_holder = {}
+
+    def _register(**overrides):
+        if "agency" not in overrides:
+            if "a" not in agency_holder:
+                agency_holder["a"] = make_agency("Hillcrest Primary", "Education - schools",
+                                                 domains=("hillcrest.sch.example",))
+            overrides["agency"] = agency_holder["a"]
+        fields = dict(name="Amara Okafor", email="amara.okafor@hillcrest.sch.example",
+                      password=TEST_PASSWORD, job_title="Teacher", line_manager_name="Ben Head",
+                      line_manager_email="ben.head@hillcrest.sch.example")
+        fields.update(overrides)
+        return services.register_person(**fields)
+
+    return _register
+
+
+def _events(person: User) -> list[str]:
+    return list(db.session.scalars(
+        select(AccountEvent.action).where(AccountEvent.user_id == person.id)
+        .order_by(AccountEvent.id)
+    ))
+
+
+def _outbox_to(address: str) -> list[OutboxMessage]:
+    return list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == address)))
+
+
+# --- Registration ---------------------------------------------------------------------------
+
+def test_registration_on_the_agency_domain_is_active_and_queues_a_verification_link(register):
+    person = register()
+    assert person.status == ACTIVE and not person.is_verified
+    [message] = _outbox_to("amara.okafor@hillcrest.sch.example")
+    assert message.subject == "Confirm your e-mail address"
+    assert "/verify/" in message.text_body
+
+
+@pytest.mark.parametrize("address", ["info@hillcrest.sch.example", "Office@hillcrest.sch.example",
+                                     "admin+bookings@hillcrest.sch.example"])
+def test_generic_mailboxes_are_refused_with_a_reason(register, address):
+    with pytest.raises(AccountError, match="shared mailbox") as refused:
+        register(email=address)
+    assert refused.value.field == "email"
+
+
+def test_an_address_outside_the_agency_domains_is_held_for_approval(register):
+    person = register(email="amara@gmail.com")
+    assert person.status == PENDING_APPROVAL
+    assert _events(person) == ["registered", "held"]
+
+
+def test_an_agency_without_domains_accepts_any_address(register, make_agency):
+    person = register(agency=make_agency("Little Acorns Nursery"), email="amara@littleacorns.example")
+    assert person.status == ACTIVE
+
+
+def test_one_account_per_address_whatever_the_case(register):
+    register()
+    with pytest.raises(AccountError, match="already uses this e-mail"):
+        register(email="Amara.OKAFOR@Hillcrest.sch.example")
+    assert db.session.scalar(select(func.count()).select_from(User)) == 1
+
+
+@pytest.mark.parametrize("overrides, field, message", [
+    ({"name": "  "}, "name", "Enter your full name"),
+    ({"email": "not-an-address"}, "email", "correct format"),
+    ({"agency": None}, "agency_id", "Select the agency"),
+    ({"line_manager_email": "ben.head@"}, "line_manager_email", "correct format"),
+    ({"line_manager_email": "amara.okafor@hillcrest.sch.example"}, "line_manager_email", "not your own"),
+    ({"line_manager_name": ""}, "line_manager_name", "line manager’s name"),
+    ({"password": "short"}, "password", "at least 10 characters"),
+])
+def test_missing_or_bad_details_are_refused_against_their_field(register, overrides, field, message):
+    with pytest.raises(AccountError, match=message) as refused:
+        register(**overrides)
+    assert refused.value.field == field
+
+
+def test_a_deactivated_agency_cannot_be_chosen(register, make_agency):
+    agency = make_agency("Closed Clinic")
+    agency.active = False
+    with pytest.raises(AccountError, match="Select the agency"):
+        register(agency=agency, email="amara@closed.example")
+
+
+# --- Verification and reset links -------------------------------------------------------------
+
+def _link_token(person: User, path: str) -> str:
+    body = db.session.scalars(
+        select(OutboxMessage.text_body).where(OutboxMessage.recipient == person.email)
+        .order_by(OutboxMessage.id.desc())
+    ).first()
+    return body.split(path, 1)[1].split()[0]
+
+
+def test_a_verification_link_confirms_once(register):
+    person = register()
+    token = _link_token(person, "/verify/")
+    assert services.verify_email(token) == (person, True)
+    assert services.verify_email(token) == (person, False)
+    assert person.is_verified
+    assert _events(person).count("verified") == 1
+
+
+def test_a_tampered_verification_link_is_refused(register):
+    person = register()
+    token = _link_token(person, "/verify/")
+    with pytest.raises(LinkError, match="not valid") as refused:
+        services.verify_email(token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1])
+    assert not refused.value.expired
+    assert not person.is_verified
+
+
+def test_a_verification_link_expires(app, register, set_now):
+    set_now(clock.utcnow())
+    person = register()
+    token = _link_token(person, "/verify/")
+    set_now(clock.utcnow() + timedelta(hours=app.config["VERIFY_LINK_HOURS"], minutes=1))
+    with pytest.raises(LinkError) as refused:
+        services.verify_email(token)
+    assert refused.value.expired
+    assert not person.is_verified
+
+
+def test_a_reset_link_works_once_and_expires(app, make_user, set_now):
+    set_now(clock.utcnow())
+    person = make_user(email="dev@example.org")
+    services.request_password_reset("DEV@example.org")
+    token = _link_token(person, "/password/reset/")
+    services.reset_password(token, "a brand new password")
+    assert person.check_password("a brand new password")
+    with pytest.raises(LinkError, match="already been used"):
+        services.reset_password(token, "another new password")
+
+    services.request_password_reset("dev@example.org")
+    late = _link_token(person, "/password/reset/")
+    set_now(clock.utcnow() + timedelta(hours=app.config["RESET_LINK_HOURS"], minutes=1))
+    with pytest.raises(LinkError) as refused:
+        services.reset_password(late, "yet another password")
+    assert refused.value.expired
+
+
+def test_a_reset_request_for_an_unknown_address_sends_nothing(app):
+    services.request_password_reset("nobody@example.org")
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+# --- Sign-in and lock-out -------------------------------------------------------------------
+
+def test_sign_in_with_the_right_password(make_user):
+    person = make_user(email="grace@example.org")
+    assert services.authenticate("Grace@Example.org", TEST_PASSWORD) is person
+    assert person.last_sign_in_at is not None
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"verified": False}, "Confirm your e-mail address first"),
+    ({"status": PENDING_APPROVAL}, "waiting for the L&D team to approve"),
+    ({"status": DEACTIVATED}, "has been closed"),
+    ({"status": REFUSED}, "cannot sign in"),
+])
+def test_accounts_that_may_not_sign_in_are_told_why(make_user, fields, message):
+    person = make_user(**fields)
+    with pytest.raises(SignInRefused, match=message):
+        services.authenticate(person.email, TEST_PASSWORD)
+
+
+def test_a_wrong_password_and_an_unknown_address_get_the_same_message(make_user):
+    person = make_user()
+    with pytest.raises(SignInRefused) as wrong:
+        services.authenticate(person.email, "wrong password")
+    with pytest.raises(SignInRefused) as unknown:
+        services.authenticate("nobody@example.org", "wrong password")
+    assert wrong.value.message == unknown.value.message == "Enter a correct e-mail address and password"
+
+
+def test_repeated_failures_lock_the_account_until_the_lockout_ends(app, make_user, set_now):
+    set_now(clock.utcnow())
+    person = make_user()
+    for _ in range(app.config["MAX_FAILED_SIGN_INS"]):
+        with pytest.raises(SignInRefused):
+            services.authenticate(person.email, "wrong password")
+    with pytest.raises(SignInRefused, match="Too many failed attempts"):
+        services.authenticate(person.email, TEST_PASSWORD)
+    set_now(clock.utcnow() + timedelta(minutes=app.config["LOCKOUT_MINUTES"], seconds=1))
+    assert services.authenticate(person.email, TEST_PASSWORD) is person
+    assert "locked" in _events(person)
+
+
+# --- Sectors and agencies ---------------------------------------------------------------------
+
+def test_domains_are_read_from_commas_and_lines_and_tidied(app):
+    assert services.parse_domains(" NHS.net, @stbrigids-nhs.example\nnhs.net;  ") == [
+        "nhs.net", "stbrigids-nhs.example"]
+    assert services.parse_domains("") == []
+
+
+@pytest.mark.parametrize("text, message", [
+    ("nhs", "is not an e-mail domain"),
+    ("bad_domain.example", "is not an e-mail domain"),
+    ("-edge.example", "is not an e-mail domain"),
+    ("name@nhs.net", "is not an e-mail domain"),
+    ("gmail.com", "public e-mail service"),
+])
+def test_malformed_or_public_domains_are_refused(app, text, message):
+    with pytest.raises(AccountError, match=message) as refused:
+        services.parse_domains(text)
+    assert refused.value.field == "domains"
+
+
+def test_an_agency_gets_its_name_sector_and_domains(make_user, make_sector):
+    admin = make_user()
+    sector = make_sector("Police")
+    agency = services.create_agency("  Met   Police North ", sector, "met.police.example\npolice.example", admin)
+    assert agency.name == "Met Police North" and agency.sector is sector
+    assert agency.domain_names == ["met.police.example", "police.example"]
+
+
+def test_agency_names_are_unique_whatever_the_case(make_user, make_agency):
+    admin = make_user()
+    existing = make_agency("Canal Side Surgery")
+    with pytest.raises(AccountError, match="already an agency called") as refused:
+        services.create_agency("canal side surgery", existing.sector, "", admin)
+    assert refused.value.field == "name"
+
+
+def test_a_domain_belongs_to_one_agency(make_user, make_agency):
+    admin = make_user()
+    make_agency("Canal Side Surgery", domains=("canalside.example",))
+    other = make_agency("Marlowe Road Practice")
+    db.session.commit()
+    with pytest.raises(AccountError, match="canalside.example already belongs to Canal Side Surgery"):
+        services.update_agency(other, other.name, other.sector, "marlowe.example, canalside.example",
+                               True, admin)
+    db.session.rollback()
+    assert db.session.get(Agency, other.id).domain_names == []
+
+
+def test_editing_domains_keeps_unchanged_ones_and_replaces_the_rest(make_user, make_agency):
+    admin = make_user()
+    agency = make_agency("Northbridge College", domains=("old.example", "keep.example"))
+    services.update_agency(agency, agency.name, agency.sector, "keep.example\nnew.example", False, admin)
+    db.session.commit()
+    assert agency.domain_names == ["keep.example", "new.example"]
+    assert not agency.active
+    assert set(db.session.scalars(select(AgencyDomain.domain))) == {"keep.example", "new.example"}
+
+
+def test_an_agency_people_belong_to_is_deactivated_not_deleted(make_user, make_agency):
+    admin = make_user()
+    agency = make_agency("Hillcrest Primary")
+    make_user(agency=agency)
+    with pytest.raises(AccountError, match="1 person belongs to ‘Hillcrest Primary’.*Deactivate it"):
+        services.delete_agency(agency, admin)
+    empty = make_agency("Empty Agency", domains=("empty.example",))
+    services.delete_agency(empty, admin)
+    db.session.commit()
+    assert db.session.scalar(select(Agency).where(Agency.name == "Empty Agency")) is None
+    assert db.session.scalar(select(AgencyDomain).where(AgencyDomain.domain == "empty.example")) is None
+
+
+def test_an_agency_a_coordinator_holds_a_role_for_cannot_be_deleted(make_user, make_agency):
+    admin = make_user()
+    agency = make_agency("Coordinated Agency")
+    make_user(roles=(COORDINATOR,), coordinates=agency)
+    with pytest.raises(AccountError, match="used by bookings, roles or other records"):
+        services.delete_agency(agency, admin)
+
+
+def test_sectors_are_unique_and_a_used_one_is_not_deleted(make_user, make_sector, make_agency):
+    admin = make_user()
+    with pytest.raises(AccountError, match="already a sector called"):
+        services.create_sector("HEALTH - ACUTE", admin)  # make_user's agency is in this sector
+    housing = services.create_sector("Housing", admin)
+    make_agency("Northbridge Homes", sector=housing)
+    with pytest.raises(AccountError, match="Deactivate it instead"):
+        services.delete_sector(housing, admin)
+    faith = services.create_sector("Faith", admin)
+    services.delete_sector(faith, admin)
+    assert db.session.scalar(select(Sector).where(Sector.name == "Faith")) is None
+
+
+def test_a_sector_no_longer_in_use_cannot_take_new_agencies(make_user, make_sector):
+    admin = make_user()
+    sector = make_sector("Other")
+    services.update_sector(sector, "Other", False, admin)
+    with pytest.raises(AccountError, match="no longer in use") as refused:
+        services.create_agency("New Agency", sector, "", admin)
+    assert refused.value.field == "sector_id"
+
+
+# --- People: the L&D team's actions -----------------------------------------------------------
+
+def test_approving_a_held_account_lets_them_sign_in_and_emails_them(make_user):
+    admin = make_user(name="Adaeze Admin")
+    person = make_user(email="held@gmail.com", status=PENDING_APPROVAL)
+    services.approve_account(person, admin)
+    db.session.commit()
+    assert services.authenticate(person.email, TEST_PASSWORD) is person
+    [message] = _outbox_to("held@gmail.com")
+    assert message.subject == "Your account is approved"
+    assert "You can now sign in" in message.text_body
+    with pytest.raises(AccountError, match="not waiting for approval"):
+        services.approve_account(person, admin)
+
+
+def test_refusing_a_held_account_keeps_it_out_and_emails_the_reason(make_user):
+    admin = make_user()
+    person = make_user(email="held@gmail.com", status=PENDING_APPROVAL)
+    services.refuse_account(person, admin, "We could not confirm you work at this school.")
+    assert person.status == REFUSED
+    [message] = _outbox_to("held@gmail.com")
+    assert "We could not confirm you work at this school." in message.text_body
+    with pytest.raises(SignInRefused):
+        services.authenticate(person.email, TEST_PASSWORD)
+    with pytest.raises(AccountError, match="not waiting for approval"):
+        services.refuse_account(make_user(), admin)
+
+
+def test_changing_agency_is_recorded_with_from_and_to(make_user, make_agency):
+    admin = make_user()
+    before = make_agency("Canal Side Surgery")
+    after = make_agency("Marlowe Road Practice")
+    person = make_user(agency=before)
+    services.change_agency(person, after, admin)
+    assert person.agency is after
+    event = db.session.scalars(select(AccountEvent).where(AccountEvent.user_id == person.id)).one()
+    assert (event.action, event.detail, event.actor_id) == (
+        "agency changed", "From Canal Side Surgery to Marlowe Road Practice", admin.id)
+    with pytest.raises(AccountError, match="already in Marlowe Road Practice"):
+        services.change_agency(person, after, admin)
+    closed = make_agency("Closed")
+    closed.active = False
+    with pytest.raises(AccountError, match="no longer active"):
+        services.change_agency(person, closed, admin)
+
+
+def test_deactivate_and_reactivate(make_user):
+    admin = make_user()
+    person = make_user()
+    services.deactivate_account(person, admin)
+    with pytest.raises(SignInRefused, match="has been closed"):
+        services.authenticate(person.email, TEST_PASSWORD)
+    with pytest.raises(AccountError, match="Only an active account"):
+        services.deactivate_account(person, admin)
+    services.reactivate_account(person, admin)
+    assert services.authenticate(person.email, TEST_PASSWORD) is person
+    assert _events(person) == ["deactivated", "reactivated"]
+    with pytest.raises(AccountError, match="your own account"):
+        services.deactivate_account(admin, admin)
+
+
+def test_roles_are_granted_and_removed_and_coordinators_need_an_agency(make_user, make_agency):
+    admin = make_user(roles=("admin",))
+    person = make_user()
+    with pytest.raises(AccountError, match="Choose the agency") as refused:
+        services.grant_role(person, COORDINATOR, admin)
+    assert refused.value.field == "agency_id"
+    agency = make_agency("Hillcrest Primary")
+    services.grant_role(person, COORDINATOR, admin, agency)
+    grant = services.grant_role(person, TRAINER, admin, agency)
+    assert grant.agency is None, "only coordinators hold a role for an agency"
+    assert person.roles == {"learner", COORDINATOR, TRAINER}
+    assert person.coordinated_agency_ids == {agency.id}
+    with pytest.raises(AccountError, match="already has this role"):
+        services.grant_role(person, TRAINER, admin)
+    services.revoke_role(grant, admin)
+    assert person.roles == {"learner", COORDINATOR}
+    with pytest.raises(AccountError, match="your own administrator role"):
+        services.revoke_role(admin.role_grants[0], admin)
+
+
+def test_a_new_verification_link_only_for_unconfirmed_addresses(make_user):
+    admin = make_user()
+    person = make_user(email="unconfirmed@example.org", verified=False)
+    services.resend_verification_link(person, admin)
+    [message] = _outbox_to("unconfirmed@example.org")
+    assert message.subject == "Confirm your e-mail address"
+    with pytest.raises(AccountError, match="already confirmed"):
+        services.resend_verification_link(make_user(), admin)
+
+
+def test_unlocking_ends_a_lockout(app, make_user):
+    admin = make_user()
+    person = make_user()
+    with pytest.raises(AccountError, match="not locked"):
+        services.unlock_account(person, admin)
+    for _ in range(app.config["MAX_FAILED_SIGN_INS"]):
+        with pytest.raises(SignInRefused):
+            services.authenticate(person.email, "wrong password")
+    services.unlock_account(person, admin)
+    assert services.authenticate(person.email, TEST_PASSWORD) is person
+
+
+def test_people_search_by_name_email_or_agency(make_user, make_agency):
+    police = make_agency("Metropolitan Police North")
+    school = make_agency("Hillcrest Primary")
+    amara = make_user(name="Amara Okafor", email="amara@school.example", agency=school)
+    ben = make_user(name="Ben Castellane", email="ben.c@police.example", agency=police)
+    held = make_user(name="Chloe Held", email="chloe100%@x.example", agency=police,
+                     status=PENDING_APPROVAL)
+
+    def names(**kwargs):
+        return [p.name for p in db.session.scalars(services.people_query(**kwargs))]
+
+    assert names(text="okafor") == ["Amara Okafor"]
+    assert names(text="POLICE.example") == ["Ben Castellane"]
+    assert names(text="metropolitan") == ["Ben Castellane", "Chloe Held"]
+    assert names(text="ben metropolitan") == ["Ben Castellane"]
+    assert names(text="100%") == ["Chloe Held"], "% is searched for, not a wildcard"
+    assert names(agency_id=school.id) == ["Amara Okafor"]
+    assert names(status=PENDING_APPROVAL) == ["Chloe Held"]
+    assert amara and ben and held
