@@ -58,6 +58,9 @@ class Config:
     LOCKOUT_MINUTES = _int("LOCKOUT_MINUTES", 15)
     REMEMBER_COOKIE_DURATION_DAYS = _int("REMEMBER_COOKIE_DURATION_DAYS", 14)
 
+    # Werkzeug's strong default; tests use a cheap one so hundreds of test users stay quick.
+    PASSWORD_HASH_METHOD = "scrypt"
+
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", ENV_NAME == "production")
@@ -81,6 +84,7 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret-key"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     WTF_CSRF_ENABLED = False
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     MAIL_DELIVER_ON_REQUEST = False
     MAIL_SUPPRESS_SEND = False
     BASE_URL = "http://localhost"
