@@ -503,10 +503,12 @@ def send_reminders(now: datetime | None = None) -> int:
     first = timedelta(days=current_app.config["EVALUATION_FIRST_REMINDER_DAYS"])
     second = timedelta(days=current_app.config["EVALUATION_SECOND_REMINDER_DAYS"])
     open_ = and_(Invitation.submitted_at.is_(None), Invitation.expires_at > now)
+    # Counted from the latest sending, so a resent invitation is not followed at once by a reminder.
+    last_sent = func.coalesce(Invitation.resent_at, Invitation.sent_at)
     sent = 0
     due_first = db.session.scalars(
         select(Invitation.id).where(open_, Invitation.reminder_1_at.is_(None),
-                                    Invitation.sent_at <= now - first).order_by(Invitation.id)
+                                    last_sent <= now - first).order_by(Invitation.id)
     ).all()
     for invitation_id in due_first:
         if _claim_reminder(invitation_id, Invitation.reminder_1_at, open_, now):
@@ -516,7 +518,7 @@ def send_reminders(now: datetime | None = None) -> int:
     due_second = db.session.scalars(
         select(Invitation.id).where(
             open_, Invitation.reminder_1_at.is_not(None), Invitation.reminder_2_at.is_(None),
-            Invitation.sent_at <= now - second,
+            last_sent <= now - second,
             # Keep the two reminders apart even when the job has not run for a while.
             Invitation.reminder_1_at <= now - (second - first),
         ).order_by(Invitation.id)
