@@ -119,7 +119,8 @@ def _make_attendance(rng: random.Random, sessions: list[Session], now: datetime)
     """Mark a handful of invented people as attending past sessions (when registers have none)."""
     people = list(db.session.scalars(
         select(User).where(User.status == ACTIVE, User.agency_id.is_not(None)).order_by(User.id)))
-    marker = db.session.scalar(select(User).join(RoleGrant).where(RoleGrant.role == ADMIN).limit(1))
+    marker = db.session.scalar(
+        select(User).join(RoleGrant, RoleGrant.user_id == User.id).where(RoleGrant.role == ADMIN).limit(1))
     learner = db.session.scalar(select(User).where(User.email.like("learner@%")))
     for index, session in enumerate(sessions[:8]):
         chosen = rng.sample(people, min(len(people), rng.randint(8, 14)))
@@ -160,22 +161,20 @@ def load_evaluations(rng: random.Random) -> str:
         session = booking.session
         is_demo_learner = booking.user.email.startswith("learner@") and session.ends_at == latest_ended
         first = _invite(booking, STAGE_ONE, min(session.ends_at + timedelta(hours=1), now), now)
-        if is_demo_learner or rng.random() > 0.8:
-            continue
-        submitted = min(first.sent_at + timedelta(days=rng.choice([0, 0, 1, 2, 6, 9])), now)
         stage_one = _stage_one_answers(rng)
-        submit_response(first, _by_field(first, stage_one), now=submitted)
-        answered[STAGE_ONE] += 1
+        if not is_demo_learner and rng.random() < 0.8:
+            submitted = min(first.sent_at + timedelta(days=rng.choice([0, 0, 1, 2, 6, 9])), now)
+            submit_response(first, _by_field(first, stage_one), now=submitted)
+            answered[STAGE_ONE] += 1
         due = stage_two_due_at(session)
         if due is None or due > now:
             continue
         second = _invite(booking, STAGE_TWO, due, now)
-        if rng.random() > 0.6:
-            continue
-        submitted = min(second.sent_at + timedelta(days=rng.choice([1, 3, 8, 15])), now)
-        stage_two = _stage_two_answers(rng, int(stage_one["confidence_after"][0]))
-        submit_response(second, _by_field(second, stage_two), now=submitted)
-        answered[STAGE_TWO] += 1
+        if rng.random() < 0.6:
+            submitted = min(second.sent_at + timedelta(days=rng.choice([1, 3, 8, 15])), now)
+            stage_two = _stage_two_answers(rng, int(stage_one["confidence_after"][0]))
+            submit_response(second, _by_field(second, stage_two), now=submitted)
+            answered[STAGE_TWO] += 1
     db.session.flush()
     return (f"evaluation: {created} default question sets, {len(bookings)} attendees invited, "
             f"{answered[STAGE_ONE]} first and {answered[STAGE_TWO]} second evaluations answered")

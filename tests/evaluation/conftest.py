@@ -7,8 +7,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from app.accounts.models import User
 from app.bookings.history import change_status, set_outcome
 from app.bookings.models import ATTENDED, CONFIRMED, Booking
+from app.clock import utcnow
 from app.courses.models import PUBLISHED, Course, Session, SessionPart
 from app.evaluation.models import STAGE_ONE, Invitation
 from app.evaluation.services import (
@@ -66,10 +68,30 @@ def make_session(app, make_course):
 
 
 @pytest.fixture
-def make_booking(app, make_user):
+def make_attendee(app, make_agency):
+    """A person who only follows e-mailed links: no password (hashing one costs half a second)."""
+    counter = {"n": 0}
+
+    def _make(name: str | None = None, email: str | None = None, agency=None,
+              line_manager_email: str = "") -> User:
+        counter["n"] += 1
+        person = User(name=name or f"Attendee {counter['n']}",
+                      email=(email or f"attendee{counter['n']}@example.org").lower(),
+                      agency=agency or make_agency(), job_title="Social worker",
+                      line_manager_name="Manager" if line_manager_email else "",
+                      line_manager_email=line_manager_email, email_verified_at=utcnow())
+        db.session.add(person)
+        db.session.commit()
+        return person
+
+    return _make
+
+
+@pytest.fixture
+def make_booking(app, make_attendee):
     def _make(session: Session, person=None, outcome: str | None = ATTENDED,
               walk_in: bool = False) -> Booking:
-        person = person or make_user()
+        person = person or make_attendee()
         booking = Booking(session_id=session.id, user_id=person.id, agency_id=person.agency_id,
                           walk_in=walk_in)
         db.session.add(booking)

@@ -147,13 +147,13 @@ def test_question_edits_are_checked(app, question_sets, make_user):
 # --- Sending --------------------------------------------------------------------------------------
 
 def test_stage_one_goes_to_everyone_present_once_the_last_part_has_ended(
-        app, question_sets, make_session, make_booking, make_user, mailbox, set_now):
+        app, question_sets, make_session, make_booking, make_user, make_attendee, mailbox, set_now):
     session = make_session(days=2)  # a two-day course: the first day's end is not the end
-    attended = make_booking(session, make_user(name="Amara Attended", email="amara@example.org"))
-    partly = make_booking(session, make_user(email="pat@example.org"), outcome=PARTLY_ATTENDED)
-    walk_in = make_booking(session, make_user(email="walkin@example.org"), walk_in=True)
-    make_booking(session, make_user(email="absent@example.org"), outcome=DID_NOT_ATTEND)
-    make_booking(session, make_user(email="late@example.org"), outcome=TURNED_AWAY)
+    attended = make_booking(session, make_attendee(name="Amara Attended", email="amara@example.org"))
+    partly = make_booking(session, make_attendee(email="pat@example.org"), outcome=PARTLY_ATTENDED)
+    walk_in = make_booking(session, make_attendee(email="walkin@example.org"), walk_in=True)
+    make_booking(session, make_attendee(email="absent@example.org"), outcome=DID_NOT_ATTEND)
+    make_booking(session, make_attendee(email="late@example.org"), outcome=TURNED_AWAY)
 
     _run(set_now, SESSION_END - timedelta(days=1) + timedelta(hours=1))  # after day one
     assert _invitations() == [] and mailbox.messages == []
@@ -174,9 +174,9 @@ def test_stage_one_goes_to_everyone_present_once_the_last_part_has_ended(
 
 
 def test_a_register_marked_late_still_gets_its_evaluations(
-        app, question_sets, make_session, make_booking, make_user, mailbox, set_now):
+        app, question_sets, make_session, make_booking, make_user, make_attendee, mailbox, set_now):
     session = make_session()
-    booking = make_booking(session, make_user(email="late-register@example.org"), outcome=None)
+    booking = make_booking(session, make_attendee(email="late-register@example.org"), outcome=None)
     _run(set_now, SESSION_END + timedelta(days=1))
     assert _invitations() == []
 
@@ -196,12 +196,12 @@ def test_nothing_is_sent_for_sessions_long_past(app, question_sets, make_session
 
 
 def test_stage_two_goes_after_the_course_delay_with_a_copy_to_the_line_manager(
-        app, question_sets, make_course, make_session, make_booking, make_user, mailbox, set_now):
+        app, question_sets, make_course, make_session, make_booking, make_user, make_attendee, mailbox, set_now):
     admin = make_user(roles=("admin",))
     course = make_course(title="Serious Case Review workshop", delay_months=2)
     update_course_setting(course, admin, manager_copy=True, certificate_needs_evaluation=True)
     session = make_session(course)
-    person = make_user(email="kasia@example.org", line_manager_email="boss@example.org")
+    person = make_attendee(email="kasia@example.org", line_manager_email="boss@example.org")
     make_booking(session, person)
     _run(set_now, SESSION_END + timedelta(hours=1))
     mailbox.clear()
@@ -225,18 +225,18 @@ def test_stage_two_goes_after_the_course_delay_with_a_copy_to_the_line_manager(
 
 
 def test_no_manager_copy_unless_the_course_says_so(app, question_sets, make_session, make_booking,
-                                                   make_user, mailbox, set_now):
-    make_booking(make_session(), make_user(line_manager_email="boss@example.org"))
+                                                   make_user, make_attendee, mailbox, set_now):
+    make_booking(make_session(), make_attendee(line_manager_email="boss@example.org"))
     _run(set_now, SESSION_END + timedelta(days=92))
     assert len(_invitations(STAGE_TWO)) == 1
     assert mailbox.to("boss@example.org") == []
 
 
 def test_reminders_after_seven_and_fourteen_days_then_no_more(
-        app, question_sets, make_session, make_booking, make_user, mailbox, set_now):
+        app, question_sets, make_session, make_booking, make_user, make_attendee, mailbox, set_now):
     session = make_session()
-    make_booking(session, make_user(email="slow@example.org"))
-    answered = make_booking(session, make_user(email="quick@example.org"))
+    make_booking(session, make_attendee(email="slow@example.org"))
+    answered = make_booking(session, make_attendee(email="quick@example.org"))
     sent = SESSION_END + timedelta(minutes=10)
     _run(set_now, sent)
     answer_by_key(next(i for i in _invitations() if i.booking_id == answered.id))
@@ -261,9 +261,9 @@ def test_reminders_after_seven_and_fourteen_days_then_no_more(
 
 
 def test_two_runs_at_once_send_each_evaluation_once(app, question_sets, make_session, make_booking,
-                                                   make_user, mailbox, set_now):
+                                                   make_user, make_attendee, mailbox, set_now):
     session = make_session()
-    people = [make_user(email=f"p{n}@example.org") for n in range(12)]
+    people = [make_attendee(email=f"p{n}@example.org") for n in range(12)]
     for person in people:
         make_booking(session, person)
     set_now(SESSION_END + timedelta(hours=1))
@@ -297,8 +297,8 @@ def test_two_runs_at_once_send_each_evaluation_once(app, question_sets, make_ses
 
 
 def test_an_smtp_outage_loses_nothing_and_sends_nothing_twice(
-        app, question_sets, make_session, make_booking, make_user, mailbox, set_now):
-    make_booking(make_session(), make_user(email="patient@example.org"))
+        app, question_sets, make_session, make_booking, make_user, make_attendee, mailbox, set_now):
+    make_booking(make_session(), make_attendee(email="patient@example.org"))
     mailbox.refuse = True
     _run(set_now, SESSION_END + timedelta(hours=1))
     assert len(_invitations()) == 1
@@ -315,9 +315,9 @@ def test_an_smtp_outage_loses_nothing_and_sends_nothing_twice(
 
 
 def test_an_administrator_can_resend_an_invitation_even_after_it_closed(
-        app, question_sets, make_session, make_booking, make_user, mailbox, set_now):
+        app, question_sets, make_session, make_booking, make_user, make_attendee, mailbox, set_now):
     admin = make_user(roles=("admin",))
-    make_booking(make_session(), make_user(email="away@example.org"))
+    make_booking(make_session(), make_attendee(email="away@example.org"))
     _run(set_now, SESSION_END + timedelta(hours=1))
     [invitation] = _invitations()
     token = invitation_token(invitation)
@@ -474,7 +474,7 @@ def test_the_certificate_waits_for_the_first_evaluation(app, question_sets, make
 # --- The figures ----------------------------------------------------------------------------------
 
 @pytest.fixture
-def small_programme(app, question_sets, make_course, make_session, make_booking, make_user,
+def small_programme(app, question_sets, make_course, make_session, make_booking, make_user, make_attendee,
                     make_agency, set_now):
     """Four attendees of one session and one of another, with answers worked out by hand below."""
     police = make_agency(sector="Police")
@@ -482,9 +482,9 @@ def small_programme(app, question_sets, make_course, make_session, make_booking,
     level3 = make_course(title="Safeguarding Level 3")
     other = make_course(title="Prevent")
     session = make_session(level3)
-    people = [make_user(name=f"Named Person {n}", agency=police if n < 2 else health) for n in range(4)]
+    people = [make_attendee(name=f"Named Person {n}", agency=police if n < 2 else health) for n in range(4)]
     bookings = [make_booking(session, p) for p in people]
-    make_booking(make_session(other), make_user(name="Other Course Person", agency=health))
+    make_booking(make_session(other), make_attendee(name="Other Course Person", agency=health))
     _run(set_now, SESSION_END + timedelta(hours=1))
     first = {i.booking_id: i for i in _invitations(STAGE_ONE)}
     # Stage 1: person 0, 1 and 2 answer; person 3 does not; the Prevent attendee does not.
