@@ -412,8 +412,8 @@ def stage_two_due_at(session: Session) -> datetime | None:
     return session.ends_at + relativedelta(months=session.course.evaluation_delay_months)
 
 
-def _candidates(stage: int, now: datetime):
-    """Bookings present at an ended session that have no invitation for this stage yet."""
+def _candidates(stage: int, now: datetime, ended_after: datetime):
+    """Bookings present at a session that ended (after `ended_after`) with no invitation for this stage."""
     existing = aliased(Invitation)
     return db.session.scalars(
         select(Booking)
@@ -425,6 +425,7 @@ def _candidates(stage: int, now: datetime):
             Session.status != CANCELLED,
             Session.ends_at.is_not(None),
             Session.ends_at <= now,
+            Session.ends_at >= ended_after,
             User.status == ACTIVE,
             existing.id.is_(None),
         )
@@ -463,10 +464,8 @@ def send_first_evaluations(now: datetime | None = None) -> int:
     now = now or utcnow()
     latest = timedelta(days=current_app.config["EVALUATION_LATEST_SEND_DAYS"])
     sent = 0
-    for booking in _candidates(STAGE_ONE, now):
-        # A register marked late is still picked up; a session long past is not surprised with mail.
-        if booking.session.ends_at < now - latest:
-            continue
+    # A register marked late is still picked up; a session long past is not surprised with mail.
+    for booking in _candidates(STAGE_ONE, now, now - latest):
         if create_invitation(booking, STAGE_ONE, now):
             sent += 1
     return sent
@@ -476,8 +475,9 @@ def send_second_evaluations(now: datetime | None = None) -> int:
     """Invite everyone who attended to the second evaluation once the course's delay has passed."""
     now = now or utcnow()
     latest = timedelta(days=current_app.config["EVALUATION_LATEST_SEND_DAYS"])
+    longest_delay = db.session.scalar(select(func.max(Course.evaluation_delay_months))) or 0
     sent = 0
-    for booking in _candidates(STAGE_TWO, now):
+    for booking in _candidates(STAGE_TWO, now, now - latest - relativedelta(months=longest_delay)):
         due = stage_two_due_at(booking.session)
         if due is None or due > now or due < now - latest:
             continue

@@ -145,7 +145,11 @@ def _filters() -> tuple[ReviewFilterForm, figures.ReviewFilters]:
     form.sector_id.choices = [(0, "All sectors")] + [tuple(s) for s in sectors]
     form.level_id.choices = [(0, "All levels")] + [tuple(level) for level in levels]
     filters = figures.ReviewFilters()
-    if request.args and form.validate():
+    valid = bool(request.args) and form.validate()
+    if valid and form.date_from.data and form.date_to.data and form.date_to.data < form.date_from.data:
+        form.date_to.errors = ["The end date must be the same as or after the start date"]
+        valid = False
+    if valid:
         filters = figures.ReviewFilters(
             course_id=form.course_id.data or None, sector_id=form.sector_id.data or None,
             level_id=form.level_id.data or None, date_from=form.date_from.data,
@@ -246,8 +250,11 @@ def answers_csv():
 @requires(REVIEWER, ADMIN)
 def review_summary():
     form, filters = _filters()
-    if not (filters.date_from or filters.date_to):
-        filters.date_from, filters.date_to = figures.financial_year()
+    # The annual report's period: the financial year, or the one the given date falls in.
+    if not filters.date_from:
+        filters.date_from = figures.financial_year(filters.date_to)[0]
+    if not filters.date_to:
+        filters.date_to = figures.financial_year(filters.date_from)[1]
     catalogue = figures.question_catalogue()
     distributions = figures.rating_distributions(filters, catalogue)
     means = figures.measure_means(distributions)

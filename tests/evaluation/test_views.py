@@ -195,6 +195,9 @@ def test_filters_narrow_the_figures_and_bad_dates_are_explained(client, answered
     assert "No one in this selection has answered both evaluations yet." in later
     bad = client.get("/evaluation/review?date_from=31&date_from=2&date_from=2027").get_data(as_text=True)
     assert "Enter a real date" in bad and "There is a problem" in bad
+    backwards = client.get("/evaluation/review?date_from=1&date_from=4&date_from=2027"
+                           "&date_to=1&date_to=3&date_to=2027").get_data(as_text=True)
+    assert "The end date must be the same as or after the start date" in backwards
     assert client.get("/evaluation/review?session_id=99999").status_code == 404
 
 
