@@ -12,6 +12,7 @@ from tests.conftest import TEST_PASSWORD
 from tests.e2e.conftest import assert_accessible
 from tests.evaluation.conftest import (  # noqa: F401  (fixtures used by name)
     SESSION_END,
+    make_attendee,
     make_booking,
     make_course,
     make_session,
