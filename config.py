@@ -60,6 +60,15 @@ class Config:
 
     # Werkzeug's strong default; tests use a cheap one so hundreds of test users stay quick.
     PASSWORD_HASH_METHOD = "scrypt"
+    # Two-stage evaluation (days unless said).
+    EVALUATION_STAGE1_EXPIRY_DAYS = _int("EVALUATION_STAGE1_EXPIRY_DAYS", 28)
+    EVALUATION_STAGE2_EXPIRY_DAYS = _int("EVALUATION_STAGE2_EXPIRY_DAYS", 42)
+    EVALUATION_FIRST_REMINDER_DAYS = _int("EVALUATION_FIRST_REMINDER_DAYS", 7)
+    EVALUATION_SECOND_REMINDER_DAYS = _int("EVALUATION_SECOND_REMINDER_DAYS", 14)
+    # Nothing is sent for a session that ended (or a second stage that fell due) longer ago.
+    EVALUATION_LATEST_SEND_DAYS = _int("EVALUATION_LATEST_SEND_DAYS", 90)
+    # New courses release certificates only once the first evaluation is sent (per course after).
+    EVALUATION_CERTIFICATE_GATE = _bool("EVALUATION_CERTIFICATE_GATE", True)
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -13,6 +13,7 @@ from app.clock import to_london
 NAVIGATION = [
     ("Programme", "courses.programme", "anyone"),
     ("My bookings", "bookings.my_bookings", {"learner"}),
+    ("My evaluations", "evaluation.my_evaluations", {"learner"}),
     ("My sessions", "bookings.trainer_sessions", {"trainer", "admin"}),
     ("My agency", "reports.agency_home", {"coordinator"}),
     ("Evaluation", "evaluation.review_home", {"reviewer", "admin"}),

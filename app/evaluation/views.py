@@ -1,2 +1,562 @@
-"""Evaluation pages."""
-from app.evaluation import bp  # noqa: F401
+"""Evaluation pages: answering by link, the learner's list, the L&D sub-group's figures, and the
+L&D team's question sets, course settings and invitations."""
+from __future__ import annotations
+
+import csv
+import io
+from flask import Response as HttpResponse
+from flask import abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from app.accounts.access import ADMIN, REVIEWER, public, requires, signed_in
+from app.accounts.models import Sector, User
+from app.clock import utcnow
+from app.courses.models import Course, Level, Session
+from app.evaluation import bp, charts, figures
+from app.evaluation.forms import (
+    CourseSettingsForm,
+    ManagerCommentForm,
+    PublishForm,
+    QuestionEditForm,
+    ReviewFilterForm,
+    build_answer_form,
+    raw_answers,
+)
+from app.evaluation.models import (
+    SCALE,
+    STAGE_LABELS,
+    STAGES,
+    Invitation,
+    Question,
+    QuestionSet,
+)
+from app.evaluation.services import (
+    AnswersInvalid,
+    EvaluationError,
+    InvitationLinkError,
+    QuestionData,
+    course_questions,
+    course_setting,
+    current_question_set,
+    discard_draft,
+    draft_question_set,
+    field_name,
+    invitation_link,
+    invitations_for,
+    move_question,
+    open_invitation,
+    open_manager_link,
+    publish_draft,
+    questions_for,
+    remove_question,
+    resend_invitation,
+    retire_course_question,
+    save_course_question,
+    save_question,
+    start_draft,
+    submit_manager_comment,
+    submit_response,
+    update_course_setting,
+)
+from app.extensions import db
+
+# --- Answering by link (no sign-in) -------------------------------------------------------------
+
+
+def _link_problem(exc: InvitationLinkError, manager: bool = False):
+    status = {"invalid": 400, "expired": 410, "submitted": 200}[exc.reason]
+    return render_template("evaluation/link_problem.html", problem=exc, manager=manager), status
+
+
+@bp.route("/evaluation/answer/<token>", methods=["GET", "POST"])
+@public
+def answer(token: str):
+    try:
+        invitation = open_invitation(token)
+    except InvitationLinkError as exc:
+        return _link_problem(exc)
+    questions = questions_for(invitation)
+    form = build_answer_form(questions)
+    if form.validate_on_submit():
+        try:
+            submit_response(invitation, raw_answers(form, request.form))
+        except AnswersInvalid as exc:
+            db.session.rollback()
+            for name, message in exc.errors.items():
+                form[name].errors = [message]
+        except InvitationLinkError as exc:
+            db.session.rollback()
+            return _link_problem(exc)
+        else:
+            db.session.commit()
+            return render_template("evaluation/thanks.html", invitation=invitation)
+    return render_template("evaluation/answer.html", form=form, invitation=invitation,
+                           fields=[(form[field_name(q)], q) for q in questions], SCALE=SCALE)
+
+
+@bp.route("/evaluation/manager/<token>", methods=["GET", "POST"])
+@public
+def manager_comment(token: str):
+    try:
+        invitation = open_manager_link(token)
+    except InvitationLinkError as exc:
+        return _link_problem(exc, manager=True)
+    form = ManagerCommentForm()
+    if form.validate_on_submit():
+        try:
+            submit_manager_comment(invitation, form.comment.data)
+        except InvitationLinkError as exc:
+            db.session.rollback()
+            return _link_problem(exc, manager=True)
+        except EvaluationError as exc:
+            db.session.rollback()
+            form.comment.errors.append(exc.message)
+        else:
+            db.session.commit()
+            return render_template("evaluation/manager_thanks.html", invitation=invitation)
+    return render_template("evaluation/manager_comment.html", form=form, invitation=invitation)
+
+
+# --- The learner's list -------------------------------------------------------------------------
+
+
+@bp.route("/evaluation/mine")
+@signed_in
+def my_evaluations():
+    now = utcnow()
+    invitations = invitations_for(current_user)
+    waiting = [(i, invitation_link(i)) for i in invitations if i.submitted_at is None and not i.is_expired(now)]
+    done = [i for i in invitations if i.submitted_at is not None]
+    closed = [i for i in invitations if i.is_expired(now)]
+    return render_template("evaluation/mine.html", waiting=waiting, done=done, closed=closed,
+                           stage_labels=STAGE_LABELS)
+
+
+# --- What the L&D sub-group sees ----------------------------------------------------------------
+
+
+def _filters() -> tuple[ReviewFilterForm, figures.ReviewFilters]:
+    form = ReviewFilterForm(request.args if request.args else None)
+    courses = db.session.execute(select(Course.id, Course.title).order_by(Course.title)).all()
+    sectors = db.session.execute(select(Sector.id, Sector.name).order_by(Sector.position, Sector.name)).all()
+    levels = db.session.execute(select(Level.id, Level.name).order_by(Level.position, Level.name)).all()
+    form.course_id.choices = [(0, "All courses")] + [tuple(c) for c in courses]
+    form.sector_id.choices = [(0, "All sectors")] + [tuple(s) for s in sectors]
+    form.level_id.choices = [(0, "All levels")] + [tuple(level) for level in levels]
+    filters = figures.ReviewFilters()
+    valid = bool(request.args) and form.validate()
+    if valid and form.date_from.data and form.date_to.data and form.date_to.data < form.date_from.data:
+        form.date_to.errors = ["The end date must be the same as or after the start date"]
+        valid = False
+    if valid:
+        filters = figures.ReviewFilters(
+            course_id=form.course_id.data or None, sector_id=form.sector_id.data or None,
+            level_id=form.level_id.data or None, date_from=form.date_from.data,
+            date_to=form.date_to.data,
+        )
+    session_id = request.args.get("session_id", type=int)
+    if session_id:
+        filters.session_id = session_id
+    return form, filters
+
+
+def _query_string() -> str:
+    query = request.query_string.decode()
+    return f"?{query}" if query else ""
+
+
+@bp.route("/evaluation/review")
+@requires(REVIEWER, ADMIN)
+def review_home():
+    form, filters = _filters()
+    session = db.session.get(Session, filters.session_id) if filters.session_id else None
+    if filters.session_id and session is None:
+        abort(404)
+    catalogue = figures.question_catalogue()
+    counts = figures.stage_counts(filters)
+    distributions = figures.rating_distributions(filters, catalogue)
+    means = figures.measure_means(distributions)
+    shift = figures.confidence_shift(filters)
+    months = figures.counts_by_month(filters)
+    choices = figures.choice_figures(filters, catalogue)
+    return render_template(
+        "evaluation/review.html", form=form, filters=filters, session=session, counts=counts,
+        distributions=distributions, means=means, shift=shift, months=months, choices=choices,
+        per_course=figures.per_course(filters), query=_query_string(),
+        charts={
+            "means": charts.means_chart(means),
+            "ratings": charts.distribution_chart(distributions),
+            "shift": charts.shift_chart(shift),
+            "responses": charts.response_chart(months),
+        },
+    )
+
+
+@bp.route("/evaluation/review/answers")
+@requires(REVIEWER, ADMIN)
+def review_answers():
+    form, filters = _filters()
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    with_names = current_user.has_role(ADMIN)
+    answers = figures.written_answers(filters, with_names=with_names, page=page)
+    comments = figures.manager_comments(filters, with_names=with_names) if page == 1 else []
+    args = {k: request.args.getlist(k) for k in request.args if k != "page"}
+    return render_template("evaluation/review_answers.html", form=form, answers=answers,
+                           comments=comments, with_names=with_names, query=_query_string(),
+                           page_args=args)
+
+
+def _csv_response(filename: str, header: list[str], rows) -> HttpResponse:
+    def generate():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        yield buffer.getvalue()
+        for row in rows:
+            buffer.seek(0)
+            buffer.truncate()
+            writer.writerow([_safe_cell(value) for value in row])
+            yield buffer.getvalue()
+
+    return HttpResponse(stream_with_context(generate()), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _safe_cell(value):
+    """Stop a spreadsheet from running a free-text answer as a formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+@bp.route("/evaluation/review/figures.csv")
+@requires(REVIEWER, ADMIN)
+def figures_csv():
+    _form, filters = _filters()
+    return _csv_response("evaluation-figures.csv", ["section", "measure", "stage", "value", "count"],
+                         figures.figure_rows(filters))
+
+
+@bp.route("/evaluation/review/answers.csv")
+@requires(REVIEWER, ADMIN)
+def answers_csv():
+    _form, filters = _filters()
+    return _csv_response("evaluation-answers-anonymised.csv", figures.ANSWER_COLUMNS,
+                         figures.anonymised_answer_rows(filters))
+
+
+@bp.route("/evaluation/review/summary")
+@requires(REVIEWER, ADMIN)
+def review_summary():
+    form, filters = _filters()
+    # The annual report's period: the financial year, or the one the given date falls in.
+    if not filters.date_from:
+        filters.date_from = figures.financial_year(filters.date_to)[0]
+    if not filters.date_to:
+        filters.date_to = figures.financial_year(filters.date_from)[1]
+    catalogue = figures.question_catalogue()
+    distributions = figures.rating_distributions(filters, catalogue)
+    means = figures.measure_means(distributions)
+    shift = figures.confidence_shift(filters)
+    return render_template(
+        "evaluation/summary.html", filters=filters, counts=figures.stage_counts(filters),
+        means=means, shift=shift, choices=figures.choice_figures(filters, catalogue),
+        per_course=figures.per_course(filters),
+        course=db.session.get(Course, filters.course_id) if filters.course_id else None,
+        sector=db.session.get(Sector, filters.sector_id) if filters.sector_id else None,
+        level=db.session.get(Level, filters.level_id) if filters.level_id else None,
+        charts={"means": charts.means_chart(means, "summary-means"),
+                "shift": charts.shift_chart(shift, "summary-shift")},
+    )
+
+
+# --- Question sets (administrators) ------------------------------------------------------------
+
+
+@bp.route("/evaluation/questions")
+@requires(ADMIN)
+def question_sets():
+    stages = []
+    for stage in STAGES:
+        versions = db.session.scalars(
+            select(QuestionSet).where(QuestionSet.stage == stage).order_by(QuestionSet.version.desc())
+        ).all()
+        stages.append({"stage": stage, "label": STAGE_LABELS[stage], "versions": versions,
+                       "current": current_question_set(stage), "draft": draft_question_set(stage)})
+    answered = dict(db.session.execute(
+        select(Invitation.question_set_id, func.count(Invitation.submitted_at)).group_by(
+            Invitation.question_set_id)).all())
+    return render_template("evaluation/question_sets.html", stages=stages, answered=answered)
+
+
+@bp.route("/evaluation/questions/<int:set_id>")
+@requires(ADMIN)
+def question_set(set_id: int):
+    question_set = db.session.get(QuestionSet, set_id) or abort(404)
+    return render_template("evaluation/question_set.html", question_set=question_set,
+                           current=current_question_set(question_set.stage),
+                           publish_form=PublishForm(), stage_label=STAGE_LABELS[question_set.stage])
+
+
+@bp.route("/evaluation/questions/stage/<int:stage>/new-version", methods=["POST"])
+@requires(ADMIN)
+def new_version(stage: int):
+    if stage not in STAGES:
+        abort(404)
+    draft = start_draft(stage, current_user)
+    db.session.commit()
+    flash(f"Version {draft.version} is a draft: change it, then publish it.", "success")
+    return redirect(url_for("evaluation.question_set", set_id=draft.id))
+
+
+def _question_data(form: QuestionEditForm) -> QuestionData:
+    return QuestionData(
+        text=form.text.data or "", kind=form.kind.data or "", required=bool(form.required.data),
+        key=form.key.data or "", hint=form.hint.data or "", low_label=form.low_label.data or "",
+        high_label=form.high_label.data or "", options=(form.options.data or "").splitlines(),
+    )
+
+
+def _fill_question_form(form: QuestionEditForm, question: Question) -> None:
+    form.text.data, form.kind.data, form.required.data = question.text, question.kind, question.required
+    form.key.data, form.hint.data = question.key, question.hint
+    form.low_label.data, form.high_label.data = question.low_label, question.high_label
+    form.options.data = "\n".join(o.label for o in question.options)
+
+
+def _field_error(form, exc: EvaluationError) -> None:
+    target = getattr(form, exc.field, None) if exc.field else None
+    if target is None:
+        flash(exc.message, "error")
+    else:
+        target.errors = list(target.errors) + [exc.message]
+
+
+@bp.route("/evaluation/questions/<int:set_id>/add", methods=["GET", "POST"])
+@bp.route("/evaluation/questions/<int:set_id>/<int:question_id>/edit", methods=["GET", "POST"])
+@requires(ADMIN)
+def edit_question(set_id: int, question_id: int | None = None):
+    question_set = db.session.get(QuestionSet, set_id) or abort(404)
+    question = None
+    if question_id is not None:
+        question = db.session.get(Question, question_id)
+        if question is None or question.question_set_id != question_set.id:
+            abort(404)
+    if not question_set.is_draft:
+        flash("A published version cannot be changed. Start a new version instead.", "error")
+        return redirect(url_for("evaluation.question_set", set_id=set_id))
+    form = QuestionEditForm()
+    if request.method == "GET" and question is not None:
+        _fill_question_form(form, question)
+    if form.validate_on_submit():
+        try:
+            save_question(question_set, _question_data(form), current_user, question)
+        except EvaluationError as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+        else:
+            db.session.commit()
+            flash("Question saved.", "success")
+            return redirect(url_for("evaluation.question_set", set_id=set_id))
+    return render_template("evaluation/question_edit.html", form=form, question=question,
+                           back=url_for("evaluation.question_set", set_id=set_id),
+                           heading=("Change a question" if question else "Add a question"),
+                           caption=question_set.label)
+
+
+def _draft_question(set_id: int, question_id: int) -> Question:
+    question = db.session.get(Question, question_id)
+    if question is None or question.question_set_id != set_id:
+        abort(404)
+    return question
+
+
+@bp.route("/evaluation/questions/<int:set_id>/<int:question_id>/remove", methods=["POST"])
+@requires(ADMIN)
+def remove_draft_question(set_id: int, question_id: int):
+    question = _draft_question(set_id, question_id)
+    try:
+        remove_question(question, current_user)
+    except EvaluationError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash("Question removed from the draft.", "success")
+    return redirect(url_for("evaluation.question_set", set_id=set_id))
+
+
+@bp.route("/evaluation/questions/<int:set_id>/<int:question_id>/move", methods=["POST"])
+@requires(ADMIN)
+def move_draft_question(set_id: int, question_id: int):
+    question = _draft_question(set_id, question_id)
+    try:
+        move_question(question, -1 if request.form.get("direction") == "up" else 1, current_user)
+    except EvaluationError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+    return redirect(url_for("evaluation.question_set", set_id=set_id))
+
+
+@bp.route("/evaluation/questions/<int:set_id>/publish", methods=["POST"])
+@requires(ADMIN)
+def publish_version(set_id: int):
+    question_set = db.session.get(QuestionSet, set_id) or abort(404)
+    form = PublishForm()
+    if form.validate_on_submit():
+        try:
+            publish_draft(question_set, current_user, form.note.data or "")
+        except EvaluationError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(f"Version {question_set.version} is published: evaluations sent from now on use it. "
+                  "Answers already given keep the version they were given.", "success")
+    return redirect(url_for("evaluation.question_set", set_id=set_id))
+
+
+@bp.route("/evaluation/questions/<int:set_id>/discard", methods=["POST"])
+@requires(ADMIN)
+def discard_version(set_id: int):
+    question_set = db.session.get(QuestionSet, set_id) or abort(404)
+    try:
+        discard_draft(question_set, current_user)
+    except EvaluationError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("evaluation.question_set", set_id=set_id))
+    db.session.commit()
+    flash("The draft was discarded.", "success")
+    return redirect(url_for("evaluation.question_sets"))
+
+
+# --- Course settings and a course's own questions (administrators) ----------------------------
+
+
+@bp.route("/evaluation/courses")
+@requires(ADMIN)
+def course_list():
+    courses = db.session.scalars(select(Course).order_by(Course.title)).all()
+    extra_counts = dict(db.session.execute(
+        select(Question.course_id, func.count(Question.id))
+        .where(Question.course_id.is_not(None), Question.retired_at.is_(None))
+        .group_by(Question.course_id)).all())
+    return render_template("evaluation/courses.html", courses=courses,
+                           settings={c.id: course_setting(c) for c in courses},
+                           extra_counts=extra_counts)
+
+
+@bp.route("/evaluation/courses/<int:course_id>", methods=["GET", "POST"])
+@requires(ADMIN)
+def course_settings(course_id: int):
+    course = db.session.get(Course, course_id) or abort(404)
+    setting = course_setting(course)
+    form = CourseSettingsForm(obj=setting)
+    if form.validate_on_submit():
+        update_course_setting(course, current_user, manager_copy=form.manager_copy.data,
+                              certificate_needs_evaluation=form.certificate_needs_evaluation.data)
+        db.session.commit()
+        flash("Evaluation settings saved.", "success")
+        return redirect(url_for("evaluation.course_settings", course_id=course.id))
+    return render_template("evaluation/course_settings.html", course=course, form=form,
+                           extras={stage: course_questions(course.id, stage) for stage in STAGES},
+                           stage_labels=STAGE_LABELS)
+
+
+@bp.route("/evaluation/courses/<int:course_id>/stage/<int:stage>/add", methods=["GET", "POST"])
+@bp.route("/evaluation/courses/<int:course_id>/questions/<int:question_id>/edit",
+          methods=["GET", "POST"])
+@requires(ADMIN)
+def edit_course_question(course_id: int, stage: int | None = None, question_id: int | None = None):
+    course = db.session.get(Course, course_id) or abort(404)
+    question = None
+    if question_id is not None:
+        question = db.session.get(Question, question_id)
+        if question is None or question.course_id != course.id or question.retired_at:
+            abort(404)
+        stage = question.stage
+    if stage not in STAGES:
+        abort(404)
+    form = QuestionEditForm()
+    if request.method == "GET" and question is not None:
+        _fill_question_form(form, question)
+    if form.validate_on_submit():
+        try:
+            save_course_question(course, stage, _question_data(form), current_user, replacing=question)
+        except EvaluationError as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+        else:
+            db.session.commit()
+            flash("Question saved.", "success")
+            return redirect(url_for("evaluation.course_settings", course_id=course.id))
+    return render_template("evaluation/question_edit.html", form=form, question=question,
+                           back=url_for("evaluation.course_settings", course_id=course.id),
+                           heading=("Change a question" if question else "Add a question"),
+                           caption=f"{course.title}: stage {stage}")
+
+
+@bp.route("/evaluation/courses/<int:course_id>/questions/<int:question_id>/retire", methods=["POST"])
+@requires(ADMIN)
+def retire_question(course_id: int, question_id: int):
+    question = db.session.get(Question, question_id)
+    if question is None or question.course_id != course_id:
+        abort(404)
+    try:
+        retire_course_question(question, current_user)
+    except EvaluationError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash("The course no longer asks that question. Its answers are kept.", "success")
+    return redirect(url_for("evaluation.course_settings", course_id=course_id))
+
+
+# --- Invitations: who answered, and resending (administrators) ---------------------------------
+
+
+@bp.route("/evaluation/invitations")
+@requires(ADMIN)
+def invitations():
+    session_id = request.args.get("session_id", type=int)
+    now = utcnow()
+    if session_id:
+        session = db.session.get(Session, session_id) or abort(404)
+        rows = db.session.scalars(
+            select(Invitation).join(User, User.id == Invitation.user_id)
+            .where(Invitation.session_id == session.id).order_by(Invitation.stage, User.name)
+        ).all()
+        return render_template("evaluation/invitations_session.html", session=session,
+                               invitations=rows, now=now)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    sessions = db.paginate(
+        select(Session).where(Session.id.in_(select(Invitation.session_id)))
+        .order_by(Session.starts_at.desc()), page=page, per_page=30, error_out=False)
+    ids = [s.id for s in sessions.items]
+    counts = {}
+    for sid, stage, sent, answered in db.session.execute(
+            select(Invitation.session_id, Invitation.stage, func.count(Invitation.id),
+                   func.count(Invitation.submitted_at))
+            .where(Invitation.session_id.in_(ids)).group_by(Invitation.session_id, Invitation.stage)):
+        counts[(sid, stage)] = (sent, answered)
+    return render_template("evaluation/invitations.html", sessions=sessions, counts=counts)
+
+
+@bp.route("/evaluation/invitations/<int:invitation_id>/resend", methods=["POST"])
+@requires(ADMIN)
+def resend(invitation_id: int):
+    invitation = db.session.get(Invitation, invitation_id) or abort(404)
+    try:
+        resend_invitation(invitation, current_user)
+    except EvaluationError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(f"The evaluation was sent again to {invitation.user.name}.", "success")
+    return redirect(url_for("evaluation.invitations", session_id=invitation.session_id))

@@ -1,0 +1,488 @@
+"""What the L&D sub-group sees: evaluation figures, computed by the database with GROUP BY.
+
+Every figure is filtered the same way (course, session, period of the session's date, sector of
+the person's agency when they booked, level). Measures are followed by question `key`, so versions
+of a question set that reword a question still add up to one measure.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import aliased
+
+from app.accounts.models import Agency, Sector, User
+from app.bookings.models import Booking
+from app.clock import london_to_utc, to_london, today_london
+from app.courses.models import Course, Level, Session
+from app.evaluation.models import (
+    CHOOSE_MANY,
+    CHOOSE_ONE,
+    SCALE,
+    SCALE_VALUES,
+    STAGE_ONE,
+    STAGE_TWO,
+    STAGES,
+    TEXT,
+    YES_NO_NOT_YET,
+    YES_NO_NOT_YET_OPTIONS,
+    Answer,
+    Invitation,
+    ManagerComment,
+    Question,
+    QuestionOption,
+    QuestionSet,
+    Response,
+)
+from app.extensions import db
+
+MEASURES = [  # (label, stage-1 before key, stage-1 after key, stage-2 key)
+    ("Knowledge of the topic", "knowledge_before", "knowledge_after", None),
+    ("Confidence in this area of work", "confidence_before", "confidence_after", "confidence_now"),
+]
+CHOICE_MEASURES = ("applied", "areas_changed", "barriers")
+
+
+@dataclass
+class ReviewFilters:
+    course_id: int | None = None
+    session_id: int | None = None
+    sector_id: int | None = None
+    level_id: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def query_args(self) -> dict:
+        """The filters as URL query arguments (for links to exports and the summary)."""
+        args = {name: getattr(self, name) for name in ("course_id", "session_id", "sector_id", "level_id")}
+        args["date_from"] = self.date_from.isoformat() if self.date_from else None
+        args["date_to"] = self.date_to.isoformat() if self.date_to else None
+        return {k: v for k, v in args.items() if v}
+
+
+def financial_year(today: date | None = None) -> tuple[date, date]:
+    """Return the April-to-March year that `today` falls in (the annual report's period)."""
+    today = today or today_london()
+    start_year = today.year if today.month >= 4 else today.year - 1
+    return date(start_year, 4, 1), date(start_year + 1, 3, 31)
+
+
+def _scoped(query, filters: ReviewFilters, invitation=Invitation):
+    """Join an invitation to its session and course and apply the filters to it."""
+    query = (query.join(Session, Session.id == invitation.session_id)
+             .join(Course, Course.id == Session.course_id)
+             .join(Booking, Booking.id == invitation.booking_id)
+             .outerjoin(Agency, Agency.id == Booking.agency_id))
+    if filters.course_id:
+        query = query.where(Course.id == filters.course_id)
+    if filters.session_id:
+        query = query.where(invitation.session_id == filters.session_id)
+    if filters.level_id:
+        query = query.where(Course.level_id == filters.level_id)
+    if filters.sector_id:
+        query = query.where(Agency.sector_id == filters.sector_id)
+    if filters.date_from:
+        query = query.where(Session.starts_at >= london_to_utc(datetime.combine(filters.date_from, time.min)))
+    if filters.date_to:
+        end = london_to_utc(datetime.combine(filters.date_to + timedelta(days=1), time.min))
+        query = query.where(Session.starts_at < end)
+    return query
+
+
+def _answers_query(*columns):
+    return (select(*columns).select_from(Answer)
+            .join(Question, Question.id == Answer.question_id)
+            .join(Response, Response.id == Answer.response_id)
+            .join(Invitation, Invitation.id == Response.invitation_id))
+
+
+# --- Response rates -----------------------------------------------------------------------------
+
+@dataclass
+class StageCounts:
+    stage: int
+    sent: int = 0
+    responded: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        return self.responded / self.sent if self.sent else None
+
+
+def stage_counts(filters: ReviewFilters) -> dict[int, StageCounts]:
+    """Count invitations sent and answered at each stage."""
+    query = _scoped(select(Invitation.stage, func.count(Invitation.id),
+                           func.count(Invitation.submitted_at)).select_from(Invitation), filters)
+    counts = {stage: StageCounts(stage) for stage in STAGES}
+    for stage, sent, responded in db.session.execute(query.group_by(Invitation.stage)):
+        counts[stage] = StageCounts(stage, sent, responded)
+    return counts
+
+
+def _month(column):
+    if db.engine.dialect.name == "postgresql":
+        return func.to_char(column, "YYYY-MM")
+    return func.strftime("%Y-%m", column)
+
+
+@dataclass
+class MonthCounts:
+    month: str  # "2027-03"
+    counts: dict[int, StageCounts] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return datetime.strptime(self.month, "%Y-%m").strftime("%b %Y")
+
+
+def counts_by_month(filters: ReviewFilters) -> list[MonthCounts]:
+    """Count invitations sent and answered per month they were sent, per stage."""
+    month = _month(Invitation.sent_at).label("month")
+    query = _scoped(select(month, Invitation.stage, func.count(Invitation.id),
+                           func.count(Invitation.submitted_at)).select_from(Invitation), filters)
+    months: dict[str, MonthCounts] = {}
+    for label, stage, sent, responded in db.session.execute(
+            query.group_by(month, Invitation.stage).order_by(month)):
+        entry = months.setdefault(label, MonthCounts(label, {s: StageCounts(s) for s in STAGES}))
+        entry.counts[stage] = StageCounts(stage, sent, responded)
+    return list(months.values())
+
+
+# --- Ratings ------------------------------------------------------------------------------------
+
+@dataclass
+class QuestionInfo:
+    stage: int
+    key: str
+    text: str
+    kind: str
+    low_label: str = ""
+    high_label: str = ""
+    position: int = 0
+    course_id: int | None = None
+    options: dict[str, str] = field(default_factory=dict)
+
+
+def question_catalogue() -> dict[tuple[int, int | None, str], QuestionInfo]:
+    """The newest wording of every measure, by (stage, course or None, key)."""
+    catalogue: dict[tuple[int, int | None, str], QuestionInfo] = {}
+    rows = db.session.execute(
+        select(Question.id, Question.stage, Question.course_id, Question.key, Question.text,
+               Question.kind, Question.low_label, Question.high_label, Question.position,
+               QuestionSet.published_at)
+        .outerjoin(QuestionSet, QuestionSet.id == Question.question_set_id)
+        .order_by(QuestionSet.version.nulls_first(), Question.id)
+    ).all()
+    ids = {}
+    for qid, stage, course_id, key, text, kind, low, high, position, published in rows:
+        if course_id is None and published is None:
+            continue  # a draft's wording is not the one people answered
+        catalogue[(stage, course_id, key)] = QuestionInfo(
+            stage, key, text, kind, low, high, position + (1000 if course_id else 0), course_id)
+        ids[qid] = (stage, course_id, key)
+    for qid, value, label in db.session.execute(
+            select(QuestionOption.question_id, QuestionOption.value, QuestionOption.label)
+            .where(QuestionOption.question_id.in_(list(ids))).order_by(QuestionOption.position)):
+        catalogue[ids[qid]].options[value] = label
+    for info in catalogue.values():
+        if info.kind == YES_NO_NOT_YET:
+            info.options = dict(YES_NO_NOT_YET_OPTIONS)
+    return catalogue
+
+
+@dataclass
+class Distribution:
+    info: QuestionInfo
+    counts: dict[int, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def mean(self) -> float | None:
+        return sum(v * n for v, n in self.counts.items()) / self.total if self.total else None
+
+
+def rating_distributions(filters: ReviewFilters,
+                         catalogue: dict | None = None) -> list[Distribution]:
+    """Count each rating (1 to 5) given to each scale question, question by question."""
+    catalogue = catalogue if catalogue is not None else question_catalogue()
+    query = _scoped(_answers_query(Question.stage, Question.course_id, Question.key,
+                                   Answer.value_int, func.count(Answer.id)), filters)
+    query = query.where(Question.kind == SCALE).group_by(
+        Question.stage, Question.course_id, Question.key, Answer.value_int)
+    found: dict[tuple, dict[int, int]] = {}
+    for stage, course_id, key, value, count in db.session.execute(query):
+        found.setdefault((stage, course_id, key), {v: 0 for v in SCALE_VALUES})[value] = count
+    distributions = [
+        Distribution(catalogue.get(ident) or QuestionInfo(ident[0], ident[2], ident[2], SCALE,
+                                                          course_id=ident[1]), counts)
+        for ident, counts in found.items()
+    ]
+    return sorted(distributions, key=lambda d: (d.info.stage, d.info.position, d.info.key))
+
+
+@dataclass
+class MeasureRow:
+    label: str
+    before: float | None
+    after: float | None
+    later: float | None
+    counts: tuple[int, int, int]
+    later_asked: bool = True  # stage 2 asks about confidence only
+
+
+def measure_means(distributions: list[Distribution]) -> list[MeasureRow]:
+    """Mean knowledge and confidence before, after and at stage 2."""
+    by_key = {(d.info.stage, d.info.key): d for d in distributions if d.info.course_id is None}
+
+    def mean(stage, key):
+        d = by_key.get((stage, key)) if key else None
+        return (d.mean, d.total) if d else (None, 0)
+
+    rows = []
+    for label, before_key, after_key, later_key in MEASURES:
+        (before, nb), (after, na), (later, nl) = (
+            mean(STAGE_ONE, before_key), mean(STAGE_ONE, after_key), mean(STAGE_TWO, later_key))
+        rows.append(MeasureRow(label, before, after, later, (nb, na, nl), later_key is not None))
+    return rows
+
+
+@dataclass
+class ConfidenceShift:
+    people: int = 0
+    rose: int = 0
+    same: int = 0
+    fell: int = 0
+    mean_before: float | None = None
+    mean_now: float | None = None
+
+    @property
+    def rose_share(self) -> float | None:
+        return self.rose / self.people if self.people else None
+
+
+def confidence_shift(filters: ReviewFilters) -> ConfidenceShift:
+    """Compare, person by person, confidence before the course with confidence at stage 2."""
+    i1, r1, a1, q1 = (aliased(Invitation), aliased(Response), aliased(Answer), aliased(Question))
+    i2, r2, a2, q2 = (aliased(Invitation), aliased(Response), aliased(Answer), aliased(Question))
+    query = (
+        select(
+            func.count(a1.id),
+            func.sum(case((a2.value_int > a1.value_int, 1), else_=0)),
+            func.sum(case((a2.value_int == a1.value_int, 1), else_=0)),
+            func.sum(case((a2.value_int < a1.value_int, 1), else_=0)),
+            func.avg(a1.value_int), func.avg(a2.value_int),
+        )
+        .select_from(i1)
+        .join(r1, r1.invitation_id == i1.id)
+        .join(a1, a1.response_id == r1.id)
+        .join(q1, and_(q1.id == a1.question_id, q1.key == "confidence_before",
+                       q1.course_id.is_(None)))
+        .join(i2, and_(i2.booking_id == i1.booking_id, i2.stage == STAGE_TWO))
+        .join(r2, r2.invitation_id == i2.id)
+        .join(a2, a2.response_id == r2.id)
+        .join(q2, and_(q2.id == a2.question_id, q2.key == "confidence_now", q2.course_id.is_(None)))
+        .where(i1.stage == STAGE_ONE)
+    )
+    people, rose, same, fell, before, now = db.session.execute(_scoped(query, filters, i1)).one()
+    return ConfidenceShift(
+        people or 0, int(rose or 0), int(same or 0), int(fell or 0),
+        float(before) if before is not None else None, float(now) if now is not None else None,
+    )
+
+
+# --- Applying the learning ----------------------------------------------------------------------
+
+@dataclass
+class ChoiceFigure:
+    info: QuestionInfo
+    respondents: int  # stage-2 responses whose version asked the question
+    counts: dict[str, int]  # option value -> people who chose it
+
+    def share(self, value: str) -> float | None:
+        return self.counts.get(value, 0) / self.respondents if self.respondents else None
+
+    def rows(self) -> list[tuple[str, int, float | None]]:
+        values = list(self.info.options) + [v for v in self.counts if v not in self.info.options]
+        return [(self.info.options.get(v, v), self.counts.get(v, 0), self.share(v)) for v in values]
+
+
+def choice_figures(filters: ReviewFilters, catalogue: dict | None = None) -> dict[str, ChoiceFigure]:
+    """Share of stage-2 respondents who applied the learning, and each area changed and barrier."""
+    catalogue = catalogue if catalogue is not None else question_catalogue()
+    asked = _scoped(
+        select(Question.key, func.count(func.distinct(Response.id))).select_from(Response)
+        .join(Invitation, Invitation.id == Response.invitation_id)
+        .join(Question, Question.question_set_id == Response.question_set_id), filters)
+    asked = asked.where(Question.key.in_(CHOICE_MEASURES), Question.stage == STAGE_TWO).group_by(Question.key)
+    respondents = dict(db.session.execute(asked).all())
+    chosen = _scoped(_answers_query(Question.key, Answer.value_text,
+                                    func.count(func.distinct(Answer.response_id))), filters)
+    chosen = chosen.where(Question.key.in_(CHOICE_MEASURES), Question.stage == STAGE_TWO,
+                          Question.course_id.is_(None)).group_by(Question.key, Answer.value_text)
+    counts: dict[str, dict[str, int]] = {}
+    for key, value, count in db.session.execute(chosen):
+        counts.setdefault(key, {})[value] = count
+    figures = {}
+    for key in CHOICE_MEASURES:
+        info = catalogue.get((STAGE_TWO, None, key))
+        if info is None:
+            continue
+        figures[key] = ChoiceFigure(info, respondents.get(key, 0), counts.get(key, {}))
+    return figures
+
+
+# --- Per course ---------------------------------------------------------------------------------
+
+@dataclass
+class CourseRow:
+    course_id: int
+    title: str
+    counts: dict[int, StageCounts] = field(default_factory=dict)
+    means: dict[str, float] = field(default_factory=dict)
+
+
+def per_course(filters: ReviewFilters) -> list[CourseRow]:
+    """Response rates and mean confidence before, after and later, course by course."""
+    rows: dict[int, CourseRow] = {}
+    counted = _scoped(select(Course.id, Course.title, Invitation.stage, func.count(Invitation.id),
+                             func.count(Invitation.submitted_at)).select_from(Invitation), filters)
+    for course_id, title, stage, sent, responded in db.session.execute(
+            counted.group_by(Course.id, Course.title, Invitation.stage)):
+        row = rows.setdefault(course_id, CourseRow(course_id, title, {s: StageCounts(s) for s in STAGES}))
+        row.counts[stage] = StageCounts(stage, sent, responded)
+    keys = ("confidence_before", "confidence_after", "confidence_now")
+    means = _scoped(_answers_query(Course.id, Question.key, func.avg(Answer.value_int)), filters)
+    means = means.where(Question.key.in_(keys), Question.course_id.is_(None)).group_by(Course.id, Question.key)
+    for course_id, key, value in db.session.execute(means):
+        if course_id in rows and value is not None:
+            rows[course_id].means[key] = float(value)
+    return sorted(rows.values(), key=lambda r: r.title)
+
+
+# --- Written answers and the anonymised export -------------------------------------------------
+
+@dataclass
+class WrittenAnswer:
+    text: str
+    question: str
+    stage: int
+    course: str
+    session_starts_at: datetime | None
+    submitted_at: datetime
+    person: str | None  # only for administrators
+
+
+@dataclass
+class Page:
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max((self.total + self.per_page - 1) // self.per_page, 1)
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def written_answers(filters: ReviewFilters, *, with_names: bool, page: int = 1,
+                    per_page: int = 50) -> Page:
+    """Free-text answers with their course and date, newest first (names for administrators)."""
+    base = _scoped(_answers_query(Answer.id), filters).where(Question.kind == TEXT)
+    total = db.session.scalar(select(func.count()).select_from(base.subquery()))
+    query = _scoped(_answers_query(
+        Answer.value_text, Question.text, Question.stage, Course.title, Session.starts_at,
+        Response.submitted_at, User.name,
+    ).join(User, User.id == Invitation.user_id), filters).where(Question.kind == TEXT)
+    query = query.order_by(Response.submitted_at.desc(), Answer.id).limit(per_page).offset(
+        (page - 1) * per_page)
+    items = [WrittenAnswer(text, question, stage, course, starts, submitted,
+                           name if with_names else None)
+             for text, question, stage, course, starts, submitted, name in db.session.execute(query)]
+    return Page(items, page, per_page, total)
+
+
+def manager_comments(filters: ReviewFilters, *, with_names: bool, limit: int = 200) -> list[WrittenAnswer]:
+    """Line managers' comments with their course and date, newest first."""
+    query = _scoped(
+        select(ManagerComment.comment, Course.title, Session.starts_at, ManagerComment.submitted_at,
+               User.name).select_from(ManagerComment)
+        .join(Invitation, Invitation.id == ManagerComment.invitation_id)
+        .join(User, User.id == Invitation.user_id), filters)
+    query = query.order_by(ManagerComment.submitted_at.desc()).limit(limit)
+    return [WrittenAnswer(comment, "Line manager’s comment", STAGE_TWO, course, starts, submitted,
+                          name if with_names else None)
+            for comment, course, starts, submitted, name in db.session.execute(query)]
+
+
+ANSWER_COLUMNS = ["response", "stage", "question set version", "course code", "course",
+                  "session date", "sector", "level", "question key", "question", "answer"]
+
+
+def anonymised_answer_rows(filters: ReviewFilters) -> Iterator[list]:
+    """Every answer, one row each, without names or e-mail addresses (for the CSV export)."""
+    catalogue = question_catalogue()
+    query = _scoped(_answers_query(
+        Response.id, Question.stage, QuestionSet.version, Course.code, Course.title,
+        Session.starts_at, Sector.name, Level.name, Question.key, Question.text, Question.kind,
+        Question.course_id, Answer.value_int, Answer.value_text,
+    ), filters)
+    query = (query.outerjoin(QuestionSet, QuestionSet.id == Response.question_set_id)
+             .outerjoin(Sector, Sector.id == Agency.sector_id)
+             .outerjoin(Level, Level.id == Course.level_id)
+             .order_by(Response.id, Answer.id))
+    for (response_id, stage, version, code, title, starts, sector, level, key, text, kind,
+         course_id, value_int, value_text) in db.session.execute(query.execution_options(yield_per=500)):
+        if kind == SCALE:
+            answer = value_int
+        elif kind in (YES_NO_NOT_YET, CHOOSE_ONE, CHOOSE_MANY):
+            info = catalogue.get((stage, course_id, key))
+            answer = info.options.get(value_text, value_text) if info else value_text
+        else:
+            answer = value_text
+        yield [response_id, stage, version or "", code, title,
+               to_london(starts).date().isoformat() if starts else "", sector or "", level or "", key, text, answer]
+
+
+def figure_rows(filters: ReviewFilters) -> list[list]:
+    """The review page's figures as rows (section, measure, stage, value, count) for CSV."""
+    catalogue = question_catalogue()
+    rows: list[list] = []
+    for stage, counts in stage_counts(filters).items():
+        rows.append(["Response rate", "Invitations sent", stage, counts.sent, ""])
+        rows.append(["Response rate", "Responses", stage, counts.responded, ""])
+        rows.append(["Response rate", "Response rate (%)", stage,
+                     round(counts.rate * 100, 1) if counts.rate is not None else "", ""])
+    distributions = rating_distributions(filters, catalogue)
+    for row in measure_means(distributions):
+        for when, value, count in zip(("before", "after", "at stage 2"),
+                                      (row.before, row.after, row.later), row.counts):
+            rows.append(["Mean rating", f"{row.label} {when}", 1 if when != "at stage 2" else 2,
+                         round(value, 2) if value is not None else "", count])
+    shift = confidence_shift(filters)
+    rows.append(["Confidence shift", "People with both answers", 2, shift.people, ""])
+    for label, value in (("Rose", shift.rose), ("Stayed the same", shift.same), ("Fell", shift.fell)):
+        rows.append(["Confidence shift", label, 2, value, ""])
+    rows.append(["Confidence shift", "Share whose confidence rose (%)", 2,
+                 round(shift.rose_share * 100, 1) if shift.rose_share is not None else "", ""])
+    for d in distributions:
+        for value in SCALE_VALUES:
+            rows.append(["Rating distribution", f"{d.info.text} [{d.info.key}] = {value}",
+                         d.info.stage, d.counts.get(value, 0), d.total])
+    for key, figure in choice_figures(filters, catalogue).items():
+        for label, count, share in figure.rows():
+            rows.append([figure.info.text, label, STAGE_TWO,
+                         round(share * 100, 1) if share is not None else "", count])
+    return rows

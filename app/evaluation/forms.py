@@ -1,0 +1,143 @@
+"""Forms: the evaluation itself (built from the questions, which are data) and the L&D screens."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxesInput,
+    GovCheckboxInput,
+    GovDateInput,
+    GovRadioInput,
+    GovSelect,
+    GovSubmitInput,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import (
+    BooleanField,
+    DateField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+
+from app.evaluation.models import CHOOSE_MANY, KIND_LABELS, TEXT, Question
+from app.evaluation.services import field_name
+
+
+class EvaluationAnswerForm(FlaskForm):
+    """The fields are added per question by build_answer_form; the service checks the answers."""
+
+    submit = SubmitField("Send my evaluation", widget=GovSubmitInput())
+
+
+def build_answer_form(questions: list[Question], **kwargs) -> EvaluationAnswerForm:
+    """Make the form for a list of questions (no validators: the service decides what is valid)."""
+
+    class _Form(EvaluationAnswerForm):
+        pass
+
+    for question in questions:
+        label = question.text if question.required else f"{question.text} (optional)"
+        common = {"label": label, "description": question.hint or None}
+        if question.kind == TEXT:
+            field = TextAreaField(widget=GovTextArea(), **common)
+        elif question.kind == CHOOSE_MANY:
+            field = SelectMultipleField(choices=question.choices(), validate_choice=False,
+                                        widget=GovCheckboxesInput(), **common)
+        else:
+            field = RadioField(choices=question.choices(), validate_choice=False,
+                               widget=GovRadioInput(), **common)
+        setattr(_Form, field_name(question), field)
+    form = _Form(**kwargs)
+    # The submit button goes last, after the questions.
+    form._fields.move_to_end("submit")
+    return form
+
+
+def raw_answers(form: EvaluationAnswerForm, formdata) -> dict[str, list[str]]:
+    """What was sent for each question, as lists of strings."""
+    return {name: formdata.getlist(name) for name in form._fields if name.startswith("q")}
+
+
+class QuestionEditForm(FlaskForm):
+    text = TextAreaField("Question", widget=GovTextArea(),
+                         validators=[DataRequired("Enter the question"), Length(max=500)])
+    hint = StringField("Hint (optional)", widget=GovTextInput(),
+                       description="Shown under the question, for example “Select all that apply”.",
+                       validators=[Optional(), Length(max=500)])
+    kind = RadioField("Kind of answer", widget=GovRadioInput(), choices=list(KIND_LABELS.items()),
+                      validators=[DataRequired("Choose what kind of answer the question takes")])
+    required = BooleanField("People must answer this question", widget=GovCheckboxInput())
+    key = StringField(
+        "Report key (optional)", widget=GovTextInput(),
+        description="Keep the same key when you reword a question, so reports follow the same "
+                    "measure across versions, for example confidence_before. Left empty, one is "
+                    "made from the question.",
+        validators=[Optional(), Length(max=60)])
+    low_label = StringField("For a scale: what 1 means", widget=GovTextInput(),
+                            validators=[Optional(), Length(max=100)])
+    high_label = StringField("For a scale: what 5 means", widget=GovTextInput(),
+                             validators=[Optional(), Length(max=100)])
+    options = TextAreaField("For choose one or choose any: the options, one on each line",
+                            widget=GovTextArea(), validators=[Optional(), Length(max=3000)])
+    submit = SubmitField("Save question", widget=GovSubmitInput())
+
+
+class PublishForm(FlaskForm):
+    note = StringField("What changed in this version (optional)", widget=GovTextInput(),
+                       validators=[Optional(), Length(max=500)])
+    submit = SubmitField("Publish this version", widget=GovSubmitInput())
+
+
+class CourseSettingsForm(FlaskForm):
+    manager_copy = BooleanField(
+        "Send a copy of the second evaluation to the person’s line manager, asking for their comment",
+        widget=GovCheckboxInput())
+    certificate_needs_evaluation = BooleanField(
+        "Release the certificate of attendance only once the first evaluation is sent",
+        widget=GovCheckboxInput())
+    submit = SubmitField("Save settings", widget=GovSubmitInput())
+
+
+class ManagerCommentForm(FlaskForm):
+    comment = TextAreaField(
+        "Your comment", widget=GovTextArea(),
+        description="How has this person used the learning in their work? Do not include names or "
+                    "details that could identify a child or family.",
+        validators=[DataRequired("Enter your comment"), Length(max=5000)])
+    submit = SubmitField("Send my comment", widget=GovSubmitInput())
+
+
+class DayMonthYearField(DateField):
+    """A date typed as day, month and year boxes; all three empty means no date."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist or not any(v.strip() for v in valuelist):
+            self.raw_data = None  # the GOV.UK date widget reads three values or None
+            self.data = None
+            return
+        if len(valuelist) != 3:
+            self.raw_data = None
+            raise ValueError("Enter a day, month and year")
+        try:
+            super().process_formdata([v.strip() for v in valuelist])
+        except ValueError:
+            raise ValueError("Enter a real date, for example 1 4 2026") from None
+
+
+class ReviewFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET form that only filters what is shown
+
+    course_id = SelectField("Course", widget=GovSelect(), coerce=int, validators=[Optional()])
+    sector_id = SelectField("Sector", widget=GovSelect(), coerce=int, validators=[Optional()])
+    level_id = SelectField("Level", widget=GovSelect(), coerce=int, validators=[Optional()])
+    date_from = DayMonthYearField("Sessions from", widget=GovDateInput(), format="%d %m %Y",
+                          description="For example, 1 4 2026", validators=[Optional()])
+    date_to = DayMonthYearField("Sessions to", widget=GovDateInput(), format="%d %m %Y",
+                        description="For example, 31 3 2027", validators=[Optional()])
+    submit = SubmitField("Show figures", widget=GovSubmitInput())

@@ -1,0 +1,68 @@
+"""E-mails the evaluation sends; each is queued in the outbox under a key that makes it happen once."""
+from __future__ import annotations
+
+from flask import current_app
+
+from app.email import queue_email
+from app.evaluation.models import STAGE_ONE, Invitation
+
+
+def _context(invitation: Invitation, link: str) -> dict:
+    session = invitation.session
+    return {
+        "person": invitation.user,
+        "course": session.course,
+        "session": session,
+        "stage": invitation.stage,
+        "link": link,
+        "expires_at": invitation.expires_at,
+        "l_and_d_email": current_app.config["L_AND_D_EMAIL"],
+    }
+
+
+def _subject(invitation: Invitation, prefix: str = "") -> str:
+    title = invitation.session.course.title
+    if invitation.stage == STAGE_ONE:
+        return f"{prefix}Your evaluation of {title}"
+    return f"{prefix}{title}: how have you used the learning?"
+
+
+def notify_invitation(invitation: Invitation, link: str) -> None:
+    """Queue the invitation to a stage's evaluation."""
+    queue_email(
+        key=f"evaluation:{invitation.booking_id}:stage{invitation.stage}:invitation",
+        to=invitation.user.email, subject=_subject(invitation),
+        template="evaluation/emails/invitation", kind="invitation",
+        **_context(invitation, link),
+    )
+
+
+def notify_reminder(invitation: Invitation, number: int, link: str) -> None:
+    """Queue the first or second reminder to someone who has not answered."""
+    queue_email(
+        key=f"evaluation:{invitation.booking_id}:stage{invitation.stage}:reminder{number}",
+        to=invitation.user.email, subject=_subject(invitation, "Reminder: "),
+        template="evaluation/emails/invitation", kind="reminder",
+        **_context(invitation, link),
+    )
+
+
+def notify_resent(invitation: Invitation, count: int, link: str) -> None:
+    """Queue an invitation an administrator has sent again."""
+    queue_email(
+        key=f"evaluation:{invitation.booking_id}:stage{invitation.stage}:resent{count}",
+        to=invitation.user.email, subject=_subject(invitation),
+        template="evaluation/emails/invitation", kind="resent",
+        **_context(invitation, link),
+    )
+
+
+def notify_manager_copy(invitation: Invitation, manager_email: str, link: str) -> None:
+    """Queue the line manager's copy of the second evaluation, asking for their comment."""
+    queue_email(
+        key=f"evaluation:{invitation.booking_id}:stage{invitation.stage}:manager",
+        to=manager_email,
+        subject=f"{invitation.user.name} – putting {invitation.session.course.title} into practice",
+        template="evaluation/emails/manager_copy",
+        **_context(invitation, link),
+    )
