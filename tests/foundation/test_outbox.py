@@ -125,3 +125,12 @@ def test_outbox_page_is_for_administrators_only(app, make_user, login_as):
     learner = make_user()
     client = login_as(learner)
     assert client.get("/admin/outbox").status_code == 403
+
+
+def test_outbox_list_links_each_message(app, make_user, login_as):
+    _queue(key="k-link")
+    db.session.commit()
+    message = db.session.scalar(select(OutboxMessage))
+    client = login_as(make_user(roles=("admin",)))
+    html = client.get("/admin/outbox").get_data(as_text=True)
+    assert f'<a class="govuk-link" href="/admin/outbox/{message.id}">Hello</a>' in html
