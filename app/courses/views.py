@@ -53,11 +53,10 @@ def viewer_pools() -> tuple[int | None, int | None, str] | None:
     return agency.id, agency.sector_id, agency.sector.name if agency.sector else agency.name
 
 
-def _session_states(sessions: list[Session]) -> dict[int, dict]:
-    """Places left, state and the viewer's own places for each session (bulk)."""
+def _session_states(sessions: list[Session], mine: tuple | None) -> dict[int, dict]:
+    """Places left, state and the viewer's own places (`mine`: viewer_pools()) for each session."""
     now = utcnow()
     availability = availability_for(sessions, now)
-    mine = viewer_pools()
     result = {}
     for session in sessions:
         places = availability[session.id]
@@ -105,6 +104,7 @@ def format_hours(value) -> str:
 @bp.route("/programme")
 @public
 def programme():
+    mine = viewer_pools()  # first, so the person's sector is loaded the same way whatever the page shows
     filters = ProgrammeFilters.from_args(request.args)
     form = ProgrammeFilterForm(request.args, meta={"csrf": False})
     levels = db.session.scalars(select(Level).order_by(Level.position, Level.name)).all()
@@ -126,9 +126,9 @@ def programme():
     feed_url = url_for("courses.programme_feed", _external=True)
     return render_template(
         "courses/programme.html",
-        form=None, filter_form=form, filters=filters, groups=by_month(sessions), states=_session_states(sessions),
+        form=None, filter_form=form, filters=filters, groups=by_month(sessions), states=_session_states(sessions, mine),
         total=total, page=page, pages=pages, pagination=_pagination(page, pages),
-        mine=viewer_pools(), feed_url=feed_url, webcal_url=webcal(feed_url),
+        mine=mine, feed_url=feed_url, webcal_url=webcal(feed_url),
     )
 
 
@@ -195,10 +195,11 @@ def _visible_session_or_404(session_id: int) -> Session:
 @bp.route("/sessions/<int:session_id>")
 @public
 def session_detail(session_id: int):
+    mine = viewer_pools()
     session = _visible_session_or_404(session_id)
-    state = _session_states([session])[session.id]
+    state = _session_states([session], mine)[session.id]
     return render_template(
-        "courses/session.html", session=session, s=state, mine=viewer_pools(), can_book=_can_book(),
+        "courses/session.html", session=session, s=state, mine=mine, can_book=_can_book(),
         is_admin=is_admin(), bookable=state["state"] in (OPEN, FEW, FULL), release_at=release_moment(session),
     )
 
@@ -216,12 +217,13 @@ def session_calendar(session_id: int):
 @bp.route("/courses/<code>")
 @public
 def course_detail(code: str):
+    mine = viewer_pools()
     course = _course_or_404(code)
     if course.code != code:
         return redirect(url_for("courses.course_detail", code=course.code), 301)
     sessions = course_sessions(course, include_drafts=is_admin())
     feed_url = url_for("courses.course_feed", code=course.code, _external=True)
     return render_template(
-        "courses/course.html", course=course, sessions=sessions, states=_session_states(sessions),
-        mine=viewer_pools(), feed_url=feed_url, webcal_url=webcal(feed_url), is_admin=is_admin(),
+        "courses/course.html", course=course, sessions=sessions, states=_session_states(sessions, mine),
+        mine=mine, feed_url=feed_url, webcal_url=webcal(feed_url), is_admin=is_admin(),
     )
