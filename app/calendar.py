@@ -79,6 +79,8 @@ def session_events(session, *, joining_link: bool = False, attendee=None) -> lis
         event.add("uid", part_uid(session.id, part.id))
         event.add("dtstamp", utcnow().replace(tzinfo=timezone.utc))
         event.add("sequence", session.sequence)
+        if session.updated_at:
+            event.add("last-modified", session.updated_at.replace(tzinfo=timezone.utc))
         title = course.title + (f" (part {number} of {total})" if total > 1 else "")
         event.add("summary", ("CANCELLED: " if cancelled else "") + title)
         event.add("dtstart", _london(part.starts_at))
@@ -118,6 +120,9 @@ def _calendar(method: str, name: str | None = None) -> Calendar:
     if name:
         calendar.add("x-wr-calname", name)
         calendar.add("x-wr-timezone", "Europe/London")
+        # Subscribed calendars look for changes this often (RFC 7986; Outlook reads the X- form).
+        calendar.add("refresh-interval", timedelta(hours=6), parameters={"VALUE": "DURATION"})
+        calendar.add("x-published-ttl", "PT6H")
     calendar.add_component(_london_timezone())
     return calendar
 

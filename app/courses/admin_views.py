@@ -1,0 +1,714 @@
+"""The L&D team's screens: courses, levels, themes, venues and sessions (all under /admin)."""
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+from wtforms import FieldList, FormField
+
+from app.accounts.access import ADMIN, requires
+from app.accounts.models import Agency, Sector, User
+from app.bookings.places import STATE_LABELS, availability_for, booking_state
+from app.clock import utcnow
+from app.courses import bp
+from app.courses.forms import (
+    PART_ROWS,
+    RESERVATION_ROWS,
+    CourseForm,
+    LevelForm,
+    PartForm,
+    ReservationForm,
+    SessionCancelForm,
+    SessionCopyForm,
+    SessionForm,
+    ThemeForm,
+    VenueForm,
+)
+from app.courses.models import DRAFT, PUBLISHED, Course, Level, Session, Theme, Venue
+from app.courses.queries import admin_sessions_query, count_of, load_sessions
+from app.courses.services import (
+    CourseDetails,
+    CourseError,
+    PartTimes,
+    ReservationPlan,
+    SessionPlan,
+    VenueDetails,
+    cancel_session,
+    create_course,
+    create_level,
+    create_session,
+    create_theme,
+    create_venue,
+    delete_course,
+    delete_session,
+    delete_theme,
+    duplicate_session,
+    plan_from_session,
+    publish_sessions,
+    reinstate_course,
+    rename_theme,
+    retire_course,
+    trainer_candidates,
+    update_course,
+    update_level,
+    update_session,
+    update_venue,
+)
+from app.courses.views import STATE_TAG_CLASSES
+from app.extensions import db
+
+ADMIN_PAGE_SIZE = 100
+
+
+class ErrorSummary:
+    """Every error on a form, nested rows included, in page order, for the error summary."""
+
+    _fields: dict = {}
+
+    def __init__(self, form):
+        self.form = form
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        _collect(self.form, found)
+        return found
+
+    def __bool__(self) -> bool:
+        return True
+
+
+def _collect(form, found: dict[str, list[str]]) -> None:
+    for field in form:
+        if isinstance(field, FieldList):
+            for message in field.errors:
+                if isinstance(message, str) and field.entries:
+                    found.setdefault(_anchor(_first_input(field.entries[0])), [message])
+            for entry in field.entries:
+                if isinstance(entry, FormField):
+                    _collect(entry.form, found)
+                elif entry.errors:
+                    found.setdefault(_anchor(entry), [entry.errors[0]])
+        elif field.errors and isinstance(field.errors[0], str):
+            found.setdefault(_anchor(field), [field.errors[0]])
+
+
+def _first_input(entry):
+    return next(iter(entry.form)) if isinstance(entry, FormField) else entry
+
+
+def _anchor(field) -> str:
+    # Date boxes are named after the field; the first box (day) is what the link should focus.
+    return f"{field.id}-day" if field.type == "UKDateField" else field.id
+
+
+def _field(form, path: str | None):
+    """The form field a service problem names ("capacity", "parts-1-ends_at"...)."""
+    if not path:
+        return None
+    name, _, rest = path.partition("-")
+    field = form._fields.get(name)
+    while field is not None and rest:
+        index, _, rest = rest.partition("-")
+        if not index.isdigit() or not isinstance(field, FieldList) or int(index) >= len(field.entries):
+            return None
+        field = field.entries[int(index)]
+        if rest and isinstance(field, FormField):
+            sub, _, rest = rest.partition("-")
+            field = field.form._fields.get(sub)
+    return field
+
+
+def _show_problems(form, error: CourseError, aliases: dict[str, str] | None = None,
+                   index_maps: dict[str, list[int]] | None = None) -> None:
+    """Put each problem beside its field (or in a flash when no field fits)."""
+    db.session.rollback()
+    for path, message in error.problems:
+        path = _remap(path, aliases or {}, index_maps or {})
+        field = _field(form, path)
+        if isinstance(field, FormField):
+            field = _first_input(field)
+        if field is None or isinstance(field, FieldList):
+            target = field.entries[0] if isinstance(field, FieldList) and field.entries else None
+            target = _first_input(target) if target is not None else None
+            if target is None:
+                flash(message, "error")
+                continue
+            field = target
+        if not isinstance(field.errors, list):
+            field.errors = list(field.errors)
+        if message not in field.errors:
+            field.errors.append(message)
+
+
+def _remap(path: str | None, aliases: dict[str, str], index_maps: dict[str, list[int]]) -> str | None:
+    if not path:
+        return path
+    name, _, rest = path.partition("-")
+    name = aliases.get(name, name)
+    if rest and name in index_maps:
+        index, _, tail = rest.partition("-")
+        if index.isdigit() and int(index) < len(index_maps[name]):
+            rest = f"{index_maps[name][int(index)]}" + (f"-{tail}" if tail else "")
+    return f"{name}-{rest}" if rest else name
+
+
+def _get_or_404(model, object_id: int):
+    found = db.session.get(model, object_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+# --- Courses -------------------------------------------------------------------------------
+
+
+@bp.route("/admin/courses")
+@requires(ADMIN)
+def admin_courses():
+    show_retired = request.args.get("retired") == "1"
+    query = select(Course).options(selectinload(Course.level)).order_by(Course.title)
+    if not show_retired:
+        query = query.where(Course.retired_at.is_(None))
+    courses = db.session.scalars(query).all()
+    upcoming = dict(db.session.execute(
+        select(Session.course_id, func.count()).where(Session.starts_at > utcnow(), Session.status != "cancelled")
+        .group_by(Session.course_id)
+    ).all())
+    return render_template("courses/admin/courses.html", courses=courses, upcoming=upcoming, show_retired=show_retired)
+
+
+def _course_choices(form: CourseForm, course: Course | None) -> None:
+    form.level_id.choices = [(0, "No level")] + [
+        (lv.id, lv.name + (f" (Intercollegiate {lv.intercollegiate_level})" if lv.intercollegiate_level else ""))
+        for lv in db.session.scalars(select(Level).order_by(Level.position, Level.name))
+    ]
+    form.theme_ids.choices = [(t.id, t.name) for t in db.session.scalars(select(Theme).order_by(Theme.name))]
+    form.audience_sector_ids.choices = [
+        (s.id, s.name) for s in db.session.scalars(select(Sector).where(Sector.active.is_(True)).order_by(Sector.position))
+    ]
+    current = {c.id for c in course.prerequisites} if course else set()
+    form.prerequisite_ids.choices = [
+        (c.id, f"{c.title} ({c.code})")
+        for c in db.session.scalars(select(Course).order_by(Course.title))
+        if (course is None or c.id != course.id) and (not c.is_retired or c.id in current)
+    ]
+
+
+def _course_details(form: CourseForm) -> CourseDetails:
+    def pick(model, ids):
+        return list(db.session.scalars(select(model).where(model.id.in_(ids or [])))) if ids else []
+
+    return CourseDetails(
+        code=form.code.data, title=form.title.data, description=form.description.data,
+        learning_outcomes=form.learning_outcomes.data, audience_roles=form.audience_roles.data,
+        grew_from=form.grew_from.data,
+        level=db.session.get(Level, form.level_id.data) if form.level_id.data else None,
+        themes=pick(Theme, form.theme_ids.data), audience_sectors=pick(Sector, form.audience_sector_ids.data),
+        prerequisites=pick(Course, form.prerequisite_ids.data),
+        duration_hours=form.hours, is_online=form.is_online.data,
+        refresher_months=form.refresher_months.number,
+        requires_manager_approval=form.requires_manager_approval.data,
+        cancellation_notice_days=form.cancellation_notice_days.number,
+        non_attendance_charge_pence=form.charge_pence,
+        evaluation_delay_months=form.evaluation_delay_months.number,
+    )
+
+
+COURSE_ALIASES = {"prerequisites": "prerequisite_ids"}
+
+
+@bp.route("/admin/courses/new", methods=["GET", "POST"])
+@requires(ADMIN)
+def admin_course_new():
+    form = CourseForm(data={"cancellation_notice_days": 5, "evaluation_delay_months": 3,
+                            "requires_manager_approval": True, "non_attendance_charge": "0"})
+    _course_choices(form, None)
+    if form.validate_on_submit():
+        try:
+            course = create_course(_course_details(form), current_user)
+        except CourseError as error:
+            _show_problems(form, error, COURSE_ALIASES)
+        else:
+            db.session.commit()
+            flash(f"{course.title} added. Now add its sessions.", "success")
+            return redirect(url_for("courses.admin_session_new", course_id=course.id))
+    return render_template("courses/admin/course_form.html", f=form, form=ErrorSummary(form), course=None)
+
+
+@bp.route("/admin/courses/<int:course_id>", methods=["GET", "POST"])
+@requires(ADMIN)
+def admin_course_edit(course_id: int):
+    course = _get_or_404(Course, course_id)
+    form = CourseForm(data=None if request.method == "POST" else {
+        "title": course.title, "code": course.code, "level_id": course.level_id or 0,
+        "description": course.description, "learning_outcomes": course.learning_outcomes,
+        "audience_sector_ids": [s.id for s in course.audience_sectors], "audience_roles": course.audience_roles,
+        "theme_ids": [t.id for t in course.themes], "grew_from": course.grew_from,
+        "duration_hours": f"{course.duration_hours:.2f}".rstrip("0").rstrip("."),
+        "prerequisite_ids": [c.id for c in course.prerequisites],
+        "refresher_months": course.refresher_months, "cancellation_notice_days": course.cancellation_notice_days,
+        "non_attendance_charge": f"{course.non_attendance_charge_pence / 100:.2f}",
+        "evaluation_delay_months": course.evaluation_delay_months,
+        "requires_manager_approval": course.requires_manager_approval, "is_online": course.is_online,
+    })
+    _course_choices(form, course)
+    if form.validate_on_submit():
+        try:
+            update_course(course, _course_details(form), current_user)
+        except CourseError as error:
+            _show_problems(form, error, COURSE_ALIASES)
+        else:
+            db.session.commit()
+            flash(f"{course.title} saved.", "success")
+            return redirect(url_for("courses.admin_courses"))
+    session_count = db.session.scalar(select(func.count()).select_from(Session).where(Session.course_id == course.id))
+    return render_template("courses/admin/course_form.html", f=form, form=ErrorSummary(form), course=course,
+                           session_count=session_count)
+
+
+def _course_action(course_id: int, action, done: str):
+    course = _get_or_404(Course, course_id)
+    try:
+        action(course, current_user)
+    except CourseError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("courses.admin_course_edit", course_id=course_id))
+    db.session.commit()
+    flash(done.format(title=course.title), "success")
+    return redirect(url_for("courses.admin_courses"))
+
+
+@bp.route("/admin/courses/<int:course_id>/retire", methods=["POST"])
+@requires(ADMIN)
+def admin_course_retire(course_id: int):
+    return _course_action(course_id, retire_course, "{title} retired. Its sessions and records are kept.")
+
+
+@bp.route("/admin/courses/<int:course_id>/reinstate", methods=["POST"])
+@requires(ADMIN)
+def admin_course_reinstate(course_id: int):
+    return _course_action(course_id, reinstate_course, "{title} is back in the programme.")
+
+
+@bp.route("/admin/courses/<int:course_id>/delete", methods=["POST"])
+@requires(ADMIN)
+def admin_course_delete(course_id: int):
+    return _course_action(course_id, delete_course, "{title} deleted.")
+
+
+# --- Levels, themes, venues ----------------------------------------------------------------
+
+
+@bp.route("/admin/levels", methods=["GET", "POST"])
+@requires(ADMIN)
+def admin_levels():
+    form = LevelForm()
+    if form.validate_on_submit():
+        try:
+            level = create_level(form.name.data, form.intercollegiate_level.data, current_user,
+                                 position=form.position.number)
+        except CourseError as error:
+            _show_problems(form, error)
+        else:
+            db.session.commit()
+            flash(f"Level {level.name} added.", "success")
+            return redirect(url_for("courses.admin_levels"))
+    levels = db.session.scalars(select(Level).order_by(Level.position, Level.name)).all()
+    return render_template("courses/admin/levels.html", f=form, form=ErrorSummary(form), levels=levels)
+
+
+@bp.route("/admin/levels/<int:level_id>", methods=["GET", "POST"])
+@requires(ADMIN)
+def admin_level_edit(level_id: int):
+    level = _get_or_404(Level, level_id)
+    form = LevelForm(data=None if request.method == "POST" else {
+        "name": level.name, "intercollegiate_level": level.intercollegiate_level, "position": level.position})
+    if form.validate_on_submit():
+        try:
+            update_level(level, form.name.data, form.intercollegiate_level.data, current_user,
+                         position=form.position.number)
+        except CourseError as error:
+            _show_problems(form, error)
+        else:
+            db.session.commit()
+            flash(f"Level {level.name} saved.", "success")
+            return redirect(url_for("courses.admin_levels"))
+    return render_template("courses/admin/level_form.html", f=form, form=ErrorSummary(form), level=level)
+
+
+@bp.route("/admin/themes", methods=["GET", "POST"])
+@requires(ADMIN)
+def admin_themes():
+    form = ThemeForm()
+    if form.validate_on_submit():
+        try:
+            theme = create_theme(form.name.data, current_user)
+        except CourseError as error:
+            _show_problems(form, error)
+        else:
+            db.session.commit()
+            flash(f"Theme {theme.name} added.", "success")
+            return redirect(url_for("courses.admin_themes"))
+    themes = db.session.scalars(select(Theme).order_by(Theme.name)).all()
+    return render_template("courses/admin/themes.html", f=form, form=ErrorSummary(form), themes=themes)
+
+
+@bp.route("/admin/themes/<int:theme_id>", methods=["GET", "POST"])
+@requires(ADMIN)
+def admin_theme_edit(theme_id: int):
+    theme = _get_or_404(Theme, theme_id)
+    form = ThemeForm(data=None if request.method == "POST" else {"name": theme.name})
+    if form.validate_on_submit():
+        try:
+            rename_theme(theme, form.name.data, current_user)
+        except CourseError as error:
+            _show_problems(form, error)
+        else:
+            db.session.commit()
+            flash(f"Theme {theme.name} saved.", "success")
+            return redirect(url_for("courses.admin_themes"))
+    return render_template("courses/admin/theme_form.html", f=form, form=ErrorSummary(form), theme=theme)
+
+
+@bp.route("/admin/themes/<int:theme_id>/delete", methods=["POST"])
+@requires(ADMIN)
+def admin_theme_delete(theme_id: int):
+    theme = _get_or_404(Theme, theme_id)
+    name = theme.name
+    delete_theme(theme, current_user)
+    db.session.commit()
+    flash(f"Theme {name} removed from the list and from every course.", "success")
+    return redirect(url_for("courses.admin_themes"))
+
+
+@bp.route("/admin/venues")
+@requires(ADMIN)
+def admin_venues():
+    venues = db.session.scalars(select(Venue).order_by(Venue.active.desc(), Venue.name)).all()
+    return render_template("courses/admin/venues.html", venues=venues)
+
+
+def _venue_details(form: VenueForm) -> VenueDetails:
+    return VenueDetails(name=form.name.data, address=form.address.data,
+                        access_information=form.access_information.data, active=form.active.data)
+
+
+@bp.route("/admin/venues/new", methods=["GET", "POST"])
+@requires(ADMIN)
+def admin_venue_new():
+    form = VenueForm()
+    if form.validate_on_submit():
+        try:
+            venue = create_venue(_venue_details(form), current_user)
+        except CourseError as error:
+            _show_problems(form, error)
+        else:
+            db.session.commit()
+            flash(f"{venue.name} added.", "success")
+            return redirect(url_for("courses.admin_venues"))
+    return render_template("courses/admin/venue_form.html", f=form, form=ErrorSummary(form), venue=None)
+
+
+@bp.route("/admin/venues/<int:venue_id>", methods=["GET", "POST"])
+@requires(ADMIN)
+def admin_venue_edit(venue_id: int):
+    venue = _get_or_404(Venue, venue_id)
+    form = VenueForm(data=None if request.method == "POST" else {
+        "name": venue.name, "address": venue.address, "access_information": venue.access_information,
+        "active": venue.active})
+    if form.validate_on_submit():
+        try:
+            update_venue(venue, _venue_details(form), current_user)
+        except CourseError as error:
+            _show_problems(form, error)
+        else:
+            db.session.commit()
+            flash(f"{venue.name} saved.", "success")
+            return redirect(url_for("courses.admin_venues"))
+    return render_template("courses/admin/venue_form.html", f=form, form=ErrorSummary(form), venue=venue)
+
+
+# --- Sessions ------------------------------------------------------------------------------
+
+
+@bp.route("/admin/sessions")
+@requires(ADMIN)
+def admin_sessions():
+    status = request.args.get("status", "")
+    period = request.args.get("period", "upcoming")
+    course_id = request.args.get("course", 0, type=int) or 0
+    query = admin_sessions_query(status, period, course_id)
+    total = count_of(query)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    sessions = load_sessions(query, limit=ADMIN_PAGE_SIZE, offset=(page - 1) * ADMIN_PAGE_SIZE)
+    now = utcnow()
+    availability = availability_for(sessions, now)
+    rows = []
+    for session in sessions:
+        places = availability[session.id]
+        state = booking_state(session, places, now)
+        rows.append({
+            "session": session, "taken": places.taken, "left": places.left,
+            "fill": round(100 * places.taken / session.capacity) if session.capacity else 0,
+            "state_label": STATE_LABELS[state] if session.status != DRAFT else "Draft",
+            "state_class": STATE_TAG_CLASSES.get(state, "") if session.status != DRAFT else "govuk-tag--grey",
+        })
+    courses = db.session.scalars(select(Course).order_by(Course.title)).all()
+    return render_template(
+        "courses/admin/sessions.html", rows=rows, status=status, period=period, course_id=course_id,
+        courses=courses, total=total, page=page, pages=max((total + ADMIN_PAGE_SIZE - 1) // ADMIN_PAGE_SIZE, 1),
+    )
+
+
+@bp.route("/admin/sessions/publish", methods=["POST"])
+@requires(ADMIN)
+def admin_sessions_publish():
+    ids = [int(v) for v in request.form.getlist("session_ids") if v.isdigit()]
+    sessions = load_sessions(select(Session).where(Session.id.in_(ids))) if ids else []
+    try:
+        published = publish_sessions(sessions, current_user)
+    except CourseError as error:
+        db.session.rollback()
+        for _field, message in error.problems:
+            flash(message, "error")
+    else:
+        db.session.commit()
+        count = len(published)
+        flash(f"{count} session{'s' if count != 1 else ''} published." if count else "Those sessions were already published.",
+              "success")
+    return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/admin/")
+                    else url_for("courses.admin_sessions"))
+
+
+def _session_form(formdata=None, data=None, part_rows: int = PART_ROWS) -> SessionForm:
+    """The session form with enough part rows for the session's parts."""
+
+    class _SessionForm(SessionForm):
+        pass
+
+    _SessionForm.parts = FieldList(FormField(PartForm), min_entries=part_rows, max_entries=part_rows)
+    _SessionForm.reservations = FieldList(FormField(ReservationForm), min_entries=RESERVATION_ROWS,
+                                          max_entries=RESERVATION_ROWS)
+    if formdata is not None:
+        return _SessionForm(formdata=formdata)
+    return _SessionForm(formdata=None, data=data)
+
+
+def _session_choices(form: SessionForm, session: Session | None) -> None:
+    venues = db.session.scalars(select(Venue).order_by(Venue.name)).all()
+    form.venue_id.choices = [(0, "No venue: online only")] + [
+        (v.id, v.name) for v in venues if v.active or (session is not None and v.id == session.venue_id)
+    ]
+    sectors = db.session.scalars(select(Sector).where(Sector.active.is_(True)).order_by(Sector.position)).all()
+    agencies = db.session.scalars(select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)).all()
+    for entry in form.reservations.entries:
+        entry.form.sector_id.choices = [(0, "Choose a sector")] + [(s.id, s.name) for s in sectors]
+        entry.form.agency_id.choices = [(0, "Choose an agency")] + [(a.id, a.name) for a in agencies]
+    trainers = trainer_candidates()
+    current = list(session.trainers) if session is not None else []
+    form.trainer_ids.choices = [(u.id, u.name) for u in trainers] + [
+        (u.id, f"{u.name} (no longer a trainer)") for u in current if u not in trainers
+    ]
+
+
+def _session_data(plan: SessionPlan, part_rows: int) -> dict:
+    def hhmm(moment):
+        return moment.strftime("%H:%M") if moment else ""
+
+    return {
+        "parts": [{"date": p.starts_at.date(), "starts_at": hhmm(p.starts_at), "ends_at": hhmm(p.ends_at)}
+                  for p in plan.parts] + [{} for _ in range(part_rows - len(plan.parts))],
+        "venue_id": plan.venue.id if plan.venue else 0,
+        "online_url": plan.online_url,
+        "capacity": plan.capacity,
+        "reservations": [{"sector_id": r.sector.id if r.sector else 0, "agency_id": r.agency.id if r.agency else 0,
+                          "places": r.places} for r in plan.reservations]
+        + [{} for _ in range(RESERVATION_ROWS - len(plan.reservations))],
+        "reservation_release_days": plan.reservation_release_days,
+        "booking_opens_on": plan.booking_opens_at.date() if plan.booking_opens_at else None,
+        "booking_opens_time": hhmm(plan.booking_opens_at) if plan.booking_opens_at and plan.booking_opens_at.time() != time(0) else "",
+        "booking_closes_on": plan.booking_closes_at.date() if plan.booking_closes_at else None,
+        "booking_closes_time": hhmm(plan.booking_closes_at) if plan.booking_closes_at and plan.booking_closes_at.time() != time(17) else "",
+        "trainer_ids": [u.id for u in plan.trainers],
+        "external_trainers": plan.external_trainers,
+        "joining_instructions": plan.joining_instructions,
+    }
+
+
+def _plan_from_form(form: SessionForm) -> tuple[SessionPlan, dict[str, list[int]]]:
+    """The plan the form describes, and which form row each planned part or reservation came from."""
+    part_rows, parts = [], []
+    for index, entry in enumerate(form.parts.entries):
+        if not entry.form.is_blank:
+            parts.append(PartTimes(*entry.form.london_times()))
+            part_rows.append(index)
+    reservation_rows, reservations = [], []
+    for index, entry in enumerate(form.reservations.entries):
+        row = entry.form
+        if row.is_blank:
+            continue
+        reservations.append(ReservationPlan(
+            places=row.places.number or 0,
+            sector=db.session.get(Sector, row.sector_id.data) if row.sector_id.data else None,
+            agency=db.session.get(Agency, row.agency_id.data) if row.agency_id.data else None,
+        ))
+        reservation_rows.append(index)
+    trainers = list(db.session.scalars(select(User).where(User.id.in_(form.trainer_ids.data or [])))) \
+        if form.trainer_ids.data else []
+
+    def moment(day, clock, default):
+        return datetime.combine(day, clock or default) if day else None
+
+    plan = SessionPlan(
+        parts=parts,
+        capacity=form.capacity.number,
+        venue=db.session.get(Venue, form.venue_id.data) if form.venue_id.data else None,
+        online_url=form.online_url.data or "",
+        booking_opens_at=moment(form.booking_opens_on.data, form.booking_opens_time.time, time(0)),
+        booking_closes_at=moment(form.booking_closes_on.data, form.booking_closes_time.time, time(17)),
+        reservation_release_days=form.reservation_release_days.number or 0,
+        joining_instructions=form.joining_instructions.data or "",
+        trainers=trainers,
+        external_trainers=form.external_trainers.data or "",
+        reservations=reservations,
+    )
+    return plan, {"parts": part_rows, "reservations": reservation_rows}
+
+
+SESSION_ALIASES = {"venue": "venue_id", "booking_opens_at": "booking_opens_on", "booking_closes_at": "booking_closes_on",
+                   "trainers": "trainer_ids"}
+
+
+def _new_session_defaults(course: Course) -> dict:
+    """A new session starts from the course's last one (venue, places, reservations, trainers)."""
+    last = db.session.scalar(
+        select(Session).where(Session.course_id == course.id).order_by(Session.created_at.desc(), Session.id.desc())
+    )
+    if last is None:
+        return _session_data(SessionPlan(parts=[], capacity=24), PART_ROWS)
+    plan = plan_from_session(last)
+    parts = [PartTimes(p.starts_at, p.ends_at) for p in plan.parts][:PART_ROWS]
+    data = _session_data(plan, PART_ROWS)
+    # Keep the times of day (they rarely change) but not the dates.
+    data["parts"] = [{"starts_at": p.starts_at.strftime("%H:%M"), "ends_at": p.ends_at.strftime("%H:%M")} for p in parts] \
+        + [{} for _ in range(PART_ROWS - len(parts))]
+    data["booking_opens_on"] = data["booking_closes_on"] = None
+    data["booking_opens_time"] = data["booking_closes_time"] = ""
+    return data
+
+
+@bp.route("/admin/courses/<int:course_id>/sessions/new", methods=["GET", "POST"])
+@requires(ADMIN)
+def admin_session_new(course_id: int):
+    course = _get_or_404(Course, course_id)
+    if course.is_retired:
+        flash("This course is retired: reinstate it before adding sessions.", "error")
+        return redirect(url_for("courses.admin_course_edit", course_id=course.id))
+    if request.method == "POST":
+        form = _session_form(formdata=request.form)
+    else:
+        form = _session_form(data=_new_session_defaults(course))
+    _session_choices(form, None)
+    if request.method == "POST" and form.validate():
+        plan, rows = _plan_from_form(form)
+        try:
+            session = create_session(course, plan, current_user)
+        except CourseError as error:
+            _show_problems(form, error, SESSION_ALIASES, rows)
+        else:
+            if request.form.get("publish") == "yes":
+                publish_sessions([session], current_user)
+            db.session.commit()
+            flash(f"Session added{' and published' if session.status == PUBLISHED else ' as a draft'}.", "success")
+            return redirect(url_for("courses.admin_session_edit", session_id=session.id))
+    return render_template("courses/admin/session_form.html", f=form, form=ErrorSummary(form), course=course, session=None)
+
+
+@bp.route("/admin/sessions/<int:session_id>", methods=["GET", "POST"])
+@requires(ADMIN)
+def admin_session_edit(session_id: int):
+    session = _get_or_404(Session, session_id)
+    rows = max(PART_ROWS, len(session.parts) + 1)
+    if request.method == "POST":
+        form = _session_form(formdata=request.form, part_rows=rows)
+    else:
+        form = _session_form(data=_session_data(plan_from_session(session), rows), part_rows=rows)
+    _session_choices(form, session)
+    if request.method == "POST" and session.status == "cancelled":
+        flash("This session is cancelled and cannot be changed.", "error")
+        return redirect(url_for("courses.admin_session_edit", session_id=session.id))
+    if request.method == "POST" and form.validate():
+        plan, row_map = _plan_from_form(form)
+        sequence_before = session.sequence
+        try:
+            update_session(session, plan, current_user)
+        except CourseError as error:
+            _show_problems(form, error, SESSION_ALIASES, row_map)
+        else:
+            db.session.commit()
+            told = " The people booked will be told about the change." if session.sequence != sequence_before else ""
+            flash("Session saved." + told, "success")
+            return redirect(url_for("courses.admin_session_edit", session_id=session.id))
+    availability = availability_for([session])[session.id] if session.id else None
+    return render_template("courses/admin/session_form.html", f=form, form=ErrorSummary(form), course=session.course,
+                           session=session, availability=availability)
+
+
+@bp.route("/admin/sessions/<int:session_id>/copy", methods=["GET", "POST"])
+@requires(ADMIN)
+def admin_session_copy(session_id: int):
+    session = _get_or_404(Session, session_id)
+    form = SessionCopyForm()
+    if form.validate_on_submit():
+        days = [entry.data for entry in form.dates.entries if entry.data]
+        try:
+            copies = duplicate_session(session, days, current_user)
+        except CourseError as error:
+            index_map = {"dates": [i for i, e in enumerate(form.dates.entries) if e.data]}
+            _show_problems(form, error, index_maps=index_map)
+        else:
+            db.session.commit()
+            flash(f"{len(copies)} draft cop{'ies' if len(copies) != 1 else 'y'} made. Tick them below and publish.", "success")
+            return redirect(url_for("courses.admin_sessions", course=session.course_id, status=DRAFT))
+    return render_template("courses/admin/session_copy.html", f=form, form=ErrorSummary(form), session=session)
+
+
+@bp.route("/admin/sessions/<int:session_id>/cancel", methods=["GET", "POST"])
+@requires(ADMIN)
+def admin_session_cancel(session_id: int):
+    session = _get_or_404(Session, session_id)
+    form = SessionCancelForm()
+    if form.validate_on_submit():
+        try:
+            cancel_session(session, form.reason.data, current_user)
+        except CourseError as error:
+            _show_problems(form, error)
+        else:
+            db.session.commit()
+            flash("Session cancelled. The people booked will be told.", "success")
+            return redirect(url_for("courses.admin_session_edit", session_id=session.id))
+    held = availability_for([session])[session.id].taken
+    return render_template("courses/admin/session_cancel.html", f=form, form=ErrorSummary(form), session=session,
+                           held=held)
+
+
+@bp.route("/admin/sessions/<int:session_id>/delete", methods=["POST"])
+@requires(ADMIN)
+def admin_session_delete(session_id: int):
+    session = _get_or_404(Session, session_id)
+    course_id = session.course_id
+    try:
+        delete_session(session, current_user)
+    except CourseError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("courses.admin_session_edit", session_id=session_id))
+    db.session.commit()
+    flash("Draft session deleted.", "success")
+    return redirect(url_for("courses.admin_sessions", course=course_id))
+

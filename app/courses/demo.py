@@ -1,0 +1,305 @@
+"""Demo programme: the 2014/15 and 2015/16 courses, Northbridge venues and a year of sessions.
+
+The courses are those of the annual review; descriptions are written in plain words for the demo.
+Sessions are spread over the year around today: some past, most to come, one cancelled.
+"""
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from app.accounts.models import TRAINER, RoleGrant, Sector, User
+from app.clock import london_to_utc, today_london, utcnow
+from app.courses.models import (
+    CANCELLED,
+    DRAFT,
+    PUBLISHED,
+    Course,
+    Level,
+    Reservation,
+    Session,
+    SessionChange,
+    SessionPart,
+    Theme,
+    Venue,
+)
+from app.demo import demo_step
+from app.extensions import db
+
+LEVELS = [
+    ("Level 1/2 (online)", "Levels 1 and 2 (2 to 4 hours)"),
+    ("Level 3", "Level 3 core (6 hours)"),
+    ("Level 3 refresher", "Level 3 core (refresher)"),
+    ("Level 3 specialist", "Level 3 specialist (12 to 16 hours over 3 years)"),
+    ("Level 4", "Level 4 (24 hours over 3 years)"),
+    ("Induction", "Level 2 (3 to 4 hours)"),
+    ("Conference", "Level 3 specialist (counts towards hours)"),
+]
+
+THEMES = [
+    "CSE", "Gangs and serious youth violence", "Domestic abuse", "Sexual violence", "Neglect",
+    "Prevent", "SCR learning", "Early help", "Substance misuse", "Trafficking and modern slavery",
+    "Private fostering", "Fabricated or induced illness", "Working with fathers", "Child protection conferences",
+    "Governance",
+]
+
+VENUES = [
+    ("Northbridge Civic Centre, Committee Room 2", "Civic Centre\n1 Town Hall Square\nNorthbridge NB1 1AA",
+     "Step-free entrance on Town Hall Square. Hearing loop. Pay-and-display parking behind the building; "
+     "Northbridge Central station is a 5-minute walk. Sign in at the main reception."),
+    ("Canal Street Learning Centre", "14 Canal Street\nNorthbridge NB2 4QP",
+     "Training rooms on the first floor with a lift. No parking on site; buses 41 and 212 stop outside."),
+    ("St Brigid's Hospital Education Centre", "St Brigid's University Hospital\nHospital Road\nNorthbridge NB4 8TT",
+     "Follow signs to the Education Centre (Gate C). Step-free throughout. Visitor parking is charged."),
+    ("Riverside Conference Hall", "Riverside Quay\nNorthbridge NB3 2RQ",
+     "Large hall for up to 200 people. Step-free, hearing loop, quiet room. Riverside tram stop next door."),
+    ("Northbridge Police Station Training Suite", "99 High Road\nNorthbridge NB5 6PS",
+     "Ground-floor suite with step-free access. Bring photo identification to sign in."),
+]
+
+L3_OUTCOMES = """Recognise signs that a child is being abused or neglected
+Explain the thresholds for early help, child in need and child protection in Northbridge
+Make a clear referral and record your concerns and decisions
+Take part confidently in strategy discussions, child protection conferences and core groups
+Describe what each agency does and how to share information lawfully"""
+
+# (code, title, level, themes, sectors ("" = everyone), hours, refresher months, online,
+#  description, outcomes, grew from, charge in pounds, notice days, prerequisite codes)
+COURSES = [
+    ("L12-ONLINE", "Safeguarding Children Level 1 and 2 (e-learning)", "Level 1/2 (online)", ["Neglect"], [],
+     "2.5", 36, True,
+     "An introduction to safeguarding children for everyone who works with children or their families, done online at your own pace.",
+     "Know what abuse and neglect look like\nKnow who to tell and how in your own agency\nKnow when to ask for advice",
+     "The board's training needs analysis: many volunteers and front-line staff had no basic training.", 0, 0, []),
+    ("L3", "Safeguarding Children Level 3", "Level 3", ["Neglect", "Child protection conferences"], [],
+     "12", 36, False,
+     "Two days of multi-agency training for practitioners who work directly with children and families and could contribute to assessing, planning and reviewing a child's needs.",
+     L3_OUTCOMES,
+     "The core course of the programme: 262 people attended in six months of 2014/15.", 90, 5, ["L12-ONLINE"]),
+    ("L3-REFRESH", "Safeguarding Children Level 3 Refresher", "Level 3 refresher", ["SCR learning", "Neglect"], [],
+     "6", 36, False,
+     "A one-day update for people who did Level 3 within the last three years: recent case reviews, changes in procedures and practice.",
+     "Apply recent local and national learning to your own cases\nUse the current Northbridge threshold guidance\nReflect on how you escalate concerns",
+     "Requested by agencies so staff can keep their Level 3 current every three years.", 75, 5, ["L3"]),
+    ("STRENGTHEN", "Strengthening Families in Child Protection Conferences", "Level 3 specialist",
+     ["Child protection conferences"], [], "6", None, False,
+     "How the Strengthening Families model works in Northbridge conferences, and how to write reports that families understand.",
+     "Explain the Strengthening Families framework\nWrite a conference report in plain language\nContribute to a safety plan with the family",
+     "Conferences moved to the Strengthening Families model in 2014.", 75, 5, ["L3"]),
+    ("DASV", "Domestic Abuse and Sexual Violence", "Level 3 specialist", ["Domestic abuse", "Sexual violence"], [],
+     "6", None, False,
+     "The impact of domestic abuse and sexual violence on children and young people, risk assessment and the local MARAC.",
+     "Use the DASH risk checklist\nRefer to MARAC and specialist services\nPlan safely with a non-abusing parent",
+     "Domestic abuse featured in most Northbridge child protection plans in 2014/15.", 75, 5, []),
+    ("CSE-GANGS", "Child Sexual Exploitation and Gangs", "Level 3 specialist", ["CSE", "Gangs and serious youth violence"], [],
+     "6", None, False,
+     "Spotting exploitation early, the links between gangs and sexual exploitation, and the Northbridge CSE pathway.",
+     "Recognise the signs of sexual and criminal exploitation\nUse the CSE screening tool\nRefer to the MASE panel",
+     "National inquiries into child sexual exploitation and a local audit of missing children.", 75, 5, []),
+    ("CSE-2015", "Child Sexual Exploitation (revised 2015)", "Level 3 specialist", ["CSE"], [],
+     "6", None, False,
+     "The revised CSE course with the 2015 pan-London operating protocol, online exploitation and working with young people who do not see themselves as victims.",
+     "Apply the pan-London CSE operating protocol\nRespond to online exploitation\nKeep young people engaged",
+     "Revised after the 2015 pan-London protocol and feedback from the first year's course.", 75, 5, []),
+    ("SCR-MGR", "Serious Case Review Workshop: managers and strategic leads", "Level 4", ["SCR learning"], [],
+     "3", None, False,
+     "A workshop on the findings of recent Northbridge and national serious case reviews and what managers must change.",
+     "Summarise the findings of recent reviews\nPlan changes in your service\nSupport staff through a review",
+     "Serious Case Review 'Child B' (2014) recommended workshops for managers.", 50, 5, []),
+    ("SCR-PRAC", "Serious Case Review Workshop: practitioners", "Level 3 specialist", ["SCR learning"], [],
+     "3", None, False,
+     "A workshop for front-line staff on the learning from recent serious case reviews: what went wrong, and what we now do differently.",
+     "Describe the learning from recent reviews\nChallenge and escalate when you disagree\nRecord and share information well",
+     "Serious Case Review 'Child B' (2014): 244 people attended these workshops in six months.", 50, 5, []),
+    ("EHA-LP", "Early Help Assessments and the Role of the Lead Professional", "Level 3", ["Early help"], [],
+     "6", None, False,
+     "How to carry out an Early Help Assessment, lead a team around the family and step up or down.",
+     "Complete an Early Help Assessment with a family\nRun a team around the family meeting\nStep up to or down from social care",
+     "The Early Help strategy 2014 asked every agency to act as lead professional.", 75, 5, []),
+    ("SUBSTANCE", "Impact of Substance Misuse on Children and Families", "Level 3 specialist", ["Substance misuse", "Neglect"], [],
+     "6", None, False,
+     "How parental drug and alcohol use affects children, and working with adult treatment services.",
+     "Recognise the impact of parental substance misuse\nWork jointly with adult services\nAssess risk to unborn babies",
+     "A local audit of neglect cases found parental substance misuse in half of them.", 75, 5, []),
+    ("PARENT-PRISON", "Children Affected by Parental Imprisonment", "Level 3 specialist", ["Neglect"], [],
+     "3", None, False,
+     "The hidden needs of children with a parent in prison and how schools and services can help.",
+     "Identify children affected by imprisonment\nSupport contact and transitions\nUse local and national support",
+     "Raised by the Probation and Youth Justice members of the board.", 50, 5, []),
+    ("PRIV-FOSTER", "Private Fostering", "Level 3 specialist", ["Private fostering"], [],
+     "3", None, False,
+     "What private fostering is, why it matters, and the duty to tell the local authority.",
+     "Recognise a private fostering arrangement\nNotify the local authority\nExplain the arrangements to carers",
+     "Low notification numbers in Northbridge compared with similar areas.", 50, 5, []),
+    ("S11", "Section 11 Workshop for Board Members", "Level 4", ["Governance"], [],
+     "3", None, False,
+     "For board members and senior leads completing the Section 11 safeguarding audit for their agency.",
+     "Complete the Section 11 audit\nEvidence your agency's arrangements\nPlan improvements",
+     "The 2014/15 Section 11 audit round.", 0, 2, []),
+    ("PREVENT", "Prevent: Workshop to Raise Awareness", "Level 3 specialist", ["Prevent"], [],
+     "3", None, False,
+     "How young people can be drawn into extremism, and the Prevent and Channel processes.",
+     "Recognise vulnerability to radicalisation\nRefer through Prevent and Channel\nExplain the Prevent duty",
+     "The Prevent duty (Counter-Terrorism and Security Act 2015).", 50, 5, []),
+    ("TRAFFICKING", "Child Trafficking", "Level 3 specialist", ["Trafficking and modern slavery"], [],
+     "6", None, False,
+     "Identifying trafficked children and the National Referral Mechanism.",
+     "Recognise indicators of trafficking\nRefer through the National Referral Mechanism\nSafeguard a missing trafficked child",
+     "A national case review of trafficked children going missing from care.", 75, 5, []),
+    ("FII", "Fabricated and Induced Illness", "Level 3 specialist", ["Fabricated or induced illness"], [],
+     "3", None, False,
+     "Understanding fabricated or induced illness and the joint health and social care response.",
+     "Recognise warning signs of FII\nFollow the joint protocol\nRecord carefully",
+     "A local case reviewed in 2014.", 50, 5, []),
+    ("ENGAGING-MEN", "Engaging Men", "Level 3 specialist", ["Working with fathers"], [],
+     "6", None, False,
+     "Including fathers and male carers in assessments and plans, including men who are a risk.",
+     "Identify every man in a child's life\nEngage fathers in assessment\nAssess risk from male carers",
+     "Serious case reviews repeatedly found fathers and male carers were invisible.", 75, 5, []),
+    ("SYSTEMIC", "Systemic Practice", "Level 3 specialist", ["Child protection conferences"], [],
+     "12", None, False,
+     "Two days introducing systemic ideas and tools for working with whole families.",
+     "Use a genogram with a family\nAsk circular questions\nReflect on your own position",
+     "Children's social care's move to systemic practice units.", 90, 7, ["L3"]),
+    ("EVYP", "Engaging Vulnerable Young People", "Level 3 specialist", ["CSE", "Gangs and serious youth violence"], [],
+     "6", None, False,
+     "Building trust with young people who are hard to reach, including those at risk of exploitation.",
+     "Use approaches that build trust\nPlan contact that suits young people\nWork with youth services",
+     "New in 2015/16 after the CSE training feedback.", 75, 5, []),
+    ("INDUCTION", "Safeguarding Induction Day for New Staff", "Induction", ["Neglect", "Early help"], [],
+     "6", None, False,
+     "A first day for staff new to Northbridge: the board, thresholds, local procedures and who's who.",
+     "Find the Northbridge procedures\nUse the threshold document\nKnow your agency's safeguarding lead",
+     "New in 2015/16: agencies asked for a shared induction.", 0, 2, []),
+    ("CONF", "Annual Safeguarding Conference", "Conference", ["SCR learning", "CSE", "Domestic abuse"], [],
+     "6", None, False,
+     "The partnership's annual conference: national speakers, local learning and workshops.",
+     "Hear the latest national learning\nMeet colleagues from every agency\nTake one change back to your team",
+     "Held every year by the board.", 0, 5, []),
+]
+
+# Sessions per course across the year around today, and their shape.
+RUNS = {
+    "L3": 10, "L3-REFRESH": 5, "SCR-PRAC": 6, "SCR-MGR": 2, "DASV": 4, "CSE-GANGS": 2, "CSE-2015": 3,
+    "STRENGTHEN": 3, "EHA-LP": 4, "SUBSTANCE": 2, "PARENT-PRISON": 2, "PRIV-FOSTER": 2, "S11": 1, "PREVENT": 4,
+    "TRAFFICKING": 2, "FII": 2, "ENGAGING-MEN": 2, "SYSTEMIC": 2, "EVYP": 2, "INDUCTION": 4, "CONF": 1,
+}
+MORNING = (time(9, 30), time(12, 30))
+AFTERNOON = (time(13, 30), time(16, 30))
+DAY = (time(9, 30), time(16, 30))
+ONLINE_LINK = "https://meet.northbridge-scp.example/training/{code}-{n}"
+
+
+def _working_day(day: date) -> date:
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+def _session_days(code: str, first: date) -> list[tuple[date, tuple[time, time]]]:
+    if code in ("L3", "SYSTEMIC"):
+        second = _working_day(first + timedelta(days=7))  # two days a week apart
+        return [(first, DAY), (second, DAY)]
+    if code in ("SCR-PRAC", "SCR-MGR", "PARENT-PRISON", "PRIV-FOSTER", "S11", "PREVENT", "FII"):
+        return [(first, MORNING if first.day % 2 else AFTERNOON)]
+    return [(first, DAY)]
+
+
+@demo_step
+def load_programme(rng: random.Random) -> str:
+    """Levels, themes, venues, the 2014/15 and 2015/16 courses and a year of sessions."""
+    levels = {}
+    for position, (name, intercollegiate) in enumerate(LEVELS, start=1):
+        levels[name] = Level(name=name, intercollegiate_level=intercollegiate, position=position)
+        db.session.add(levels[name])
+    themes = {name: Theme(name=name) for name in THEMES}
+    db.session.add_all(themes.values())
+    venues = [Venue(name=n, address=a, access_information=i) for n, a, i in VENUES]
+    db.session.add_all(venues)
+    sectors = {s.name: s for s in db.session.scalars(select(Sector))}
+    courses = {}
+    for (code, title, level, theme_names, sector_names, hours, refresher, online, description, outcomes,
+         grew_from, charge, notice, prerequisites) in COURSES:
+        course = Course(
+            code=code, title=title, level=levels[level], themes=[themes[t] for t in theme_names],
+            audience_sectors=[sectors[s] for s in sector_names if s in sectors],
+            duration_hours=Decimal(hours), refresher_months=refresher, is_online=online,
+            description=description, learning_outcomes=outcomes, grew_from=grew_from,
+            audience_roles="Practitioners and managers who work with children, young people or parents",
+            non_attendance_charge_pence=charge * 100, cancellation_notice_days=notice,
+            requires_manager_approval=not online and code not in ("CONF", "S11"),
+            evaluation_delay_months=3,
+        )
+        course.prerequisites = [courses[p] for p in prerequisites]
+        courses[code] = course
+        db.session.add(course)
+    # Board members' and managers' courses are for fewer sectors.
+    courses["S11"].audience_roles = "Board members and senior safeguarding leads"
+    courses["SCR-MGR"].audience_roles = "Managers and strategic leads"
+    courses["INDUCTION"].audience_roles = "Staff in their first six months in Northbridge"
+    db.session.flush()
+
+    trainers = list(db.session.scalars(
+        select(User).where(User.role_grants.any(RoleGrant.role == TRAINER)).order_by(User.id)
+    ))
+    reservations = [("Health - acute", 2), ("Health - community", 2), ("Education - schools", 4),
+                    ("Children's Social Care", 4), ("Police", 2)]
+    today = today_london()
+    sessions = []
+    for code, runs in RUNS.items():
+        course = courses[code]
+        # Spread the runs from about four months ago to eight months ahead.
+        span = 360 // runs
+        for n in range(runs):
+            offset = -120 + n * span + rng.randint(0, max(span // 2, 1))
+            first = _working_day(today + timedelta(days=offset))
+            days = _session_days(code, first)
+            conference = code == "CONF"
+            online = code in ("PREVENT", "PRIV-FOSTER") and n % 2 == 1
+            session = Session(
+                course=course,
+                venue=None if online else (venues[3] if conference else venues[(n + len(code)) % 3]),
+                online_url=ONLINE_LINK.format(code=code.lower(), n=n + 1) if online else "",
+                capacity=rng.choice([150, 180, 200]) if conference else rng.choice([20, 24, 25, 30]),
+                status=PUBLISHED if offset < 150 else DRAFT,
+                reservation_release_days=14,
+                joining_instructions="Please arrive 15 minutes early to sign in. Lunch is provided on full days."
+                if not online else "Join five minutes early and check your camera and microphone.",
+                external_trainers="Dr Imogen Castellane (independent reviewer)" if code.startswith("SCR") else "",
+            )
+            session.parts = [
+                SessionPart(starts_at=london_to_utc(datetime.combine(d, start)),
+                            ends_at=london_to_utc(datetime.combine(d, end)))
+                for d, (start, end) in days
+            ]
+            session.starts_at = session.parts[0].starts_at
+            session.ends_at = session.parts[-1].ends_at
+            session.booking_closes_at = session.starts_at - timedelta(days=2)
+            if code in ("L3", "L3-REFRESH", "SCR-PRAC", "DASV", "CONF"):
+                for sector_name, places in reservations:
+                    if sector_name in sectors:
+                        scale = 10 if conference else 1
+                        session.reservations.append(Reservation(sector=sectors[sector_name], places=places * scale))
+            if trainers and not conference:
+                session.trainers = [trainers[n % len(trainers)]]
+            db.session.add(session)
+            sessions.append(session)
+    db.session.flush()
+    # One upcoming published session cancelled, as the programme would show it.
+    upcoming = [s for s in sessions if s.status == PUBLISHED and s.course.code == "DASV"
+                and s.starts_at.date() > today + timedelta(days=14)]
+    if upcoming:
+        cancelled = upcoming[0]
+        cancelled.status = CANCELLED
+        cancelled.cancellation_reason = "The trainer is unavailable; the session will be rearranged."
+        cancelled.cancelled_at = utcnow()
+        cancelled.sequence += 1
+        db.session.add(SessionChange(session=cancelled, kind="cancelled", detail=cancelled.cancellation_reason,
+                                     sequence=cancelled.sequence, at=cancelled.cancelled_at,
+                                     notified_at=cancelled.cancelled_at))
+    db.session.flush()
+    published = sum(1 for s in sessions if s.status == PUBLISHED)
+    return f"{len(courses)} courses, {len(venues)} venues, {len(sessions)} sessions ({published} published)"

@@ -1,0 +1,290 @@
+"""Forms for courses, levels, themes, venues and sessions, and the programme's filters."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxesInput,
+    GovCheckboxInput,
+    GovDateInput,
+    GovSelect,
+    GovSubmitInput,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+PART_ROWS = 4
+RESERVATION_ROWS = 6
+COPY_ROWS = 6
+
+
+class UKDateField(DateField):
+    """Day, month and year boxes; all blank is no date, anything else must be a real date."""
+
+    widget = GovDateInput()
+
+    def __init__(self, label=None, validators=None, message="Enter a real date, for example 27 3 2027", **kwargs):
+        super().__init__(label, validators, format="%d %m %Y", **kwargs)
+        self.message = message
+
+    def process_formdata(self, valuelist):
+        if len(valuelist) != 3:
+            self.raw_data = None
+            self.data = None
+            return
+        if not "".join(valuelist).strip():
+            self.data = None
+            return
+        try:
+            day, month, year = (int(v.strip()) for v in valuelist)
+            self.data = date(year, month, day)
+        except ValueError:
+            self.data = None
+            raise ValueError(self.message)
+        if not 2000 <= self.data.year <= 2100:
+            self.data = None
+            raise ValueError(self.message)
+
+
+def parse_clock_time(text: str) -> time | None:
+    """Read a time of day: 9:30, 09:30, 9.30, 13:00, 9:30am, 2pm."""
+    text = (text or "").strip().lower().replace(" ", "")
+    if not text:
+        return None
+    match = re.fullmatch(r"(\d{1,2})(?:[:.](\d{2}))?(am|pm)?", text)
+    if not match:
+        raise ValueError("not a time")
+    hour, minute, half = int(match.group(1)), int(match.group(2) or 0), match.group(3)
+    if match.group(2) is None and half is None:
+        raise ValueError("not a time")  # a bare "9" is ambiguous
+    if half:
+        if not 1 <= hour <= 12:
+            raise ValueError("not a time")
+        hour = hour % 12 + (12 if half == "pm" else 0)
+    return time(hour, minute)
+
+
+class ClockTimeField(StringField):
+    """A time of day typed as text."""
+
+    widget = GovTextInput()
+
+    def __init__(self, label=None, validators=None, message="Enter a time, for example 9:30 or 13:45", **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.message = message
+        self.time = None
+
+    def pre_validate(self, form):
+        try:
+            self.time = parse_clock_time(self.data or "")
+        except ValueError:
+            self.time = None
+            raise ValidationError(self.message)
+
+
+class WholeNumberField(StringField):
+    """A whole number typed as text, with a plain message when it is not one."""
+
+    widget = GovTextInput()
+
+    def __init__(self, label=None, validators=None, message=None, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.message = message or f"{label} must be a whole number"
+        self.number = None
+
+    def process_data(self, value):
+        super().process_data("" if value is None else str(value))
+
+    def pre_validate(self, form):
+        text = (self.data or "").strip()
+        self.number = None
+        if text:
+            if not re.fullmatch(r"-?\d{1,7}", text):
+                raise ValidationError(self.message)
+            self.number = int(text)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = GovCheckboxesInput()
+
+    def pre_validate(self, form):
+        # Choices that vanished since the page was drawn are ignored rather than refused.
+        values = {str(v) for v, _ in self.choices or []}
+        self.data = [d for d in (self.data or []) if str(d) in values]
+
+
+class CourseForm(FlaskForm):
+    title = StringField("Title", widget=GovTextInput(), validators=[DataRequired("Enter the course’s title"), Length(max=200)])
+    code = StringField("Short code", widget=GovTextInput(), description="Letters, numbers and hyphens, for example L3 or SCR-PRAC. It appears in web addresses.",
+                       validators=[DataRequired("Enter a short code for the course, for example L3"), Length(max=30)])
+    level_id = SelectField("Level", widget=GovSelect(), coerce=int)
+    description = StringField("Description", widget=GovTextArea(), description="What the course covers, in plain words.")
+    learning_outcomes = StringField("Learning outcomes", widget=GovTextArea(), description="One per line: what people will be able to do.")
+    audience_sector_ids = MultiCheckboxField("Sectors it is for", coerce=int, description="Leave all unticked if it is for every sector.")
+    audience_roles = StringField("Job roles it is for", widget=GovTextArea(), description="For example: practitioners with case responsibility; designated safeguarding leads.")
+    theme_ids = MultiCheckboxField("Themes", coerce=int)
+    grew_from = StringField("What it grew from", widget=GovTextArea(), description="A serious case review, an audit or a national case: shown on the course page.")
+    duration_hours = StringField("Length in hours", widget=GovTextInput(), description="For CPD and the training record, for example 6 or 6.5.",
+                                 validators=[DataRequired("Enter the course’s length in hours")])
+    prerequisite_ids = MultiCheckboxField("Prerequisites", coerce=int, description="Courses people must complete first.")
+    refresher_months = WholeNumberField("Refresher interval in months", description="How often people should do it again, for example 36. Leave blank for none.",
+                                        message="The refresher interval must be a whole number of months")
+    cancellation_notice_days = WholeNumberField("Cancellation notice in working days", message="The notice must be a whole number of working days",
+                                                validators=[DataRequired("Enter the cancellation notice in working days")])
+    non_attendance_charge = StringField("Charge for late cancellation or not attending, in pounds", widget=GovTextInput(),
+                                        description="For example 75 or 75.00. Enter 0 for no charge.")
+    evaluation_delay_months = WholeNumberField("Months before the second evaluation", message="The delay must be a whole number of months",
+                                               validators=[DataRequired("Enter the months before the second evaluation")])
+    requires_manager_approval = BooleanField("A line manager must agree to each booking", widget=GovCheckboxInput())
+    is_online = BooleanField("Online course (e-learning people record themselves, not booked)", widget=GovCheckboxInput())
+    submit = SubmitField("Save course", widget=GovSubmitInput())
+
+    def validate_duration_hours(self, field):
+        try:
+            self.hours = Decimal((field.data or "").strip())
+        except InvalidOperation:
+            raise ValidationError("Enter the length as a number of hours, for example 6 or 6.5")
+        if not self.hours.is_finite():
+            raise ValidationError("Enter the length as a number of hours, for example 6 or 6.5")
+
+    def validate_non_attendance_charge(self, field):
+        text = (field.data or "0").strip().lstrip("£").replace(",", "") or "0"
+        if not re.fullmatch(r"\d{1,5}(\.\d{1,2})?", text):
+            raise ValidationError("Enter the charge in pounds, for example 75 or 75.00")
+        self.charge_pence = int(Decimal(text) * 100)
+
+
+class LevelForm(FlaskForm):
+    name = StringField("Level name", widget=GovTextInput(), description="The partnership’s own name, for example Level 3 or Conference.",
+                       validators=[DataRequired("Enter the level’s name"), Length(max=100)])
+    intercollegiate_level = StringField("Intercollegiate level", widget=GovTextInput(),
+                                        description="The Intercollegiate Document level it matches, for example Level 3 (core, 6 hours).",
+                                        validators=[Length(max=100)])
+    position = WholeNumberField("Position in lists", description="Lower numbers come first.", message="The position must be a whole number")
+    submit = SubmitField("Save level", widget=GovSubmitInput())
+
+
+class ThemeForm(FlaskForm):
+    name = StringField("Theme", widget=GovTextInput(), validators=[DataRequired("Enter the theme’s name"), Length(max=100)])
+    submit = SubmitField("Save theme", widget=GovSubmitInput())
+
+
+class VenueForm(FlaskForm):
+    name = StringField("Venue name", widget=GovTextInput(), validators=[DataRequired("Enter the venue’s name"), Length(max=200)])
+    address = StringField("Address", widget=GovTextArea(), validators=[DataRequired("Enter the venue’s address")])
+    access_information = StringField("Access information", widget=GovTextArea(),
+                                     description="Step-free access, parking, public transport, hearing loop, where to sign in.")
+    active = BooleanField("In use for new sessions", widget=GovCheckboxInput(), default=True)
+    submit = SubmitField("Save venue", widget=GovSubmitInput())
+
+
+class PartForm(Form):
+    date = UKDateField("Date")
+    starts_at = ClockTimeField("Start time", description="For example 9:30")
+    ends_at = ClockTimeField("End time", description="For example 16:30")
+
+    @property
+    def is_blank(self) -> bool:
+        return self.date.data is None and not (self.starts_at.data or "").strip() and not (self.ends_at.data or "").strip()
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        if not ok or self.is_blank:
+            return ok
+        if self.date.data is None:
+            self.date.errors.append("Enter the date of this part")
+        if self.starts_at.time is None:
+            self.starts_at.errors.append("Enter the start time of this part")
+        if self.ends_at.time is None:
+            self.ends_at.errors.append("Enter the end time of this part")
+        return not (self.date.errors or self.starts_at.errors or self.ends_at.errors)
+
+    def london_times(self) -> tuple[datetime, datetime]:
+        return (datetime.combine(self.date.data, self.starts_at.time),
+                datetime.combine(self.date.data, self.ends_at.time))
+
+
+class ReservationForm(Form):
+    sector_id = SelectField("Sector", widget=GovSelect(), coerce=int, validate_choice=False)
+    agency_id = SelectField("or agency", widget=GovSelect(), coerce=int, validate_choice=False)
+    places = WholeNumberField("Places", message="The places must be a whole number")
+
+    @property
+    def is_blank(self) -> bool:
+        return not self.sector_id.data and not self.agency_id.data and not (self.places.data or "").strip()
+
+
+class SessionForm(FlaskForm):
+    parts = FieldList(FormField(PartForm), min_entries=PART_ROWS, max_entries=PART_ROWS)
+    venue_id = SelectField("Venue", widget=GovSelect(), coerce=int, validate_choice=False)
+    online_url = StringField("Online joining link", widget=GovTextInput(), validators=[Length(max=500)],
+                             description="Sent only to people with a confirmed place. Leave blank for a session in a room.")
+    capacity = WholeNumberField("Places", message="The places must be a whole number",
+                                validators=[DataRequired("Enter the number of places")])
+    reservations = FieldList(FormField(ReservationForm), min_entries=RESERVATION_ROWS, max_entries=RESERVATION_ROWS)
+    reservation_release_days = WholeNumberField(
+        "Release unused reserved places this many days before the start",
+        message="The days must be a whole number", validators=[DataRequired("Enter when reserved places are released")])
+    booking_opens_on = UKDateField("Booking opens", description="Leave blank to open bookings as soon as the session is published.")
+    booking_opens_time = ClockTimeField("Booking opens at", description="Leave blank for midnight.")
+    booking_closes_on = UKDateField("Booking closes", description="Leave blank to take bookings until the session starts.")
+    booking_closes_time = ClockTimeField("Booking closes at", description="Leave blank for 5:00pm.")
+    trainer_ids = MultiCheckboxField("Trainers", coerce=int, description="People with the trainer role.")
+    external_trainers = StringField("External trainers", widget=GovTextInput(), validators=[Length(max=500)],
+                                    description="Names of trainers from outside, separated by commas.")
+    joining_instructions = StringField("Joining instructions", widget=GovTextArea(),
+                                       description="What to bring, arrival time, lunch: sent with the confirmation.")
+    submit = SubmitField("Save session", widget=GovSubmitInput())
+
+    def validate_booking_opens_time(self, field):
+        if field.time is not None and self.booking_opens_on.data is None:
+            raise ValidationError("Enter the date booking opens, or leave the time blank")
+
+    def validate_booking_closes_time(self, field):
+        if field.time is not None and self.booking_closes_on.data is None:
+            raise ValidationError("Enter the date booking closes, or leave the time blank")
+
+    def validate_parts(self, field):
+        if all(entry.form.is_blank for entry in field.entries):
+            raise ValidationError("Enter the date and times of at least one part")
+
+
+class SessionCopyForm(FlaskForm):
+    dates = FieldList(UKDateField("First day of the copy"), min_entries=COPY_ROWS, max_entries=COPY_ROWS)
+    submit = SubmitField("Make the copies", widget=GovSubmitInput())
+
+
+class SessionCancelForm(FlaskForm):
+    reason = StringField("Reason for cancelling", widget=GovTextArea(),
+                         description="People booked will see this in the message telling them.",
+                         validators=[DataRequired("Enter the reason for cancelling"), Length(max=2000)])
+    submit = SubmitField("Cancel the session", widget=GovSubmitInput())
+
+
+class ProgrammeFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form changes nothing
+
+    q = StringField("Search", widget=GovTextInput(), validators=[Optional(), Length(max=100)],
+                    description="Course title, code, description or venue")
+    level = SelectField("Level", widget=GovSelect(), coerce=int, validate_choice=False, default=0)
+    theme = SelectField("Theme", widget=GovSelect(), coerce=int, validate_choice=False, default=0)
+    sector = SelectField("For people working in", widget=GovSelect(), coerce=int, validate_choice=False, default=0)
+    month = SelectField("Month", widget=GovSelect(), validate_choice=False, default="")
+    places = BooleanField("Only sessions with places left", widget=GovCheckboxInput())
+

@@ -1,0 +1,208 @@
+"""Reading the programme: filtered session lists loaded in a fixed number of queries.
+
+Every list eager-loads what its pages show (parts, venue, course, level, themes, reserved places
+with their sector or agency), so the number of queries does not grow with the number of sessions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from itertools import groupby
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from app.accounts.models import Sector
+from app.bookings.models import HOLDS_PLACE, Booking
+from app.clock import london_to_utc, to_london, utcnow
+from app.courses.models import (
+    CANCELLED,
+    PUBLISHED,
+    Course,
+    Reservation,
+    Session,
+    Theme,
+    Venue,
+    course_audience_sectors,
+)
+from app.extensions import db
+
+SESSION_LOADS = (
+    selectinload(Session.parts),
+    joinedload(Session.venue),
+    joinedload(Session.course).joinedload(Course.level),
+    selectinload(Session.course, Course.themes),
+    # availability_for reads each reservation's label: load sector and agency with it.
+    selectinload(Session.reservations).joinedload(Reservation.sector),
+    selectinload(Session.reservations).joinedload(Reservation.agency),
+)
+
+
+@dataclass
+class ProgrammeFilters:
+    q: str = ""
+    level_id: int = 0
+    theme_id: int = 0
+    sector_id: int = 0
+    month: str = ""  # "YYYY-MM", a London calendar month
+    with_places: bool = False
+
+    @classmethod
+    def from_args(cls, args) -> ProgrammeFilters:
+        def number(name):
+            value = args.get(name, "")
+            return int(value) if value.isdigit() and len(value) < 10 else 0
+
+        month = args.get("month", "")
+        if not (len(month) == 7 and month[4] == "-" and month[:4].isdigit() and month[5:].isdigit()
+                and 1 <= int(month[5:]) <= 12):
+            month = ""
+        return cls(
+            q=args.get("q", "").strip()[:100],
+            level_id=number("level"),
+            theme_id=number("theme"),
+            sector_id=number("sector"),
+            month=month,
+            with_places=args.get("places") in ("y", "1", "on", "true"),
+        )
+
+    @property
+    def any(self) -> bool:
+        return bool(self.q or self.level_id or self.theme_id or self.sector_id or self.month or self.with_places)
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """The UTC moments a London calendar month ("2027-03") starts and ends."""
+    year, number = int(month[:4]), int(month[5:])
+    following = (year + 1, 1) if number == 12 else (year, number + 1)
+    return london_to_utc(datetime(year, number, 1)), london_to_utc(datetime(*following, 1))
+
+
+def upcoming_query(filters: ProgrammeFilters, now: datetime | None = None) -> Select:
+    """Published sessions not yet started that match the filters, in date order."""
+    now = now or utcnow()
+    query = (
+        select(Session)
+        .join(Session.course)
+        .outerjoin(Session.venue)
+        .where(Session.status == PUBLISHED, Session.starts_at > now)
+    )
+    if filters.level_id:
+        query = query.where(Course.level_id == filters.level_id)
+    if filters.theme_id:
+        query = query.where(Course.themes.any(Theme.id == filters.theme_id))
+    if filters.sector_id:
+        # A course with no audience sectors is for everyone.
+        query = query.where(or_(
+            Course.audience_sectors.any(Sector.id == filters.sector_id),
+            ~select(course_audience_sectors.c.course_id)
+            .where(course_audience_sectors.c.course_id == Course.id).exists(),
+        ))
+    if filters.month:
+        start, end = month_bounds(filters.month)
+        query = query.where(Session.starts_at >= start, Session.starts_at < end)
+    if filters.q:
+        like = [
+            func.lower(Course.title).contains(filters.q.lower(), autoescape=True),
+            func.lower(Course.code).contains(filters.q.lower(), autoescape=True),
+            func.lower(Course.description).contains(filters.q.lower(), autoescape=True),
+            func.lower(Venue.name).contains(filters.q.lower(), autoescape=True),
+        ]
+        query = query.where(or_(*like))
+    if filters.with_places:
+        held = (
+            select(func.count()).select_from(Booking)
+            .where(Booking.session_id == Session.id, Booking.status.in_(HOLDS_PLACE))
+            .scalar_subquery()
+        )
+        query = query.where(Session.capacity > held)
+    return query.order_by(Session.starts_at, Session.id)
+
+
+def count_of(query: Select) -> int:
+    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+def load_sessions(query: Select, limit: int | None = None, offset: int = 0) -> list[Session]:
+    """Run a session query with everything the pages show loaded alongside."""
+    query = query.options(*SESSION_LOADS)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    return list(db.session.scalars(query).unique())
+
+
+def upcoming_months(now: datetime | None = None) -> list[str]:
+    """The London months ("YYYY-MM") that have upcoming published sessions."""
+    now = now or utcnow()
+    moments = db.session.scalars(
+        select(Session.starts_at).where(Session.status == PUBLISHED, Session.starts_at > now)
+        .order_by(Session.starts_at)
+    )
+    return sorted({to_london(m).strftime("%Y-%m") for m in moments})
+
+
+def month_label(month: str) -> str:
+    return date(int(month[:4]), int(month[5:]), 1).strftime("%B %Y")
+
+
+def by_month(sessions: list[Session]) -> list[tuple[str, list[Session]]]:
+    """Group sessions (already in date order) under their London month."""
+    return [(month_label(key), list(group))
+            for key, group in groupby(sessions, key=lambda s: to_london(s.starts_at).strftime("%Y-%m"))]
+
+
+def feed_sessions(course: Course | None = None, now: datetime | None = None) -> list[Session]:
+    """Sessions for a calendar feed: published or cancelled ones that have not yet finished."""
+    now = now or utcnow()
+    query = select(Session).where(
+        Session.status.in_((PUBLISHED, CANCELLED)), Session.ends_at > now
+    )
+    if course is not None:
+        query = query.where(Session.course_id == course.id)
+    return load_sessions(query.order_by(Session.starts_at, Session.id))
+
+
+def programme_year_bounds(start_year: int) -> tuple[datetime, datetime]:
+    """The partnership's programme year runs from April to March."""
+    return london_to_utc(datetime(start_year, 4, 1)), london_to_utc(datetime(start_year + 1, 4, 1))
+
+
+def programme_year_of(day: date) -> int:
+    return day.year if day.month >= 4 else day.year - 1
+
+
+def year_sessions(start_year: int) -> list[Session]:
+    """The programme year's published sessions, in date order."""
+    start, end = programme_year_bounds(start_year)
+    return load_sessions(
+        select(Session).where(Session.status == PUBLISHED, Session.starts_at >= start, Session.starts_at < end)
+        .order_by(Session.starts_at, Session.id)
+    )
+
+
+def course_sessions(course: Course, include_drafts: bool, now: datetime | None = None) -> list[Session]:
+    """A course's sessions that have not yet started (drafts only for administrators)."""
+    now = now or utcnow()
+    statuses = [PUBLISHED, CANCELLED] + (["draft"] if include_drafts else [])
+    return load_sessions(
+        select(Session).where(Session.course_id == course.id, Session.status.in_(statuses),
+                              Session.starts_at > now)
+        .order_by(Session.starts_at, Session.id)
+    )
+
+
+def admin_sessions_query(status: str, period: str, course_id: int, now: datetime | None = None) -> Select:
+    """Sessions for the at-a-glance list, filtered by status, period and course."""
+    now = now or utcnow()
+    query = select(Session)
+    if status in ("draft", PUBLISHED, CANCELLED):
+        query = query.where(Session.status == status)
+    if period == "past":
+        query = query.where(Session.starts_at <= now).order_by(Session.starts_at.desc(), Session.id.desc())
+    else:
+        query = query.where(or_(Session.starts_at > now, Session.starts_at.is_(None)))
+        query = query.order_by(Session.starts_at, Session.id)
+    if course_id:
+        query = query.where(Session.course_id == course_id)
+    return query
+
