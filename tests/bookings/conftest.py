@@ -16,6 +16,17 @@ NOW = datetime(2027, 3, 1, 9, 0)
 START = datetime(2027, 3, 22, 9, 30)
 
 
+@pytest.fixture(autouse=True)
+def quick_password_hashes(monkeypatch):
+    """Booking tests make many people; a cheap hash keeps them quick (sign-in still checks it)."""
+    from werkzeug import security
+
+    from app.accounts import models
+
+    monkeypatch.setattr(models, "generate_password_hash",
+                        lambda password: security.generate_password_hash(password, "pbkdf2:sha256:1000"))
+
+
 @pytest.fixture
 def now(set_now):
     set_now(NOW)
@@ -77,11 +88,11 @@ def make_session(app, make_course):
 
 
 def invites(message) -> list[tuple[str, Calendar]]:
-    """The calendar attachments of a received message: (content type header, parsed calendar)."""
+    """The calendar attachments of a received message: (the MIME method parameter, parsed calendar)."""
     found = []
     for part in message.iter_attachments():
         if part.get_content_type() == "text/calendar":
-            found.append((part["Content-Type"], Calendar.from_ical(part.get_payload(decode=True))))
+            found.append((part.get_param("method"), Calendar.from_ical(part.get_payload(decode=True))))
     return found
 
 
@@ -91,3 +102,8 @@ def text_of(message) -> str:
 
 def html_of(message) -> str:
     return message.get_body(preferencelist=("html",)).get_content()
+
+
+def subject(message) -> str:
+    """The subject as a mail program shows it (a long one is folded onto a second line)."""
+    return str(message["Subject"]).strip()
