@@ -67,9 +67,14 @@ def _location(session) -> str:
     return "Online"
 
 
+def session_url(session) -> str:
+    """The session's public page."""
+    return external_url("courses.session_detail", session_id=session.id)
+
+
 def session_events(session, *, joining_link: bool = False, attendee=None) -> list[Event]:
     """One VEVENT per part of `session` (the online link only when `joining_link`)."""
-    url = external_url("courses.session_detail", session_id=session.id)
+    url = session_url(session)
     course = session.course
     cancelled = session.status == "cancelled"
     events = []

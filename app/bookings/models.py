@@ -66,9 +66,13 @@ class Booking(db.Model):
     booked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     overbooked: Mapped[bool] = mapped_column(default=False)  # an administrator went over capacity
     access_needs: Mapped[str] = mapped_column(Text, default="")
+    # The manager asked to agree (copied at booking time: the person may change manager later).
+    manager_email: Mapped[str] = mapped_column(String(255), default="")
     approval_requested_at: Mapped[datetime | None]
     approval_due_at: Mapped[datetime | None]
     approved_at: Mapped[datetime | None]
+    # When the place was last confirmed: reminders skip people who were told moments ago.
+    confirmed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     late_cancellation: Mapped[bool] = mapped_column(default=False)
     cancellation_reason: Mapped[str] = mapped_column(Text, default="")

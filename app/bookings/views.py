@@ -1,2 +1,474 @@
-"""Booking pages."""
-from app.bookings import bp  # noqa: F401
+"""Booking pages: book, my bookings, cancel, pass on, managers' answers, the calendar feed, and the
+L&D team's screens for a session's bookings and waiting list."""
+from __future__ import annotations
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from app.accounts.access import ADMIN, public, requires, signed_in
+from app.accounts.models import User
+from app.accounts.tokens import LinkError
+from app.bookings import bp, services
+from app.bookings.forms import (
+    AdminBookForm,
+    AdminMoveForm,
+    AdminPromoteForm,
+    ApprovalAnswerForm,
+    BookingCancelForm,
+    BookingConfirmForm,
+    BookingSubstituteForm,
+    CompletionRecordForm,
+)
+from app.bookings.models import (
+    ACTIVE_STATES,
+    AWAITING_APPROVAL,
+    CONFIRMED,
+    HOLDS_PLACE,
+    STATE_LABELS,
+    WAITING,
+    Booking,
+    Completion,
+)
+from app.bookings.places import availability_for, booking_state, release_moment
+from app.bookings.places import STATE_LABELS as PLACE_STATE_LABELS
+from app.bookings.working_days import cancellation_deadline
+from app.calendar import personal_feed
+from app.clock import utcnow
+from app.courses.models import CANCELLED as SESSION_CANCELLED
+from app.courses.models import Course, Session
+from app.extensions import db
+
+STATE_TAG_COLOURS = {
+    CONFIRMED: "green",
+    AWAITING_APPROVAL: "yellow",
+    WAITING: "blue",
+}
+
+
+def _session_or_404(session_id: int) -> Session:
+    return db.session.get(Session, session_id) or abort(404)
+
+
+def _own_booking_or_404(booking_id: int) -> Booking:
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or booking.user_id != current_user.id:
+        abort(404)
+    return booking
+
+
+def _session_page(session: Session) -> str | None:
+    """The session's page on the programme, once the programme pages exist."""
+    if "courses.session_detail" in current_app.view_functions:
+        return url_for("courses.session_detail", session_id=session.id)
+    return None
+
+
+def _form_error(form, exc: services.BookingError) -> None:
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = list(field.errors) + [exc.message]
+    else:
+        flash(exc.message, "error")
+
+
+@bp.app_context_processor
+def _booking_helpers():
+    return {"state_tag_colours": STATE_TAG_COLOURS}
+
+
+# ---------------------------------------------------------------- booking
+
+
+@bp.route("/sessions/<int:session_id>/book", methods=["GET", "POST"])
+@signed_in
+def book(session_id: int):
+    session = _session_or_404(session_id)
+    form = BookingConfirmForm()
+    if request.method == "GET":
+        form.access_needs.data = current_user.access_needs
+    elif form.validate_on_submit():
+        try:
+            booking = services.book_place(session, current_user, current_user,
+                                          access_needs=form.access_needs.data or "")
+        except services.BookingError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for("bookings.book", session_id=session_id))
+        db.session.commit()
+        if booking.status == CONFIRMED:
+            flash("Your place is booked. We have e-mailed you a calendar invitation.", "success")
+        elif booking.status == AWAITING_APPROVAL:
+            flash("We are holding a place for you and have asked your line manager to agree. "
+                  "We will e-mail you when they answer.", "success")
+        else:
+            flash("The session is full for you, so you are on the waiting list. "
+                  "We will e-mail you if a place comes up.", "success")
+        return redirect(url_for("bookings.my_bookings"))
+    problem = services.eligibility_problem(session, current_user)
+    has_place, place = (False, "")
+    if problem is None:
+        has_place, place = services.place_preview(session, current_user)
+    return render_template(
+        "bookings/book.html", session=session, course=session.course, form=form, problem=problem,
+        has_place=has_place, place=place, session_page=_session_page(session),
+        deadline=cancellation_deadline(session.starts_at, session.course.cancellation_notice_days)
+        if session.starts_at else None,
+    )
+
+
+@bp.route("/my-bookings")
+@signed_in
+def my_bookings():
+    upcoming, past = services.bookings_for(current_user)
+    completions = db.session.scalars(
+        select(Completion).where(Completion.user_id == current_user.id).order_by(Completion.completed_on.desc())
+    ).all()
+    has_online_courses = bool(db.session.scalar(
+        select(func.count()).select_from(Course).where(Course.is_online.is_(True), Course.retired_at.is_(None))
+    ))
+    return render_template(
+        "bookings/my_bookings.html", upcoming=upcoming, past=past, completions=completions,
+        can_change=services.can_change, has_online_courses=has_online_courses,
+        programme_url=url_for("courses.programme") if "courses.programme" in current_app.view_functions else None,
+        feed_url=url_for("bookings.calendar_feed", token=current_user.calendar_token, _external=True),
+    )
+
+
+@bp.route("/bookings/<int:booking_id>/cancel", methods=["GET", "POST"])
+@signed_in
+def cancel(booking_id: int):
+    booking = _own_booking_or_404(booking_id)
+    if not services.can_change(booking):
+        flash("This booking can no longer be cancelled here. Contact the L&D team if you need help.", "error")
+        return redirect(url_for("bookings.my_bookings"))
+    form = BookingCancelForm()
+    was_waiting = booking.status == WAITING
+    if was_waiting:
+        form.submit.label.text = "Leave the waiting list"
+    if form.validate_on_submit():
+        try:
+            booking = services.cancel_booking(booking, current_user, form.reason.data or "")
+        except services.BookingError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for("bookings.my_bookings"))
+        db.session.commit()
+        if booking.late_cancellation:
+            flash("Your booking is cancelled. It was inside the notice period, so it counts as a late "
+                  "cancellation and may be charged to your agency.", "success")
+        else:
+            flash("You have left the waiting list." if was_waiting else "Your booking is cancelled.", "success")
+        return redirect(url_for("bookings.my_bookings"))
+    return render_template(
+        "bookings/cancel.html", booking=booking, session=booking.session, form=form, was_waiting=was_waiting,
+        late=booking.status == CONFIRMED and services.is_late_cancellation(booking.session),
+        deadline=cancellation_deadline(booking.session.starts_at, booking.session.course.cancellation_notice_days),
+    )
+
+
+@bp.route("/bookings/<int:booking_id>/substitute", methods=["GET", "POST"])
+@signed_in
+def substitute(booking_id: int):
+    booking = _own_booking_or_404(booking_id)
+    if not services.can_change(booking) or booking.status not in HOLDS_PLACE:
+        flash("Only a place you hold on a session that has not started can be passed to a colleague.", "error")
+        return redirect(url_for("bookings.my_bookings"))
+    form = BookingSubstituteForm()
+    if form.validate_on_submit():
+        colleague = services.find_person(form.email.data)
+        try:
+            new = services.substitute_colleague(booking, colleague, current_user)
+        except services.BookingError as exc:
+            db.session.rollback()
+            _form_error(form, exc)
+        else:
+            db.session.commit()
+            flash(f"Your place has passed to {new.user.name}. We have e-mailed you both.", "success")
+            return redirect(url_for("bookings.my_bookings"))
+    return render_template("bookings/substitute.html", booking=booking, session=booking.session, form=form)
+
+
+# ---------------------------------------------------------------- calendar feed
+
+
+@bp.route("/calendar/<token>.ics")
+@public
+def calendar_feed(token: str):
+    person = db.session.scalar(select(User).where(User.calendar_token == token)) if token else None
+    if person is None:
+        abort(404)
+    body = personal_feed(services.calendar_entries(person),
+                         f"{current_app.config['SERVICE_NAME']}: {person.name}")
+    return Response(body, mimetype="text/calendar", headers={
+        "Content-Disposition": 'inline; filename="training.ics"',
+        "Cache-Control": "private, max-age=900",
+    })
+
+
+@bp.route("/my-bookings/calendar/reset", methods=["POST"])
+@signed_in
+def reset_calendar():
+    services.reset_calendar_token(current_user)
+    db.session.commit()
+    flash("Your calendar address has changed. The old one no longer works: subscribe again with the new one.",
+          "success")
+    return redirect(url_for("bookings.my_bookings") + "#calendar")
+
+
+# ---------------------------------------------------------------- the line manager's answer
+
+
+@bp.route("/approvals/<token>", methods=["GET", "POST"])
+@public
+def approval(token: str):
+    # GET only shows the question: e-mail link scanners open links, and must not answer for anyone.
+    try:
+        booking, decision = services.booking_for_approval(token)
+    except LinkError as exc:
+        return render_template("bookings/approval_problem.html", message=exc.message), 400
+    problem = services.approval_problem(booking)
+    form = ApprovalAnswerForm()
+    if problem is None and form.validate_on_submit():
+        try:
+            services.answer_approval(booking, decision, form.reason.data or "")
+        except services.BookingError as exc:
+            db.session.rollback()
+            problem = exc.message
+        else:
+            db.session.commit()
+            return render_template("bookings/approval_done.html", booking=booking, decision=decision)
+    return render_template("bookings/approval.html", booking=booking, decision=decision, form=form,
+                           problem=problem, session=booking.session, agree=services.AGREE)
+
+
+# ---------------------------------------------------------------- online completions
+
+
+@bp.route("/my-training/online", methods=["GET", "POST"])
+@signed_in
+def record_completion():
+    courses = db.session.scalars(
+        select(Course).where(Course.is_online.is_(True), Course.retired_at.is_(None)).order_by(Course.title)
+    ).all()
+    form = CompletionRecordForm()
+    form.course_id.choices = [(0, "Choose a course")] + [(c.id, c.title) for c in courses]
+    if form.validate_on_submit():
+        course = db.session.get(Course, form.course_id.data) if form.course_id.data else None
+        try:
+            services.record_completion(current_user, course, form.completed_on.data,
+                                       form.evidence.data or "", current_user)
+        except services.BookingError as exc:
+            db.session.rollback()
+            _form_error(form, exc)
+        else:
+            db.session.commit()
+            flash(f"Recorded: you completed {course.title}.", "success")
+            return redirect(url_for("bookings.my_bookings") + "#training")
+    return render_template("bookings/record_completion.html", form=form, courses=courses)
+
+
+# ---------------------------------------------------------------- the L&D team
+
+
+@bp.route("/admin/bookings")
+@requires(ADMIN)
+def admin_sessions():
+    show_past = request.args.get("past") == "1"
+    now = utcnow()
+    query = select(Session).where(Session.starts_at.is_not(None))
+    query = query.where(Session.starts_at <= now) if show_past else query.where(Session.starts_at > now)
+    query = query.order_by(Session.starts_at.desc() if show_past else Session.starts_at).limit(200)
+    sessions = db.session.scalars(query).all()
+    availability = availability_for(sessions, now)
+    waiting = dict(db.session.execute(
+        select(Booking.session_id, func.count())
+        .where(Booking.session_id.in_([s.id for s in sessions]), Booking.status == WAITING)
+        .group_by(Booking.session_id)
+    ).all()) if sessions else {}
+    rows = [
+        {"session": s, "availability": availability[s.id], "waiting": waiting.get(s.id, 0),
+         "state": PLACE_STATE_LABELS[booking_state(s, availability[s.id], now)]}
+        for s in sessions
+    ]
+    return render_template("bookings/admin_sessions.html", rows=rows, show_past=show_past)
+
+
+@bp.route("/admin/sessions/<int:session_id>/bookings", methods=["GET", "POST"])
+@requires(ADMIN)
+def admin_session_bookings(session_id: int):
+    session = _session_or_404(session_id)
+    form = AdminBookForm()
+    if form.validate_on_submit():
+        person = services.find_person(form.email.data)
+        if person is None:
+            form.email.errors = list(form.email.errors) + ["There is no account with that e-mail address"]
+        else:
+            try:
+                booking = services.book_place(session, person, current_user, on_behalf=True,
+                                              overbook=form.overbook.data,
+                                              manager_agreed=form.manager_agreed.data)
+            except services.BookingError as exc:
+                db.session.rollback()
+                form.email.errors = list(form.email.errors) + [exc.message]
+            else:
+                db.session.commit()
+                if booking.status == WAITING:
+                    flash(f"The session is full for {person.name}, so they are on the waiting list. "
+                          "Tick ‘overbook’ to give them a place anyway.", "info")
+                else:
+                    flash(f"{person.name} is booked ({booking.state_label.lower()})"
+                          + (", over capacity" if booking.overbooked else "") + ".", "success")
+                return redirect(url_for("bookings.admin_session_bookings", session_id=session.id))
+    availability = availability_for([session])[session.id]
+    return render_template(
+        "bookings/admin_session_bookings.html", session=session, course=session.course, form=form,
+        availability=availability, release_at=release_moment(session),
+        holding=services.bookings_on(session, HOLDS_PLACE),
+        waiting=services.waiting_list(session),
+        others=[b for b in services.bookings_on(session, ("cancelled", "declined", "lapsed", "transferred"))],
+        active_count=len(services.bookings_on(session, ACTIVE_STATES)),
+        session_cancelled=session.status == SESSION_CANCELLED,
+        session_page=_session_page(session),
+    )
+
+
+@bp.route("/admin/sessions/<int:session_id>/bookings/cancel-all", methods=["POST"])
+@requires(ADMIN)
+def admin_cancel_session_bookings(session_id: int):
+    session = _session_or_404(session_id)
+    try:
+        count = services.cancel_session_bookings(session, current_user)
+    except services.BookingError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(f"{count} booking{'s' if count != 1 else ''} cancelled; everyone has been told.", "success")
+    return redirect(url_for("bookings.admin_session_bookings", session_id=session_id))
+
+
+def _admin_booking_or_404(booking_id: int) -> Booking:
+    return db.session.get(Booking, booking_id) or abort(404)
+
+
+@bp.route("/admin/bookings/<int:booking_id>")
+@requires(ADMIN)
+def admin_booking(booking_id: int):
+    booking = _admin_booking_or_404(booking_id)
+    return render_template("bookings/admin_booking.html", booking=booking, session=booking.session,
+                           labels=STATE_LABELS)
+
+
+@bp.route("/admin/bookings/<int:booking_id>/cancel", methods=["GET", "POST"])
+@requires(ADMIN)
+def admin_cancel(booking_id: int):
+    booking = _admin_booking_or_404(booking_id)
+    back = url_for("bookings.admin_session_bookings", session_id=booking.session_id)
+    if booking.status not in ACTIVE_STATES:
+        flash("This booking is not active, so there is nothing to cancel.", "error")
+        return redirect(back)
+    form = BookingCancelForm()
+    form.reason.label.text = "Reason (optional)"
+    form.reason.description = "Recorded in the booking’s history and told to the person."
+    if form.validate_on_submit():
+        try:
+            services.cancel_booking(booking, current_user, form.reason.data or "")
+        except services.BookingError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(f"{booking.user.name}’s booking is cancelled and they have been told.", "success")
+        return redirect(back)
+    return render_template(
+        "bookings/admin_cancel.html", booking=booking, session=booking.session, form=form, back=back,
+        late=booking.status == CONFIRMED and services.is_late_cancellation(booking.session),
+    )
+
+
+@bp.route("/admin/bookings/<int:booking_id>/move", methods=["GET", "POST"])
+@requires(ADMIN)
+def admin_move(booking_id: int):
+    booking = _admin_booking_or_404(booking_id)
+    back = url_for("bookings.admin_session_bookings", session_id=booking.session_id)
+    if booking.status not in ACTIVE_STATES:
+        flash("This booking is not active, so it cannot be moved.", "error")
+        return redirect(back)
+    targets = services.sessions_for_moving(booking)
+    availability = availability_for(targets)
+    form = AdminMoveForm()
+    form.session_id.choices = [(0, "Choose a session")] + [
+        (s.id, f"{s.starts_at:%d/%m/%Y} – {s.venue.name if s.venue else 'Online'} "
+               f"({availability[s.id].left} place{'s' if availability[s.id].left != 1 else ''} left)")
+        for s in targets
+    ]
+    if form.validate_on_submit():
+        target = db.session.get(Session, form.session_id.data) if form.session_id.data else None
+        if target is None:
+            form.session_id.errors = list(form.session_id.errors) + ["Choose the session to move them to"]
+        else:
+            try:
+                new = services.move_booking(booking, target, current_user, overbook=form.overbook.data)
+            except services.BookingError as exc:
+                db.session.rollback()
+                _form_error(form, exc)
+            else:
+                db.session.commit()
+                flash(f"{new.user.name} has been moved and told.", "success")
+                return redirect(url_for("bookings.admin_session_bookings", session_id=new.session_id))
+    return render_template("bookings/admin_move.html", booking=booking, session=booking.session, form=form,
+                           back=back, targets=targets)
+
+
+@bp.route("/admin/bookings/<int:booking_id>/promote", methods=["GET", "POST"])
+@requires(ADMIN)
+def admin_promote(booking_id: int):
+    booking = _admin_booking_or_404(booking_id)
+    back = url_for("bookings.admin_session_bookings", session_id=booking.session_id)
+    if booking.status != WAITING:
+        flash(f"{booking.user.name} is not on the waiting list.", "error")
+        return redirect(back)
+    form = AdminPromoteForm()
+    if form.validate_on_submit():
+        try:
+            services.promote_booking(booking, current_user, overbook=form.overbook.data,
+                                     manager_agreed=form.manager_agreed.data)
+        except services.BookingError as exc:
+            db.session.rollback()
+            _form_error(form, exc)
+        else:
+            db.session.commit()
+            flash(f"{booking.user.name} has been given a place and told.", "success")
+            return redirect(back)
+    availability = availability_for([booking.session])[booking.session_id]
+    agency = booking.agency
+    has_place = availability.place_for(booking.agency_id, agency.sector_id if agency else None)[0]
+    return render_template("bookings/admin_promote.html", booking=booking, session=booking.session,
+                           form=form, back=back, has_place=has_place)
+
+
+@bp.route("/admin/completions")
+@requires(ADMIN)
+def admin_completions():
+    show = request.args.get("show", "unchecked")
+    query = select(Completion).where(Completion.source == services.SELF_RECORDED)
+    if show != "all":
+        query = query.where(Completion.checked_at.is_(None))
+    completions = db.session.scalars(query.order_by(Completion.created_at.desc()).limit(500)).all()
+    return render_template("bookings/admin_completions.html", completions=completions, show=show)
+
+
+@bp.route("/admin/completions/<int:completion_id>/check", methods=["POST"])
+@requires(ADMIN)
+def admin_check_completion(completion_id: int):
+    completion = db.session.get(Completion, completion_id) or abort(404)
+    try:
+        services.check_completion(completion, current_user)
+    except services.BookingError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(f"{completion.user.name}’s {completion.course.title} is marked as checked.", "success")
+    return redirect(url_for("bookings.admin_completions"))

@@ -1,0 +1,689 @@
+"""The booking rules, each with the words a person sees when refused, and the messages that arrive."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.accounts.models import DEACTIVATED
+from app.accounts.tokens import LinkError
+from app.bookings import services
+from app.bookings.models import (
+    AWAITING_APPROVAL,
+    CANCELLED,
+    CONFIRMED,
+    DECLINED,
+    LAPSED,
+    TRANSFERRED,
+    WAITING,
+    Booking,
+    Completion,
+)
+from app.bookings.places import availability_for
+from app.bookings.services import AGREE, DECLINE, BookingError
+from app.clock import utcnow
+from app.courses.models import CANCELLED as SESSION_CANCELLED
+from app.courses.models import DRAFT, SessionChange
+from app.extensions import db
+from app.jobs import run_jobs
+from tests.bookings.conftest import NOW, START, invites, subject, text_of
+
+
+def _refused(message: str, func, *args, **kwargs):
+    with pytest.raises(BookingError) as caught:
+        func(*args, **kwargs)
+    db.session.rollback()
+    assert message in caught.value.message, caught.value.message
+    return caught.value
+
+
+def _book(session, person, **kwargs):
+    booking = services.book_place(session, person, person, **kwargs)
+    db.session.commit()
+    return booking
+
+
+def _states(session) -> dict[str, str]:
+    return {b.user.name: b.status for b in db.session.scalars(
+        select(Booking).where(Booking.session_id == session.id).execution_options(populate_existing=True))}
+
+
+# ---------------------------------------------------------------- booking and refusals
+
+
+def test_booking_confirms_a_place_records_history_and_emails_a_calendar_invitation(
+        app, now, make_user, make_session, mailbox, deliver):
+    session = make_session(capacity=10)
+    person = make_user(name="Amara Okonkwo-Bray", email="amara@example.org")
+
+    booking = _book(session, person, access_needs="Step-free access")
+    assert booking.status == CONFIRMED and booking.reservation_id is None
+    assert booking.agency_id == person.agency_id and booking.confirmed_at == NOW
+    [event] = booking.events
+    assert (event.from_status, event.to_status, event.actor_id) == (None, CONFIRMED, person.id)
+
+    deliver()
+    [message] = mailbox.to("amara@example.org")
+    assert subject(message) == "Booking confirmed: Safeguarding Level 3 on 22 March 2027"
+    assert "Your place is booked" in text_of(message) and "Step-free access" in text_of(message)
+    [(content_type, calendar)] = invites(message)
+    assert content_type == "REQUEST"
+    assert calendar["METHOD"] == "REQUEST"
+    [vevent] = calendar.walk("VEVENT")
+    assert str(vevent["UID"]) == f"session-{session.id}-part-{session.parts[0].id}@localhost"
+    assert int(vevent["SEQUENCE"]) == 0
+    assert "amara@example.org" in str(vevent["ATTENDEE"])
+
+
+def test_refusals_say_why_in_plain_words(app, now, make_user, make_session, make_course):
+    person = make_user()
+    unverified = make_user(verified=False)
+    _refused("Confirm your e-mail address", services.book_place, make_session(), unverified, unverified)
+    gone = make_user(name="Former Employee", status=DEACTIVATED)
+    _refused("Former Employee’s account is not active.", services.book_place, make_session(), gone,
+             make_user(roles=("admin",)))
+    _refused("has not been published", services.book_place, make_session(status=DRAFT), person, person)
+    _refused("This session has been cancelled", services.book_place,
+             make_session(status=SESSION_CANCELLED), person, person)
+    _refused("already started", services.book_place, make_session(starts_at=NOW - timedelta(minutes=5)),
+             person, person)
+    _refused("Booking for this session opens on 8 March 2027, 9:00am", services.book_place,
+             make_session(booking_opens_at=datetime(2027, 3, 8, 9, 0)), person, person)
+    _refused("Booking for this session closed on 28 February 2027", services.book_place,
+             make_session(booking_closes_at=datetime(2027, 2, 28, 17, 0)), person, person)
+    _refused("online course: there is nothing to book", services.book_place,
+             make_session(course=make_course("Level 1 and 2 online", is_online=True)), person, person)
+    no_manager = make_user(line_manager_email="")
+    _refused("needs your line manager to agree. Add their e-mail address", services.book_place,
+             make_session(course=make_course(requires_manager_approval=True)), no_manager, no_manager)
+    assert db.session.scalar(select(Booking.id)) is None
+
+
+def test_refuses_a_second_booking_on_the_same_session_or_another_date_of_the_course(
+        app, now, make_user, make_session, make_course):
+    course = make_course()
+    first = make_session(course=course, capacity=1)
+    later = make_session(course=course, starts_at=START + timedelta(days=14))
+    person, other = make_user(), make_user()
+    _book(first, person)
+    _refused("You already have a place on this session.", services.book_place, first, person, person)
+    _refused("You already have a place on this course on 22 March 2027. Cancel that booking first",
+             services.book_place, later, person, person)
+
+    _book(first, other)  # full: waiting
+    _refused("You are already on the waiting list for this session.", services.book_place, first, other, other)
+    _refused("You are already on the waiting list for this course on 22 March 2027", services.book_place,
+             later, other, other)
+
+
+def test_a_past_or_cancelled_date_of_the_course_does_not_block_booking(
+        app, now, make_user, make_session, make_course, set_now):
+    course = make_course()
+    person = make_user()
+    _book(make_session(course=course, starts_at=NOW + timedelta(days=2)), person)
+    set_now(NOW + timedelta(days=3))
+    assert _book(make_session(course=course), person).status == CONFIRMED
+
+
+def test_prerequisites_must_be_completed_first(app, now, make_user, make_session, make_course):
+    online = make_course("Safeguarding Level 1 and 2 (online)", is_online=True)
+    session = make_session(course=make_course("Safeguarding Level 3", prerequisites=(online,)))
+    person = make_user()
+    _refused("You need to complete Safeguarding Level 1 and 2 (online) before booking this course.",
+             services.book_place, session, person, person)
+
+    services.record_completion(person, online, date(2026, 11, 3), "ELN-123", person)
+    db.session.commit()
+    assert _book(session, person).status == CONFIRMED
+
+
+def test_a_suspended_person_cannot_book(app, now, make_user, make_session, monkeypatch):
+    class Suspension:
+        ends_on = date(2027, 6, 1)
+
+    person = make_user()
+    monkeypatch.setattr(services, "active_suspension", lambda who: Suspension() if who is person else None)
+    _refused("Your booking is suspended until 1 June 2027 after sessions were missed", services.book_place,
+             make_session(), person, person)
+
+
+def test_suspension_check_works_without_the_registers_module(app, make_user):
+    import importlib.util
+
+    if importlib.util.find_spec("app.attendance") is None:
+        assert services.active_suspension(make_user()) is None
+
+
+# ---------------------------------------------------------------- quotas and the waiting list
+
+
+def test_reserved_pools_then_general_places_then_the_waiting_list(
+        app, now, make_user, make_agency, make_session, mailbox, deliver):
+    health, police = make_agency(sector="Health - acute"), make_agency(sector="Police")
+    session = make_session(capacity=4, reservations=[(health.sector, 2)])
+    pool = session.reservations[0]
+    officers = [make_user(agency=police) for _ in range(3)]
+    nurses = [make_user(agency=health) for _ in range(3)]
+
+    assert [_book(session, o).status for o in officers] == [CONFIRMED, CONFIRMED, WAITING]
+    assert [_book(session, n).reservation_id for n in nurses[:2]] == [pool.id, pool.id]
+    third_nurse = _book(session, nurses[2])
+    assert third_nurse.status == WAITING
+
+    availability = availability_for([session])[session.id]
+    assert (availability.taken, availability.left) == (4, 0)
+    deliver()
+    [message] = mailbox.to(officers[2].email)
+    assert subject(message).startswith("You are on the waiting list")
+    assert invites(message) == []
+
+
+def test_a_freed_place_goes_to_the_first_waiting_person_who_may_fill_it(
+        app, now, make_user, make_agency, make_session, mailbox, deliver):
+    health, police = make_agency(sector="Health - acute"), make_agency(sector="Police")
+    session = make_session(capacity=3, reservations=[(health.sector, 1)])
+    nurse, officer1, officer2 = make_user(agency=health), make_user(agency=police), make_user(agency=police)
+    _book(session, nurse)
+    _book(session, officer1)
+    _book(session, officer2)
+    waiting_officer = make_user(name="Waiting Officer", agency=police)
+    waiting_nurse = make_user(name="Waiting Nurse", agency=health)
+    assert _book(session, waiting_officer).status == WAITING  # joined first
+    assert _book(session, waiting_nurse).status == WAITING
+
+    nurse_booking = db.session.scalar(select(Booking).where(Booking.user_id == nurse.id))
+    services.cancel_booking(nurse_booking, nurse)
+    db.session.commit()
+    # The reserved health place freed: the officer, though first, may not fill it.
+    assert _states(session)["Waiting Nurse"] == CONFIRMED
+    assert _states(session)["Waiting Officer"] == WAITING
+
+    officer_booking = db.session.scalar(select(Booking).where(Booking.user_id == officer1.id))
+    services.cancel_booking(officer_booking, officer1)
+    db.session.commit()
+    assert _states(session)["Waiting Officer"] == CONFIRMED
+
+    deliver()
+    [promoted] = mailbox.to(waiting_nurse.email)[-1:]
+    assert subject(promoted) == "A place has come up: Safeguarding Level 3 on 22 March 2027"
+    [(_, calendar)] = invites(promoted)
+    assert calendar["METHOD"] == "REQUEST"
+    history = db.session.scalar(select(Booking).where(Booking.user_id == waiting_nurse.id)).events
+    assert [(e.from_status, e.to_status) for e in history] == [(None, WAITING), (WAITING, CONFIRMED)]
+    assert "waiting list" in history[-1].reason
+
+
+def test_released_reservations_go_to_waiting_people_by_the_job(
+        app, now, make_user, make_agency, make_session, set_now, mailbox, deliver):
+    health, police = make_agency(sector="Health - acute"), make_agency(sector="Police")
+    session = make_session(capacity=2, reservations=[(health.sector, 1)], reservation_release_days=7)
+    _book(session, make_user(agency=police))
+    waiting = make_user(agency=police)
+    assert _book(session, waiting).status == WAITING
+
+    run_jobs("release_reservations")
+    assert _states(session)[waiting.name] == WAITING  # the health place is still reserved
+
+    set_now(START - timedelta(days=7))
+    assert run_jobs("release_reservations") == {"release_reservations": "1 promoted"}
+    assert run_jobs("release_reservations") == {"release_reservations": "0 promoted"}
+    assert _states(session)[waiting.name] == CONFIRMED
+    deliver()
+    assert [subject(m) for m in mailbox.to(waiting.email)][-1].startswith("A place has come up")
+
+
+def test_nobody_is_promoted_within_24_hours_and_the_l_and_d_team_is_told_once(
+        app, now, make_user, make_session, set_now, mailbox, deliver):
+    session = make_session(capacity=1)
+    booked, waiting = make_user(), make_user()
+    booking = _book(session, booked)
+    _book(session, waiting)
+
+    set_now(START - timedelta(hours=20))
+    services.cancel_booking(booking, booked)
+    db.session.commit()
+    run_jobs("promote_from_waiting_lists")
+    run_jobs("promote_from_waiting_lists")
+    assert _states(session)[waiting.name] == WAITING
+    deliver()
+    [notice] = mailbox.to(app.config["L_AND_D_EMAIL"])
+    assert subject(notice) == "Place free within 24 hours: Safeguarding Level 3 on 22 March 2027"
+    assert "1 place is free" in text_of(notice) and "1 person is on its waiting list" in text_of(notice)
+
+    admin = make_user(roles=("admin",))
+    services.promote_booking(db.session.scalar(select(Booking).where(Booking.user_id == waiting.id)), admin)
+    db.session.commit()
+    assert _states(session)[waiting.name] == CONFIRMED
+
+
+# ---------------------------------------------------------------- the line manager
+
+
+def _approval_session(make_session, make_course, **kwargs):
+    return make_session(course=make_course(requires_manager_approval=True), **kwargs)
+
+
+def test_manager_is_asked_by_signed_links_and_agreeing_confirms_the_place(
+        app, now, make_user, make_session, make_course, mailbox, deliver):
+    session = _approval_session(make_session, make_course, capacity=1)
+    person = make_user(email="lena@example.org", line_manager_email="morag@example.org")
+    booking = _book(session, person)
+    assert booking.status == AWAITING_APPROVAL
+    assert booking.manager_email == "morag@example.org"
+    assert booking.approval_due_at == datetime(2027, 3, 8, 9, 0)  # five working days
+    assert availability_for([session])[session.id].left == 0, "the held place counts"
+
+    deliver()
+    [asked] = mailbox.to("morag@example.org")
+    assert subject(asked) == f"Please agree {person.name}’s place: Safeguarding Level 3 on 22 March 2027"
+    body = text_of(asked)
+    agree_url = next(line for line in body.splitlines() if "/approvals/" in line and line.strip().startswith("http"))
+    assert "8 March 2027" in body
+    [held] = mailbox.to("lena@example.org")
+    assert subject(held).startswith("Place held until your manager agrees")
+    assert invites(held) == []
+
+    token = agree_url.strip().rsplit("/", 1)[1]
+    found, decision = services.booking_for_approval(token)
+    assert (found.id, decision) == (booking.id, AGREE)
+    services.answer_approval(found, decision)
+    db.session.commit()
+    assert booking.status == CONFIRMED and booking.approved_at == NOW
+    assert "Line manager (morag@example.org) agreed" in booking.events[-1].reason
+    assert booking.events[-1].actor_id is None
+    deliver()
+    agreed = mailbox.to("lena@example.org")[-1]
+    assert subject(agreed).startswith("Your manager agreed")
+    assert invites(agreed)[0][1]["METHOD"] == "REQUEST"
+    _refused("You have already agreed", services.answer_approval, booking, AGREE)
+
+
+def test_declining_frees_the_place_for_the_waiting_list(
+        app, now, make_user, make_session, make_course, mailbox, deliver):
+    session = _approval_session(make_session, make_course, capacity=1)
+    person, waiting = make_user(), make_user()
+    booking = _book(session, person)
+    _book(session, waiting)
+
+    token = services.approval_token(booking, DECLINE)
+    found, decision = services.booking_for_approval(token)
+    services.answer_approval(found, decision, "Short-staffed that week")
+    db.session.commit()
+    assert _states(session) == {person.name: DECLINED, waiting.name: AWAITING_APPROVAL}
+    deliver()
+    declined = mailbox.to(person.email)[-1]
+    assert subject(declined).startswith("Your manager declined")
+    assert "Short-staffed that week" in text_of(declined)
+    # The promoted person's manager is asked in turn.
+    assert subject(mailbox.to(waiting.line_manager_email)[-1]).startswith("Please agree")
+
+
+def test_links_that_are_tampered_with_expired_or_for_an_earlier_request_are_refused(
+        app, now, make_user, make_session, make_course, set_now):
+    session = _approval_session(make_session, make_course)
+    person = make_user()
+    booking = _book(session, person)
+    token = services.approval_token(booking, AGREE)
+    with pytest.raises(LinkError):
+        services.booking_for_approval(token[:-3] + "abc")
+
+    services.cancel_booking(booking, person)
+    db.session.commit()
+    set_now(NOW + timedelta(hours=1))
+    _book(session, person)  # a new request: the old link no longer applies
+    with pytest.raises(LinkError, match="earlier request"):
+        services.booking_for_approval(token)
+
+    set_now(NOW + timedelta(days=30))
+    with pytest.raises(LinkError, match="expired"):
+        services.booking_for_approval(services.approval_token(booking, AGREE)[:0] + token)
+
+
+def test_unanswered_requests_lapse_after_five_working_days_not_counting_bank_holidays(
+        app, make_user, make_session, make_course, set_now, mailbox, deliver):
+    # Booked on Wednesday 24 March 2027: Good Friday (26th) and Easter Monday (29th) do not count.
+    set_now(datetime(2027, 3, 24, 10, 0))
+    session = _approval_session(make_session, make_course, capacity=1, starts_at=datetime(2027, 4, 20, 9, 0))
+    person, waiting = make_user(), make_user()
+    booking = _book(session, person)
+    _book(session, waiting)
+    assert booking.approval_due_at == datetime(2027, 4, 2, 9, 0)  # 10am BST is 9am UTC
+
+    set_now(datetime(2027, 4, 2, 8, 59))
+    assert run_jobs("lapse_unanswered_approvals") == {"lapse_unanswered_approvals": "0 lapsed"}
+    set_now(datetime(2027, 4, 2, 9, 0))
+    assert run_jobs("lapse_unanswered_approvals") == {"lapse_unanswered_approvals": "1 lapsed"}
+    assert run_jobs("lapse_unanswered_approvals") == {"lapse_unanswered_approvals": "0 lapsed"}
+    assert _states(session) == {person.name: LAPSED, waiting.name: AWAITING_APPROVAL}
+
+    deliver()
+    assert subject(mailbox.to(person.email)[-1]).startswith("Booking request lapsed")
+    lapsed_for_manager = [m for m in mailbox.to(person.line_manager_email) if "lapsed" in subject(m)]
+    assert len(lapsed_for_manager) == 1
+    assert "no answer within 5 working days" in text_of(lapsed_for_manager[0])
+    _refused("This request lapsed on 2 April 2027", services.answer_approval, booking, AGREE)
+
+
+# ---------------------------------------------------------------- cancelling
+
+
+def test_cancelling_in_good_time_is_free_and_sends_a_cancelling_invitation(
+        app, make_user, make_session, set_now, mailbox, deliver):
+    # 22 March start, 5 working days' notice: the last free day is Monday 15 March.
+    set_now(datetime(2027, 3, 15, 17, 0))
+    session = make_session()
+    person = make_user()
+    booking = _book(session, person)
+    services.cancel_booking(booking, person, "Court hearing")
+    db.session.commit()
+    assert booking.status == CANCELLED and not booking.late_cancellation
+    assert booking.cancellation_reason == "Court hearing"
+    deliver()
+    cancelled = mailbox.to(person.email)[-1]
+    assert subject(cancelled) == "Booking cancelled: Safeguarding Level 3 on 22 March 2027"
+    [(content_type, calendar)] = invites(cancelled)
+    assert content_type == "CANCEL" and calendar["METHOD"] == "CANCEL"
+    assert str(calendar.walk("VEVENT")[0]["STATUS"]) == "CANCELLED"
+
+
+def test_cancelling_inside_the_notice_period_is_late(app, make_user, make_session, set_now, mailbox, deliver):
+    set_now(datetime(2027, 3, 16, 9, 0))
+    session = make_session()
+    person = make_user()
+    booking = _book(session, person)
+    services.cancel_booking(booking, person)
+    db.session.commit()
+    assert booking.late_cancellation is True
+    assert "late cancellation" in booking.events[-1].reason
+    deliver()
+    assert "counts as a late cancellation" in text_of(mailbox.to(person.email)[-1])
+
+
+def test_leaving_the_waiting_list_is_never_late_and_sends_no_invitation(
+        app, make_user, make_session, set_now, mailbox, deliver):
+    set_now(datetime(2027, 3, 19, 9, 0))
+    session = make_session(capacity=0)
+    person = make_user()
+    booking = _book(session, person)
+    services.cancel_booking(booking, person)
+    db.session.commit()
+    assert booking.status == CANCELLED and not booking.late_cancellation
+    deliver()
+    message = mailbox.to(person.email)[-1]
+    assert subject(message).startswith("You have left the waiting list") and invites(message) == []
+
+
+def test_only_the_person_or_an_administrator_cancels_and_never_after_the_start(
+        app, now, make_user, make_session, set_now):
+    session = make_session()
+    person, stranger, admin = make_user(), make_user(), make_user(roles=("admin",))
+    booking = _book(session, person)
+    _refused("You can only cancel your own booking.", services.cancel_booking, booking, stranger)
+    set_now(START + timedelta(minutes=1))
+    _refused("This session has already started", services.cancel_booking, booking, person)
+    set_now(NOW)
+    services.cancel_booking(booking, admin, "Phoned in")
+    db.session.commit()
+    assert booking.events[-1].reason == "Cancelled by the L&D team: Phoned in"
+    _refused("This booking cannot be cancelled: it is cancelled.", services.cancel_booking, booking, person)
+
+
+# ---------------------------------------------------------------- sending a colleague
+
+
+def test_a_colleague_from_the_same_agency_takes_the_place_in_the_same_pool(
+        app, now, make_user, make_agency, make_session, mailbox, deliver):
+    police = make_agency(sector="Police")
+    session = make_session(capacity=2, reservations=[(police.sector, 1)])
+    person = make_user(name="Olu Dunmore", agency=police)
+    colleague = make_user(name="Kasia Rowbotham", agency=police)
+    booking = _book(session, person)
+
+    new = services.substitute_colleague(booking, colleague, person)
+    db.session.commit()
+    assert booking.status == TRANSFERRED and not booking.late_cancellation
+    assert (new.user_id, new.status, new.reservation_id) == (colleague.id, CONFIRMED, booking.reservation_id)
+    assert booking.events[-1].reason == "Place passed to Kasia Rowbotham"
+    assert new.events[-1].reason == "Place passed on by Olu Dunmore"
+    assert availability_for([session])[session.id].taken == 1
+
+    deliver()
+    out = mailbox.to(person.email)[-1]
+    assert subject(out).startswith("Your place has passed to Kasia Rowbotham")
+    assert invites(out)[0][1]["METHOD"] == "CANCEL"
+    incoming = mailbox.to(colleague.email)[-1]
+    assert subject(incoming).startswith("Olu Dunmore has passed you their place")
+    assert invites(incoming)[0][1]["METHOD"] == "REQUEST"
+
+
+def test_passing_a_place_is_refused_for_other_agencies_and_ineligible_colleagues(
+        app, now, make_user, make_agency, make_session, make_course, set_now):
+    agency = make_agency()
+    course = make_course()
+    session = make_session(course=course, booking_closes_at=NOW + timedelta(days=1))
+    person = make_user(agency=agency)
+    booking = _book(session, person)
+    outsider = make_user(name="Outside Person")
+    _refused("Outside Person does not work for", services.substitute_colleague, booking, outsider, person)
+    _refused("Enter your colleague’s e-mail address, not your own", services.substitute_colleague,
+             booking, person, person)
+    _refused("We cannot find an account", services.substitute_colleague, booking, None, person)
+    unverified = make_user(name="New Starter", agency=agency, verified=False)
+    _refused("New Starter has not confirmed their e-mail address", services.substitute_colleague,
+             booking, unverified, person)
+    already = make_user(name="Booked Elsewhere", agency=agency)
+    _book(make_session(course=course, starts_at=START + timedelta(days=7)), already)
+    _refused("Booked Elsewhere already has a place on this course", services.substitute_colleague,
+             booking, already, person)
+
+    # The booking window does not apply to a colleague taking a place.
+    set_now(NOW + timedelta(days=2))
+    colleague = make_user(agency=agency)
+    assert services.substitute_colleague(booking, colleague, person).status == CONFIRMED
+
+
+# ---------------------------------------------------------------- the L&D team
+
+
+def test_an_administrator_books_on_behalf_ignoring_the_window_but_not_capacity_unless_overbooking(
+        app, now, make_user, make_session):
+    admin = make_user(roles=("admin",))
+    session = make_session(capacity=1, booking_closes_at=NOW - timedelta(days=1))
+    first, second, third = make_user(), make_user(), make_user()
+    _refused("Booking for this session closed", services.book_place, session, first, first)
+
+    booking = services.book_place(session, first, admin, on_behalf=True)
+    assert booking.status == CONFIRMED and booking.booked_by_id == admin.id
+    assert services.book_place(session, second, admin, on_behalf=True).status == WAITING
+    over = services.book_place(session, third, admin, on_behalf=True, overbook=True)
+    db.session.commit()
+    assert over.status == CONFIRMED and over.overbooked is True
+    assert "overbooked" in over.events[-1].reason
+    assert availability_for([session])[session.id].taken == 2
+
+
+def test_an_administrator_can_record_the_managers_agreement(app, now, make_user, make_session, make_course):
+    admin = make_user(roles=("admin",))
+    session = _approval_session(make_session, make_course)
+    booking = services.book_place(session, make_user(), admin, on_behalf=True, manager_agreed=True)
+    assert booking.status == CONFIRMED and booking.approved_at == NOW
+    assert "agreement recorded by the L&D team" in booking.events[-1].reason
+
+
+def test_an_administrator_moves_a_booking_to_another_date(
+        app, now, make_user, make_session, make_course, mailbox, deliver):
+    admin = make_user(roles=("admin",))
+    course = make_course()
+    old = make_session(course=course, capacity=1)
+    new_date = make_session(course=course, capacity=1, starts_at=START + timedelta(days=14))
+    person, waiting, other = make_user(), make_user(), make_user()
+    booking = _book(old, person)
+    _book(old, waiting)
+    _book(new_date, other)  # the new date is now full
+    _refused("The new session has no place for them. Tick ‘overbook’", services.move_booking,
+             booking, new_date, admin)
+    _refused("only move to another session of the same course", services.move_booking,
+             db.session.get(Booking, booking.id), make_session(), admin)
+
+    moved = services.move_booking(db.session.get(Booking, booking.id), new_date, admin, overbook=True)
+    db.session.commit()
+    assert moved.session_id == new_date.id and moved.status == CONFIRMED and moved.overbooked
+    assert _states(old) == {person.name: CANCELLED, waiting.name: CONFIRMED}
+    assert "Moved to the session on 5 April 2027" in db.session.get(Booking, booking.id).events[-1].reason
+    deliver()
+    message = next(m for m in mailbox.to(person.email) if subject(m).startswith("Your booking has moved"))
+    assert sorted(c["METHOD"] for _, c in invites(message)) == ["CANCEL", "REQUEST"]
+
+
+def test_cancelled_session_bookings_are_cancelled_without_charge_and_everyone_is_told(
+        app, make_user, make_session, set_now, mailbox, deliver):
+    set_now(datetime(2027, 3, 19, 9, 0))  # inside the notice period: still no charge
+    session = make_session(capacity=1)
+    booked, waiting = make_user(), make_user()
+    _book(session, booked)
+    _book(session, waiting)
+    session.status, session.cancellation_reason, session.sequence = SESSION_CANCELLED, "The trainer is ill.", 1
+    db.session.add(SessionChange(session_id=session.id, kind="cancelled", sequence=1))
+    db.session.commit()
+
+    assert run_jobs("notify_session_changes") == {"notify_session_changes": "2 bookings told"}
+    assert run_jobs("notify_session_changes") == {"notify_session_changes": "0 bookings told"}
+    assert _states(session) == {booked.name: CANCELLED, waiting.name: CANCELLED}
+    assert not any(b.late_cancellation for b in db.session.scalars(select(Booking)))
+    assert db.session.scalar(select(SessionChange)).notified_at is not None
+    deliver()
+    [message] = mailbox.to(booked.email)[-1:]
+    assert subject(message) == "Session cancelled: Safeguarding Level 3 on 22 March 2027"
+    assert "The trainer is ill." in text_of(message)
+    [(content_type, calendar)] = invites(message)
+    assert content_type == "CANCEL" and int(calendar.walk("VEVENT")[0]["SEQUENCE"]) == 1
+    waiting_message = mailbox.to(waiting.email)[-1]
+    assert subject(waiting_message).startswith("Session cancelled") and invites(waiting_message) == []
+
+
+def test_changed_sessions_send_an_updated_invitation_with_a_higher_sequence_once(
+        app, now, make_user, make_session, mailbox, deliver):
+    session = make_session(capacity=1)
+    booked, waiting = make_user(), make_user()
+    _book(session, booked)
+    _book(session, waiting)
+    session.starts_at = START + timedelta(hours=1)
+    session.parts[0].starts_at = START + timedelta(hours=1)
+    session.sequence = 2
+    db.session.add(SessionChange(session_id=session.id, kind="time", sequence=2,
+                                 detail="The start time is now 10:30am."))
+    db.session.commit()
+    run_jobs("notify_session_changes")
+    run_jobs("notify_session_changes")
+    deliver()
+    changed = [m for m in mailbox.to(booked.email) if subject(m).startswith("Session changed")]
+    assert len(changed) == 1
+    assert "The start time is now 10:30am." in text_of(changed[0])
+    [(_, calendar)] = invites(changed[0])
+    assert calendar["METHOD"] == "REQUEST" and int(calendar.walk("VEVENT")[0]["SEQUENCE"]) == 2
+    waiting_changed = [m for m in mailbox.to(waiting.email) if subject(m).startswith("Session changed")]
+    assert len(waiting_changed) == 1 and invites(waiting_changed[0]) == []
+
+
+# ---------------------------------------------------------------- reminders
+
+
+def test_reminders_go_seven_days_and_one_day_before_to_confirmed_people_only_once(
+        app, make_user, make_session, make_course, set_now, mailbox, deliver):
+    set_now(NOW)
+    session = make_session(venue=False, online_url="https://meet.example/abc",
+                           joining_instructions="Join ten minutes early.")
+    confirmed = make_user()
+    _book(session, confirmed)
+    awaiting_session = _approval_session(make_session, make_course)
+    awaiting = make_user()
+    _book(awaiting_session, awaiting)
+    deliver()
+    mailbox.clear()
+
+    set_now(START - timedelta(days=7))
+    assert run_jobs("send_booking_reminders") == {"send_booking_reminders": "1 reminders"}
+    assert run_jobs("send_booking_reminders") == {"send_booking_reminders": "0 reminders"}
+    set_now(START - timedelta(hours=20))
+    assert run_jobs("send_booking_reminders") == {"send_booking_reminders": "1 reminders"}
+    deliver()
+    subjects = [subject(m) for m in mailbox.to(confirmed.email)]
+    assert subjects == ["Reminder: Safeguarding Level 3 in 7 days", "Reminder: Safeguarding Level 3 tomorrow"]
+    body = text_of(mailbox.to(confirmed.email)[0])
+    assert "Join online: https://meet.example/abc" in body and "Join ten minutes early." in body
+    assert mailbox.to(awaiting.email) == []
+
+
+def test_no_seven_day_reminder_for_a_place_confirmed_inside_the_week(app, make_user, make_session, set_now):
+    session = make_session()
+    set_now(START - timedelta(days=3))
+    _book(session, make_user())
+    assert services.send_reminders() == 0
+
+
+def test_the_online_link_goes_only_to_confirmed_people(
+        app, now, make_user, make_session, mailbox, deliver):
+    session = make_session(capacity=1, venue=False, online_url="https://meet.example/secret")
+    confirmed, waiting = make_user(), make_user()
+    _book(session, confirmed)
+    _book(session, waiting)
+    deliver()
+    assert "https://meet.example/secret" in text_of(mailbox.to(confirmed.email)[0])
+    assert "https://meet.example/secret" not in text_of(mailbox.to(waiting.email)[0])
+
+
+# ---------------------------------------------------------------- completions and the calendar
+
+
+def test_people_record_online_courses_and_the_l_and_d_team_checks_them(app, now, make_user, make_course):
+    person, admin = make_user(), make_user(roles=("admin",))
+    online, classroom = make_course("Level 1 and 2", is_online=True), make_course("Level 3")
+    _refused("Choose the online course", services.record_completion, person, classroom, date(2027, 2, 1), "", person)
+    _refused("must be today or in the past", services.record_completion, person, online, date(2027, 3, 2), "",
+             person)
+    completion = services.record_completion(person, online, date(2027, 2, 1), "ELN-1", person)
+    db.session.commit()
+    _refused("already recorded this course on that date", services.record_completion, person, online,
+             date(2027, 2, 1), "", person)
+    assert completion.source == "self_recorded" and completion.checked_at is None
+    completion = db.session.get(Completion, completion.id)
+    services.check_completion(completion, admin)
+    assert (completion.checked_by_id, completion.checked_at) == (admin.id, NOW)
+    _refused("already been checked", services.check_completion, completion, admin)
+
+
+def test_the_calendar_feed_shows_places_held_with_the_link_for_confirmed_only(
+        app, now, make_user, make_session, make_course):
+    person = make_user()
+    confirmed = make_session(venue=False, online_url="https://meet.example/x")
+    awaiting = _approval_session(make_session, make_course)
+    waiting = make_session(capacity=0)
+    for session in (confirmed, awaiting, waiting):
+        _book(session, person)
+    entries = services.calendar_entries(person)
+    assert [(s.id, link) for s, link in entries] == [(confirmed.id, True), (awaiting.id, False)]
+    old = person.calendar_token
+    services.reset_calendar_token(person)
+    assert person.calendar_token != old and len(person.calendar_token) >= 32
+
+
+def test_place_for_prefers_the_agency_pool_then_the_sector_pool_then_general(
+        app, now, make_user, make_agency, make_session):
+    police = make_agency(sector="Police")
+    session = make_session(capacity=4, reservations=[(police, 1), (police.sector, 1)])
+    agency_pool, sector_pool = session.reservations
+    officers = [make_user(agency=police) for _ in range(4)]
+    reservation_ids = [_book(session, o).reservation_id for o in officers]
+    assert reservation_ids == [agency_pool.id, sector_pool.id, None, None]
+
+
+def test_unused_places_are_not_held_after_the_start_moves_into_the_release_window(
+        app, now, make_user, make_agency, make_session, set_now):
+    health, police = make_agency(sector="Health - acute"), make_agency(sector="Police")
+    session = make_session(capacity=2, reservations=[(health.sector, 1)])
+    _book(session, make_user(agency=police))
+    set_now(START - timedelta(days=6))
+    assert _book(session, make_user(agency=police)).status == CONFIRMED
+    assert availability_for([session])[session.id].left == 0
+    assert utcnow() < START

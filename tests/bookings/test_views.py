@@ -1,0 +1,315 @@
+"""Booking pages as people use them: book, my bookings, cancel, pass on, the calendar feed, the
+manager's links, and the L&D team's screens."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from icalendar import Calendar
+from sqlalchemy import select
+
+from app.bookings import services
+from app.bookings.models import AWAITING_APPROVAL, CANCELLED, CONFIRMED, TRANSFERRED, WAITING, Booking, Completion
+from app.courses.models import CANCELLED as SESSION_CANCELLED
+from app.extensions import db
+from tests.bookings.conftest import NOW, START
+
+
+def _page(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def _book(session, person):
+    booking = services.book_place(session, person, person)
+    db.session.commit()
+    return booking
+
+
+def _booking(session, person) -> Booking:
+    return db.session.scalar(select(Booking).where(Booking.session_id == session.id, Booking.user_id == person.id)
+                             .execution_options(populate_existing=True))
+
+
+def test_every_booking_page_declares_who_may_use_it(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("bookings."):
+            assert hasattr(app.view_functions[rule.endpoint], "allowed_roles"), rule.endpoint
+
+
+def test_booking_takes_a_confirmation_page_and_one_button(app, now, client, login_as, make_user, make_agency,
+                                                          make_session):
+    police = make_agency(sector="Police")
+    session = make_session(capacity=3, reservations=[(police.sector, 1)])
+    person = make_user(agency=police, access_needs="Hearing loop")
+    login_as(person)
+
+    page = _page(client.get(f"/sessions/{session.id}/book"))
+    assert "Check and confirm your booking" in page
+    assert "a place reserved for Police" in page
+    assert "Hearing loop" in page, "their usual access needs are filled in"
+    assert "cancel by 15 March 2027" in page
+
+    response = client.post(f"/sessions/{session.id}/book", data={"access_needs": "Hearing loop, please"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/my-bookings")
+    booking = _booking(session, person)
+    assert booking.status == CONFIRMED and booking.access_needs == "Hearing loop, please"
+    page = _page(client.get("/my-bookings"))
+    assert "Your place is booked" in page and "Booked" in page
+
+
+def test_the_booking_page_says_why_someone_cannot_book(app, now, client, login_as, make_user, make_session):
+    session = make_session(booking_opens_at=NOW + timedelta(days=3))
+    login_as(make_user())
+    page = _page(client.get(f"/sessions/{session.id}/book"))
+    assert "You cannot book this session" in page
+    assert "Booking for this session opens on 4 March 2027, 9:00am." in page
+    assert "Confirm booking" not in page
+    response = client.post(f"/sessions/{session.id}/book", data={})
+    assert response.status_code == 302
+    assert db.session.scalar(select(Booking.id)) is None
+    assert client.get("/sessions/999999/book").status_code == 404
+
+
+def test_a_full_session_offers_the_waiting_list(app, now, client, login_as, make_user, make_session):
+    session = make_session(capacity=1)
+    _book(session, make_user())
+    person = make_user()
+    login_as(person)
+    page = _page(client.get(f"/sessions/{session.id}/book"))
+    assert "Join the waiting list" in page and "This session is full for you" in page
+    client.post(f"/sessions/{session.id}/book", data={})
+    assert _booking(session, person).status == WAITING
+    assert "you are on the waiting list" in _page(client.get("/my-bookings"))
+
+
+def test_my_bookings_lists_upcoming_and_past_with_actions_and_the_calendar_address(
+        app, now, client, login_as, make_user, make_session, make_course, set_now):
+    person = make_user()
+    past = make_session(course=make_course("Prevent"), starts_at=NOW - timedelta(days=10))
+    set_now(NOW - timedelta(days=20))
+    _book(past, person)
+    set_now(NOW)
+    upcoming = make_session()
+    booking = _book(upcoming, person)
+    login_as(person)
+    page = _page(client.get("/my-bookings"))
+    upcoming_part, past_part = page.split(">Past<")
+    assert "Safeguarding Level 3" in upcoming_part and "Prevent" in past_part
+    assert f"/bookings/{booking.id}/cancel" in upcoming_part and f"/bookings/{booking.id}/substitute" in upcoming_part
+    assert "/cancel" not in past_part
+    assert f"/calendar/{person.calendar_token}.ics" in page
+
+
+def test_cancelling_shows_the_notice_deadline_and_warns_when_late(
+        app, client, login_as, make_user, make_session, set_now):
+    set_now(START - timedelta(days=3))
+    session = make_session()
+    person = make_user()
+    booking = _book(session, person)
+    login_as(person)
+    page = _page(client.get(f"/bookings/{booking.id}/cancel"))
+    assert "The last day to cancel without charge was 15 March 2027" in page
+    response = client.post(f"/bookings/{booking.id}/cancel", data={"reason": "Ill"})
+    assert response.status_code == 302
+    booking = _booking(session, person)
+    assert booking.status == CANCELLED and booking.late_cancellation
+    assert "counts as a late cancellation" in _page(client.get("/my-bookings"))
+
+
+def test_nobody_can_open_or_cancel_someone_elses_booking(app, now, client, login_as, make_user, make_session):
+    session = make_session()
+    booking = _book(session, make_user())
+    login_as(make_user())
+    assert client.get(f"/bookings/{booking.id}/cancel").status_code == 404
+    assert client.post(f"/bookings/{booking.id}/cancel").status_code == 404
+    assert client.post(f"/bookings/{booking.id}/substitute", data={"email": "x@example.org"}).status_code == 404
+    assert _booking(session, booking.user).status == CONFIRMED
+
+
+def test_sending_a_colleague_names_problems_next_to_the_field(
+        app, now, client, login_as, make_user, make_agency, make_session):
+    agency = make_agency()
+    session = make_session()
+    person = make_user(agency=agency)
+    colleague = make_user(agency=agency, email="kasia@example.org")
+    booking = _book(session, person)
+    login_as(person)
+    page = _page(client.post(f"/bookings/{booking.id}/substitute", data={"email": "nobody@example.org"}))
+    assert "We cannot find an account with that e-mail address" in page
+    assert 'class="govuk-error-message"' in page and "govuk-error-summary" in page
+    response = client.post(f"/bookings/{booking.id}/substitute", data={"email": "KASIA@example.org "})
+    assert response.status_code == 302
+    assert _booking(session, person).status == TRANSFERRED
+    assert _booking(session, colleague).status == CONFIRMED
+
+
+def test_the_calendar_feed_is_public_by_secret_address_and_can_be_reset(
+        app, now, client, login_as, make_user, make_session):
+    person = make_user()
+    session = make_session(venue=False, online_url="https://meet.example/room")
+    _book(session, person)
+    token = person.calendar_token
+    response = client.get(f"/calendar/{token}.ics")
+    assert response.status_code == 200 and response.mimetype == "text/calendar"
+    calendar = Calendar.from_ical(response.data)
+    [event] = calendar.walk("VEVENT")
+    assert str(event["SUMMARY"]) == "Safeguarding Level 3"
+    assert "https://meet.example/room" in str(event["DESCRIPTION"])
+    assert client.get("/calendar/not-a-token.ics").status_code == 404
+
+    login_as(person)
+    assert client.post("/my-bookings/calendar/reset").status_code == 302
+    assert client.get(f"/calendar/{token}.ics").status_code == 404
+    db.session.refresh(person)
+    assert client.get(f"/calendar/{person.calendar_token}.ics").status_code == 200
+
+
+def test_opening_a_managers_link_changes_nothing_until_they_press_the_button(
+        app, now, client, make_user, make_session, make_course):
+    session = make_session(course=make_course(requires_manager_approval=True))
+    person = make_user(name="Lena Marchbank")
+    booking = _book(session, person)
+    token = services.approval_token(booking, services.AGREE)
+
+    page = _page(client.get(f"/approvals/{token}"))
+    assert "Agree to this place" in page and "Lena Marchbank" in page
+    assert _booking(session, person).status == AWAITING_APPROVAL
+
+    page = _page(client.post(f"/approvals/{token}", data={}))
+    assert "You have agreed" in page
+    assert _booking(session, person).status == CONFIRMED
+    page = _page(client.post(f"/approvals/{token}", data={}))
+    assert "You have already agreed" in page
+
+    response = client.get(f"/approvals/{token[:-4]}xxxx")
+    assert response.status_code == 400 and "This link is not valid" in _page(response)
+
+
+def test_a_manager_can_decline_with_a_reason(app, now, client, make_user, make_session, make_course):
+    session = make_session(course=make_course(requires_manager_approval=True))
+    person = make_user()
+    booking = _book(session, person)
+    token = services.approval_token(booking, services.DECLINE)
+    assert "Decline this place" in _page(client.get(f"/approvals/{token}"))
+    page = _page(client.post(f"/approvals/{token}", data={"reason": "Not this quarter"}))
+    assert "You have declined" in page
+    booking = _booking(session, person)
+    assert booking.status == "declined" and "Not this quarter" in booking.events[-1].reason
+
+
+def test_recording_online_training_checks_the_date(app, now, client, login_as, make_user, make_course):
+    course = make_course("Safeguarding Level 1 and 2", is_online=True)
+    person = make_user()
+    login_as(person)
+    page = _page(client.post("/my-training/online", data={
+        "course_id": course.id, "completed_on": ["31", "2", "2027"], "evidence": ""}))
+    assert "Enter a real date, for example 27 3 2027" in page
+    page = _page(client.post("/my-training/online", data={
+        "course_id": course.id, "completed_on": ["", "", ""], "evidence": ""}))
+    assert "Enter the date you completed it" in page
+    response = client.post("/my-training/online", data={
+        "course_id": course.id, "completed_on": ["3", "2", "2027"], "evidence": "ELN-42"})
+    assert response.status_code == 302
+    completion = db.session.scalar(select(Completion))
+    assert (completion.course_id, str(completion.completed_on), completion.evidence) == (course.id, "2027-02-03", "ELN-42")
+    assert "Safeguarding Level 1 and 2" in _page(client.get("/my-bookings"))
+
+
+def test_learners_cannot_open_the_l_and_d_screens(app, now, client, login_as, make_user, make_session):
+    session = make_session()
+    booking = _book(session, make_user())
+    login_as(make_user())
+    for path in ["/admin/bookings", f"/admin/sessions/{session.id}/bookings", f"/admin/bookings/{booking.id}",
+                 f"/admin/bookings/{booking.id}/move", f"/admin/bookings/{booking.id}/cancel", "/admin/completions"]:
+        assert client.get(path).status_code == 403, path
+
+
+def test_the_l_and_d_team_sees_places_the_waiting_list_and_books_on_behalf(
+        app, now, client, login_as, make_user, make_agency, make_session):
+    police = make_agency(sector="Police")
+    session = make_session(capacity=1, reservations=[(police.sector, 1)])
+    officer = make_user(name="Olu Dunmore", agency=police)
+    waiting = make_user(name="Wendy Wetherall", agency=police)
+    _book(session, officer)
+    _book(session, waiting)
+    admin = make_user(roles=("admin",))
+    login_as(admin)
+    assert "Bookings and waiting lists by session" in _page(client.get("/admin/"))
+    assert "Safeguarding Level 3" in _page(client.get("/admin/bookings"))
+
+    page = _page(client.get(f"/admin/sessions/{session.id}/bookings"))
+    assert "Reserved for Police" in page and "Olu Dunmore" in page and "Wendy Wetherall" in page
+    assert "Waiting list (1)" in page
+
+    page = _page(client.post(f"/admin/sessions/{session.id}/bookings", data={"email": "nobody@example.org"}))
+    assert "There is no account with that e-mail address" in page
+
+    late = make_user(name="Late Booker")
+    client.post(f"/admin/sessions/{session.id}/bookings", data={"email": late.email})
+    assert _booking(session, late).status == WAITING
+    extra = make_user(name="Extra Person")
+    client.post(f"/admin/sessions/{session.id}/bookings", data={"email": extra.email, "overbook": "y"})
+    booking = _booking(session, extra)
+    assert booking.status == CONFIRMED and booking.overbooked
+    page = _page(client.get(f"/admin/bookings/{booking.id}"))
+    assert "Booking history: Extra Person" in page and "overbooked" in page
+
+
+def test_the_l_and_d_team_gives_a_waiting_person_a_place_moves_and_cancels(
+        app, now, client, login_as, make_user, make_session, make_course):
+    course = make_course()
+    session = make_session(capacity=1, course=course)
+    other_date = make_session(capacity=5, course=course, starts_at=START + timedelta(days=7))
+    booked, waiting = make_user(name="Booked Person"), make_user(name="Waiting Person")
+    _book(session, booked)
+    waiting_booking = _book(session, waiting)
+    login_as(make_user(roles=("admin",)))
+
+    page = _page(client.post(f"/admin/bookings/{waiting_booking.id}/promote", data={}))
+    assert "There is no free place Waiting Person may fill" in page
+    client.post(f"/admin/bookings/{waiting_booking.id}/promote", data={"overbook": "y"})
+    assert _booking(session, waiting).status == CONFIRMED
+
+    booked_booking = _booking(session, booked)
+    assert "Move to" in _page(client.get(f"/admin/bookings/{booked_booking.id}/move"))
+    page = _page(client.post(f"/admin/bookings/{booked_booking.id}/move", data={"session_id": 0}))
+    assert "Choose the session to move them to" in page
+    client.post(f"/admin/bookings/{booked_booking.id}/move", data={"session_id": other_date.id})
+    assert _booking(other_date, booked).status == CONFIRMED
+    assert _booking(session, booked).status == CANCELLED
+
+    client.post(f"/admin/bookings/{_booking(other_date, booked).id}/cancel", data={"reason": "Left the service"})
+    cancelled = _booking(other_date, booked)
+    assert cancelled.status == CANCELLED and "Left the service" in cancelled.events[-1].reason
+
+
+def test_the_l_and_d_team_cancels_the_bookings_of_a_cancelled_session(
+        app, now, client, login_as, make_user, make_session, mailbox, deliver):
+    session = make_session()
+    person = make_user()
+    _book(session, person)
+    session.status = SESSION_CANCELLED
+    db.session.commit()
+    login_as(make_user(roles=("admin",)))
+    page = _page(client.get(f"/admin/sessions/{session.id}/bookings"))
+    assert "This session is cancelled but 1 people still hold" in page
+    client.post(f"/admin/sessions/{session.id}/bookings/cancel-all")
+    assert _booking(session, person).status == CANCELLED
+    deliver()
+    assert any(str(m["Subject"]).strip().startswith("Session cancelled") for m in mailbox.to(person.email))
+
+
+def test_the_l_and_d_team_checks_recorded_completions(app, now, client, login_as, make_user, make_course):
+    person = make_user(name="Priya Sowerby")
+    course = make_course("Level 1 and 2", is_online=True)
+    completion = services.record_completion(person, course, NOW.date(), "ELN-7", person)
+    db.session.commit()
+    login_as(make_user(roles=("admin",)))
+    page = _page(client.get("/admin/completions"))
+    assert "Priya Sowerby" in page and "ELN-7" in page
+    client.post(f"/admin/completions/{completion.id}/check")
+    assert db.session.get(Completion, completion.id).checked_at is not None
+    page = _page(client.get("/admin/completions"))
+    assert "Priya Sowerby’s Level 1 and 2 is marked as checked" in page
+    assert "ELN-7" not in page and "There is nothing to check" in page
+    assert re.search(r"Checked \d+ March 2027", _page(client.get("/admin/completions?show=all")))
