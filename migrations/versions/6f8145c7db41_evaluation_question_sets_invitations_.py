@@ -1,7 +1,7 @@
 """evaluation question sets, invitations, responses and answers
 
 Revision ID: 6f8145c7db41
-Revises: 7a1851a7699d
+Revises: a5e17569ae69
 Create Date: 2026-11-28 02:36:42.209004
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '6f8145c7db41'
-down_revision = '7a1851a7699d'
+down_revision = 'a5e17569ae69'
 branch_labels = None
 depends_on = None
 
