@@ -26,6 +26,7 @@ from app.attendance.models import CHARGE_STATUS_LABELS, Charge, Suspension
 from app.attendance.services import (
     AttendanceError,
     active_suspension,
+    add_walk_in,
     booking_agency,
     can_view_register,
     charge_for,
@@ -45,7 +46,6 @@ from app.attendance.services import (
     session_days,
     surname,
     waive_charge,
-    add_walk_in,
 )
 from app.bookings.models import (
     CANCELLED,
@@ -116,7 +116,6 @@ def register(session_id: int):
         "attendance/register.html", session=session, bookings=bookings,
         refusal=marking_refusal(session, current_user), opens=opens, closes=closes,
         outcome_labels=OUTCOME_LABELS, days=session_days(session),
-        errors=request.args.getlist("error"),
     )
 
 

@@ -44,6 +44,17 @@ def _quick_password_hashes(monkeypatch):
 
 
 @pytest.fixture
+def only_test_gates():
+    """Certificate gates for this test alone (other domains register theirs at import)."""
+    from app.attendance.certificates import certificate_gates
+
+    saved = list(certificate_gates)
+    certificate_gates.clear()
+    yield certificate_gates
+    certificate_gates[:] = saved
+
+
+@pytest.fixture
 def make_course(app):
     counter = {"n": 0}
 

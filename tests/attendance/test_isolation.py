@@ -1,7 +1,6 @@
 """A coordinator never sees another agency's people: every attendance page and download, and URL guesses."""
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from sqlalchemy import select
