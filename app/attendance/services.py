@@ -52,6 +52,7 @@ from app.clock import london_to_utc, to_london, today_london, utcnow
 from app.courses.models import CANCELLED as SESSION_CANCELLED
 from app.courses.models import Session
 from app.extensions import db
+from app.locking import lock_rows
 
 NO_SHOW_OUTCOMES = (DID_NOT_ATTEND, TURNED_AWAY)
 CHARGE_FOR_OUTCOME = {DID_NOT_ATTEND: CHARGE_DID_NOT_ATTEND, TURNED_AWAY: CHARGE_TURNED_AWAY}
@@ -260,9 +261,16 @@ def _sync_completion(booking: Booking, completion: Completion | None, complete: 
         db.session.delete(completion)
 
 
+def _lock_register(session: Session) -> None:
+    """Serialise changes to one register (PostgreSQL: lock the session row), so two people
+    marking at once cannot raise the same charge or completion twice."""
+    lock_rows(Session, [session.id])
+
+
 def mark_register(session: Session, marks: dict[int, str], actor: User) -> int:
     """Mark a session's register all at once (nothing is saved if any mark is wrong); return how many changed."""
     check_can_mark(session, actor)
+    _lock_register(session)
     on_register = {b.id: b for b in register_bookings(session)}
     for booking_id, outcome in marks.items():
         if booking_id not in on_register:
@@ -281,6 +289,7 @@ def mark_register(session: Session, marks: dict[int, str], actor: User) -> int:
 def mark_all_attended(session: Session, actor: User) -> int:
     """Mark everyone on the register not yet marked as attended; return how many."""
     check_can_mark(session, actor)
+    _lock_register(session)
     count = 0
     for booking in register_bookings(session):
         if booking.outcome is None:
@@ -304,6 +313,7 @@ def correct_outcome(
         raise AttendanceError("Say why you are correcting the register", "reason")
     if outcome is not None and outcome not in OUTCOME_LABELS:
         raise AttendanceError("Choose what happened", "outcome")
+    _lock_register(booking.session)
     return record_outcome(booking, outcome, actor, "Correction: " + reason.strip(),
                           counts_as_complete=counts_as_complete)
 
@@ -314,6 +324,7 @@ def correct_outcome(
 def add_walk_in(session: Session, person: User, actor: User) -> Booking:
     """Put someone who came without a confirmed place on the register, as attended."""
     check_can_mark(session, actor)
+    _lock_register(session)
     if person.status != ACTIVE and person.status != PENDING_APPROVAL:
         raise AttendanceError(f"{person.name}’s account is closed. Ask the L&D team to reopen it.")
     booking = db.session.scalar(
@@ -543,6 +554,7 @@ def suspend_if_repeated_no_shows(user: User) -> Suspension | None:
     """Suspend booking when the person reaches the no-show limit; tell them and their manager."""
     config = current_app.config
     limit = config["NO_SHOW_LIMIT"]
+    lock_rows(User, [user.id])  # no-shows on two registers at once must not suspend twice
     if limit <= 0 or active_suspension(user) is not None:
         return None
     today = today_london()

@@ -81,6 +81,11 @@ def test_trainers_see_their_own_sessions_and_administrators_all(app, world, sign
     page = _body(sign_in(world["admin"]).get("/registers"))
     assert "Safeguarding Level 3" in page and "Prevent" in page
     assert sign_in(world["zoe"]).get("/registers").status_code == 403
+    # Once marking has closed, a session moves to "past".
+    set_now(at_london(DAY + timedelta(days=15)))
+    client = sign_in(world["trainer"])
+    assert "Safeguarding Level 3" not in _body(client.get("/registers"))
+    assert "Safeguarding Level 3" in _body(client.get("/registers", query_string={"show": "past"}))
 
 
 def test_register_before_the_day_downloads_but_does_not_mark(app, world, sign_in, set_now):
