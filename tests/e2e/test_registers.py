@@ -35,7 +35,7 @@ def _sign_in(page, person):
     page.get_by_label("E-mail address").fill(person.email)
     page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    assert page.locator("h1").inner_text() == "Multi-agency safeguarding training"
+    expect(page.locator("h1")).to_have_text("Multi-agency safeguarding training")
 
 
 def _open_menu_item(page, name):
@@ -68,7 +68,7 @@ def test_trainer_marks_learner_gets_certificate_coordinator_sees_charge(
     page = phone_page
     _sign_in(page, trainer)
     _open_menu_item(page, "My sessions")
-    assert page.locator("h1").inner_text() == "My sessions"
+    expect(page.locator("h1")).to_have_text("My sessions")
     assert_accessible(page)
     page.get_by_role("link", name="Safeguarding Level 3").click()
     expect(page.locator(".govuk-caption-l")).to_have_text("Register")
@@ -85,12 +85,13 @@ def test_trainer_marks_learner_gets_certificate_coordinator_sees_charge(
     # On the day: everyone attended, except Sam, who did not come; Amir walked in.
     set_now(at_london(DAY.replace(hour=10)))
     page.reload()
+    expect(page.get_by_role("button", name="Save the register")).to_be_visible()
     page.get_by_role("button", name="Mark everyone not yet marked as attended").click()
-    assert "2 people marked as attended" in page.locator(".govuk-notification-banner").inner_text()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("2 people marked as attended")
     assert_accessible(page)
     page.get_by_role("group", name="Sam Dunmore").get_by_label("Did not attend").check()
     page.get_by_role("button", name="Save the register").click()
-    assert "Register saved: 1 change." in page.locator(".govuk-notification-banner").inner_text()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Register saved: 1 change.")
     assert page.get_by_role("group", name="Sam Dunmore").get_by_label("Did not attend").is_checked()
 
     page.get_by_role("link", name="Add a walk-in").click()
@@ -101,7 +102,7 @@ def test_trainer_marks_learner_gets_certificate_coordinator_sees_charge(
     expect(page.get_by_role("button", name="Add Amir Young as attended")).to_be_visible()
     assert_accessible(page)
     page.get_by_role("button", name="Add Amir Young as attended").click()
-    assert "Amir Young is on the register as a walk-in" in page.locator(".govuk-notification-banner").inner_text()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Amir Young is on the register as a walk-in")
     assert page.get_by_role("group", name="Amir Young").get_by_label("Attended", exact=True).is_checked()
     assert_accessible(page)
 
@@ -110,6 +111,7 @@ def test_trainer_marks_learner_gets_certificate_coordinator_sees_charge(
     try:
         _sign_in(page, zoe)
         _open_menu_item(page, "My training")
+        expect(page.locator("h1")).to_have_text("My training record")
         assert "Safeguarding Level 3" in page.locator("main").inner_text()
         assert_accessible(page)
         page.get_by_role("link", name="Safeguarding Level 3, 3 March 2027").click()
@@ -127,6 +129,7 @@ def test_trainer_marks_learner_gets_certificate_coordinator_sees_charge(
     try:
         _sign_in(page, coordinator)
         _open_menu_item(page, "My agency")
+        expect(page.locator(".govuk-caption-l")).to_have_text("Staff training")
         main = page.locator("main").inner_text()
         assert "Hillcrest Primary School" in main and "Sam Dunmore" in main and "Did not attend" in main
         assert "1 no-shows" in main
