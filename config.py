@@ -79,6 +79,18 @@ class Config:
 
     TIMEZONE = "Europe/London"
 
+    # Registers and attendance.
+    # Days after a session's last part during which its trainers may still mark the register.
+    ATTENDANCE_MARKING_DAYS = _int("ATTENDANCE_MARKING_DAYS", 14)
+    # This many no-shows (did not attend, turned away) within the window suspend booking.
+    NO_SHOW_LIMIT = _int("NO_SHOW_LIMIT", 2)
+    NO_SHOW_WINDOW_MONTHS = _int("NO_SHOW_WINDOW_MONTHS", 12)
+    SUSPENSION_MONTHS = _int("SUSPENSION_MONTHS", 6)
+    # Certificates wait for the registered gates (the first evaluation) when this is on.
+    CERTIFICATE_REQUIRES_EVALUATION = _bool("CERTIFICATE_REQUIRES_EVALUATION", True)
+    # Refreshers due within this many days are shown as due to people and coordinators.
+    REFRESHER_DUE_SOON_DAYS = _int("REFRESHER_DUE_SOON_DAYS", 90)
+
 
 class ProductionConfig(Config):
     ENV_NAME = "production"

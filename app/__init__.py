@@ -79,6 +79,7 @@ def _sqlite_engine_options(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.accounts import bp as accounts_bp
     from app.admin import bp as admin_bp
+    from app.attendance import bp as attendance_bp
     from app.bookings import bp as bookings_bp
     from app.courses import bp as courses_bp
     from app.evaluation import bp as evaluation_bp
@@ -92,6 +93,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(bookings_bp)
     app.register_blueprint(evaluation_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(attendance_bp)
 
 
 def _register_error_pages(app: Flask) -> None:

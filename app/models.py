@@ -3,5 +3,6 @@ from app.accounts.models import *  # noqa: F401,F403
 from app.courses.models import *  # noqa: F401,F403
 from app.bookings.models import *  # noqa: F401,F403
 from app.evaluation.models import *  # noqa: F401,F403
+from app.attendance.models import *  # noqa: F401,F403
 from app.email import OutboxMessage  # noqa: F401
 from app.jobs import JobLease  # noqa: F401

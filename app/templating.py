@@ -13,9 +13,10 @@ from app.clock import to_london
 NAVIGATION = [
     ("Programme", "courses.programme", "anyone"),
     ("My bookings", "bookings.my_bookings", {"learner"}),
+    ("My training", "attendance.training_record", {"learner"}),
     ("My evaluations", "evaluation.my_evaluations", {"learner"}),
-    ("My sessions", "bookings.trainer_sessions", {"trainer", "admin"}),
-    ("My agency", "reports.agency_home", {"coordinator"}),
+    ("My sessions", "attendance.trainer_sessions", {"trainer", "admin"}),
+    ("My agency", "attendance.agency_home", {"coordinator"}),
     ("Evaluation", "evaluation.review_home", {"reviewer", "admin"}),
     ("Reports", "reports.home", {"reviewer", "admin"}),
     ("Administration", "admin.home", {"admin"}),

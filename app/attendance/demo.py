@@ -1,0 +1,72 @@
+"""Demo attendance: registers of past sessions marked, with a few no-shows, a walk-in and a waived charge.
+
+Runs after the bookings demo step and simply finds past sessions with confirmed bookings, so it
+does nothing (and says so) when there are none.
+"""
+from __future__ import annotations
+
+import random
+
+from sqlalchemy import func, select
+
+from app.accounts.models import ADMIN, ACTIVE, RoleGrant, User
+from app.attendance.models import CHARGE_DUE, Charge
+from app.attendance.services import (
+    _put_on_register_as_walk_in,
+    record_outcome,
+    register_bookings,
+    waive_charge,
+)
+from app.bookings.models import ATTENDED, DID_NOT_ATTEND, PARTLY_ATTENDED, TURNED_AWAY, Booking
+from app.clock import utcnow
+from app.courses.models import PUBLISHED, Session
+from app.demo import demo_step
+from app.extensions import db
+
+OUTCOME_WEIGHTS = ((ATTENDED, 86), (PARTLY_ATTENDED, 3), (DID_NOT_ATTEND, 8), (TURNED_AWAY, 3))
+
+
+@demo_step
+def mark_past_registers(rng: random.Random) -> str:
+    """Mark the registers of sessions that have ended."""
+    admin = db.session.scalar(
+        select(User).join(RoleGrant, RoleGrant.user_id == User.id).where(RoleGrant.role == ADMIN).limit(1)
+    )
+    sessions = db.session.scalars(
+        select(Session).where(Session.status == PUBLISHED, Session.ends_at < utcnow())
+        .order_by(Session.starts_at)
+    ).all()
+    if admin is None:
+        return "attendance: no administrator to mark registers"
+    outcomes, weights = zip(*OUTCOME_WEIGHTS)
+    marked = walk_ins = 0
+    last_marked: Session | None = None
+    for session in sessions:
+        bookings = [b for b in register_bookings(session) if b.outcome is None]
+        if not bookings:
+            continue
+        actor = session.trainers[0] if session.trainers else admin
+        for booking in bookings:
+            record_outcome(booking, rng.choices(outcomes, weights)[0], actor, "Marked on the register")
+            marked += 1
+        last_marked = session
+    if last_marked is not None:
+        booked = set(db.session.scalars(select(Booking.user_id).where(Booking.session_id == last_marked.id)))
+        candidates = db.session.scalars(
+            select(User).where(User.status == ACTIVE, User.id.not_in(booked or {-1})).order_by(User.id)
+        ).all()
+        if candidates:
+            person = rng.choice(candidates)
+            actor = last_marked.trainers[0] if last_marked.trainers else admin
+            _put_on_register_as_walk_in(last_marked, person, None, actor)
+            walk_ins += 1
+    if not marked:
+        return "attendance: no past sessions with confirmed bookings to mark"
+    waived = 0
+    charge = db.session.scalar(select(Charge).where(Charge.status == CHARGE_DUE).order_by(Charge.id).limit(1))
+    if charge is not None:
+        waive_charge(charge, admin, "Illness: the person's manager confirmed they were off sick")
+        waived = 1
+    db.session.flush()
+    charges = db.session.scalar(select(func.count()).select_from(Charge))
+    return f"attendance: {marked} marked, {walk_ins} walk-in, {charges} charges ({waived} waived)"

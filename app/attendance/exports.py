@@ -1,0 +1,60 @@
+"""CSV downloads that open cleanly in Excel: UTF-8 with a BOM, ISO dates, no formula injection."""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask import Response
+
+from app.clock import to_london
+
+# A cell starting with one of these is read by spreadsheets as a formula (or hides one).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> object:
+    """Return a value for a CSV cell: dates as ISO dates, numbers as numbers, text defused."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, datetime):  # naive UTC in this app: shown as UK time
+        return to_london(value).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (int, float, Decimal)):
+        return value
+    text = str(value)
+    if text.startswith(FORMULA_STARTS):
+        # A leading apostrophe makes the spreadsheet show the text instead of running it.
+        return "'" + text
+    return text
+
+
+def csv_bytes(header: list[str], rows: Iterable[Iterable[object]]) -> bytes:
+    """Build a CSV file (with a BOM, so Excel reads it as UTF-8)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([safe_cell(h) for h in header])
+    for row in rows:
+        writer.writerow([safe_cell(v) for v in row])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def download(data: bytes, filename: str, content_type: str) -> Response:
+    """Send a file as a download that no cache keeps (these hold personal data)."""
+    response = Response(data, content_type=content_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def csv_download(filename: str, header: list[str], rows: Iterable[Iterable[object]]) -> Response:
+    return download(csv_bytes(header, rows), filename, "text/csv; charset=utf-8")
+
+
+def pdf_download(data: bytes, filename: str) -> Response:
+    return download(data, filename, "application/pdf")

@@ -1,0 +1,111 @@
+"""What attendance sets off: charges to agencies, booking suspensions and certificates."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.accounts.models import Agency, User
+from app.bookings.models import Booking
+from app.clock import utcnow
+from app.courses.models import Course, Session
+from app.extensions import db
+
+# Why a charge was raised.
+CHARGE_DID_NOT_ATTEND = "did_not_attend"
+CHARGE_TURNED_AWAY = "turned_away"
+CHARGE_LATE_CANCELLATION = "late_cancellation"
+CHARGE_REASON_LABELS = {
+    CHARGE_DID_NOT_ATTEND: "Did not attend",
+    CHARGE_TURNED_AWAY: "Turned away (late)",
+    CHARGE_LATE_CANCELLATION: "Late cancellation",
+}
+
+# Where a charge stands.
+CHARGE_DUE = "due"  # to be invoiced to the agency
+CHARGE_WAIVED = "waived"  # an administrator waived it, with a reason
+CHARGE_VOID = "void"  # the reason went away (the outcome was corrected to attended)
+CHARGE_STATUS_LABELS = {CHARGE_DUE: "Due", CHARGE_WAIVED: "Waived", CHARGE_VOID: "Void"}
+
+
+class Charge(db.Model):
+    """A charge to a booking's agency for a no-show, a late arrival turned away or a late cancellation.
+
+    One row per booking (per session): a correction voids it and a new no-show revives it, so the
+    statement never counts a booking twice.
+    """
+
+    __tablename__ = "charges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), unique=True)
+    # The agency at booking time (booking.agency_id): the one invoiced.
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
+    reason: Mapped[str] = mapped_column(String(20))
+    amount_pence: Mapped[int]
+    # The session's first day (UK date): statements are by period of this date.
+    incurred_on: Mapped[date] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(10), default=CHARGE_DUE, index=True)
+    waiver_reason: Mapped[str] = mapped_column(Text, default="")
+    waived_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    waived_at: Mapped[datetime | None]
+    voided_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    booking: Mapped[Booking] = relationship()
+    agency: Mapped[Agency | None] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    session: Mapped[Session] = relationship()
+    course: Mapped[Course] = relationship()
+    waived_by: Mapped[User | None] = relationship(foreign_keys=[waived_by_id])
+
+    @property
+    def reason_label(self) -> str:
+        return CHARGE_REASON_LABELS.get(self.reason, self.reason)
+
+    @property
+    def status_label(self) -> str:
+        return CHARGE_STATUS_LABELS.get(self.status, self.status)
+
+
+class Suspension(db.Model):
+    """A person may not book from `starts_on` until (not including) `until`, unless lifted."""
+
+    __tablename__ = "suspensions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    starts_on: Mapped[date]
+    until: Mapped[date]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    # The latest no-show this suspension counted: a later suspension counts only newer ones.
+    last_no_show_on: Mapped[date | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the system
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    lifted_at: Mapped[datetime | None]
+    lift_reason: Mapped[str] = mapped_column(Text, default="")
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    lifted_by: Mapped[User | None] = relationship(foreign_keys=[lifted_by_id])
+
+    def is_active_on(self, day: date) -> bool:
+        return self.lifted_at is None and self.starts_on <= day < self.until
+
+
+class Certificate(db.Model):
+    """The verification code of a booking's certificate of attendance (made on first release)."""
+
+    __tablename__ = "certificates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), unique=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    booking: Mapped[Booking] = relationship()

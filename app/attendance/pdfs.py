@@ -1,0 +1,240 @@
+"""Printable PDFs: the sign-in sheet, the certificate of attendance and the training record.
+
+fpdf2 draws them with DejaVu Sans (Debian's fonts-dejavu-core), so names with accents and other
+non-Latin-1 letters print correctly.
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from flask import current_app
+from fpdf import FPDF
+from fpdf.fonts import FontFace
+
+from app.accounts.models import User
+from app.attendance.services import booking_agency, session_days
+from app.bookings.models import Booking
+from app.clock import to_london
+from app.courses.models import Session
+
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+FONT = "DejaVu"
+HEADINGS = FontFace(emphasis="BOLD", fill_color=(243, 242, 241))
+
+
+class MissingFont(RuntimeError):
+    pass
+
+
+def _hours(value: Decimal | None) -> str:
+    value = value or Decimal("0")
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return f"{text} hour" + ("" if value == 1 else "s")
+
+
+def _date(day: date) -> str:
+    return f"{day:%-d %B %Y}"
+
+
+def days_text(days: list[date]) -> str:
+    """'3 March 2027' or '3, 10 and 17 March 2027' or '28 February and 3 March 2027'."""
+    if not days:
+        return ""
+    if len(days) == 1:
+        return _date(days[0])
+    parts = [f"{d:%-d %B %Y}" for d in days]
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _times(session: Session) -> list[str]:
+    if session.parts:
+        return [
+            f"{to_london(p.starts_at):%A %-d %B %Y}, {to_london(p.starts_at):%H:%M} to {to_london(p.ends_at):%H:%M}"
+            for p in session.parts
+        ]
+    if session.starts_at:
+        return [f"{to_london(session.starts_at):%A %-d %B %Y, %H:%M}"]
+    return []
+
+
+def _venue(session: Session) -> str:
+    if session.venue:
+        address = " ".join(session.venue.address.split())
+        return session.venue.name + (f", {address}" if address else "")
+    return "Online" if session.online_url else "Venue to be confirmed"
+
+
+class _Document(FPDF):
+    def __init__(self, orientation: str = "portrait", footer_text: str = ""):
+        super().__init__(orientation=orientation, unit="mm", format="A4")
+        for style, filename in (("", "DejaVuSans.ttf"), ("B", "DejaVuSans-Bold.ttf")):
+            path = FONT_DIR / filename
+            if not path.exists():
+                raise MissingFont(f"{path} is missing: install Debian's fonts-dejavu-core")
+            self.add_font(FONT, style, str(path))
+        self.footer_text = footer_text
+        self.set_auto_page_break(auto=True, margin=15)
+        self.set_margins(12, 12, 12)
+        self.set_font(FONT, size=10)
+        self.set_creator(current_app.config["SERVICE_NAME"])
+        self.set_author(current_app.config["PARTNERSHIP_NAME"])
+
+    def footer(self):
+        if not self.footer_text:
+            return
+        self.set_y(-11)
+        self.set_font(FONT, size=8)
+        self.cell(0, 5, f"{self.footer_text} · page {self.page_no()} of {{nb}}", align="C")
+
+    def heading(self, text: str, size: int = 16) -> None:
+        self.set_font(FONT, "B", size)
+        self.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+        self.set_font(FONT, size=10)
+
+    def line_of(self, label: str, value: str) -> None:
+        self.set_font(FONT, "B", 10)
+        self.cell(32, 6, label)
+        self.set_font(FONT, size=10)
+        self.multi_cell(0, 6, value, new_x="LMARGIN", new_y="NEXT")
+
+    def bytes(self) -> bytes:
+        return bytes(self.output())
+
+
+def sign_in_sheet(session: Session, bookings: list[Booking], blank_rows: int = 8) -> bytes:
+    """The register to print: one row per person (agency, then surname) and rows for walk-ins."""
+    partnership = current_app.config["PARTNERSHIP_NAME"]
+    course = session.course
+    pdf = _Document("landscape", footer_text=f"{partnership} · Sign-in sheet · {course.title}")
+    pdf.set_title(f"Sign-in sheet: {course.title}")
+    pdf.add_page()
+    pdf.set_font(FONT, size=9)
+    pdf.cell(0, 5, partnership, new_x="LMARGIN", new_y="NEXT")
+    pdf.heading(f"Sign-in sheet: {course.title}")
+    pdf.ln(1)
+    for index, when in enumerate(_times(session)):
+        pdf.line_of("Date" if index == 0 else "", when)
+    pdf.line_of("Venue", _venue(session))
+    if session.trainers or session.external_trainers:
+        names = [t.name for t in session.trainers] + (
+            [session.external_trainers] if session.external_trainers else [])
+        pdf.line_of("Trainers", ", ".join(names))
+    pdf.line_of("Places", f"{len(bookings)} booked. Please sign in the box beside your name.")
+    pdf.ln(2)
+    widths = (8, 44, 46, 32, 36, 48, 59)
+    headings = ("", "Name", "Agency", "Sector", "Job title", "Access or dietary needs", "Signature")
+    pdf.set_font(FONT, size=9)
+    with pdf.table(col_widths=widths, line_height=5, padding=1.5, text_align="LEFT",
+                   headings_style=HEADINGS, repeat_headings=1) as table:
+        row = table.row()
+        for text in headings:
+            row.cell(text)
+        for number, booking in enumerate(bookings, start=1):
+            agency = booking_agency(booking)
+            person = booking.user
+            row = table.row()
+            row.cell(str(number))
+            row.cell(person.name + (" (walk-in)" if booking.walk_in else ""))
+            row.cell(agency.name if agency else "")
+            row.cell(agency.sector.name if agency and agency.sector else "")
+            row.cell(person.job_title or "")
+            row.cell(booking.access_needs or "")
+            row.cell("\n\n")  # the signature box is tall enough to sign in
+        for number in range(len(bookings) + 1, len(bookings) + blank_rows + 1):
+            row = table.row()
+            row.cell(str(number))
+            for _ in range(5):
+                row.cell("")
+            row.cell("\n\n")
+    pdf.ln(3)
+    pdf.set_font(FONT, size=9)
+    pdf.multi_cell(0, 5, "Walk-ins: please write your name, agency, job title and work e-mail "
+                   "address in a blank row; the trainer adds you to the register.")
+    return pdf.bytes()
+
+
+def certificate(booking: Booking, code: str, verify_url: str) -> bytes:
+    """A certificate of attendance: person, course, level, dates, hours, partnership and code."""
+    partnership = current_app.config["PARTNERSHIP_NAME"]
+    session = booking.session
+    course = session.course
+    pdf = _Document("landscape")
+    pdf.set_title(f"Certificate of attendance: {course.title}")
+    pdf.set_auto_page_break(auto=False)
+    pdf.add_page()
+    pdf.set_line_width(1.2)
+    pdf.rect(10, 10, pdf.w - 20, pdf.h - 20)
+    pdf.set_line_width(0.3)
+    pdf.rect(13, 13, pdf.w - 26, pdf.h - 26)
+    pdf.set_y(28)
+    pdf.set_font(FONT, size=14)
+    pdf.cell(0, 8, partnership, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    pdf.set_font(FONT, "B", 30)
+    pdf.cell(0, 14, "Certificate of attendance", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(8)
+    pdf.set_font(FONT, size=13)
+    pdf.cell(0, 8, "This is to certify that", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, "B", 24)
+    pdf.multi_cell(0, 12, booking.user.name, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, size=13)
+    pdf.cell(0, 8, "attended", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, "B", 18)
+    pdf.multi_cell(0, 10, course.title, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    pdf.set_font(FONT, size=12)
+    details = [days_text(session_days(session)), _hours(course.duration_hours)]
+    if course.level:
+        details.insert(0, course.level.name)
+    pdf.multi_cell(0, 7, " · ".join(details), align="C", new_x="LMARGIN", new_y="NEXT")
+    if session.venue:
+        pdf.multi_cell(0, 7, session.venue.name, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_y(pdf.h - 42)
+    pdf.set_font(FONT, size=10)
+    pdf.cell(0, 6, f"Verification code: {code}", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, f"Check this certificate at {verify_url}", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, f"Issued by the learning and development team of {partnership}", align="C",
+             new_x="LMARGIN", new_y="NEXT")
+    return pdf.bytes()
+
+
+def training_record(person: User, rows: list, total_hours: Decimal, today: date) -> bytes:
+    """A person's training record for an appraisal or an audit."""
+    partnership = current_app.config["PARTNERSHIP_NAME"]
+    pdf = _Document("portrait", footer_text=f"{partnership} · Training record · {person.name}")
+    pdf.set_title(f"Training record: {person.name}")
+    pdf.add_page()
+    pdf.set_font(FONT, size=9)
+    pdf.cell(0, 5, partnership, new_x="LMARGIN", new_y="NEXT")
+    pdf.heading(f"Training record: {person.name}")
+    pdf.ln(1)
+    if person.job_title:
+        pdf.line_of("Job title", person.job_title)
+    if person.agency:
+        pdf.line_of("Agency", person.agency.name)
+    pdf.line_of("Printed", _date(today))
+    pdf.line_of("Total", f"{len(rows)} courses, {_hours(total_hours)}")
+    pdf.ln(3)
+    if not rows:
+        pdf.multi_cell(0, 6, "No training recorded yet.")
+        return pdf.bytes()
+    pdf.set_font(FONT, size=9)
+    with pdf.table(col_widths=(62, 24, 26, 18, 24, 32), line_height=5, padding=1.5,
+                   text_align="LEFT", headings_style=HEADINGS, repeat_headings=1) as table:
+        row = table.row()
+        for text in ("Course", "Level", "Completed", "Hours", "How", "Refresher due"):
+            row.cell(text)
+        for r in rows:
+            row = table.row()
+            row.cell(r.course.title)
+            row.cell(r.level)
+            row.cell(_date(r.completed_on))
+            row.cell(f"{r.hours:.2f}".rstrip("0").rstrip("."))
+            row.cell(r.source_label)
+            due = _date(r.refresher_due) if r.refresher_due else "Not needed"
+            if r.refresher_state:
+                due += f" ({r.refresher_state})"
+            row.cell(due)
+    return pdf.bytes()

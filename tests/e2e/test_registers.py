@@ -1,0 +1,143 @@
+"""Issue 5's journey in Chromium on a phone-sized screen: the trainer downloads the register and marks
+it (a walk-in and a no-show among them), the learner downloads a certificate, and the agency's
+coordinator sees the no-show and the charge."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from playwright.sync_api import expect
+
+from app.extensions import db
+from tests.attendance.conftest import (  # noqa: F401  (the factories are fixtures)
+    _quick_password_hashes,
+    at_london,
+    make_booking,
+    make_course,
+    make_session,
+    pdf_text,
+)
+from tests.conftest import TEST_PASSWORD
+from tests.e2e.conftest import assert_accessible
+
+DAY = datetime(2027, 3, 3, 9, 30)
+
+
+def _phone(chromium, live_server):
+    context = chromium.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844},
+                                   is_mobile=True, has_touch=True, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    return context, page
+
+
+def _sign_in(page, person):
+    page.goto("/sign-in")
+    page.get_by_label("E-mail address").fill(person.email)
+    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("h1")).to_have_text("Multi-agency safeguarding training")
+
+
+def _open_menu_item(page, name):
+    """Follow a service navigation link; on a phone it is behind the Menu button."""
+    menu = page.locator(".govuk-service-navigation__toggle")
+    if menu.is_visible():
+        menu.click()
+    page.locator(".govuk-service-navigation").get_by_role("link", name=name).click()
+
+
+def test_trainer_marks_learner_gets_certificate_coordinator_sees_charge(
+        app, chromium, live_server, phone_page, set_now, make_user, make_agency, make_course,
+        make_session, make_booking):
+    school = make_agency(name="Hillcrest Primary School", sector="Education - schools")
+    trainer = make_user(name="Tara Pendleford", roles=("trainer",))
+    coordinator = make_user(name="Colin Eskdale", agency=school, roles=("coordinator",))
+    zoe = make_user(name="Zoë Ábrahams", email="zoe.abrahams@hillcrest.example", agency=school, job_title="Teacher")
+    sam = make_user(name="Sam Dunmore", email="sam.dunmore@hillcrest.example", agency=school, job_title="Teaching assistant")
+    amir = make_user(name="Amir Young", email="amir.young@hillcrest.example", agency=school, job_title="SENCO")
+    course = make_course(title="Safeguarding Level 3", charge_pence=7500)
+    session = make_session(course=course, trainers=[trainer])
+    make_booking(session, zoe, access_needs="Vegetarian")
+    make_booking(session, sam)
+    db.session.commit()
+    # Certificates here wait for nothing: the evaluation's gate is the evaluation domain's test.
+    live_server.app.config["CERTIFICATE_REQUIRES_EVALUATION"] = False
+
+    # The evening before: the trainer downloads the sign-in sheet; marking is not open yet.
+    set_now(at_london(datetime(2027, 3, 2, 19, 0)))
+    page = phone_page
+    _sign_in(page, trainer)
+    _open_menu_item(page, "My sessions")
+    expect(page.locator("h1")).to_have_text("My sessions")
+    assert_accessible(page)
+    page.get_by_role("link", name="Safeguarding Level 3").click()
+    expect(page.locator(".govuk-caption-l")).to_have_text("Register")
+    assert "can be marked from 3 March 2027" in page.locator("main").inner_text()
+    assert_accessible(page)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Sign-in sheet to print (PDF)").click()
+    text = pdf_text(open(download.value.path(), "rb").read())
+    assert "Zoë Ábrahams" in text and "Sam Dunmore" in text and "Vegetarian" in text
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Register for a spreadsheet (CSV)").click()
+    assert open(download.value.path(), "rb").read().startswith("\ufeff".encode())
+
+    # On the day: everyone attended, except Sam, who did not come; Amir walked in.
+    set_now(at_london(DAY.replace(hour=10)))
+    page.reload()
+    expect(page.get_by_role("button", name="Save the register")).to_be_visible()
+    page.get_by_role("button", name="Mark everyone not yet marked as attended").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("2 people marked as attended")
+    assert_accessible(page)
+    page.get_by_role("group", name="Sam Dunmore").get_by_label("Did not attend").check()
+    page.get_by_role("button", name="Save the register").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Register saved: 1 change.")
+    assert page.get_by_role("group", name="Sam Dunmore").get_by_label("Did not attend").is_checked()
+
+    page.get_by_role("link", name="Add a walk-in").click()
+    expect(page.locator("h1")).to_have_text("Add a walk-in")
+    assert_accessible(page)
+    page.get_by_label("Name or e-mail address").fill("amir")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("button", name="Add Amir Young as attended")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("button", name="Add Amir Young as attended").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Amir Young is on the register as a walk-in")
+    assert page.get_by_role("group", name="Amir Young").get_by_label("Attended", exact=True).is_checked()
+    assert_accessible(page)
+
+    # The learner downloads her certificate from her training record.
+    context, page = _phone(chromium, live_server)
+    try:
+        _sign_in(page, zoe)
+        _open_menu_item(page, "My training")
+        expect(page.locator("h1")).to_have_text("My training record")
+        assert "Safeguarding Level 3" in page.locator("main").inner_text()
+        assert_accessible(page)
+        page.get_by_role("link", name="Safeguarding Level 3, 3 March 2027").click()
+        expect(page.locator(".govuk-caption-l")).to_have_text("Certificate of attendance")
+        assert_accessible(page)
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Download the certificate (PDF)").click()
+        text = pdf_text(open(download.value.path(), "rb").read())
+        assert "Certificate of attendance" in text and "Zoë Ábrahams" in text and "6 hours" in text
+    finally:
+        context.close()
+
+    # The coordinator sees Sam's no-show and the charge for it.
+    context, page = _phone(chromium, live_server)
+    try:
+        _sign_in(page, coordinator)
+        _open_menu_item(page, "My agency")
+        expect(page.locator(".govuk-caption-l")).to_have_text("Staff training")
+        main = page.locator("main").inner_text()
+        assert "Hillcrest Primary School" in main and "Sam Dunmore" in main and "Did not attend" in main
+        assert "1 no-shows" in main
+        assert_accessible(page)
+        page.get_by_role("link", name="Charges statement for this period").click()
+        expect(page.locator(".govuk-caption-l")).to_have_text("Charges statement")
+        main = page.locator("main").inner_text()
+        assert "Sam Dunmore" in main and "£75.00" in main and "Zoë" not in main
+        assert_accessible(page)
+    finally:
+        context.close()
