@@ -4,3 +4,4 @@ from app.courses.models import *  # noqa: F401,F403
 from app.bookings.models import *  # noqa: F401,F403
 from app.email import OutboxMessage  # noqa: F401
 from app.jobs import JobLease  # noqa: F401
+from app.reports.models import *  # noqa: F401,F403

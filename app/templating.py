@@ -16,7 +16,7 @@ NAVIGATION = [
     ("My sessions", "bookings.trainer_sessions", {"trainer", "admin"}),
     ("My agency", "reports.agency_home", {"coordinator"}),
     ("Evaluation", "evaluation.review_home", {"reviewer", "admin"}),
-    ("Reports", "reports.home", {"reviewer", "admin"}),
+    ("Reports", "reports.home", {"reviewer", "admin", "coordinator"}),
     ("Administration", "admin.home", {"admin"}),
 ]
 
