@@ -61,6 +61,12 @@ def _parse_iso(value: str | None) -> date | None:
         return None
 
 
+def _date_parts(name: str, day: date | None) -> list[tuple[str, str]]:
+    """A date as the day, month and year boxes of the period form would send it."""
+    values = [str(day.day), str(day.month), str(day.year)] if day else ["", "", ""]
+    return [(name, v) for v in values]
+
+
 def _read_period(with_tna: bool = False):
     """The report's period (and analysis) from the query string: (form, period or None, tna)."""
     args = request.args
@@ -77,10 +83,10 @@ def _read_period(with_tna: bool = False):
         default = Period(tna.starts_on, tna.ends_on) if tna else financial_year()
         start = _parse_iso(starts[0]) if starts else None
         end = _parse_iso(ends[0]) if ends else None
-        form = PeriodForm(formdata=None, data={"start": start or default.starts_on,
-                                               "end": end or default.ends_on})
-        if (starts and start is None) or (ends and end is None):
-            form = PeriodForm(formdata=MultiDict([("start", ""), ("end", "")]))
+        start, end = start or default.starts_on, end or default.ends_on
+        if (starts and _parse_iso(starts[0]) is None) or (ends and _parse_iso(ends[0]) is None):
+            start = end = None  # a link with a broken date: ask for the dates again
+        form = PeriodForm(formdata=MultiDict(_date_parts("start", start) + _date_parts("end", end)))
     form.tna.choices = [(t.id, t.name) for t in tnas]
     if tna is not None:
         form.tna.data = tna.id
@@ -296,8 +302,11 @@ def mix():
     shown, pages, chart = [], 1, None
     if report:
         listed = report.dominated if only == "dominated" else report.sessions
-        pages = max((len(listed) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-        shown = listed[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+        if request.args.get("print") == "1":
+            shown = listed  # the print layout has every session on paper, not one page of them
+        else:
+            pages = max((len(listed) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+            shown = listed[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
         chart = charts.share_chart("Share of places taken by each sector",
                                    [(name, n) for _, name, n in report.sector_totals])
     return render_template("reports/mix.html", form=form, period=period, report=report, shown=shown,
