@@ -188,25 +188,37 @@ def _training_key(row) -> str:
     return f"c{row.course_id}" if row.course_id else f"l{row.level_id}"
 
 
-def _grouped(period: Period, viewer: Viewer, course_ids, level_ids, measures):
-    """One statement, four groupings: agency or sector, by course or by level."""
-    relevant = or_(Course.id.in_(course_ids or [-1]), Course.level_id.in_(level_ids or [-1]))
+def _groupings(course_ids, level_ids, agency_ids, viewer: Viewer):
+    """The (kind, who, what, condition) groupings a need report has lines for: by agency or by
+    sector, for courses or for levels. Only the agencies that have lines (or that a coordinator
+    sees) are grouped by agency, which keeps the work near that of one grouping."""
+    parts = []
+    by_course = Course.id.in_(course_ids)
+    by_level = Course.level_id.in_(level_ids)
+    in_agencies = Agency.id.in_(agency_ids)
+    if course_ids and agency_ids:
+        parts.append(("ac", Agency.id, Course.id, and_(by_course, in_agencies)))
+    if level_ids and agency_ids:
+        parts.append(("al", Agency.id, Course.level_id, and_(by_level, in_agencies)))
+    if viewer.sees_all and course_ids:
+        parts.append(("sc", Agency.sector_id, Course.id, by_course))
+    if viewer.sees_all and level_ids:
+        parts.append(("sl", Agency.sector_id, Course.level_id, by_level))
+    return parts
 
-    def part(kind: str, who, what):
-        return (
-            select(literal_column(f"'{kind}'").label("kind"), who.label("who"), what.label("what"), *measures)
-            .select_from(Booking)
-            .join(Session, Session.id == Booking.session_id)
-            .join(Course, Course.id == Session.course_id)
-            .join(Agency, Agency.id == Booking.agency_id)
-            .where(in_period(period), viewer.bookings(), relevant, what.is_not(None))
-            .group_by(who, what)
-        )
 
-    return union_all(
-        part("ac", Agency.id, Course.id), part("al", Agency.id, Course.level_id),
-        part("sc", Agency.sector_id, Course.id), part("sl", Agency.sector_id, Course.level_id),
-    )
+def _grouped(period: Period, viewer: Viewer, parts, measures):
+    """One statement: a UNION ALL of a GROUP BY for each grouping."""
+    return union_all(*(
+        select(literal_column(f"'{kind}'").label("kind"), who.label("who"), what.label("what"), *measures)
+        .select_from(Booking)
+        .join(Session, Session.id == Booking.session_id)
+        .join(Course, Course.id == Session.course_id)
+        .join(Agency, Agency.id == Booking.agency_id)
+        .where(in_period(period), viewer.bookings(), condition)
+        .group_by(who, what)
+        for kind, who, what, condition in parts
+    ))
 
 
 def refresher_window(period: Period):
@@ -223,26 +235,19 @@ def refresher_window(period: Period):
     return and_(or_(*windows) if windows else false(), not_(newer))
 
 
-def _refreshers_grouped(period: Period, viewer: Viewer, course_ids, level_ids):
-    relevant = or_(Course.id.in_(course_ids or [-1]), Course.level_id.in_(level_ids or [-1]))
+def _refreshers_grouped(period: Period, viewer: Viewer, parts):
     due = refresher_window(period)
     count = func.count(distinct(Completion.user_id)).label("refreshers")
-
-    def part(kind: str, who, what):
-        return (
-            select(literal_column(f"'{kind}'").label("kind"), who.label("who"), what.label("what"), count)
-            .select_from(Completion)
-            .join(User, User.id == Completion.user_id)
-            .join(Agency, Agency.id == User.agency_id)
-            .join(Course, Course.id == Completion.course_id)
-            .where(due, relevant, viewer.people(User.agency_id), what.is_not(None))
-            .group_by(who, what)
-        )
-
-    return union_all(
-        part("ac", Agency.id, Course.id), part("al", Agency.id, Course.level_id),
-        part("sc", Agency.sector_id, Course.id), part("sl", Agency.sector_id, Course.level_id),
-    )
+    return union_all(*(
+        select(literal_column(f"'{kind}'").label("kind"), who.label("who"), what.label("what"), count)
+        .select_from(Completion)
+        .join(User, User.id == Completion.user_id)
+        .join(Agency, Agency.id == User.agency_id)
+        .join(Course, Course.id == Completion.course_id)
+        .where(due, condition, viewer.people(User.agency_id))
+        .group_by(who, what)
+        for kind, who, what, condition in parts
+    ))
 
 
 def need_report(tna: TrainingNeedsAnalysis, period: Period, viewer: Viewer) -> NeedReport:
@@ -252,14 +257,18 @@ def need_report(tna: TrainingNeedsAnalysis, period: Period, viewer: Viewer) -> N
     ).all()
     course_ids = sorted({l.course_id for l in lines if l.course_id})
     level_ids = sorted({l.level_id for l in lines if l.level_id})
+    agency_ids = (sorted({l.agency_id for l in lines if l.agency_id}) if viewer.sees_all
+                  else sorted(viewer.agency_ids))
+    parts = _groupings(course_ids, level_ids, agency_ids, viewer)
     counts: dict[tuple[str, int, int], tuple[int, int]] = {}
-    for kind, who, what, booked, attended in db.session.execute(
-        _grouped(period, viewer, course_ids, level_ids,
-                 [_people(BOOKED).label("booked"), _people(ATTENDED).label("attended")])
-    ):
-        counts[(kind, who, what)] = (booked, attended)
-    refreshers = {(k, w, t): n for k, w, t, n in db.session.execute(
-        _refreshers_grouped(period, viewer, course_ids, level_ids))}
+    refreshers: dict[tuple[str, int, int], int] = {}
+    if parts:
+        for kind, who, what, booked, attended in db.session.execute(
+            _grouped(period, viewer, parts, [_people(BOOKED).label("booked"), _people(ATTENDED).label("attended")])
+        ):
+            counts[(kind, who, what)] = (booked, attended)
+        refreshers = {(k, w, t): n for k, w, t, n in db.session.execute(
+            _refreshers_grouped(period, viewer, parts))}
 
     training_labels = _training_labels(course_ids, level_ids)
     sector_names = dict(db.session.execute(select(Sector.id, Sector.name)).all())

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -507,6 +507,16 @@ def discard_import(pending: TnaImport, actor: User) -> None:
     if pending.uploaded_by_id != actor.id:
         raise ReportsError("Only the person who uploaded the file can discard it.")
     _claim(pending, DISCARDED)
+
+
+def discard_stale_imports(older_than_days: int = 7) -> int:
+    """Discard uploaded files nobody applied within a week (they hold the file's rows)."""
+    cutoff = utcnow() - timedelta(days=older_than_days)
+    result = db.session.execute(
+        update(TnaImport).where(TnaImport.status == PENDING, TnaImport.uploaded_at < cutoff)
+        .values(status=DISCARDED, rows_json="[]").execution_options(synchronize_session=False)
+    )
+    return result.rowcount
 
 
 # --- Gaps: e-mail the coordinators of the agencies furthest behind ------------------------------

@@ -39,6 +39,7 @@ from app.reports.services import (
 )
 
 PAGE_SIZE = 50
+PRINT_LIMIT = 5000  # beyond this, the spreadsheet is the better way to read a list
 REPORT_ROLES = (ADMIN, REVIEWER, COORDINATOR)
 MEASURE_LABELS = {key: label for key, (label, _) in figures.BOOKING_MEASURES.items()}
 MEASURE_LABELS.update({"refresher": "Refresher due", "gap": "Behind the gap"})
@@ -206,9 +207,9 @@ def _people_request():
     return measure, viewer, filters
 
 
-def _page(query, page: int):
+def _page(query, page: int, size: int = PAGE_SIZE):
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = db.session.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    rows = db.session.execute(query.limit(size).offset((page - 1) * size)).all()
     return rows, total
 
 
@@ -258,9 +259,14 @@ def people():
     else:
         query = (figures.refresher_rows(period, viewer, filters) if measure == "refresher"
                  else figures.booking_rows(period, viewer, measure, filters))
-        rows, total = _page(query, page)
+        if request.args.get("print") == "1":  # on paper: every row, not one page of them
+            rows, total = _page(query, 1, size=PRINT_LIMIT)
+            pages = 1
+        else:
+            rows, total = _page(query, page)
+            pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
         sections.append({"title": MEASURE_LABELS[measure], "kind": measure, "rows": rows, "total": total,
-                         "pages": max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), "more": None})
+                         "pages": pages, "more": None})
     args = _query_args(period, measure=measure, **_filter_args(filters))
     return render_template("reports/people.html", form=form, period=period, measure=measure,
                            heading=heading, sections=sections, page=page, args=args,

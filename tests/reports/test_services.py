@@ -267,3 +267,48 @@ def test_gap_email_goes_to_coordinators_once_a_week(dataset, make_user, make_ses
     assert [a.name for a in send().sent] == ["Northbridge Police North"]
     assert db.session.scalar(db.select(db.func.count()).select_from(GapReminder)) == 2
     assert db.session.scalar(db.select(db.func.count()).select_from(OutboxMessage)) == 2
+
+
+def test_demo_needs_cover_level_3_and_the_serious_case_review_workshops(app, make_sector, make_level,
+                                                                          make_course, set_now):
+    import random
+
+    from app.reports.demo import load_training_needs
+
+    set_now(datetime(2026, 11, 1, 9, 0))
+    for name in ("Police", "Health - acute", "Faith"):
+        make_sector(name)
+    level3 = make_level("Level 3")
+    make_course("Serious Case Review workshop for practitioners", "SCR-P")
+    make_course("Serious Case Review workshop for managers", "SCR-M")
+    message = load_training_needs(random.Random(1))
+    tna = db.session.scalar(db.select(TrainingNeedsAnalysis))
+    assert (tna.starts_on, tna.ends_on) == (date(2026, 4, 1), date(2027, 3, 31))
+    by_sector = {}
+    for line in tna.lines:
+        by_sector.setdefault(line.sector.name, []).append(line.training_label)
+    assert sorted(by_sector["Police"]) == ["Any Level 3 course", "Serious Case Review workshop for managers",
+                                           "Serious Case Review workshop for practitioners"]
+    assert "Any Level 3 course" not in by_sector["Faith"]  # no Level 3 need set for faith groups
+    assert all(0 < l.needed <= l.staff_in_scope for l in tna.lines)
+    assert "8 lines" in message and level3.id  # police 3, acute health 3, faith 2
+
+
+def test_files_left_unapplied_for_a_week_are_discarded_by_the_jobs_run(dataset, make_user, set_now):
+    from app.jobs import run_jobs
+    from app.reports.models import DISCARDED, PENDING, TnaImport
+
+    admin = make_user(roles=(ADMIN,))
+    old = upload_tna_import((HEADER + "Police,,,,Level 3,100,11\n").encode(), "old.csv", admin, tna=dataset.tna)
+    db.session.commit()
+    set_now(datetime(2026, 10, 5, 9, 0))
+    recent = upload_tna_import((HEADER + "Police,,,,Level 3,100,12\n").encode(), "new.csv", admin,
+                               tna=dataset.tna)
+    db.session.commit()
+    set_now(datetime(2026, 10, 9, 9, 0))
+    assert run_jobs("reports_discard_stale_imports") == {"reports_discard_stale_imports": "1 discarded"}
+    db.session.expire_all()
+    assert (db.session.get(TnaImport, old.id).status, db.session.get(TnaImport, recent.id).status) == (
+        DISCARDED, PENDING)
+    with pytest.raises(ReportsError, match="already been applied or discarded"):
+        apply_import(db.session.get(TnaImport, old.id), admin)

@@ -222,3 +222,18 @@ def test_gap_email_page_sends_once_and_shows_when_last_sent(dataset, admin, make
     assert len(mailbox.to("colin@example.org")) == 1
     response = client.post(url, data={})
     assert "Choose at least one agency to e-mail" in _text(response)
+
+
+def test_report_pages_work_before_there_is_any_data(app, make_user, login_as):
+    client = login_as(make_user(name="Adaeze Admin", roles=(ADMIN,)))
+    page = _text(client.get("/reports/attendance"))
+    assert "There is no training needs analysis yet" in page
+    for path in ("/reports", "/reports/mix", "/reports/activity", "/reports/annual", "/reports/needs",
+                 "/reports/needs/new", "/reports/people?measure=gap", "/reports/annual.xlsx", "/reports/mix.csv"):
+        assert client.get(path).status_code == 200, path
+    assert "Evaluation figures (response rate and the shift in confidence) appear here once evaluations exist" \
+        in _text(client.get("/reports/annual"))
+    assert client.get("/reports/needs/99").status_code == 404
+    assert client.get("/reports/attendance.xlsx").status_code == 404  # nothing to compare with
+    assert client.get("/reports/people?measure=nonsense").status_code == 404
+    assert client.get("/reports/people?measure=attended&course=999").status_code == 404
