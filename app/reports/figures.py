@@ -221,30 +221,40 @@ def _grouped(period: Period, viewer: Viewer, parts, measures):
     ))
 
 
-def refresher_window(period: Period):
-    """Completions whose refresher falls due in the period, and not followed by a later one."""
-    windows = []
+def due_refreshers(period: Period):
+    """Each person's latest completion of each course whose refresher falls due in the period:
+    one GROUP BY over completions with the due windows in HAVING, as a CTE (user_id, course_id,
+    completed_on) the report's groupings share."""
+    by_months: dict[int, list[int]] = defaultdict(list)
     for course_id, months in db.session.execute(
         select(Course.id, Course.refresher_months).where(Course.refresher_months > 0)
     ):
+        by_months[months].append(course_id)
+    latest = func.max(Completion.completed_on)
+    windows = []
+    for months, course_ids in by_months.items():
         low, high = completed_between_for_due(period, months)
-        windows.append(and_(Completion.course_id == course_id, Completion.completed_on.between(low, high)))
-    later = aliased(Completion)
-    newer = exists().where(later.user_id == Completion.user_id, later.course_id == Completion.course_id,
-                           later.completed_on > Completion.completed_on)
-    return and_(or_(*windows) if windows else false(), not_(newer))
+        windows.append(and_(Completion.course_id.in_(course_ids), latest.between(low, high)))
+    return (
+        select(Completion.user_id.label("user_id"), Completion.course_id.label("course_id"),
+               latest.label("completed_on"))
+        .where(Completion.course_id.in_([c for ids in by_months.values() for c in ids] or [-1]))
+        .group_by(Completion.user_id, Completion.course_id)
+        .having(or_(*windows) if windows else false())
+        .cte("due")
+    )
 
 
 def _refreshers_grouped(period: Period, viewer: Viewer, parts):
-    due = refresher_window(period)
-    count = func.count(distinct(Completion.user_id)).label("refreshers")
+    due = due_refreshers(period)
+    count = func.count(distinct(due.c.user_id)).label("refreshers")
     return union_all(*(
         select(literal_column(f"'{kind}'").label("kind"), who.label("who"), what.label("what"), count)
-        .select_from(Completion)
-        .join(User, User.id == Completion.user_id)
+        .select_from(due)
+        .join(User, User.id == due.c.user_id)
         .join(Agency, Agency.id == User.agency_id)
-        .join(Course, Course.id == Completion.course_id)
-        .where(due, condition, viewer.people(User.agency_id))
+        .join(Course, Course.id == due.c.course_id)
+        .where(condition, viewer.people(User.agency_id))
         .group_by(who, what)
         for kind, who, what, condition in parts
     ))
@@ -408,17 +418,17 @@ def booking_rows(period: Period, viewer: Viewer, measure: str, filters: Filters)
 
 def refresher_rows(period: Period, viewer: Viewer, filters: Filters):
     """The people whose refresher falls due in the period (by the agency they are in now)."""
+    due = due_refreshers(period)
     query = (
-        select(Completion.id, User.id.label("user_id"), User.name, User.email, Agency.name.label("agency"),
-               Sector.name.label("sector"), Course.title, Course.refresher_months,
-               Completion.completed_on)
-        .select_from(Completion)
-        .join(User, User.id == Completion.user_id)
+        select(User.id.label("user_id"), User.name, User.email, Agency.name.label("agency"),
+               Sector.name.label("sector"), Course.title, Course.refresher_months, due.c.completed_on)
+        .select_from(due)
+        .join(User, User.id == due.c.user_id)
         .join(Agency, Agency.id == User.agency_id)
         .join(Sector, Sector.id == Agency.sector_id)
-        .join(Course, Course.id == Completion.course_id)
-        .where(refresher_window(period), viewer.people(User.agency_id))
-        .order_by(Completion.completed_on, User.name, Completion.id)
+        .join(Course, Course.id == due.c.course_id)
+        .where(viewer.people(User.agency_id))
+        .order_by(due.c.completed_on, User.name, Course.title)
     )
     if filters.sector_id:
         query = query.where(Agency.sector_id == filters.sector_id)
@@ -566,12 +576,18 @@ def _charges_by_agency(period: Period, viewer: Viewer) -> dict[int, int] | None:
     return dict(db.session.execute(query.group_by(charge.agency_id)).all())
 
 
+def _agency_names() -> dict[int, tuple[str, str]]:
+    """Each agency's name and sector (grouping by id alone keeps the big GROUP BY cheap)."""
+    return {agency_id: (agency, sector) for agency_id, agency, sector in db.session.execute(
+        select(Agency.id, Agency.name, Sector.name).join(Sector, Sector.id == Agency.sector_id))}
+
+
 def activity_report(period: Period, viewer: Viewer) -> ActivityReport:
     """Bookings, attendances, cancellations, late cancellations, no-shows, walk-ins and charges."""
     chargeable = or_(NO_SHOW, Booking.late_cancellation.is_(True))
     query = (
         select(
-            Booking.agency_id, Agency.name, Sector.name,
+            Booking.agency_id,
             _sum(Booking.walk_in.is_(False)), _sum(ATTENDED), _sum(Booking.status == BOOKING_CANCELLED),
             _sum(Booking.late_cancellation.is_(True)), _sum(NO_SHOW), _sum(Booking.walk_in.is_(True)),
             _sum(chargeable, Course.non_attendance_charge_pence),
@@ -579,18 +595,17 @@ def activity_report(period: Period, viewer: Viewer) -> ActivityReport:
         .select_from(Booking)
         .join(Session, Session.id == Booking.session_id)
         .join(Course, Course.id == Session.course_id)
-        .outerjoin(Agency, Agency.id == Booking.agency_id)
-        .outerjoin(Sector, Sector.id == Agency.sector_id)
         .where(in_period(period), viewer.bookings())
-        .group_by(Booking.agency_id, Agency.name, Sector.name)
+        .group_by(Booking.agency_id)
     )
     charges = _charges_by_agency(period, viewer)
+    names = _agency_names()
     rows = []
-    for agency_id, agency, sector, *numbers in db.session.execute(query):
+    for agency_id, *numbers in db.session.execute(query):
         estimate = numbers.pop()
         amount = estimate if charges is None else charges.get(agency_id, 0)
-        rows.append(ActivityRow(agency_id, agency or NOT_RECORDED, sector or "", *map(int, numbers),
-                                int(amount)))
+        agency, sector = names.get(agency_id, (NOT_RECORDED, ""))
+        rows.append(ActivityRow(agency_id, agency, sector, *map(int, numbers), int(amount)))
     rows.sort(key=lambda r: (r.sector, r.agency))
     return ActivityReport(period, rows, "estimate" if charges is None else "charges")
 
@@ -632,28 +647,28 @@ def annual_report(period: Period, viewer: Viewer) -> AnnualReport:
     """Attendees per event, in total and by sector, and the evaluation's headline figures."""
     attended = and_(in_period(period), viewer.bookings(), ATTENDED)
     events = db.session.execute(
-        select(Course.id, Course.title, func.count(Booking.id))
+        select(Session.course_id, func.count())
         .select_from(Booking).join(Session, Session.id == Booking.session_id)
-        .join(Course, Course.id == Session.course_id)
-        .where(attended).group_by(Course.id, Course.title)
-        .order_by(func.count(Booking.id).desc(), Course.title)
+        .where(attended).group_by(Session.course_id)
     ).all()
+    titles = dict(db.session.execute(
+        select(Course.id, Course.title).where(Course.id.in_([c for c, _ in events] or [-1]))).all())
     by_sector = db.session.execute(
-        select(Agency.sector_id, Sector.name, func.count(Booking.id))
+        select(Agency.sector_id, func.count())
         .select_from(Booking).join(Session, Session.id == Booking.session_id)
         .outerjoin(Agency, Agency.id == Booking.agency_id)
-        .outerjoin(Sector, Sector.id == Agency.sector_id)
-        .where(attended).group_by(Agency.sector_id, Sector.name)
-        .order_by(func.count(Booking.id).desc(), Sector.name)
+        .where(attended).group_by(Agency.sector_id)
     ).all()
+    sector_names = dict(db.session.execute(select(Sector.id, Sector.name)).all())
     people = db.session.scalar(
         select(func.count(distinct(Booking.user_id))).select_from(Booking)
         .join(Session, Session.id == Booking.session_id).where(attended)
     )
     return AnnualReport(
         period=period,
-        events=[(cid, title, n) for cid, title, n in events],
-        by_sector=[(sid, name or NOT_RECORDED, n) for sid, name, n in by_sector],
+        events=sorted(((cid, titles.get(cid, ""), n) for cid, n in events), key=lambda e: (-e[2], e[1])),
+        by_sector=sorted(((sid, sector_names.get(sid, NOT_RECORDED), n) for sid, n in by_sector),
+                         key=lambda s: (-s[2], s[1])),
         people=people or 0,
         evaluation=evaluation_headlines(period) if viewer.sees_all else None,
     )
