@@ -188,37 +188,48 @@ def _training_key(row) -> str:
     return f"c{row.course_id}" if row.course_id else f"l{row.level_id}"
 
 
-def _groupings(course_ids, level_ids, agency_ids, viewer: Viewer):
-    """The (kind, who, what, condition) groupings a need report has lines for: by agency or by
-    sector, for courses or for levels. Only the agencies that have lines (or that a coordinator
-    sees) are grouped by agency, which keeps the work near that of one grouping."""
-    parts = []
-    by_course = Course.id.in_(course_ids)
-    by_level = Course.level_id.in_(level_ids)
-    in_agencies = Agency.id.in_(agency_ids)
+def _groupings(course_ids, level_ids, agency_ids, viewer: Viewer) -> list[str]:
+    """The groupings a need report has lines for: "ac" (agency, course), "al" (agency, level),
+    "sc" (sector, course), "sl" (sector, level). Only the agencies that have lines (or that a
+    coordinator sees) are grouped by agency, which keeps the work near that of one grouping."""
+    kinds = []
     if course_ids and agency_ids:
-        parts.append(("ac", Agency.id, Course.id, and_(by_course, in_agencies)))
+        kinds.append("ac")
     if level_ids and agency_ids:
-        parts.append(("al", Agency.id, Course.level_id, and_(by_level, in_agencies)))
+        kinds.append("al")
     if viewer.sees_all and course_ids:
-        parts.append(("sc", Agency.sector_id, Course.id, by_course))
+        kinds.append("sc")
     if viewer.sees_all and level_ids:
-        parts.append(("sl", Agency.sector_id, Course.level_id, by_level))
-    return parts
+        kinds.append("sl")
+    return kinds
 
 
-def _grouped(period: Period, viewer: Viewer, parts, measures):
-    """One statement: a UNION ALL of a GROUP BY for each grouping."""
-    return union_all(*(
-        select(literal_column(f"'{kind}'").label("kind"), who.label("who"), what.label("what"), *measures)
-        .select_from(Booking)
-        .join(Session, Session.id == Booking.session_id)
-        .join(Course, Course.id == Session.course_id)
-        .join(Agency, Agency.id == Booking.agency_id)
-        .where(in_period(period), viewer.bookings(), condition)
-        .group_by(who, what)
-        for kind, who, what, condition in parts
-    ))
+def _grouped_union(kinds, columns: dict, ids: dict, measures, source, where):
+    """One statement: a UNION ALL of one GROUP BY per grouping, over `source`.
+
+    `columns` maps "agency", "sector", "course" and "level" to the source's columns; `ids` holds
+    the agency, course and level ids the lines need."""
+    parts = []
+    for kind in kinds:
+        who = columns["agency"] if kind[0] == "a" else columns["sector"]
+        what = columns["course"] if kind[1] == "c" else columns["level"]
+        condition = what.in_(ids["course"] if kind[1] == "c" else ids["level"])
+        if kind[0] == "a":
+            condition = and_(condition, who.in_(ids["agency"]))
+        parts.append(
+            select(literal_column(f"'{kind}'").label("kind"), who.label("who"), what.label("what"), *measures)
+            .select_from(source).where(where, condition).group_by(who, what)
+        )
+    return union_all(*parts)
+
+
+def _bookings_grouped(period: Period, viewer: Viewer, kinds, ids):
+    source = (Booking.__table__.join(Session.__table__, Session.id == Booking.session_id)
+              .join(Course.__table__, Course.id == Session.course_id)
+              .join(Agency.__table__, Agency.id == Booking.agency_id))
+    columns = {"agency": Agency.id, "sector": Agency.sector_id, "course": Course.id, "level": Course.level_id}
+    return _grouped_union(kinds, columns, ids, [_people(BOOKED).label("booked"), _people(ATTENDED).label("attended")],
+                          source, and_(in_period(period), viewer.bookings()))
 
 
 def due_refreshers(period: Period):
@@ -245,19 +256,25 @@ def due_refreshers(period: Period):
     )
 
 
-def _refreshers_grouped(period: Period, viewer: Viewer, parts):
+def _refreshers_grouped(period: Period, viewer: Viewer, kinds, ids):
+    """Refreshers due per grouping. The people's agency, sector and the course's level are joined
+    once inside a CTE, so each grouping reads one small set (and no planner can choose to loop
+    over agencies and courses first)."""
     due = due_refreshers(period)
-    count = func.count(distinct(due.c.user_id)).label("refreshers")
-    return union_all(*(
-        select(literal_column(f"'{kind}'").label("kind"), who.label("who"), what.label("what"), count)
+    people = (
+        select(due.c.user_id, due.c.course_id, User.agency_id.label("agency_id"),
+               Agency.sector_id.label("sector_id"), Course.level_id.label("level_id"))
         .select_from(due)
         .join(User, User.id == due.c.user_id)
         .join(Agency, Agency.id == User.agency_id)
         .join(Course, Course.id == due.c.course_id)
-        .where(condition, viewer.people(User.agency_id))
-        .group_by(who, what)
-        for kind, who, what, condition in parts
-    ))
+        .where(viewer.people(User.agency_id))
+        .cte("due_people")
+    )
+    columns = {"agency": people.c.agency_id, "sector": people.c.sector_id, "course": people.c.course_id,
+               "level": people.c.level_id}
+    return _grouped_union(kinds, columns, ids, [func.count(distinct(people.c.user_id)).label("refreshers")],
+                          people, true())
 
 
 def need_report(tna: TrainingNeedsAnalysis, period: Period, viewer: Viewer) -> NeedReport:
@@ -269,16 +286,15 @@ def need_report(tna: TrainingNeedsAnalysis, period: Period, viewer: Viewer) -> N
     level_ids = sorted({l.level_id for l in lines if l.level_id})
     agency_ids = (sorted({l.agency_id for l in lines if l.agency_id}) if viewer.sees_all
                   else sorted(viewer.agency_ids))
-    parts = _groupings(course_ids, level_ids, agency_ids, viewer)
+    kinds = _groupings(course_ids, level_ids, agency_ids, viewer)
+    ids = {"agency": agency_ids, "course": course_ids, "level": level_ids}
     counts: dict[tuple[str, int, int], tuple[int, int]] = {}
     refreshers: dict[tuple[str, int, int], int] = {}
-    if parts:
-        for kind, who, what, booked, attended in db.session.execute(
-            _grouped(period, viewer, parts, [_people(BOOKED).label("booked"), _people(ATTENDED).label("attended")])
-        ):
+    if kinds:
+        for kind, who, what, booked, attended in db.session.execute(_bookings_grouped(period, viewer, kinds, ids)):
             counts[(kind, who, what)] = (booked, attended)
         refreshers = {(k, w, t): n for k, w, t, n in db.session.execute(
-            _refreshers_grouped(period, viewer, parts))}
+            _refreshers_grouped(period, viewer, kinds, ids))}
 
     training_labels = _training_labels(course_ids, level_ids)
     sector_names = dict(db.session.execute(select(Sector.id, Sector.name)).all())
