@@ -3,7 +3,7 @@ from datetime import date, datetime
 
 import pytest
 
-from app.accounts.models import ADMIN, Sector
+from app.accounts.models import ADMIN
 from app.email import OutboxMessage
 from app.extensions import db
 from app.reports import figures
