@@ -18,7 +18,7 @@ NAVIGATION = [
     ("My sessions", "attendance.trainer_sessions", {"trainer", "admin"}),
     ("My agency", "attendance.agency_home", {"coordinator"}),
     ("Evaluation", "evaluation.review_home", {"reviewer", "admin"}),
-    ("Reports", "reports.home", {"reviewer", "admin"}),
+    ("Reports", "reports.home", {"reviewer", "admin", "coordinator"}),
     ("Administration", "admin.home", {"admin"}),
 ]
 

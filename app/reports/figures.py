@@ -1,0 +1,748 @@
+"""The reports' figures, each from grouped SQL (GROUP BY with COUNT, SUM and CASE), never by
+walking booking rows in Python.
+
+Counting rules, shared by every report:
+- A session belongs to the period when it starts inside it (UK days); cancelled sessions are left
+  out of every figure (their bookings were not the people's choice).
+- A booking counts for the agency, and so the sector, the person was in when they booked
+  (Booking.agency_id), so someone who moved agency counts where they were.
+- Booked: holding a place (awaiting approval or confirmed) or marked present. Attended: marked
+  attended or partly attended (walk-ins included). People are counted once per row however many
+  sessions they went to.
+- A refresher falls due when the latest completion of a course plus its refresher months lands
+  in the period (a later completion of the same course replaces it).
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import (
+    and_,
+    case,
+    distinct,
+    exists,
+    false,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.orm import aliased
+
+from app.accounts.models import ADMIN, REVIEWER, Agency, Sector, User
+from app.bookings.models import (
+    CANCELLED as BOOKING_CANCELLED,
+    DID_NOT_ATTEND,
+    HOLDS_PLACE,
+    PRESENT_OUTCOMES,
+    TURNED_AWAY,
+    Booking,
+    Completion,
+)
+from app.courses.models import CANCELLED, PUBLISHED, Course, Level, Session
+from app.extensions import db
+from app.reports.models import TnaLine, TrainingNeedsAnalysis
+from app.reports.periods import Period, add_months, completed_between_for_due
+
+NO_SHOW_OUTCOMES = (DID_NOT_ATTEND, TURNED_AWAY)
+BOOKED = or_(Booking.status.in_(HOLDS_PLACE), Booking.outcome.in_(PRESENT_OUTCOMES))
+ATTENDED = Booking.outcome.in_(PRESENT_OUTCOMES)
+NO_SHOW = Booking.outcome.in_(NO_SHOW_OUTCOMES)
+# Who was (or is to be) in the room: present, or holding a place with nothing marked yet.
+TAKING_PART = or_(ATTENDED, and_(Booking.outcome.is_(None), Booking.status.in_(HOLDS_PLACE)))
+NOT_RECORDED = "Agency not recorded"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Whose figures a person may see: every agency's, or only the agencies they coordinate."""
+
+    agency_ids: frozenset[int] | None  # None: all
+
+    @classmethod
+    def of(cls, user: User) -> Viewer:
+        if user.has_role(ADMIN, REVIEWER):
+            return cls(None)
+        return cls(frozenset(user.coordinated_agency_ids))
+
+    @property
+    def sees_all(self) -> bool:
+        return self.agency_ids is None
+
+    def may_see_agency(self, agency_id: int | None) -> bool:
+        return self.sees_all or (agency_id is not None and agency_id in self.agency_ids)
+
+    def bookings(self):
+        """The condition limiting bookings to the viewer's agencies."""
+        if self.sees_all:
+            return true()
+        return Booking.agency_id.in_(self.agency_ids) if self.agency_ids else false()
+
+    def people(self, agency_column):
+        if self.sees_all:
+            return true()
+        return agency_column.in_(self.agency_ids) if self.agency_ids else false()
+
+
+def in_period(period: Period):
+    return and_(Session.starts_at >= period.start_utc, Session.starts_at < period.end_utc,
+                Session.status != CANCELLED)
+
+
+def _people(condition):
+    return func.count(distinct(case((condition, Booking.user_id))))
+
+
+def _sum(condition, value=1):
+    return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
+
+
+# --- Attendance against need ---------------------------------------------------------------------
+
+@dataclass
+class NeedRow:
+    sector_id: int
+    sector: str
+    agency_id: int | None
+    agency: str
+    course_id: int | None
+    level_id: int | None
+    training: str
+    staff_in_scope: int | None
+    needed: int | None
+    booked: int = 0
+    attended: int = 0
+    refreshers: int = 0
+
+    @property
+    def gap(self) -> int | None:
+        return None if self.needed is None else max(self.needed - self.attended, 0)
+
+    @property
+    def percent_met(self) -> int | None:
+        if not self.needed:
+            return None
+        return round(100 * self.attended / self.needed)
+
+    @property
+    def filters(self) -> dict:
+        """The query-string values that find the people behind this row."""
+        values = {"sector": self.sector_id}
+        if self.agency_id:
+            values["agency"] = self.agency_id
+        if self.course_id:
+            values["course"] = self.course_id
+        else:
+            values["level"] = self.level_id
+        return values
+
+
+@dataclass
+class SectorBlock:
+    sector_id: int
+    name: str
+    rows: list[NeedRow] = field(default_factory=list)
+
+    @property
+    def headline(self) -> list[NeedRow]:
+        return [r for r in self.rows if r.agency_id is None] or self.rows
+
+    @property
+    def needed(self) -> int:
+        return sum(r.needed or 0 for r in self.headline)
+
+    @property
+    def met(self) -> int:
+        return sum(min(r.attended, r.needed or 0) for r in self.headline)
+
+    @property
+    def percent_met(self) -> int | None:
+        return round(100 * self.met / self.needed) if self.needed else None
+
+
+@dataclass
+class NeedReport:
+    tna: TrainingNeedsAnalysis
+    period: Period
+    sectors: list[SectorBlock]
+    trainings: list[tuple[str, str]]  # (key, label) in display order
+
+    @property
+    def rows(self) -> list[NeedRow]:
+        return [row for block in self.sectors for row in block.rows]
+
+    def chart_rows(self, training_key: str) -> list[NeedRow]:
+        """One bar per sector (or per agency, for a coordinator) for one course or level."""
+        rows = [r for r in self.rows if _training_key(r) == training_key]
+        headline = [r for r in rows if r.agency_id is None]
+        return headline or rows
+
+
+def _training_key(row) -> str:
+    return f"c{row.course_id}" if row.course_id else f"l{row.level_id}"
+
+
+def _groupings(course_ids, level_ids, agency_ids, viewer: Viewer) -> list[str]:
+    """The groupings a need report has lines for: "ac" (agency, course), "al" (agency, level),
+    "sc" (sector, course), "sl" (sector, level). Only the agencies that have lines (or that a
+    coordinator sees) are grouped by agency, which keeps the work near that of one grouping."""
+    kinds = []
+    if course_ids and agency_ids:
+        kinds.append("ac")
+    if level_ids and agency_ids:
+        kinds.append("al")
+    if viewer.sees_all and course_ids:
+        kinds.append("sc")
+    if viewer.sees_all and level_ids:
+        kinds.append("sl")
+    return kinds
+
+
+def _grouped_union(kinds, columns: dict, ids: dict, measures, source, where):
+    """One statement: a UNION ALL of one GROUP BY per grouping, over `source`.
+
+    `columns` maps "agency", "sector", "course" and "level" to the source's columns; `ids` holds
+    the agency, course and level ids the lines need."""
+    parts = []
+    for kind in kinds:
+        who = columns["agency"] if kind[0] == "a" else columns["sector"]
+        what = columns["course"] if kind[1] == "c" else columns["level"]
+        condition = what.in_(ids["course"] if kind[1] == "c" else ids["level"])
+        if kind[0] == "a":
+            condition = and_(condition, who.in_(ids["agency"]))
+        parts.append(
+            select(literal_column(f"'{kind}'").label("kind"), who.label("who"), what.label("what"), *measures)
+            .select_from(source).where(where, condition).group_by(who, what)
+        )
+    return union_all(*parts)
+
+
+def _bookings_grouped(period: Period, viewer: Viewer, kinds, ids):
+    source = (Booking.__table__.join(Session.__table__, Session.id == Booking.session_id)
+              .join(Course.__table__, Course.id == Session.course_id)
+              .join(Agency.__table__, Agency.id == Booking.agency_id))
+    columns = {"agency": Agency.id, "sector": Agency.sector_id, "course": Course.id, "level": Course.level_id}
+    return _grouped_union(kinds, columns, ids, [_people(BOOKED).label("booked"), _people(ATTENDED).label("attended")],
+                          source, and_(in_period(period), viewer.bookings()))
+
+
+def due_refreshers(period: Period):
+    """Each person's latest completion of each course whose refresher falls due in the period:
+    one GROUP BY over completions with the due windows in HAVING, as a CTE (user_id, course_id,
+    completed_on) the report's groupings share."""
+    by_months: dict[int, list[int]] = defaultdict(list)
+    for course_id, months in db.session.execute(
+        select(Course.id, Course.refresher_months).where(Course.refresher_months > 0)
+    ):
+        by_months[months].append(course_id)
+    latest = func.max(Completion.completed_on)
+    windows = []
+    for months, course_ids in by_months.items():
+        low, high = completed_between_for_due(period, months)
+        windows.append(and_(Completion.course_id.in_(course_ids), latest.between(low, high)))
+    return (
+        select(Completion.user_id.label("user_id"), Completion.course_id.label("course_id"),
+               latest.label("completed_on"))
+        .where(Completion.course_id.in_([c for ids in by_months.values() for c in ids] or [-1]))
+        .group_by(Completion.user_id, Completion.course_id)
+        .having(or_(*windows) if windows else false())
+        .cte("due")
+    )
+
+
+def _refreshers_grouped(period: Period, viewer: Viewer, kinds, ids):
+    """Refreshers due per grouping. The people's agency, sector and the course's level are joined
+    once inside a CTE, so each grouping reads one small set (and no planner can choose to loop
+    over agencies and courses first)."""
+    due = due_refreshers(period)
+    people = (
+        select(due.c.user_id, due.c.course_id, User.agency_id.label("agency_id"),
+               Agency.sector_id.label("sector_id"), Course.level_id.label("level_id"))
+        .select_from(due)
+        .join(User, User.id == due.c.user_id)
+        .join(Agency, Agency.id == User.agency_id)
+        .join(Course, Course.id == due.c.course_id)
+        .where(viewer.people(User.agency_id))
+        .cte("due_people")
+    )
+    columns = {"agency": people.c.agency_id, "sector": people.c.sector_id, "course": people.c.course_id,
+               "level": people.c.level_id}
+    return _grouped_union(kinds, columns, ids, [func.count(distinct(people.c.user_id)).label("refreshers")],
+                          people, true())
+
+
+def need_report(tna: TrainingNeedsAnalysis, period: Period, viewer: Viewer) -> NeedReport:
+    """Needed, booked, attended, gap, % met and refreshers due per sector, agency and training."""
+    lines = db.session.scalars(
+        select(TnaLine).where(TnaLine.tna_id == tna.id).order_by(TnaLine.id)
+    ).all()
+    course_ids = sorted({l.course_id for l in lines if l.course_id})
+    level_ids = sorted({l.level_id for l in lines if l.level_id})
+    agency_ids = (sorted({l.agency_id for l in lines if l.agency_id}) if viewer.sees_all
+                  else sorted(viewer.agency_ids))
+    kinds = _groupings(course_ids, level_ids, agency_ids, viewer)
+    ids = {"agency": agency_ids, "course": course_ids, "level": level_ids}
+    counts: dict[tuple[str, int, int], tuple[int, int]] = {}
+    refreshers: dict[tuple[str, int, int], int] = {}
+    if kinds:
+        for kind, who, what, booked, attended in db.session.execute(_bookings_grouped(period, viewer, kinds, ids)):
+            counts[(kind, who, what)] = (booked, attended)
+        refreshers = {(k, w, t): n for k, w, t, n in db.session.execute(
+            _refreshers_grouped(period, viewer, kinds, ids))}
+
+    training_labels = _training_labels(course_ids, level_ids)
+    sector_names = dict(db.session.execute(select(Sector.id, Sector.name)).all())
+    agency_rows = db.session.execute(select(Agency.id, Agency.name, Agency.sector_id)).all()
+    agency_names = {a: n for a, n, _ in agency_rows}
+    agency_sector = {a: s for a, _, s in agency_rows}
+
+    def filled(row: NeedRow) -> NeedRow:
+        scope, who = ("a", row.agency_id) if row.agency_id else ("s", row.sector_id)
+        kind, what = (scope + "c", row.course_id) if row.course_id else (scope + "l", row.level_id)
+        row.booked, row.attended = counts.get((kind, who, what), (0, 0))
+        row.refreshers = refreshers.get((kind, who, what), 0)
+        return row
+
+    def new_row(sector_id, agency_id, training_key, staff, needed) -> NeedRow:
+        course_id = int(training_key[1:]) if training_key[0] == "c" else None
+        level_id = int(training_key[1:]) if training_key[0] == "l" else None
+        return filled(NeedRow(
+            sector_id=sector_id, sector=sector_names.get(sector_id, ""), agency_id=agency_id,
+            agency=agency_names.get(agency_id, "") if agency_id else "", course_id=course_id,
+            level_id=level_id, training=training_labels.get(training_key, ""),
+            staff_in_scope=staff, needed=needed))
+
+    by_sector: dict[int, dict[str, dict]] = defaultdict(lambda: defaultdict(dict))
+    for line in lines:
+        by_sector[line.sector_id][_training_key(line)][line.agency_id] = line
+    order = {key: i for i, key in enumerate(training_labels)}
+    blocks: list[SectorBlock] = []
+    if viewer.sees_all:
+        for sector_id, trainings in by_sector.items():
+            block = SectorBlock(sector_id, sector_names.get(sector_id, ""))
+            for key in sorted(trainings, key=lambda k: order.get(k, 0)):
+                found = trainings[key]
+                sector_line = found.get(None)
+                agency_lines = [l for a, l in found.items() if a is not None]
+                if sector_line is not None:
+                    block.rows.append(new_row(sector_id, None, key, sector_line.staff_in_scope,
+                                              sector_line.needed))
+                else:
+                    block.rows.append(new_row(
+                        sector_id, None, key, sum(l.staff_in_scope for l in agency_lines),
+                        sum(l.needed for l in agency_lines)))
+                for line in sorted(agency_lines, key=lambda l: agency_names.get(l.agency_id, "")):
+                    block.rows.append(new_row(sector_id, line.agency_id, key, line.staff_in_scope,
+                                              line.needed))
+            blocks.append(block)
+    else:
+        for agency_id in sorted(viewer.agency_ids, key=lambda a: agency_names.get(a, "")):
+            sector_id = agency_sector.get(agency_id)
+            trainings = by_sector.get(sector_id, {})
+            keys = [k for k in trainings if None in trainings[k] or agency_id in trainings[k]]
+            if not keys:
+                continue
+            block = SectorBlock(sector_id, sector_names.get(sector_id, ""))
+            for key in sorted(keys, key=lambda k: order.get(k, 0)):
+                line = trainings[key].get(agency_id)
+                block.rows.append(new_row(sector_id, agency_id, key,
+                                          line.staff_in_scope if line else None,
+                                          line.needed if line else None))
+            blocks.append(block)
+    # Furthest behind first: the lowest share of need met, then the largest gap.
+    blocks.sort(key=lambda b: (b.percent_met if b.percent_met is not None else 101,
+                               -(b.needed - b.met), b.name))
+    return NeedReport(tna=tna, period=period, sectors=blocks,
+                      trainings=[(k, v) for k, v in training_labels.items()
+                                 if any(_training_key(r) == k for b in blocks for r in b.rows)])
+
+
+def _training_labels(course_ids, level_ids) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for level_id, name in db.session.execute(
+        select(Level.id, Level.name).where(Level.id.in_(level_ids or [-1])).order_by(Level.position, Level.name)
+    ):
+        labels[f"l{level_id}"] = f"Any {name} course"
+    for course_id, title in db.session.execute(
+        select(Course.id, Course.title).where(Course.id.in_(course_ids or [-1])).order_by(Course.title)
+    ):
+        labels[f"c{course_id}"] = title
+    return labels
+
+
+# --- Drill-down: the people and sessions behind a figure -----------------------------------------
+
+BOOKING_MEASURES = {
+    "booked": ("Booked", BOOKED),
+    "attended": ("Attended", ATTENDED),
+    "not_attended": ("Booked but not (yet) attended", and_(BOOKED, not_(ATTENDED))),
+    "bookings": ("Bookings", Booking.walk_in.is_(False)),
+    "cancellations": ("Cancellations", Booking.status == BOOKING_CANCELLED),
+    "late_cancellations": ("Late cancellations", Booking.late_cancellation.is_(True)),
+    "no_shows": ("No-shows", NO_SHOW),
+    "walk_ins": ("Walk-ins", Booking.walk_in.is_(True)),
+    "taking_part": ("Taking part", TAKING_PART),
+    "chargeable": ("Chargeable", or_(NO_SHOW, Booking.late_cancellation.is_(True))),
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    sector_id: int | None = None
+    agency_id: int | None = None
+    course_id: int | None = None
+    level_id: int | None = None
+    session_id: int | None = None
+
+
+def booking_rows(period: Period, viewer: Viewer, measure: str, filters: Filters):
+    """The bookings behind a figure: one row per booking with the person, agency and session."""
+    label, condition = BOOKING_MEASURES[measure]
+    sector = aliased(Sector)
+    query = (
+        select(Booking.id, User.id.label("user_id"), User.name, User.email, Agency.name.label("agency"),
+               sector.name.label("sector"), Course.title, Session.id.label("session_id"),
+               Session.starts_at, Booking.status, Booking.outcome, Booking.walk_in,
+               Booking.late_cancellation)
+        .select_from(Booking)
+        .join(User, User.id == Booking.user_id)
+        .join(Session, Session.id == Booking.session_id)
+        .join(Course, Course.id == Session.course_id)
+        .outerjoin(Agency, Agency.id == Booking.agency_id)
+        .outerjoin(sector, sector.id == Agency.sector_id)
+        .where(in_period(period), viewer.bookings(), condition)
+        .order_by(Session.starts_at, User.name, Booking.id)
+    )
+    if filters.sector_id:
+        query = query.where(Agency.sector_id == filters.sector_id)
+    if filters.agency_id:
+        query = query.where(Booking.agency_id == filters.agency_id)
+    if filters.course_id:
+        query = query.where(Course.id == filters.course_id)
+    if filters.level_id:
+        query = query.where(Course.level_id == filters.level_id)
+    if filters.session_id:
+        query = query.where(Session.id == filters.session_id)
+    return query
+
+
+def refresher_rows(period: Period, viewer: Viewer, filters: Filters):
+    """The people whose refresher falls due in the period (by the agency they are in now)."""
+    due = due_refreshers(period)
+    query = (
+        select(User.id.label("user_id"), User.name, User.email, Agency.name.label("agency"),
+               Sector.name.label("sector"), Course.title, Course.refresher_months, due.c.completed_on)
+        .select_from(due)
+        .join(User, User.id == due.c.user_id)
+        .join(Agency, Agency.id == User.agency_id)
+        .join(Sector, Sector.id == Agency.sector_id)
+        .join(Course, Course.id == due.c.course_id)
+        .where(viewer.people(User.agency_id))
+        .order_by(due.c.completed_on, User.name, Course.title)
+    )
+    if filters.sector_id:
+        query = query.where(Agency.sector_id == filters.sector_id)
+    if filters.agency_id:
+        query = query.where(User.agency_id == filters.agency_id)
+    if filters.course_id:
+        query = query.where(Course.id == filters.course_id)
+    if filters.level_id:
+        query = query.where(Course.level_id == filters.level_id)
+    return query
+
+
+def due_on(row) -> object:
+    return add_months(row.completed_on, row.refresher_months)
+
+
+# --- Multi-agency mix -----------------------------------------------------------------------------
+
+@dataclass
+class MixSession:
+    session_id: int
+    title: str
+    starts_at: object
+    capacity: int
+    sectors: list[tuple[int | None, str, int]] = field(default_factory=list)
+
+    @property
+    def taking_part(self) -> int:
+        return sum(n for _, _, n in self.sectors)
+
+    @property
+    def largest(self) -> tuple[int | None, str, int] | None:
+        return self.sectors[0] if self.sectors else None
+
+    @property
+    def largest_share(self) -> int | None:
+        if not self.taking_part:
+            return None
+        return round(100 * self.sectors[0][2] / self.taking_part)
+
+    @property
+    def dominated(self) -> bool:
+        """One sector filled more than half of the places taken."""
+        return bool(self.taking_part) and 2 * self.sectors[0][2] > self.taking_part
+
+
+@dataclass
+class MixReport:
+    period: Period
+    sessions: list[MixSession]
+    sector_totals: list[tuple[int | None, str, int]]
+
+    @property
+    def dominated(self) -> list[MixSession]:
+        return [s for s in self.sessions if s.dominated]
+
+
+def mix_report(period: Period, viewer: Viewer) -> MixReport:
+    """Per session: the sectors taking part and the largest sector's share of the places taken."""
+    sessions_query = (
+        select(Session.id, Course.title, Session.starts_at, Session.capacity)
+        .join(Course, Course.id == Session.course_id)
+        .where(in_period(period))
+        .order_by(Session.starts_at, Session.id)
+    )
+    if not viewer.sees_all:
+        # A coordinator sees the mix (counts by sector, no names) of sessions their staff were on.
+        sessions_query = sessions_query.where(exists().where(
+            Booking.session_id == Session.id, viewer.bookings(), TAKING_PART))
+    sessions = {sid: MixSession(sid, title, starts_at, capacity)
+                for sid, title, starts_at, capacity in db.session.execute(sessions_query)}
+    mix = (
+        select(Booking.session_id, Agency.sector_id, func.count().label("n"))
+        .select_from(Booking)
+        .join(Session, Session.id == Booking.session_id)
+        .outerjoin(Agency, Agency.id == Booking.agency_id)
+        .where(in_period(period), TAKING_PART)
+        .group_by(Booking.session_id, Agency.sector_id)
+    )
+    if not viewer.sees_all:
+        mix = mix.where(Booking.session_id.in_(list(sessions) or [-1]))
+    names = dict(db.session.execute(select(Sector.id, Sector.name)).all())
+    totals: dict[int | None, int] = defaultdict(int)
+    for session_id, sector_id, n in db.session.execute(mix):
+        if session_id in sessions:
+            sessions[session_id].sectors.append((sector_id, names.get(sector_id, NOT_RECORDED), n))
+            totals[sector_id] += n
+    for item in sessions.values():
+        item.sectors.sort(key=lambda s: (-s[2], s[1]))
+    return MixReport(
+        period=period, sessions=list(sessions.values()),
+        sector_totals=sorted(((s, names.get(s, NOT_RECORDED), n) for s, n in totals.items()),
+                             key=lambda t: (-t[2], t[1])),
+    )
+
+
+# --- Activity per agency -------------------------------------------------------------------------
+
+@dataclass
+class ActivityRow:
+    agency_id: int | None
+    agency: str
+    sector: str
+    bookings: int
+    attendances: int
+    cancellations: int
+    late_cancellations: int
+    no_shows: int
+    walk_ins: int
+    charges_pence: int
+
+
+@dataclass
+class ActivityReport:
+    period: Period
+    rows: list[ActivityRow]
+    charges_source: str  # "charges": the registers' Charge rows; "estimate": course charge rates
+
+    def total(self, name: str) -> int:
+        return sum(getattr(r, name) for r in self.rows)
+
+
+def _charge_model():
+    """The registers' Charge model, when that part of the system is installed."""
+    if importlib.util.find_spec("app.attendance") is None or \
+            importlib.util.find_spec("app.attendance.models") is None:
+        return None
+    return getattr(importlib.import_module("app.attendance.models"), "Charge", None)
+
+
+def _charges_by_agency(period: Period, viewer: Viewer) -> dict[int, int] | None:
+    charge = _charge_model()
+    if charge is None or not hasattr(charge, "agency_id") or not hasattr(charge, "amount_pence"):
+        return None
+    query = select(charge.agency_id, func.coalesce(func.sum(charge.amount_pence), 0))
+    if hasattr(charge, "booking_id"):
+        query = (query.join(Booking, Booking.id == charge.booking_id)
+                 .join(Session, Session.id == Booking.session_id).where(in_period(period)))
+    if hasattr(charge, "waived"):
+        query = query.where(charge.waived.is_(False))
+    elif hasattr(charge, "status"):
+        query = query.where(charge.status != "waived")
+    if not viewer.sees_all:
+        query = query.where(viewer.people(charge.agency_id))
+    return dict(db.session.execute(query.group_by(charge.agency_id)).all())
+
+
+def _agency_names() -> dict[int, tuple[str, str]]:
+    """Each agency's name and sector (grouping by id alone keeps the big GROUP BY cheap)."""
+    return {agency_id: (agency, sector) for agency_id, agency, sector in db.session.execute(
+        select(Agency.id, Agency.name, Sector.name).join(Sector, Sector.id == Agency.sector_id))}
+
+
+def activity_report(period: Period, viewer: Viewer) -> ActivityReport:
+    """Bookings, attendances, cancellations, late cancellations, no-shows, walk-ins and charges."""
+    chargeable = or_(NO_SHOW, Booking.late_cancellation.is_(True))
+    query = (
+        select(
+            Booking.agency_id,
+            _sum(Booking.walk_in.is_(False)), _sum(ATTENDED), _sum(Booking.status == BOOKING_CANCELLED),
+            _sum(Booking.late_cancellation.is_(True)), _sum(NO_SHOW), _sum(Booking.walk_in.is_(True)),
+            _sum(chargeable, Course.non_attendance_charge_pence),
+        )
+        .select_from(Booking)
+        .join(Session, Session.id == Booking.session_id)
+        .join(Course, Course.id == Session.course_id)
+        .where(in_period(period), viewer.bookings())
+        .group_by(Booking.agency_id)
+    )
+    charges = _charges_by_agency(period, viewer)
+    names = _agency_names()
+    rows = []
+    for agency_id, *numbers in db.session.execute(query):
+        estimate = numbers.pop()
+        amount = estimate if charges is None else charges.get(agency_id, 0)
+        agency, sector = names.get(agency_id, (NOT_RECORDED, ""))
+        rows.append(ActivityRow(agency_id, agency, sector, *map(int, numbers), int(amount)))
+    rows.sort(key=lambda r: (r.sector, r.agency))
+    return ActivityReport(period, rows, "estimate" if charges is None else "charges")
+
+
+# --- The annual report's tables ------------------------------------------------------------------
+
+@dataclass
+class AnnualReport:
+    period: Period
+    events: list[tuple[int, str, int]]  # (course id, title, attendees)
+    by_sector: list[tuple[int | None, str, int]]
+    people: int
+    evaluation: list[tuple[str, str]] | None
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, _, n in self.events)
+
+
+def evaluation_headlines(period: Period) -> list[tuple[str, str]] | None:
+    """The evaluation's headline figures, once the evaluation part provides them.
+
+    Uses app.evaluation.services.headline_figures(starts_on, ends_on), which returns a mapping
+    (or pairs) of label to figure; None when that function is not there or has nothing to say.
+    """
+    if importlib.util.find_spec("app.evaluation.services") is None:
+        return None
+    provider = getattr(importlib.import_module("app.evaluation.services"), "headline_figures", None)
+    if provider is None:
+        return None
+    figures = provider(period.starts_on, period.ends_on)
+    if not figures:
+        return None
+    items = figures.items() if hasattr(figures, "items") else figures
+    return [(str(label), str(value)) for label, value in items]
+
+
+def annual_report(period: Period, viewer: Viewer) -> AnnualReport:
+    """Attendees per event, in total and by sector, and the evaluation's headline figures."""
+    attended = and_(in_period(period), viewer.bookings(), ATTENDED)
+    events = db.session.execute(
+        select(Session.course_id, func.count())
+        .select_from(Booking).join(Session, Session.id == Booking.session_id)
+        .where(attended).group_by(Session.course_id)
+    ).all()
+    titles = dict(db.session.execute(
+        select(Course.id, Course.title).where(Course.id.in_([c for c, _ in events] or [-1]))).all())
+    by_sector = db.session.execute(
+        select(Agency.sector_id, func.count())
+        .select_from(Booking).join(Session, Session.id == Booking.session_id)
+        .outerjoin(Agency, Agency.id == Booking.agency_id)
+        .where(attended).group_by(Agency.sector_id)
+    ).all()
+    sector_names = dict(db.session.execute(select(Sector.id, Sector.name)).all())
+    people = db.session.scalar(
+        select(func.count(distinct(Booking.user_id))).select_from(Booking)
+        .join(Session, Session.id == Booking.session_id).where(attended)
+    )
+    return AnnualReport(
+        period=period,
+        events=sorted(((cid, titles.get(cid, ""), n) for cid, n in events), key=lambda e: (-e[2], e[1])),
+        by_sector=sorted(((sid, sector_names.get(sid, NOT_RECORDED), n) for sid, n in by_sector),
+                         key=lambda s: (-s[2], s[1])),
+        people=people or 0,
+        evaluation=evaluation_headlines(period) if viewer.sees_all else None,
+    )
+
+
+# --- Acting on a gap -------------------------------------------------------------------------------
+
+@dataclass
+class AgencyGap:
+    agency: Agency
+    needed: int | None
+    booked: int
+    attended: int
+
+    @property
+    def gap(self) -> int | None:
+        return None if self.needed is None else max(self.needed - self.attended, 0)
+
+
+def agencies_behind(tna: TrainingNeedsAnalysis, period: Period, sector_id: int,
+                    course_id: int | None, level_id: int | None) -> list[AgencyGap]:
+    """The sector's agencies, furthest behind first: largest share of their own need unmet, then
+    (where the analysis has no figure for the agency) fewest people trained."""
+    training = Course.id == course_id if course_id else Course.level_id == level_id
+    counts = {agency_id: (booked, attended) for agency_id, booked, attended in db.session.execute(
+        select(Booking.agency_id, _people(BOOKED), _people(ATTENDED))
+        .select_from(Booking).join(Session, Session.id == Booking.session_id)
+        .join(Course, Course.id == Session.course_id)
+        .join(Agency, Agency.id == Booking.agency_id)
+        .where(in_period(period), training, Agency.sector_id == sector_id)
+        .group_by(Booking.agency_id)
+    )}
+    needs = dict(db.session.execute(
+        select(TnaLine.agency_id, TnaLine.needed).where(
+            TnaLine.tna_id == tna.id, TnaLine.sector_id == sector_id, TnaLine.agency_id.is_not(None),
+            TnaLine.course_id == course_id if course_id else TnaLine.level_id == level_id)
+    ).all())
+    found = [
+        AgencyGap(agency, needs.get(agency.id), *counts.get(agency.id, (0, 0)))
+        for agency in db.session.scalars(
+            select(Agency).where(Agency.sector_id == sector_id, Agency.active.is_(True)).order_by(Agency.name))
+    ]
+
+    def behind(item: AgencyGap):
+        if item.needed:
+            return (0, item.attended / item.needed, -(item.gap or 0), item.agency.name)
+        return (1, item.attended, 0, item.agency.name)
+
+    return sorted(found, key=behind)
+
+
+def upcoming_sessions(course_id: int | None, level_id: int | None, now) -> list[Session]:
+    """Published sessions of the course (or level) still to come and still taking bookings."""
+    training = Course.id == course_id if course_id else Course.level_id == level_id
+    return db.session.scalars(
+        select(Session).join(Course, Course.id == Session.course_id)
+        .where(training, Session.status == PUBLISHED, Session.starts_at > now,
+               or_(Session.booking_closes_at.is_(None), Session.booking_closes_at > now),
+               Course.retired_at.is_(None))
+        .order_by(Session.starts_at, Session.id)
+    ).all()

@@ -1,0 +1,9 @@
+"""The reports' scheduled work, run by `flask jobs run`."""
+from app.jobs import job
+from app.reports.services import discard_stale_imports
+
+
+@job("reports_discard_stale_imports", order=80)
+def discard_stale_imports_job() -> str:
+    """Discard needs imports left unapplied for a week."""
+    return f"{discard_stale_imports()} discarded"
