@@ -62,6 +62,7 @@ test-postgres: install-dev
 bench: install-dev
 	bash scripts/ensure_system_packages.sh test
 	$(PY) -m bench $(BENCH_ARGS)
+	$(PY) -m bench.reports
 
 clean:
 	rm -rf $(VENV) node_modules app/static/govuk .pytest_cache

@@ -5,8 +5,6 @@ Written as rows with their history (no e-mails are queued for invented people).
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import random
 from datetime import timedelta
 
@@ -19,12 +17,10 @@ from app.bookings.places import availability_for
 from app.bookings.working_days import working_days_later
 from app.clock import utcnow
 from app.courses.models import PUBLISHED, Course, Session
+import app.courses.demo  # noqa: F401  (registers the programme's demo step before this one)
 from app.demo import demo_step
 from app.extensions import db
 
-# The programme's demo step must run first: make sure it is registered before this one.
-if importlib.util.find_spec("app.courses.demo") is not None:
-    importlib.import_module("app.courses.demo")
 
 DEMO_LEARNER = "learner@northbridge-council.example"
 

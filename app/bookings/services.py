@@ -6,8 +6,6 @@ Services add and flush; the view or job that called them commits once.
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import secrets
 from collections.abc import Iterable
 from datetime import date, timedelta
@@ -17,6 +15,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import ACTIVE, ADMIN, User
 from app.accounts.tokens import LinkError, make_token, read_token
+from app.attendance.models import Suspension
+from app.attendance.services import active_suspension
 from app.bookings import notifications as notify
 from app.bookings.history import change_status
 from app.bookings.models import (
@@ -67,25 +67,9 @@ def _and_list(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def active_suspension(person: User):
-    """The person's booking suspension, if the registers module is installed and has one."""
-    if importlib.util.find_spec("app.attendance") is None:
-        return None
-    try:
-        module = importlib.import_module("app.attendance.services")
-    except ModuleNotFoundError:
-        return None
-    check = getattr(module, "active_suspension", None)
-    return check(person) if check else None
-
-
-def _suspension_message(suspension, you: bool, name: str) -> str:
-    until = next(
-        (getattr(suspension, a) for a in ("ends_on", "until", "ends_at") if getattr(suspension, a, None)),
-        None,
-    )
+def _suspension_message(suspension: Suspension, you: bool, name: str) -> str:
     who = "Your booking is" if you else f"{name}’s booking is"
-    when = f" until {format_date(until)}" if until else ""
+    when = f" until {format_date(suspension.until)}"
     return (f"{who} suspended{when} after sessions were missed without notice. "
             "Contact the L&D team if you think this is wrong.")
 

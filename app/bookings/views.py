@@ -57,11 +57,9 @@ def _own_booking_or_404(booking_id: int) -> Booking:
     return booking
 
 
-def _session_page(session: Session) -> str | None:
-    """The session's page on the programme, once the programme pages exist."""
-    if "courses.session_detail" in current_app.view_functions:
-        return url_for("courses.session_detail", session_id=session.id)
-    return None
+def _session_page(session: Session) -> str:
+    """The session's page on the programme."""
+    return url_for("courses.session_detail", session_id=session.id)
 
 
 def _form_error(form, exc: services.BookingError) -> None:
@@ -130,7 +128,7 @@ def my_bookings():
     return render_template(
         "bookings/my_bookings.html", upcoming=upcoming, past=past, completions=completions,
         can_change=services.can_change, has_online_courses=has_online_courses,
-        programme_url=url_for("courses.programme") if "courses.programme" in current_app.view_functions else None,
+        programme_url=url_for("courses.programme"),
         feed_url=url_for("bookings.calendar_feed", token=current_user.calendar_token, _external=True),
     )
 

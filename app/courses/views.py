@@ -72,10 +72,6 @@ def _session_states(sessions: list[Session], mine: tuple | None) -> dict[int, di
     return result
 
 
-def _can_book() -> bool:
-    return "bookings.book" in current_app.view_functions
-
-
 def _calendar_response(body: bytes, filename: str) -> Response:
     response = Response(body, content_type=calendar.CONTENT_TYPE)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -199,7 +195,7 @@ def session_detail(session_id: int):
     session = _visible_session_or_404(session_id)
     state = _session_states([session], mine)[session.id]
     return render_template(
-        "courses/session.html", session=session, s=state, mine=mine, can_book=_can_book(),
+        "courses/session.html", session=session, s=state, mine=mine,
         is_admin=is_admin(), bookable=state["state"] in (OPEN, FEW, FULL), release_at=release_moment(session),
     )
 

@@ -11,9 +11,7 @@ from decimal import Decimal
 import pytest
 from pypdf import PdfReader
 
-from werkzeug.security import generate_password_hash
 
-from app.accounts.models import User
 from app.bookings.models import CONFIRMED, Booking
 from app.clock import london_to_utc
 from app.courses.models import PUBLISHED, Course, Level, Session, SessionPart, Venue
@@ -26,21 +24,6 @@ DAY = datetime(2027, 3, 3, 9, 30)
 def at_london(moment: datetime) -> datetime:
     """Naive UTC for a UK wall-clock time (for set_now)."""
     return london_to_utc(moment)
-
-
-_FAST_HASHES: dict[str, str] = {}
-
-
-@pytest.fixture(autouse=True)
-def _quick_password_hashes(monkeypatch):
-    """Hash test passwords once, cheaply: these tests make many people and sign many in."""
-
-    def set_password(self, password: str) -> None:
-        if password not in _FAST_HASHES:
-            _FAST_HASHES[password] = generate_password_hash(password, method="pbkdf2:sha256:1000")
-        self.password_hash = _FAST_HASHES[password]
-
-    monkeypatch.setattr(User, "set_password", set_password)
 
 
 @pytest.fixture

@@ -16,17 +16,6 @@ NOW = datetime(2027, 3, 1, 9, 0)
 START = datetime(2027, 3, 22, 9, 30)
 
 
-@pytest.fixture(autouse=True)
-def quick_password_hashes(monkeypatch):
-    """Booking tests make many people; a cheap hash keeps them quick (sign-in still checks it)."""
-    from werkzeug import security
-
-    from app.accounts import models
-
-    monkeypatch.setattr(models, "generate_password_hash",
-                        lambda password: security.generate_password_hash(password, "pbkdf2:sha256:1000"))
-
-
 @pytest.fixture
 def now(set_now):
     set_now(NOW)

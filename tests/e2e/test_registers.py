@@ -9,7 +9,6 @@ from playwright.sync_api import expect
 
 from app.extensions import db
 from tests.attendance.conftest import (  # noqa: F401  (the factories are fixtures)
-    _quick_password_hashes,
     at_london,
     make_booking,
     make_course,
