@@ -47,6 +47,7 @@ from app.attendance.services import (
     surname,
     waive_charge,
 )
+from app.evaluation.services import outstanding_evaluations
 from app.bookings.models import (
     CANCELLED,
     CONFIRMED,
@@ -439,6 +440,7 @@ def agency_home():
             bookings=bookings, summary=queries.summarise(bookings),
             refreshers=queries.agency_refreshers(agency, course_id),
             suspensions=queries.agency_suspensions(agency),
+            evaluations=outstanding_evaluations(agency.id),
             args=_filter_args(agency, start, end, course_id),
         )
     return render_template("attendance/agency_home.html", **context)

@@ -15,7 +15,7 @@ from dateutil.relativedelta import relativedelta
 from flask import current_app
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, selectinload
 
 from app.accounts.models import ACTIVE, User
 from app.accounts.tokens import LinkError, make_token, read_token
@@ -705,3 +705,16 @@ def certificate_gate(booking: Booking) -> str | None:
                 f"closed: ask the L&D team ({current_app.config['L_AND_D_EMAIL']}) to send it again.")
     return (f"Complete the first evaluation of {title} to get your certificate: "
             f"{invitation_link(invitation)}")
+
+
+def outstanding_evaluations(agency_id: int) -> list[Invitation]:
+    """List the open, unanswered evaluations of people booked from one agency, oldest first."""
+    return list(db.session.scalars(
+        select(Invitation)
+        .join(Booking, Booking.id == Invitation.booking_id)
+        .where(Booking.agency_id == agency_id, Invitation.submitted_at.is_(None),
+               Invitation.expires_at > utcnow())
+        .options(selectinload(Invitation.user),
+                 selectinload(Invitation.session).selectinload(Session.course))
+        .order_by(Invitation.sent_at, Invitation.id)
+    ))
