@@ -7,9 +7,27 @@ from flask import Flask, g, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from govuk_frontend_wtf.main import WTFormsHelpers
-from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+from jinja2 import BytecodeCache, ChoiceLoader, PackageLoader, PrefixLoader
 
 from config import DEV_SECRET_KEY, config_for_environment
+
+
+class _ProcessBytecodeCache(BytecodeCache):
+    """Compiled templates shared by every app this process builds (the test suite builds many)."""
+
+    def __init__(self):
+        self._store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        code = self._store.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket):
+        self._store[bucket.key] = bucket.bytecode_to_string()
+
+
+_BYTECODE_CACHE = _ProcessBytecodeCache()
 
 
 def create_app(config_class=None) -> Flask:
@@ -33,6 +51,7 @@ def create_app(config_class=None) -> Flask:
             ),
         ]
     )
+    app.jinja_env.bytecode_cache = _BYTECODE_CACHE
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     WTFormsHelpers(app)
