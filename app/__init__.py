@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from importlib import import_module
 
 from flask import Flask, g, render_template, request
 from flask_login import current_user
@@ -95,24 +96,27 @@ def _sqlite_engine_options(app: Flask) -> None:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
-def _register_blueprints(app: Flask) -> None:
-    from app.accounts import bp as accounts_bp
-    from app.admin import bp as admin_bp
-    from app.attendance import bp as attendance_bp
-    from app.bookings import bp as bookings_bp
-    from app.courses import bp as courses_bp
-    from app.evaluation import bp as evaluation_bp
-    from app.main import bp as main_bp
-    from app.reports import bp as reports_bp
+# Each domain's blueprint, its URL prefix, and the modules that attach views, jobs and demo steps
+# to it. They are imported here rather than by their packages, so that one domain's models can be
+# imported by another's without pulling in views (the domains' models refer to each other). The
+# order is the order of the demo data: people, programme, bookings, registers, evaluation, reports.
+BLUEPRINTS = {
+    "main": (None, ("views",)),
+    "accounts": (None, ("views", "admin_views")),
+    "admin": ("/admin", ("views",)),
+    "courses": (None, ("views", "admin_views", "demo")),
+    "bookings": (None, ("views", "jobs", "demo")),
+    "attendance": (None, ("views", "jobs", "demo")),
+    "evaluation": (None, ("views", "jobs", "demo")),
+    "reports": (None, ("views", "jobs", "demo")),
+}
 
-    app.register_blueprint(main_bp)
-    app.register_blueprint(accounts_bp)
-    app.register_blueprint(admin_bp, url_prefix="/admin")
-    app.register_blueprint(courses_bp)
-    app.register_blueprint(bookings_bp)
-    app.register_blueprint(evaluation_bp)
-    app.register_blueprint(reports_bp)
-    app.register_blueprint(attendance_bp)
+
+def _register_blueprints(app: Flask) -> None:
+    for package, (prefix, modules) in BLUEPRINTS.items():
+        for module in modules:
+            import_module(f"app.{package}.{module}")
+        app.register_blueprint(import_module(f"app.{package}").bp, url_prefix=prefix)
 
 
 def _register_error_pages(app: Flask) -> None:

@@ -2,5 +2,3 @@
 from flask import Blueprint
 
 bp = Blueprint("attendance", __name__)
-
-from . import demo, jobs, views  # noqa: E402,F401

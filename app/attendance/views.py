@@ -13,7 +13,7 @@ from app.accounts.access import ADMIN, COORDINATOR, TRAINER, public, requires, s
 from app.accounts.models import Agency, User
 from app.attendance import bp, pdfs, queries
 from app.attendance.certificates import certificate_refusals, issue_certificate, verify_certificate
-from app.attendance.exports import csv_download, pdf_download
+from app.exports import csv_download, pdf_download
 from app.attendance.forms import (
     CertificateVerifyForm,
     OutcomeCorrectForm,

@@ -1,5 +1,3 @@
 from flask import Blueprint
 
 bp = Blueprint("bookings", __name__)
-
-from . import demo, jobs, views  # noqa: E402,F401

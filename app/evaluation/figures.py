@@ -486,3 +486,26 @@ def figure_rows(filters: ReviewFilters) -> list[list]:
             rows.append([figure.info.text, label, STAGE_TWO,
                          round(share * 100, 1) if share is not None else "", count])
     return rows
+
+
+def headline_figures(starts_on: date, ends_on: date) -> list[tuple[str, str]]:
+    """The evaluation's headline figures for a period, for the annual report's tables."""
+    filters = ReviewFilters(date_from=starts_on, date_to=ends_on)
+    counts = stage_counts(filters)
+    if not any(c.sent for c in counts.values()):
+        return []
+
+    def rate(c: StageCounts) -> str:
+        return f"{c.responded} of {c.sent} ({c.rate:.0%})" if c.sent else "none sent"
+
+    shift = confidence_shift(filters)
+    figures = [
+        ("First evaluations answered (after the course)", rate(counts[STAGE_ONE])),
+        ("Second evaluations answered (months later)", rate(counts[STAGE_TWO])),
+    ]
+    if shift.people:
+        figures.append(("People whose confidence rose by the second evaluation",
+                        f"{shift.rose} of {shift.people} ({shift.rose_share:.0%})"))
+        figures.append(("Mean confidence (1 to 5): before the course, then months later",
+                        f"{shift.mean_before:.1f}, then {shift.mean_now:.1f}"))
+    return figures

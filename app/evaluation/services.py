@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from app.accounts.models import ACTIVE, User
 from app.accounts.tokens import LinkError, make_token, read_token
+from app.attendance.certificates import add_certificate_gate
 from app.bookings.models import PRESENT_OUTCOMES, Booking
 from app.clock import utcnow
 from app.courses.models import CANCELLED, Course, Session
@@ -718,3 +719,7 @@ def outstanding_evaluations(agency_id: int) -> list[Invitation]:
                  selectinload(Invitation.session).selectinload(Session.course))
         .order_by(Invitation.sent_at, Invitation.id)
     ))
+
+
+# Certificates wait for the first evaluation (CERTIFICATE_REQUIRES_EVALUATION, and per course).
+add_certificate_gate(certificate_gate)

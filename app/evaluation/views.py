@@ -59,6 +59,7 @@ from app.evaluation.services import (
     submit_response,
     update_course_setting,
 )
+from app.exports import BOM, defuse_formula
 from app.extensions import db
 
 # --- Answering by link (no sign-in) -------------------------------------------------------------
@@ -212,22 +213,16 @@ def _csv_response(filename: str, header: list[str], rows) -> HttpResponse:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(header)
-        yield buffer.getvalue()
+        yield BOM + buffer.getvalue()
         for row in rows:
             buffer.seek(0)
             buffer.truncate()
-            writer.writerow([_safe_cell(value) for value in row])
+            writer.writerow([defuse_formula(value) for value in row])
             yield buffer.getvalue()
 
     return HttpResponse(stream_with_context(generate()), mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
-
-def _safe_cell(value):
-    """Stop a spreadsheet from running a free-text answer as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 @bp.route("/evaluation/review/figures.csv")

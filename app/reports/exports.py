@@ -11,9 +11,10 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from app.exports import BOM, defuse_formula
+
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv; charset=utf-8"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -21,13 +22,6 @@ class Table:
     title: str
     headers: list[str]
     rows: list[list] = field(default_factory=list)
-
-
-def _safe_text(value):
-    """Stop a spreadsheet reading a name like "=HYPERLINK(...)" as a formula."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def to_csv(heading: str, tables: list[Table]) -> bytes:
@@ -40,9 +34,9 @@ def to_csv(heading: str, tables: list[Table]) -> bytes:
         writer.writerow([table.title])
         writer.writerow(table.headers)
         for row in table.rows:
-            writer.writerow(["" if v is None else _safe_text(v) for v in row])
+            writer.writerow(["" if v is None else defuse_formula(v) for v in row])
     # A byte-order mark so Excel reads the UTF-8 (names with accents, the £ sign) correctly.
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return (BOM + out.getvalue()).encode("utf-8")
 
 
 def _sheet_title(title: str, used: set[str]) -> str:
@@ -69,7 +63,7 @@ def to_xlsx(heading: str, tables: list[Table]) -> bytes:
         for cell in sheet[3]:
             cell.font = Font(bold=True)
         for row in table.rows:
-            sheet.append([_safe_text(v) if not isinstance(v, (datetime, date)) else v for v in row])
+            sheet.append([defuse_formula(v) if not isinstance(v, (datetime, date)) else v for v in row])
         sheet.freeze_panes = "A4"
         for index, header in enumerate(table.headers, start=1):
             longest = max([len(str(header))] + [len(str(r[index - 1])) for r in table.rows[:200]

@@ -14,8 +14,6 @@ Counting rules, shared by every report:
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -36,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from app.accounts.models import ADMIN, REVIEWER, Agency, Sector, User
+from app.attendance.models import CHARGE_DUE, Charge
 from app.bookings.models import (
     CANCELLED as BOOKING_CANCELLED,
     DID_NOT_ATTEND,
@@ -46,6 +45,7 @@ from app.bookings.models import (
     Completion,
 )
 from app.courses.models import CANCELLED, PUBLISHED, Course, Level, Session
+from app.evaluation.figures import headline_figures
 from app.extensions import db
 from app.reports.models import TnaLine, TrainingNeedsAnalysis
 from app.reports.periods import Period, add_months, completed_between_for_due
@@ -561,35 +561,22 @@ class ActivityRow:
 class ActivityReport:
     period: Period
     rows: list[ActivityRow]
-    charges_source: str  # "charges": the registers' Charge rows; "estimate": course charge rates
 
     def total(self, name: str) -> int:
         return sum(getattr(r, name) for r in self.rows)
 
 
-def _charge_model():
-    """The registers' Charge model, when that part of the system is installed."""
-    if importlib.util.find_spec("app.attendance") is None or \
-            importlib.util.find_spec("app.attendance.models") is None:
-        return None
-    return getattr(importlib.import_module("app.attendance.models"), "Charge", None)
-
-
-def _charges_by_agency(period: Period, viewer: Viewer) -> dict[int, int] | None:
-    charge = _charge_model()
-    if charge is None or not hasattr(charge, "agency_id") or not hasattr(charge, "amount_pence"):
-        return None
-    query = select(charge.agency_id, func.coalesce(func.sum(charge.amount_pence), 0))
-    if hasattr(charge, "booking_id"):
-        query = (query.join(Booking, Booking.id == charge.booking_id)
-                 .join(Session, Session.id == Booking.session_id).where(in_period(period)))
-    if hasattr(charge, "waived"):
-        query = query.where(charge.waived.is_(False))
-    elif hasattr(charge, "status"):
-        query = query.where(charge.status != "waived")
+def _charges_by_agency(period: Period, viewer: Viewer) -> dict[int, int]:
+    """Charges still due (not waived, not voided) per agency, for sessions in the period."""
+    query = (
+        select(Charge.agency_id, func.coalesce(func.sum(Charge.amount_pence), 0))
+        .join(Booking, Booking.id == Charge.booking_id)
+        .join(Session, Session.id == Booking.session_id)
+        .where(in_period(period), Charge.status == CHARGE_DUE)
+    )
     if not viewer.sees_all:
-        query = query.where(viewer.people(charge.agency_id))
-    return dict(db.session.execute(query.group_by(charge.agency_id)).all())
+        query = query.where(viewer.people(Charge.agency_id))
+    return dict(db.session.execute(query.group_by(Charge.agency_id)).all())
 
 
 def _agency_names() -> dict[int, tuple[str, str]]:
@@ -600,13 +587,11 @@ def _agency_names() -> dict[int, tuple[str, str]]:
 
 def activity_report(period: Period, viewer: Viewer) -> ActivityReport:
     """Bookings, attendances, cancellations, late cancellations, no-shows, walk-ins and charges."""
-    chargeable = or_(NO_SHOW, Booking.late_cancellation.is_(True))
     query = (
         select(
             Booking.agency_id,
             _sum(Booking.walk_in.is_(False)), _sum(ATTENDED), _sum(Booking.status == BOOKING_CANCELLED),
             _sum(Booking.late_cancellation.is_(True)), _sum(NO_SHOW), _sum(Booking.walk_in.is_(True)),
-            _sum(chargeable, Course.non_attendance_charge_pence),
         )
         .select_from(Booking)
         .join(Session, Session.id == Booking.session_id)
@@ -618,12 +603,11 @@ def activity_report(period: Period, viewer: Viewer) -> ActivityReport:
     names = _agency_names()
     rows = []
     for agency_id, *numbers in db.session.execute(query):
-        estimate = numbers.pop()
-        amount = estimate if charges is None else charges.get(agency_id, 0)
         agency, sector = names.get(agency_id, (NOT_RECORDED, ""))
-        rows.append(ActivityRow(agency_id, agency, sector, *map(int, numbers), int(amount)))
+        rows.append(ActivityRow(agency_id, agency, sector, *map(int, numbers),
+                                int(charges.get(agency_id, 0))))
     rows.sort(key=lambda r: (r.sector, r.agency))
-    return ActivityReport(period, rows, "estimate" if charges is None else "charges")
+    return ActivityReport(period, rows)
 
 
 # --- The annual report's tables ------------------------------------------------------------------
@@ -642,21 +626,8 @@ class AnnualReport:
 
 
 def evaluation_headlines(period: Period) -> list[tuple[str, str]] | None:
-    """The evaluation's headline figures, once the evaluation part provides them.
-
-    Uses app.evaluation.services.headline_figures(starts_on, ends_on), which returns a mapping
-    (or pairs) of label to figure; None when that function is not there or has nothing to say.
-    """
-    if importlib.util.find_spec("app.evaluation.services") is None:
-        return None
-    provider = getattr(importlib.import_module("app.evaluation.services"), "headline_figures", None)
-    if provider is None:
-        return None
-    figures = provider(period.starts_on, period.ends_on)
-    if not figures:
-        return None
-    items = figures.items() if hasattr(figures, "items") else figures
-    return [(str(label), str(value)) for label, value in items]
+    """The evaluation's headline figures for the period; None when no evaluation was sent."""
+    return headline_figures(period.starts_on, period.ends_on) or None
 
 
 def annual_report(period: Period, viewer: Viewer) -> AnnualReport:

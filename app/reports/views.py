@@ -332,7 +332,7 @@ ACTIVITY_MEASURES = {"bookings": "bookings", "attendances": "attended", "cancell
 
 
 def _activity_tables(report: figures.ActivityReport) -> list[Table]:
-    charge_label = "Charges (£)" if report.charges_source == "charges" else "Chargeable (£, estimate)"
+    charge_label = "Charges due (£)"
     table = Table("Activity per agency", ["Agency", "Sector"] + [l for _, l in ACTIVITY_COLUMNS] + [charge_label])
     for r in report.rows:
         table.rows.append([r.agency, r.sector] + [getattr(r, k) for k, _ in ACTIVITY_COLUMNS]

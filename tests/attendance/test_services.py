@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.accounts.models import PENDING_APPROVAL, User
 from app.attendance import certificates
 from app.attendance.certificates import add_certificate_gate, certificate_refusals, verify_certificate
-from app.attendance.exports import csv_bytes
+from app.exports import csv_bytes
 from app.attendance.models import (
     CHARGE_DUE,
     CHARGE_LATE_CANCELLATION,

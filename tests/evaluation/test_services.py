@@ -586,3 +586,15 @@ def test_written_answers_hide_names_unless_asked_and_the_export_is_anonymous(app
     csv_rows = figures.figure_rows(figures.ReviewFilters())
     assert ["Confidence shift", "Rose", 2, 1, ""] in csv_rows
     assert ["Response rate", "Responses", 1, 3, ""] in csv_rows
+
+
+def test_headline_figures_for_the_annual_report(app, small_programme):
+    year = figures.financial_year(SESSION_END.date())
+    assert figures.headline_figures(*year) == [
+        ("First evaluations answered (after the course)", "3 of 5 (60%)"),
+        ("Second evaluations answered (months later)", "4 of 5 (80%)"),
+        ("People whose confidence rose by the second evaluation", "1 of 3 (33%)"),
+        ("Mean confidence (1 to 5): before the course, then months later", "3.0, then 3.3"),
+    ]
+    assert figures.headline_figures(year[0].replace(year=year[0].year - 3),
+                                    year[0].replace(year=year[0].year - 2)) == []

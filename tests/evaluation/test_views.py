@@ -205,11 +205,12 @@ def test_csv_exports_have_the_figures_and_anonymised_answers(client, answered, l
     client = login_as(make_user(roles=("reviewer",)))
     figures_csv = client.get("/evaluation/review/figures.csv")
     assert figures_csv.mimetype == "text/csv"
-    rows = list(csv.reader(io.StringIO(figures_csv.get_data(as_text=True))))
+    assert figures_csv.data.startswith("\ufeff".encode()), "a BOM, so Excel reads UTF-8"
+    rows = list(csv.reader(io.StringIO(figures_csv.data.decode("utf-8-sig"))))
     assert rows[0] == ["section", "measure", "stage", "value", "count"]
     assert ["Confidence shift", "Share whose confidence rose (%)", "2", "100.0", ""] in rows
 
-    answers_csv = client.get("/evaluation/review/answers.csv").get_data(as_text=True)
+    answers_csv = client.get("/evaluation/review/answers.csv").data.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(answers_csv)))
     assert rows[0][:3] == ["response", "stage", "question set version"]
     assert any(r[8] == "confidence_now" and r[10] == "5" for r in rows)

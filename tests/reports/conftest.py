@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from app.attendance.services import charge_late_cancellation, record_outcome
 from app.accounts.models import User
 from app.bookings.models import (
     ATTENDED,
@@ -149,10 +150,11 @@ def dataset(app, set_now, make_agency, make_user, make_level, make_course, make_
 
     make_booking(s0, p.hal, outcome=ATTENDED)
     make_booking(s1, p.ann, outcome=ATTENDED)
-    make_booking(s1, p.bob, outcome=DID_NOT_ATTEND)
+    no_show = make_booking(s1, p.bob)
+    record_outcome(no_show, DID_NOT_ATTEND, None, "register")  # raises the agency's charge
     make_booking(s1, p.cat, outcome=ATTENDED, agency=trust)  # booked while at the trust
     make_booking(s1, p.dan, outcome=ATTENDED, walk_in=True)
-    make_booking(s1, p.eve, status=CANCELLED, late_cancellation=True)
+    charge_late_cancellation(make_booking(s1, p.eve, status=CANCELLED, late_cancellation=True))
     make_booking(s2, p.eve, outcome=ATTENDED)
     make_booking(s2, p.gus, outcome=PARTLY_ATTENDED)
     make_booking(s3, p.fay)  # the session was cancelled: left out everywhere

@@ -103,7 +103,22 @@ def test_activity_per_agency(dataset):
     assert (south.bookings, south.attendances, south.walk_ins, south.charges_pence) == (0, 1, 1, 0)
     assert (trust.bookings, trust.attendances, trust.cancellations, trust.late_cancellations,
             trust.no_shows, trust.charges_pence) == (4, 2, 1, 1, 0, 5000)
-    assert report.charges_source == "estimate"
+
+
+def test_activity_leaves_out_waived_and_voided_charges(dataset, make_user):
+    from app.attendance.models import Charge
+    from app.attendance.services import correct_outcome, waive_charge
+    from app.bookings.models import ATTENDED
+    from app.extensions import db
+
+    admin = make_user(roles=("admin",))
+    [north_charge, trust_charge] = sorted(db.session.query(Charge).all(), key=lambda c: c.id)
+    waive_charge(trust_charge, admin, "Illness")
+    correct_outcome(north_charge.booking, ATTENDED, admin, "Signed in late; was there")
+    db.session.commit()
+    rows = {r.agency: r for r in figures.activity_report(YEAR, ALL).rows}
+    assert rows["Northbridge Police North"].charges_pence == 0
+    assert rows["St Brigid's Hospital"].charges_pence == 0
 
 
 def test_annual_report_tables(dataset):

@@ -1,4 +1,8 @@
-"""CSV downloads that open cleanly in Excel: UTF-8 with a BOM, ISO dates, no formula injection."""
+"""Downloads that open cleanly in Excel: UTF-8 CSV with a BOM, ISO dates, no formula injection.
+
+Every CSV the service offers goes through here (registers, agency lists, charges, evaluation
+answers, reports), so no download can carry a formula a name or an answer smuggled in.
+"""
 from __future__ import annotations
 
 import csv
@@ -15,6 +19,13 @@ from app.clock import to_london
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def defuse_formula(value: object) -> object:
+    """Make text that a spreadsheet would run as a formula show as text (a leading apostrophe)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def safe_cell(value: object) -> object:
     """Return a value for a CSV cell: dates as ISO dates, numbers as numbers, text defused."""
     if value is None:
@@ -27,11 +38,7 @@ def safe_cell(value: object) -> object:
         return value.isoformat()
     if isinstance(value, (int, float, Decimal)):
         return value
-    text = str(value)
-    if text.startswith(FORMULA_STARTS):
-        # A leading apostrophe makes the spreadsheet show the text instead of running it.
-        return "'" + text
-    return text
+    return defuse_formula(str(value))
 
 
 def csv_bytes(header: list[str], rows: Iterable[Iterable[object]]) -> bytes:
@@ -41,7 +48,10 @@ def csv_bytes(header: list[str], rows: Iterable[Iterable[object]]) -> bytes:
     writer.writerow([safe_cell(h) for h in header])
     for row in rows:
         writer.writerow([safe_cell(v) for v in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return (BOM + buffer.getvalue()).encode("utf-8")
+
+
+BOM = "\ufeff"
 
 
 def download(data: bytes, filename: str, content_type: str) -> Response:
