@@ -84,7 +84,11 @@ def _release_lease(name: str, holder: str) -> None:
 
 
 def run_jobs(only: str | None = None) -> dict[str, object]:
-    """Run every registered job (or one) that no other runner holds; return their results."""
+    """Run every registered job (or one) that no other runner holds; return their results.
+
+    Jobs run in transactions of their own, so whatever the caller had open is committed first.
+    """
+    db.session.commit()
     with write_intent():
         return _run_jobs(only)
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from pypdf import PdfReader
+
+from app.attendance.services import record_outcome
+from app.bookings.models import ATTENDED
 from app.evaluation.services import certificate_gate
 from app.extensions import db
 from app.jobs import run_jobs
@@ -44,7 +48,8 @@ def test_attendee_answers_both_stages_and_a_reviewer_sees_the_confidence_shift(
     course = make_course(title="Safeguarding Level 3")
     session = make_session(course)
     person = make_user(name="Olu Nettleford", email="olu@met-north.police.example", agency=police)
-    booking = make_booking(session, person, walk_in=True)
+    booking = make_booking(session, person, outcome=None, walk_in=True)
+    record_outcome(booking, ATTENDED, None, "Walk-in, signed the register")  # as the register does
     reviewer = make_user(name="Rhys Quarrington", email="rhys@met-north.police.example",
                          roles=("reviewer",), agency=police)
     db.session.commit()
@@ -88,6 +93,17 @@ def test_attendee_answers_both_stages_and_a_reviewer_sees_the_confidence_shift(
     assert_accessible(page)
     db.session.rollback()  # end the test's read transaction to see what the server committed
     assert certificate_gate(booking) is None, "the certificate is released"
+
+    # Answering stage 1 released the certificate: the attendee downloads it.
+    _sign_in(page, person.email)
+    page.goto(f"/my-training/certificates/{booking.id}")
+    assert_accessible(page)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the certificate (PDF)").click()
+    text = "".join(p.extract_text() for p in PdfReader(download.value.path()).pages)
+    assert "Olu Nettleford" in text and "Safeguarding Level 3" in text
+    page.goto("/sign-out")
+    page.get_by_role("button", name="Sign out").click()
 
     # The same link again says it has been used.
     page.goto(_link(mailbox, person.email))
