@@ -5,7 +5,6 @@ import logging
 from importlib import import_module
 
 from flask import Flask, g, render_template, request
-from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import BytecodeCache, ChoiceLoader, PackageLoader, PrefixLoader

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import click
 from flask import Flask
 from flask.cli import AppGroup
-from sqlalchemy import String, or_, select, update
+from sqlalchemy import String, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 

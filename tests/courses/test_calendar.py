@@ -127,7 +127,7 @@ def test_every_field_is_there_and_agrees_between_parsers(client, clock_change_se
 
 def test_uids_stay_and_sequence_rises_when_a_session_changes(client, admin, make_venue, clock_change_sessions):
     _, both = clock_change_sessions
-    before = icalendar_events(fetch(client, f"/courses/L3/programme.ics"))
+    before = icalendar_events(fetch(client, "/courses/L3/programme.ics"))
     change_session_time(both, parts(("2027-03-26", "13:30", "16:00"), ("2027-03-31", "09:30", "16:30")), admin)
     change_session_venue(both, make_venue("Riverside Conference Hall", "Riverside Quay"), admin)
     db.session.commit()
