@@ -39,6 +39,7 @@ def _sign_in(page, person):
 
 def _open_menu_item(page, name):
     """Follow a service navigation link; on a phone it is behind the Menu button."""
+    page.wait_for_load_state("load")  # the Menu button appears once GOV.UK Frontend's script ran
     menu = page.locator(".govuk-service-navigation__toggle")
     if menu.is_visible():
         menu.click()
