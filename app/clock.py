@@ -2,6 +2,7 @@
 
 Datetimes are stored as naive UTC; pages show them in Europe/London.
 """
+import calendar
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -37,3 +38,18 @@ def london_to_utc(moment: datetime) -> datetime:
 def today_london() -> date:
     """Return today's date in the UK."""
     return to_london(utcnow()).date()
+
+
+def add_months(day: date, months: int) -> date:
+    """Move a date by whole months (back if negative), keeping to the last day of a shorter month."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def financial_year(day: date | None = None) -> tuple[date, date]:
+    """Return the first and last days of the April-to-March year `day` (today in the UK) is in."""
+    day = day or today_london()
+    first = day.year if day.month >= 4 else day.year - 1
+    return date(first, 4, 1), date(first + 1, 3, 31)

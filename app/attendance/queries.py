@@ -13,13 +13,12 @@ from app.attendance.models import Charge, Suspension
 from app.attendance.services import (
     ATTENDANCE_SOURCE,
     NO_SHOW_OUTCOMES,
-    add_months,
     day_start_utc,
     refresher_due_on,
     refresher_state,
 )
 from app.bookings.models import CANCELLED, CONFIRMED, PRESENT_OUTCOMES, Booking, Completion
-from app.clock import today_london
+from app.clock import add_months, today_london
 from app.courses.models import Course, Session
 from app.extensions import db
 

@@ -9,7 +9,6 @@ An outcome goes through app.bookings.history (so it is in the booking's history)
 """
 from __future__ import annotations
 
-import calendar
 import unicodedata
 from datetime import date, datetime, time, timedelta
 
@@ -48,7 +47,7 @@ from app.bookings.models import (
     BookingEvent,
     Completion,
 )
-from app.clock import london_to_utc, to_london, today_london, utcnow
+from app.clock import add_months, london_to_utc, to_london, today_london, utcnow
 from app.courses.models import CANCELLED as SESSION_CANCELLED
 from app.courses.models import Session
 from app.extensions import db
@@ -69,14 +68,6 @@ class AttendanceError(Exception):
 
 
 # ---------------------------------------------------------------- dates
-
-
-def add_months(day: date, months: int) -> date:
-    """Return the same day `months` later (or earlier), clipped to the month's last day."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def session_days(session: Session) -> list[date]:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import aliased
 
 from app.accounts.models import Agency, Sector, User
 from app.bookings.models import Booking
-from app.clock import london_to_utc, to_london, today_london
+from app.clock import london_to_utc, to_london
 from app.courses.models import Course, Level, Session
 from app.evaluation.models import (
     CHOOSE_MANY,
@@ -60,13 +60,6 @@ class ReviewFilters:
         args["date_from"] = self.date_from.isoformat() if self.date_from else None
         args["date_to"] = self.date_to.isoformat() if self.date_to else None
         return {k: v for k, v in args.items() if v}
-
-
-def financial_year(today: date | None = None) -> tuple[date, date]:
-    """Return the April-to-March year that `today` falls in (the annual report's period)."""
-    today = today or today_london()
-    start_year = today.year if today.month >= 4 else today.year - 1
-    return date(start_year, 4, 1), date(start_year + 1, 3, 31)
 
 
 def _scoped(query, filters: ReviewFilters, invitation=Invitation):

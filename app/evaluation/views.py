@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.accounts.access import ADMIN, REVIEWER, public, requires, signed_in
 from app.accounts.models import Sector, User
-from app.clock import utcnow
+from app.clock import financial_year, utcnow
 from app.courses.models import Course, Level, Session
 from app.evaluation import bp, charts, figures
 from app.evaluation.forms import (
@@ -247,9 +247,9 @@ def review_summary():
     form, filters = _filters()
     # The annual report's period: the financial year, or the one the given date falls in.
     if not filters.date_from:
-        filters.date_from = figures.financial_year(filters.date_to)[0]
+        filters.date_from = financial_year(filters.date_to)[0]
     if not filters.date_to:
-        filters.date_to = figures.financial_year(filters.date_from)[1]
+        filters.date_to = financial_year(filters.date_from)[1]
     catalogue = figures.question_catalogue()
     distributions = figures.rating_distributions(filters, catalogue)
     means = figures.measure_means(distributions)

@@ -44,11 +44,12 @@ from app.bookings.models import (
     Booking,
     Completion,
 )
+from app.clock import add_months
 from app.courses.models import CANCELLED, PUBLISHED, Course, Level, Session
 from app.evaluation.figures import headline_figures
 from app.extensions import db
 from app.reports.models import TnaLine, TrainingNeedsAnalysis
-from app.reports.periods import Period, add_months, completed_between_for_due
+from app.reports.periods import Period, completed_between_for_due
 
 NO_SHOW_OUTCOMES = (DID_NOT_ATTEND, TURNED_AWAY)
 BOOKED = or_(Booking.status.in_(HOLDS_PLACE), Booking.outcome.in_(PRESENT_OUTCOMES))

@@ -1,11 +1,11 @@
 """Report periods: any run of whole days in UK time, a financial year (April to March) by default."""
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from app.clock import london_to_utc, today_london
+from app import clock
+from app.clock import add_months, london_to_utc
 
 
 @dataclass(frozen=True)
@@ -37,17 +37,7 @@ class Period:
 
 def financial_year(day: date | None = None) -> Period:
     """Return the April-to-March year that contains `day` (today in the UK by default)."""
-    day = day or today_london()
-    first = day.year if day.month >= 4 else day.year - 1
-    return Period(date(first, 4, 1), date(first + 1, 3, 31))
-
-
-def add_months(day: date, months: int) -> date:
-    """Move a date by whole months, keeping to the last day of a shorter month."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+    return Period(*clock.financial_year(day))
 
 
 def completed_between_for_due(period: Period, months: int) -> tuple[date, date]:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from app.bookings.history import set_outcome
 from app.bookings.models import DID_NOT_ATTEND, PARTLY_ATTENDED, TURNED_AWAY
+from app.clock import financial_year
 from app.email import SENT, OutboxMessage
 from app.evaluation import figures
 from app.evaluation.models import (
@@ -589,7 +590,7 @@ def test_written_answers_hide_names_unless_asked_and_the_export_is_anonymous(app
 
 
 def test_headline_figures_for_the_annual_report(app, small_programme):
-    year = figures.financial_year(SESSION_END.date())
+    year = financial_year(SESSION_END.date())
     assert figures.headline_figures(*year) == [
         ("First evaluations answered (after the course)", "3 of 5 (60%)"),
         ("Second evaluations answered (months later)", "4 of 5 (80%)"),

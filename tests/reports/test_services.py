@@ -8,7 +8,8 @@ from app.email import OutboxMessage
 from app.extensions import db
 from app.reports import figures
 from app.reports.models import APPLIED, GapReminder, TnaLine, TrainingNeedsAnalysis
-from app.reports.periods import Period, add_months, completed_between_for_due, financial_year
+from app.clock import add_months
+from app.reports.periods import Period, completed_between_for_due, financial_year
 from app.reports.services import (
     ImportRefused,
     ReportsError,
