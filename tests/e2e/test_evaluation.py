@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from app.attendance.services import record_outcome
@@ -137,8 +138,10 @@ def test_attendee_answers_both_stages_and_a_reviewer_sees_the_confidence_shift(
     # A reviewer sees the shift from 1 before the course to 4 months later, without names.
     _sign_in(page, reviewer.email)
     page.get_by_role("link", name="Evaluation", exact=True).click()
+    expect(page.locator("h1")).to_have_text("Evaluation results")
+    expect(page.locator("[data-figure=confidence-rose]")).to_contain_text(
+        "Confidence rose for 1 of 1 people (100%)")
     main = page.locator("main").inner_text()
-    assert "Confidence rose for 1 of 1 people (100%)" in main
     assert "Olu Nettleford" not in main
     shift = page.locator("[data-figures=shift]").inner_text()
     assert re.search(r"1\s+1\s+0\s+0\s+1\.0\s+4\.0", shift), shift
