@@ -282,3 +282,8 @@ def test_an_administrator_resends_an_invitation(client, invited, login_as, make_
     deliver()
     assert len(mailbox.to("lena@example.org")) == 2
     assert client.post("/evaluation/invitations/9999/resend").status_code == 404
+
+
+def test_review_date_filters_are_labelled(client, login_as, make_user):
+    page = login_as(make_user(roles=("reviewer",))).get("/evaluation/review").get_data(as_text=True)
+    assert "Sessions from" in page and "Sessions to" in page
