@@ -13,7 +13,6 @@ from app.accounts.access import ADMIN, COORDINATOR, TRAINER, public, requires, s
 from app.accounts.models import Agency, User
 from app.attendance import bp, pdfs, queries
 from app.attendance.certificates import certificate_refusals, issue_certificate, verify_certificate
-from app.exports import csv_download, pdf_download
 from app.attendance.forms import (
     CertificateVerifyForm,
     OutcomeCorrectForm,
@@ -47,7 +46,6 @@ from app.attendance.services import (
     surname,
     waive_charge,
 )
-from app.evaluation.services import outstanding_evaluations
 from app.bookings.models import (
     CANCELLED,
     CONFIRMED,
@@ -57,7 +55,10 @@ from app.bookings.models import (
 )
 from app.clock import today_london
 from app.courses.models import DRAFT, PUBLISHED, Session, session_trainers
+from app.evaluation.services import outstanding_evaluations
+from app.exports import csv_download, pdf_download
 from app.extensions import db
+from app.form_errors import show_refusal
 from app.urls import external_url
 
 PAGE_SIZE = 50
@@ -226,11 +227,7 @@ def walk_in(session_id: int):
                                        agency=agency)
         except AttendanceError as exc:
             db.session.rollback()
-            field = getattr(form, exc.field, None) if exc.field else None
-            if field is not None:
-                field.errors = list(field.errors) + [exc.message]
-            else:
-                flash(exc.message, "error")
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(f"{booking.user.name} is on the register as a walk-in who attended. They can set "
@@ -275,11 +272,7 @@ def correct(booking_id: int):
                                       counts_as_complete=form.counts_as_complete.data)
         except AttendanceError as exc:
             db.session.rollback()
-            field = getattr(form, exc.field, None) if exc.field else None
-            if field is not None:
-                field.errors = list(field.errors) + [exc.message]
-            else:
-                flash(exc.message, "error")
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash("Correction saved." if changed else "Nothing changed.", "success")

@@ -38,6 +38,7 @@ from app.clock import utcnow
 from app.courses.models import CANCELLED as SESSION_CANCELLED
 from app.courses.models import Course, Session
 from app.extensions import db
+from app.form_errors import show_refusal
 
 STATE_TAG_COLOURS = {
     CONFIRMED: "green",
@@ -60,14 +61,6 @@ def _own_booking_or_404(booking_id: int) -> Booking:
 def _session_page(session: Session) -> str:
     """The session's page on the programme."""
     return url_for("courses.session_detail", session_id=session.id)
-
-
-def _form_error(form, exc: services.BookingError) -> None:
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = list(field.errors) + [exc.message]
-    else:
-        flash(exc.message, "error")
 
 
 @bp.app_context_processor
@@ -179,7 +172,7 @@ def substitute(booking_id: int):
             new = services.substitute_colleague(booking, colleague, current_user)
         except services.BookingError as exc:
             db.session.rollback()
-            _form_error(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(f"Your place has passed to {new.user.name}. We have e-mailed you both.", "success")
@@ -258,7 +251,7 @@ def record_completion():
                                        form.evidence.data or "", current_user)
         except services.BookingError as exc:
             db.session.rollback()
-            _form_error(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(f"Recorded: you completed {course.title}.", "success")
@@ -410,7 +403,7 @@ def admin_move(booking_id: int):
                 new = services.move_booking(booking, target, current_user, overbook=form.overbook.data)
             except services.BookingError as exc:
                 db.session.rollback()
-                _form_error(form, exc)
+                show_refusal(form, exc)
             else:
                 db.session.commit()
                 flash(f"{new.user.name} has been moved and told.", "success")
@@ -434,7 +427,7 @@ def admin_promote(booking_id: int):
                                      manager_agreed=form.manager_agreed.data)
         except services.BookingError as exc:
             db.session.rollback()
-            _form_error(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(f"{booking.user.name} has been given a place and told.", "success")
