@@ -37,14 +37,7 @@ run: install
 	mkdir -p instance
 	$(VENV)/bin/flask db upgrade
 	$(VENV)/bin/flask demo load --if-empty
-	@if [ -z "$$MAIL_SERVER" ]; then \
-	  echo "Mail goes to a local sink; messages are printed here and listed at /admin/outbox."; \
-	  $(PY) scripts/mail_sink.py $(MAIL_SINK_PORT) & SINK=$$!; \
-	  trap "kill $$SINK 2>/dev/null" EXIT INT TERM; \
-	  MAIL_SERVER=127.0.0.1 MAIL_PORT=$(MAIL_SINK_PORT) $(VENV)/bin/flask run --host 127.0.0.1 --port $(PORT) --with-threads; \
-	else \
-	  $(VENV)/bin/flask run --host 127.0.0.1 --port $(PORT) --with-threads; \
-	fi
+	bash scripts/run_dev.sh $(PORT) $(MAIL_SINK_PORT)
 
 test: install-dev
 	bash scripts/ensure_system_packages.sh test
@@ -63,6 +56,8 @@ bench: install-dev
 	bash scripts/ensure_system_packages.sh test
 	$(PY) -m bench $(BENCH_ARGS)
 	$(PY) -m bench.reports
+	$(PY) -m bench.outbox
+	bash scripts/with_postgres.sh $(PY) -m bench.outbox
 
 clean:
 	rm -rf $(VENV) node_modules app/static/govuk .pytest_cache

@@ -1,19 +1,28 @@
-"""Scheduled work: `flask jobs run` is the one command cron calls.
+"""Scheduled work: the job runner.
 
-Each domain registers its jobs with @job. A job holds a lease row while it runs, so two runs
-started at once never do the same job together; each job is also written to be idempotent.
+Each domain registers its jobs with @job, with how often it is due. Two commands run them:
+`flask jobs work` is the long-running runner (`make run` starts one; production runs it as a
+service), running each job when it is due and stopping cleanly on SIGTERM; `flask jobs run` runs
+every job once, for cron. A job holds a lease row while it runs, so any number of runners never run
+the same job at once; a runner that dies loses its lease within LEASE_SECONDS. Each job commits
+what it did before it reports it, and is written to be idempotent.
 """
 from __future__ import annotations
 
 import logging
 import secrets
+import signal
+import threading
+import time
 from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
-from sqlalchemy import String, or_, update
+from sqlalchemy import String, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -22,9 +31,23 @@ from app.extensions import db
 from app.locking import write_intent
 
 log = logging.getLogger(__name__)
-LEASE_MINUTES = 30
+# A runner that stops renewing its lease (it died) loses it this soon.
+LEASE_SECONDS = 90
+# How often a running job renews its lease when it calls heartbeat().
+RENEW_SECONDS = 30
+# How often `flask jobs work` looks for due jobs.
+TICK_SECONDS = 5
 
-_registry: dict[str, tuple[int, Callable[[], object]]] = {}
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    order: int
+    every: timedelta
+    func: Callable[[], object]
+
+
+_registry: dict[str, Job] = {}
 
 
 class JobLease(db.Model):
@@ -36,21 +59,54 @@ class JobLease(db.Model):
     last_finished_at: Mapped[datetime | None]
 
 
-def job(name: str, order: int = 50):
-    """Register a function as a job run by `flask jobs run`; lower `order` runs first."""
+def job(name: str, order: int = 50, every: timedelta = timedelta(minutes=5)):
+    """Register a function as a job, due `every` so often; lower `order` runs first."""
 
     def decorator(func: Callable[[], object]):
-        _registry[name] = (order, func)
+        _registry[name] = Job(name, order, every, func)
         return func
 
     return decorator
 
 
 def registered_jobs() -> list[str]:
-    return [name for name, _ in sorted(_registry.items(), key=lambda item: (item[1][0], item[0]))]
+    return [j.name for j in sorted(_registry.values(), key=lambda j: (j.order, j.name))]
 
 
-def _take_lease(name: str) -> str | None:
+@dataclass
+class _Lease:
+    name: str
+    holder: str
+    renewed: float
+    stop: threading.Event | None
+
+
+_current: ContextVar[_Lease | None] = ContextVar("current_job_lease", default=None)
+
+
+def heartbeat() -> bool:
+    """Keep the running job's lease; return False when the job should stop (the runner is stopping).
+
+    A long job (the outbox) calls this between units of work; outside a job it only returns True.
+    """
+    lease = _current.get()
+    if lease is None:
+        return True
+    if time.monotonic() - lease.renewed > RENEW_SECONDS:
+        with write_intent():
+            db.session.execute(
+                update(JobLease)
+                .where(JobLease.name == lease.name, JobLease.holder == lease.holder)
+                .values(leased_until=utcnow() + timedelta(seconds=LEASE_SECONDS))
+                .execution_options(synchronize_session=False)
+            )
+            db.session.commit()
+        lease.renewed = time.monotonic()
+    return lease.stop is None or not lease.stop.is_set()
+
+
+def _take_lease(name: str, due_only: bool) -> str | None:
+    """Take the job's lease if no live runner holds it (and, with due_only, if it is due)."""
     if db.session.get(JobLease, name) is None:
         try:
             with db.session.begin_nested():
@@ -60,13 +116,14 @@ def _take_lease(name: str) -> str | None:
         db.session.commit()
     holder = secrets.token_hex(16)
     now = utcnow()
+    conditions = [JobLease.name == name, or_(JobLease.leased_until.is_(None), JobLease.leased_until < now)]
+    if due_only:
+        conditions.append(or_(JobLease.last_finished_at.is_(None),
+                              JobLease.last_finished_at <= now - _registry[name].every))
     result = db.session.execute(
         update(JobLease)
-        .where(
-            JobLease.name == name,
-            or_(JobLease.leased_until.is_(None), JobLease.leased_until < now),
-        )
-        .values(holder=holder, leased_until=now + timedelta(minutes=LEASE_MINUTES))
+        .where(*conditions)
+        .values(holder=holder, leased_until=now + timedelta(seconds=LEASE_SECONDS))
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
@@ -83,59 +140,123 @@ def _release_lease(name: str, holder: str) -> None:
     db.session.commit()
 
 
+def _run_one(name: str, *, due_only: bool, stop: threading.Event | None = None) -> object | None:
+    """Run one job under its lease; None when another runner holds it (or it is not due)."""
+    with write_intent():
+        holder = _take_lease(name, due_only)
+    if holder is None:
+        return None
+    token = _current.set(_Lease(name, holder, time.monotonic(), stop))
+    try:
+        with write_intent():
+            result = _registry[name].func()
+            db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("Job %s failed", name)
+        result = "failed"
+    finally:
+        _current.reset(token)
+        with write_intent():
+            _release_lease(name, holder)
+    return result
+
+
 def run_jobs(only: str | None = None) -> dict[str, object]:
-    """Run every registered job (or one) that no other runner holds; return their results.
+    """Run every registered job (or one) once, whether due or not; return what each did.
 
     Jobs run in transactions of their own, so whatever the caller had open is committed first.
     """
     db.session.commit()
-    with write_intent():
-        return _run_jobs(only)
-
-
-def _run_jobs(only: str | None) -> dict[str, object]:
     results: dict[str, object] = {}
     for name in registered_jobs():
         if only and name != only:
             continue
-        func = _registry[name][1]
-        holder = _take_lease(name)
-        if holder is None:
-            results[name] = "skipped: another run holds it"
-            continue
-        try:
-            results[name] = func()
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            log.exception("Job %s failed", name)
-            results[name] = "failed"
-        finally:
-            _release_lease(name, holder)
+        result = _run_one(name, due_only=False)
+        results[name] = "skipped: another run holds it" if result is None else result
     return results
 
 
-jobs_cli = AppGroup("jobs", help="Scheduled work (run by cron every few minutes).")
+def work(stop: threading.Event, tick: float = TICK_SECONDS,
+         on_result: Callable[[str, object], None] | None = None) -> None:
+    """Run each job whenever it is due until `stop` is set; share the work with any other runners."""
+    db.session.commit()
+    while not stop.is_set():
+        for name in registered_jobs():
+            if stop.is_set():
+                break
+            try:
+                result = _run_one(name, due_only=True, stop=stop)
+            except Exception:
+                # The database is away (a restart): roll back, wait a tick, try again.
+                log.exception("Job runner could not reach the database")
+                db.session.rollback()
+                break
+            finally:
+                db.session.remove()
+            if result is not None and on_result is not None:
+                on_result(name, result)
+        stop.wait(tick)
+
+
+jobs_cli = AppGroup("jobs", help="Scheduled work: `work` runs continuously, `run` once (for cron).")
 
 
 @jobs_cli.command("run")
 @click.option("--only", default=None, help="Run just this job.")
 def run_command(only: str | None) -> None:
-    """Run the scheduled jobs once."""
+    """Run every job once (for cron)."""
     for name, result in run_jobs(only).items():
         click.echo(f"{name}: {result}")
 
 
+@jobs_cli.command("work")
+@click.option("--tick", default=float(TICK_SECONDS), type=float, show_default=True, help="Seconds between looks for due jobs.")
+def work_command(tick: float) -> None:
+    """Run each job when it is due, until stopped (SIGTERM or Ctrl-C finish the job under way)."""
+    stop = threading.Event()
+
+    def _stop(signum, _frame):
+        click.echo(f"Job runner: {signal.Signals(signum).name} received, stopping after the job under way.")
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    click.echo("Job runner started: " + ", ".join(
+        f"{name} every {_every_text(_registry[name].every)}" for name in registered_jobs()))
+    work(stop, tick, on_result=lambda name, result: click.echo(f"{name}: {result}"))
+    click.echo("Job runner stopped.")
+
+
+def _every_text(every: timedelta) -> str:
+    seconds = int(every.total_seconds())
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
+
+
 @jobs_cli.command("list")
 def list_command() -> None:
-    """List the registered jobs in the order they run."""
+    """List the registered jobs in the order they run, with how often each is due."""
+    leases = {lease.name: lease for lease in db.session.scalars(select(JobLease))}
     for name in registered_jobs():
-        click.echo(name)
+        last = leases.get(name)
+        finished = last.last_finished_at.strftime("%Y-%m-%d %H:%M:%S UTC") if last and last.last_finished_at else "never"
+        click.echo(f"{name}: every {_every_text(_registry[name].every)}, last finished {finished}")
 
 
 def init_app(app: Flask) -> None:
-    from app.email import deliver_outbox
+    from app.email import deliver_outbox, report_failed_messages
 
     app.cli.add_command(jobs_cli)
+
     # Mail goes last so that what the other jobs queue is sent in the same run.
-    job("deliver_outbox", order=1000)(lambda: "%d sent, %d failed" % deliver_outbox())
+    def _deliver() -> str:
+        delivery = deliver_outbox(keep_going=heartbeat)
+        return f"{delivery.sent} sent, {delivery.failed} failed attempts"
+
+    job("deliver_outbox", order=1000, every=timedelta(seconds=10))(_deliver)
+    job("report_failed_mail", order=990, every=timedelta(minutes=15))(
+        lambda: f"{report_failed_messages()} failed messages reported")

@@ -350,7 +350,6 @@ def run_on(url: str, scale: float, seed: int) -> None:
 
     class BenchConfig(Config):
         SQLALCHEMY_DATABASE_URI = url
-        MAIL_DELIVER_ON_REQUEST = False
 
     app = create_app(BenchConfig)
     with app.app_context():

@@ -220,8 +220,8 @@ def run(args) -> int:
     elif not os.environ.get("DATABASE_URL", "").startswith("postgresql"):
         print("PostgreSQL run needs scripts/with_postgres.sh to provide DATABASE_URL", file=sys.stderr)
         return 1
-    # Settings for this run only: a throwaway secret, no mail sent from requests, loopback links.
-    os.environ.update({"SECRET_KEY": secrets.token_hex(32), "MAIL_DELIVER_ON_REQUEST": "0",
+    # Settings for this run only: a throwaway secret, loopback links.
+    os.environ.update({"SECRET_KEY": secrets.token_hex(32),
                        "APP_ENV": "development", "MAIL_SERVER": "127.0.0.1"})
     deadline = time.monotonic() + args.timeout
     server = None

@@ -1,4 +1,4 @@
-"""Scheduled work for attendance (run by `flask jobs run`)."""
+"""Scheduled work for attendance (run by the job runner (app.jobs))."""
 from app.attendance.services import raise_late_cancellation_charges
 from app.jobs import job
 

@@ -1,7 +1,7 @@
 """The default question sets (version 1 of each stage), as agreed from the pan-London minimum set.
 
 Reconstructed from ../shared/DOMAIN.md "Two-stage evaluation". They are loaded by
-services.ensure_default_question_sets(), which `flask jobs run` and `flask demo load` call; after
+services.ensure_default_question_sets(), which the job runner and `flask demo load` call; after
 that the L&D team edits them as new versions in the service, not here.
 """
 from app.evaluation.models import CHOOSE_MANY, SCALE, TEXT, YES_NO_NOT_YET

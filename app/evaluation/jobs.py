@@ -1,4 +1,4 @@
-"""The evaluation's scheduled work, run by `flask jobs run`."""
+"""The evaluation's scheduled work, run by the job runner (app.jobs)."""
 from app.evaluation.services import send_due_evaluations
 from app.jobs import job
 

@@ -21,4 +21,3 @@ def test_production_starts_with_a_real_secret_key():
 
     app = create_app(Safe)
     assert app.config["SESSION_COOKIE_SECURE"] is True
-    assert app.config["MAIL_DELIVER_ON_REQUEST"] is False
