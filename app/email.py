@@ -1,21 +1,33 @@
 """The outbox: the one module that touches Flask-Mail.
 
 A message is written to the outbox in the same transaction as the change that caused it and
-delivered after commit by `flask jobs run` (or at the end of the request in development), so a
-rolled-back change never sends mail and a crash never loses one.
+delivered after commit by the job runner (`flask jobs work`, or `flask jobs run` from cron), never
+inside a web request, so a rolled-back change never sends mail, a crash never loses one and a slow
+mail server never slows a page.
+
+Delivery claims a few due messages and commits, talks SMTP with no transaction open, then records
+each outcome in a short transaction of its own. Every attempt at a message carries the same
+Message-ID, so if a server stored a message but dropped the connection before saying so, the
+copy a retry delivers is recognisable as the same message.
 """
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import secrets
+import smtplib
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import make_msgid, parseaddr
+from typing import NamedTuple
 
-from flask import current_app, g, render_template
+from flask import current_app, render_template
 from flask_mail import Message
-from sqlalchemy import String, Text, or_, select, update
+from sqlalchemy import String, Text, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,8 +40,18 @@ log = logging.getLogger(__name__)
 QUEUED = "queued"
 SENT = "sent"
 FAILED = "failed"
-MAX_ATTEMPTS = 8
-CLAIM_MINUTES = 10
+# Messages claimed at once by one delivery pass.
+CLAIM_BATCH = 50
+# A claim older than this is free again (a runner that died loses its messages this soon); a live
+# runner renews its claim long before.
+CLAIM_SECONDS = 120
+# Accepted messages are recorded as sent this many at a time, or after this many seconds.
+RECORD_EVERY = 50
+RECORD_EVERY_SECONDS = 1.0
+# The longest gap between two attempts at a message.
+MAX_BACKOFF = timedelta(hours=4)
+# Key prefix of the L&D team's notice of failed messages (never itself reported, so no loop).
+FAILURE_NOTICE_KEY = "outbox-failures:"
 
 
 class OutboxMessage(db.Model):
@@ -51,6 +73,12 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # The same Message-ID on every attempt (older rows get one derived from their id at sending).
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    # Retries stop at this moment; an administrator's "try again" opens a new period.
+    retry_until: Mapped[datetime | None]
+    # When the L&D team was told this message failed (they are told once).
+    failure_reported_at: Mapped[datetime | None]
 
     @property
     def attachments(self) -> list[Attachment]:
@@ -102,6 +130,8 @@ def queue_email(
             ]
         ),
         next_attempt_at=utcnow(),
+        message_id=make_msgid(domain=_sender_domain()),
+        retry_until=utcnow() + timedelta(hours=current_app.config["MAIL_RETRY_HOURS"]),
     )
     # A savepoint, so that two writers racing on the same key cannot break the caller's transaction.
     try:
@@ -109,40 +139,108 @@ def queue_email(
             db.session.add(message)
     except IntegrityError:
         return None
-    try:
-        g.mail_queued = True
-    except RuntimeError:  # outside a request or app context: nothing to flag
-        pass
     return message
 
 
-def _claim(batch: int) -> tuple[str, list[int]]:
-    """Mark up to `batch` due messages as ours, so a second runner skips them."""
+def _sender_domain() -> str:
+    address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1]
+    return address.rpartition("@")[2] or "localhost"
+
+
+
+# ---------------------------------------------------------------- delivery
+
+
+class Delivery(NamedTuple):
+    """What one delivery pass did: messages sent, and failed attempts (retried later or given up)."""
+
+    sent: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    """A claimed message, read into plain values so that sending needs no open transaction."""
+
+    id: int
+    recipient: str
+    subject: str
+    text_body: str
+    html_body: str
+    attachments_json: str
+    message_id: str
+    message_id_is_new: bool = False  # derived for a row from before rows kept their own
+
+
+class _Permanent(Exception):
+    """The server refused this message for good (a 5xx answer for its recipient or content)."""
+
+
+def _claim(token: str, batch: int) -> list[_Claimed]:
+    """Claim up to `batch` due messages for this pass and commit, so other runners skip them."""
     now = utcnow()
-    token = secrets.token_hex(16)
     free = or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
     due = (
         select(OutboxMessage.id)
         .where(OutboxMessage.status == QUEUED, OutboxMessage.next_attempt_at <= now, free)
         .order_by(OutboxMessage.id)
         .limit(batch)
+        # PostgreSQL: rows another runner is claiming right now are passed over, not waited for.
+        .with_for_update(skip_locked=True)
     )
-    # The conditions are repeated on the outer UPDATE so PostgreSQL re-checks them on a row
-    # another runner claimed while we waited for its lock.
+    ids = list(db.session.scalars(due))
+    if ids:
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .values(claim_token=token, claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+            .execution_options(synchronize_session=False)
+        )
+    rows = db.session.execute(
+        select(
+            OutboxMessage.id, OutboxMessage.recipient, OutboxMessage.subject, OutboxMessage.text_body,
+            OutboxMessage.html_body, OutboxMessage.attachments_json, OutboxMessage.message_id,
+            OutboxMessage.created_at,
+        )
+        .where(OutboxMessage.claim_token == token, OutboxMessage.status == QUEUED)
+        .order_by(OutboxMessage.id)
+    ).all()
+    db.session.commit()
+    return [
+        _Claimed(r.id, r.recipient, r.subject, r.text_body, r.html_body, r.attachments_json,
+                 r.message_id or _derived_message_id(r.id, r.created_at), r.message_id is None)
+        for r in rows
+    ]
+
+
+def _derived_message_id(message_id: int, created_at: datetime) -> str:
+    """A stable Message-ID for a row queued before rows kept their own."""
+    digest = hashlib.sha256(f"{message_id}:{created_at.isoformat()}".encode()).hexdigest()[:16]
+    return f"<outbox.{message_id}.{digest}@{_sender_domain()}>"
+
+
+def _renew_claim(token: str) -> None:
     db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(due), OutboxMessage.status == QUEUED, free)
-        .values(claim_token=token, claimed_until=now + timedelta(minutes=CLAIM_MINUTES))
+        .where(OutboxMessage.claim_token == token, OutboxMessage.status == QUEUED)
+        .values(claimed_until=utcnow() + timedelta(seconds=CLAIM_SECONDS))
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    ids = db.session.scalars(
-        select(OutboxMessage.id).where(OutboxMessage.claim_token == token).order_by(OutboxMessage.id)
-    ).all()
-    return token, list(ids)
 
 
-def _to_mail_message(message: OutboxMessage) -> Message:
+def _release_claim(token: str) -> None:
+    """Hand back messages this pass claimed but did not try, as they were."""
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.claim_token == token, OutboxMessage.status == QUEUED)
+        .values(claim_token=None, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def _mime(message: _Claimed) -> bytes:
     mail_message = Message(
         subject=message.subject,
         recipients=[message.recipient],
@@ -151,84 +249,241 @@ def _to_mail_message(message: OutboxMessage) -> Message:
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
         extra_headers={"X-Outbox-Id": str(message.id)},
     )
-    for attachment in message.attachments:
-        mail_message.attach(attachment.filename, attachment.content_type, attachment.data)
-    return mail_message
+    mail_message.msgId = message.message_id
+    for attachment in json.loads(message.attachments_json or "[]"):
+        mail_message.attach(attachment["filename"], attachment["content_type"],
+                            base64.b64decode(attachment["data"]))
+    return mail_message.as_bytes()
+
+
+class _SmtpConnection:
+    """One SMTP session with the configured server, every wait bounded by MAIL_TIMEOUT."""
+
+    def __init__(self):
+        config = current_app.config
+        timeout = config["MAIL_TIMEOUT"]
+        server, port = config["MAIL_SERVER"], config["MAIL_PORT"]
+        if config.get("MAIL_USE_SSL"):
+            self.smtp: smtplib.SMTP = smtplib.SMTP_SSL(server, port, timeout=timeout)
+        else:
+            self.smtp = smtplib.SMTP(server, port, timeout=timeout)
+        try:
+            if config.get("MAIL_USE_TLS"):
+                self.smtp.starttls()
+            if config.get("MAIL_USERNAME"):
+                self.smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+        except Exception:
+            self.close()
+            raise
+        self.envelope_from = parseaddr(config["MAIL_DEFAULT_SENDER"])[1]
+
+    def send(self, recipient: str, data: bytes) -> None:
+        try:
+            self.smtp.sendmail(self.envelope_from, [recipient], data)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reply = next(iter(exc.recipients.values()))
+            if code >= 500:
+                raise _Permanent(f"{code} {_text(reply)}") from exc
+            raise
+        except smtplib.SMTPDataError as exc:
+            if exc.smtp_code >= 500:
+                raise _Permanent(f"{exc.smtp_code} {_text(exc.smtp_error)}") from exc
+            raise
+
+    def close(self) -> None:
+        try:
+            self.smtp.quit()
+        except Exception:
+            self.smtp.close()
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{type(exc).__name__}: {exc.smtp_code} {_text(exc.smtp_error)}"[:1000]
+    return f"{type(exc).__name__}: {exc}"[:1000]
 
 
 def _backoff(attempts: int) -> timedelta:
-    return timedelta(minutes=min(2 ** attempts, 360))
+    return min(timedelta(minutes=2 ** attempts), MAX_BACKOFF)
 
 
-def deliver_outbox(batch: int = 200) -> tuple[int, int]:
-    """Send queued messages that are due; return (sent, failed this run).
+def _record_sent(messages: list[_Claimed], token: str) -> None:
+    """Mark messages the server accepted as sent, in one short transaction."""
+    if not messages:
+        return
+    with write_intent():
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_([m.id for m in messages]), OutboxMessage.claim_token == token)
+            .values(status=SENT, sent_at=utcnow(), attempts=OutboxMessage.attempts + 1,
+                    claim_token=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        # Rows from before messages kept their Message-ID keep the one they were sent with.
+        for message in messages:
+            if message.message_id_is_new:
+                db.session.execute(
+                    update(OutboxMessage).where(OutboxMessage.id == message.id)
+                    .values(message_id=message.message_id).execution_options(synchronize_session=False)
+                )
+        db.session.commit()
 
-    It runs in transactions of its own, so whatever the caller had open is committed first.
+
+def _record_failure(message: _Claimed, token: str, error: str, permanent: bool) -> None:
+    row = db.session.get(OutboxMessage, message.id, populate_existing=True)
+    if row is None or row.claim_token != token:
+        db.session.commit()
+        return
+    now = utcnow()
+    row.attempts += 1
+    row.last_error = error
+    row.message_id = row.message_id or message.message_id
+    row.claim_token = None
+    row.claimed_until = None
+    next_attempt = now + _backoff(row.attempts)
+    if permanent or (row.retry_until is not None and next_attempt > row.retry_until):
+        row.status = FAILED
+    elif row.retry_until is None:
+        # A row from before retry windows: its window runs from when it was queued.
+        row.retry_until = row.created_at + timedelta(hours=current_app.config["MAIL_RETRY_HOURS"])
+        row.next_attempt_at = next_attempt
+    else:
+        row.next_attempt_at = next_attempt
+    db.session.commit()
+
+
+def deliver_outbox(seconds: float | None = None,
+                   keep_going: Callable[[], bool] | None = None) -> Delivery:
+    """Send the queued messages that are due, until none is left or the time is up.
+
+    `seconds` bounds the pass (MAIL_DELIVERY_SECONDS by default); `keep_going` is asked before each
+    message (the job runner renews its lease there and stops on SIGTERM). Whatever the caller had
+    open is committed first: no transaction stays open while the mail server is talked to.
     """
     db.session.commit()
-    with write_intent():
-        return _deliver(batch)
-
-
-def _deliver(batch: int) -> tuple[int, int]:
-    token, ids = _claim(batch)
-    if not ids:
-        return 0, 0
+    budget = current_app.config["MAIL_DELIVERY_SECONDS"] if seconds is None else seconds
+    deadline = time.monotonic() + budget
+    token = secrets.token_hex(16)
     sent = failed = 0
+    connection: _SmtpConnection | None = None
+    # Accepted messages are recorded together, every RECORD_EVERY messages or seconds: a transaction
+    # per message would cost more than the SMTP exchange. A crash in between sends those few again,
+    # under the same Message-IDs.
+    accepted: list[_Claimed] = []
+    accepted_since = time.monotonic()
     try:
-        connection = mail.connect()
-        connection.__enter__()
-    except Exception as exc:  # the server is down: every claimed message waits for a later run
-        for message_id in ids:
-            _record_failure(db.session.get(OutboxMessage, message_id), token, exc)
-            failed += 1
-        db.session.commit()
-        log.warning("Outbox: mail server unavailable (%s); %d messages wait", type(exc).__name__, failed)
-        return 0, failed
-    try:
-        for message_id in ids:
-            message = db.session.get(OutboxMessage, message_id)
-            if message is None or message.claim_token != token or message.status != QUEUED:
-                continue
-            try:
-                connection.send(_to_mail_message(message))
-            except Exception as exc:
-                _record_failure(message, token, exc)
-                failed += 1
-            else:
-                message.status = SENT
-                message.sent_at = utcnow()
-                message.attempts += 1
-                message.claim_token = None
-                message.claimed_until = None
-                sent += 1
-            # One commit per message: a crash mid-batch never makes the sent ones go again.
-            db.session.commit()
+        while time.monotonic() < deadline:
+            with write_intent():
+                batch = _claim(token, CLAIM_BATCH)
+            if not batch:
+                break
+            renewed = time.monotonic()
+            stopped = False
+            for message in batch:
+                if time.monotonic() >= deadline or (keep_going is not None and not keep_going()):
+                    stopped = True
+                    break
+                if len(accepted) >= RECORD_EVERY or time.monotonic() - accepted_since > RECORD_EVERY_SECONDS:
+                    _record_sent(accepted, token)
+                    accepted, accepted_since = [], time.monotonic()
+                if time.monotonic() - renewed > CLAIM_SECONDS / 3:
+                    with write_intent():
+                        _renew_claim(token)
+                    renewed = time.monotonic()
+                try:
+                    data = _mime(message)
+                    if connection is None:
+                        connection = _SmtpConnection()
+                    connection.send(message.recipient, data)
+                except _Permanent as exc:
+                    with write_intent():
+                        _record_failure(message, token, str(exc), permanent=True)
+                    failed += 1
+                    log.warning("Outbox: message %d refused for good (%s)", message.id, exc)
+                except Exception as exc:
+                    # Anything else may be the connection's fault: try again later, on a new one.
+                    reached = connection is not None
+                    if connection is not None:
+                        connection.close()
+                        connection = None
+                    with write_intent():
+                        _record_failure(message, token, _describe(exc), permanent=False)
+                    failed += 1
+                    if not reached:
+                        # No connection to be had: the others wait for the next pass unharmed.
+                        log.warning("Outbox: mail server unavailable (%s)", type(exc).__name__)
+                        stopped = True
+                        break
+                else:
+                    if not accepted:
+                        accepted_since = time.monotonic()
+                    accepted.append(message)
+                    sent += 1
+            _record_sent(accepted, token)
+            accepted = []
+            with write_intent():
+                _release_claim(token)
+            if stopped:
+                break
     finally:
-        try:
-            connection.__exit__(None, None, None)
-        except Exception:
-            pass
-    log.info("Outbox: %d sent, %d failed", sent, failed)
-    return sent, failed
-
-
-def _record_failure(message: OutboxMessage | None, token: str, exc: Exception) -> None:
-    if message is None or message.claim_token != token:
-        return
-    message.attempts += 1
-    message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-    message.claim_token = None
-    message.claimed_until = None
-    if message.attempts >= MAX_ATTEMPTS:
-        message.status = FAILED
-    else:
-        message.next_attempt_at = utcnow() + _backoff(message.attempts)
+        _record_sent(accepted, token)
+        if connection is not None:
+            connection.close()
+    if sent or failed:
+        log.info("Outbox: %d sent, %d failed attempts", sent, failed)
+    return Delivery(sent, failed)
 
 
 def retry_message(message: OutboxMessage) -> None:
-    """Put a failed message back in the queue for the next run."""
+    """Put a failed message back in the queue for the next run, with a new retry period."""
     message.status = QUEUED
     message.next_attempt_at = utcnow()
+    message.retry_until = utcnow() + timedelta(hours=current_app.config["MAIL_RETRY_HOURS"])
+    message.failure_reported_at = None
     message.claim_token = None
     message.claimed_until = None
+
+
+def retry_failed_messages() -> int:
+    """Put every failed message back in the queue; return how many."""
+    messages = db.session.scalars(select(OutboxMessage).where(OutboxMessage.status == FAILED)).all()
+    for message in messages:
+        retry_message(message)
+    return len(messages)
+
+
+def report_failed_messages() -> int:
+    """Tell the L&D team, once, about messages that failed for good; return how many were reported."""
+    failed = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.status == FAILED, OutboxMessage.failure_reported_at.is_(None),
+               OutboxMessage.idempotency_key.not_like(f"{FAILURE_NOTICE_KEY}%"))
+        .order_by(OutboxMessage.id)
+    ).all()
+    if not failed:
+        return 0
+    from app.urls import external_url
+
+    ids = ",".join(str(m.id) for m in failed)
+    queue_email(
+        key=FAILURE_NOTICE_KEY + hashlib.sha256(ids.encode()).hexdigest(),
+        to=current_app.config["L_AND_D_EMAIL"],
+        subject=f"{len(failed)} e-mail{'s' if len(failed) != 1 else ''} could not be delivered",
+        template="admin/emails/mail_failed",
+        messages=failed,
+        outbox_link=external_url("admin.outbox", status=FAILED),
+    )
+    now = utcnow()
+    for message in failed:
+        message.failure_reported_at = now
+    return len(failed)
+
+
+def outbox_counts() -> dict[str, int]:
+    """How many messages are waiting, sent and failed."""
+    return dict(db.session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())

@@ -1,10 +1,10 @@
 """Administration home and the outbox."""
 from flask import abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.accounts.access import ADMIN, requires
 from app.admin import bp
-from app.email import FAILED, QUEUED, SENT, OutboxMessage, retry_message
+from app.email import FAILED, QUEUED, SENT, OutboxMessage, outbox_counts, retry_failed_messages, retry_message
 from app.extensions import db
 
 PAGE_SIZE = 50
@@ -13,12 +13,7 @@ PAGE_SIZE = 50
 @bp.route("/")
 @requires(ADMIN)
 def home():
-    counts = dict(
-        db.session.execute(
-            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-        ).all()
-    )
-    return render_template("admin/home.html", outbox_counts=counts)
+    return render_template("admin/home.html", outbox_counts=outbox_counts())
 
 
 @bp.route("/outbox")
@@ -30,7 +25,8 @@ def outbox():
     if status in (QUEUED, SENT, FAILED):
         query = query.where(OutboxMessage.status == status)
     messages = db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)
-    return render_template("admin/outbox.html", messages=messages, status=status)
+    return render_template("admin/outbox.html", messages=messages, status=status,
+                           counts=outbox_counts())
 
 
 @bp.route("/outbox/<int:message_id>")
@@ -51,3 +47,15 @@ def outbox_retry(message_id: int):
         db.session.commit()
         flash("The message will be sent on the next run.", "success")
     return redirect(url_for("admin.outbox_message", message_id=message.id))
+
+
+@bp.route("/outbox/retry-failed", methods=["POST"])
+@requires(ADMIN)
+def outbox_retry_failed():
+    count = retry_failed_messages()
+    db.session.commit()
+    if count:
+        flash(f"{count} failed message{'s' if count != 1 else ''} will be sent again on the next run.", "success")
+    else:
+        flash("There are no failed messages to try again.", "info")
+    return redirect(url_for("admin.outbox", status=FAILED))

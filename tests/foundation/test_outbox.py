@@ -77,15 +77,24 @@ def test_a_server_that_is_down_leaves_messages_queued(app, mailbox):
     assert mailbox.messages == []
 
 
-def test_gives_up_after_repeated_failures_and_can_be_retried_by_an_administrator(app, mailbox, make_user, login_as):
+def test_retries_for_the_retry_window_then_fails_and_an_administrator_can_retry_it(app, mailbox, make_user, login_as):
     _queue()
     db.session.commit()
     mailbox.refuse = True
-    for _ in range(8):
-        clock.set_now(clock.utcnow() + timedelta(days=1))
-        deliver_outbox()
+    start = clock.utcnow()
+    attempts_at = []
+    while clock.utcnow() < start + timedelta(hours=60):
+        if deliver_outbox().failed:
+            attempts_at.append(clock.utcnow())
+        clock.set_now(clock.utcnow() + timedelta(minutes=1))
     message = db.session.scalar(select(OutboxMessage))
-    assert message.status == FAILED and message.attempts == 8
+    assert message.status == FAILED
+    assert message.attempts == len(attempts_at)
+    # Growing gaps, never more than four hours, and tried until about 48 hours after queueing.
+    gaps = [b - a for a, b in zip(attempts_at, attempts_at[1:])]
+    assert gaps == sorted(gaps) and max(gaps) <= timedelta(hours=4, minutes=1)
+    assert attempts_at[-1] - start >= timedelta(hours=44)
+    assert attempts_at[-1] - start <= timedelta(hours=48)
 
     mailbox.refuse = False
     admin = make_user(roles=("admin",))
