@@ -28,7 +28,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'training.db'}"
     )
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # Test each pooled connection before use, so a database restart costs no request an error.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     PARTNERSHIP_NAME = os.environ.get(
         "PARTNERSHIP_NAME", "Northbridge Safeguarding Children Partnership"
     )
@@ -45,9 +46,12 @@ class Config:
     MAIL_DEFAULT_SENDER = os.environ.get(
         "MAIL_DEFAULT_SENDER", "Safeguarding training <training@northbridge-scp.example>"
     )
-    MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 10)
-    # Development: deliver the outbox at the end of the request that queued mail.
-    MAIL_DELIVER_ON_REQUEST = _bool("MAIL_DELIVER_ON_REQUEST", ENV_NAME == "development")
+    # Seconds to wait for the mail server to connect or answer any command.
+    MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 30)
+    # A message the server keeps refusing for a time is retried for this long, then marked failed.
+    MAIL_RETRY_HOURS = _int("MAIL_RETRY_HOURS", 48)
+    # How long one delivery pass may run before it hands back to the job runner.
+    MAIL_DELIVERY_SECONDS = _int("MAIL_DELIVERY_SECONDS", 240)
     L_AND_D_EMAIL = os.environ.get("L_AND_D_EMAIL", "training@northbridge-scp.example")
 
     # Signed links (hours unless said).
@@ -94,7 +98,6 @@ class Config:
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
-    MAIL_DELIVER_ON_REQUEST = False
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
 
@@ -106,7 +109,6 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     WTF_CSRF_ENABLED = False
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
-    MAIL_DELIVER_ON_REQUEST = False
     MAIL_SUPPRESS_SEND = False
     BASE_URL = "http://localhost"
     SERVER_NAME = None

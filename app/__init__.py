@@ -8,6 +8,7 @@ from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import BytecodeCache, ChoiceLoader, PackageLoader, PrefixLoader
+from sqlalchemy.exc import OperationalError
 
 from config import DEV_SECRET_KEY, config_for_environment
 
@@ -75,7 +76,6 @@ def create_app(config_class=None) -> Flask:
     _register_blueprints(app)
     _register_error_pages(app)
     _register_write_intent(app)
-    _register_mail_on_request(app)
     logging.basicConfig(level=logging.INFO)
     return app
 
@@ -119,7 +119,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_error_pages(app: Flask) -> None:
-    from app.extensions import db
+    from app.extensions import db, login_manager
 
     def page(template: str, code: int):
         return render_template(template), code
@@ -149,6 +149,18 @@ def _register_error_pages(app: Flask) -> None:
         db.session.rollback()
         return page("errors/500.html", 500)
 
+    @app.errorhandler(OperationalError)
+    def database_unavailable(_e):
+        # The database went away (a restart, a failover): say so, and let the person try again.
+        # The page is drawn without the database: as signed out, since loading the person needs it.
+        try:
+            db.session.rollback()
+        except Exception:
+            db.session.invalidate()
+        g._login_user = login_manager.anonymous_user()
+        response = page("errors/503.html", 503)
+        return response[0], 503, {"Retry-After": "30"}
+
 
 def _register_write_intent(app: Flask) -> None:
     """Requests that may change data take SQLite's write lock up front (see app.locking)."""
@@ -163,19 +175,3 @@ def _register_write_intent(app: Flask) -> None:
         token = g.pop("write_intent_token", None)
         if token is not None:
             reset_write_intent(token)
-
-
-def _register_mail_on_request(app: Flask) -> None:
-    """In development, send what a request queued once it has committed."""
-
-    @app.teardown_request
-    def _deliver(_exc):
-        if _exc is None and app.config.get("MAIL_DELIVER_ON_REQUEST") and g.get("mail_queued"):
-            from app.email import deliver_outbox
-            from app.extensions import db
-
-            try:
-                db.session.rollback()  # anything the view left uncommitted is not to be sent
-                deliver_outbox()
-            except Exception:
-                app.logger.exception("Development mail delivery failed; the outbox keeps it")

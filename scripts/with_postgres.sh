@@ -19,5 +19,7 @@ as_postgres "$BIN/pg_ctl" -D "$DATA" -w -l "$DATA/server.log" \
 as_postgres "$BIN/createdb" -h 127.0.0.1 -p "$PORT" -U postgres training_test
 export TEST_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$PORT/training_test"
 export DATABASE_URL="$TEST_DATABASE_URL"
+# For the fault tests that restart the server.
+export TEST_PG_DATA="$DATA" TEST_PG_BIN="$BIN"
 echo "PostgreSQL on port $PORT"
 "$@"

@@ -8,7 +8,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextArea,
     GovTextInput,
 )
-from wtforms import BooleanField, DateField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 
@@ -41,6 +41,9 @@ class BookingCancelForm(FlaskForm):
         description="If it is because you are ill, say so: the L&D team may waive a late cancellation charge.",
         validators=[Optional(), Length(max=1000, message="The reason must be 1000 characters or fewer")],
     )
+    # What the person saw when they chose: leaving the waiting list must never cancel a place that
+    # came up for them meanwhile.
+    leaving = HiddenField()
     submit = SubmitField("Cancel booking", widget=GovSubmitInput())
 
 

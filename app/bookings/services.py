@@ -459,13 +459,22 @@ def is_late_cancellation(session: Session, today: date | None = None) -> bool:
     return (today or today_london()) > deadline
 
 
-def cancel_booking(booking: Booking, actor: User, reason: str = "") -> Booking:
-    """Cancel a place (late inside the course's notice period) or leave the waiting list."""
+def cancel_booking(booking: Booking, actor: User, reason: str = "", *,
+                   leaving_waiting_list: bool = False) -> Booking:
+    """Cancel a place (late inside the course's notice period) or leave the waiting list.
+
+    `leaving_waiting_list`: the person asked to leave the waiting list, so a place that came up for
+    them before the lock was taken is kept, not cancelled.
+    """
     session = _lock_session(booking.session_id)
     booking = _refresh(booking)
     is_admin = actor.has_role(ADMIN)
     if actor.id != booking.user_id and not is_admin:
         raise BookingError("You can only cancel your own booking.")
+    if leaving_waiting_list and booking.status in HOLDS_PLACE:
+        raise BookingError("A place came up for you just before you left the waiting list, so you now have a "
+                           "place on this session and we have e-mailed you about it. If you cannot go, cancel "
+                           "the booking.")
     if booking.status not in ACTIVE_STATES:
         raise BookingError(f"This booking cannot be cancelled: it is {STATE_LABELS[booking.status].lower()}.")
     if session.starts_at is not None and session.starts_at <= utcnow():

@@ -86,10 +86,13 @@ def book(session_id: int):
             db.session.rollback()
             flash(exc.message, "error")
             return redirect(url_for("bookings.book", session_id=session_id))
+        # Read before the commit: once it has committed, the person sees the outcome even if the
+        # database is lost a moment later.
+        status = booking.status
         db.session.commit()
-        if booking.status == CONFIRMED:
+        if status == CONFIRMED:
             flash("Your place is booked. We have e-mailed you a calendar invitation.", "success")
-        elif booking.status == AWAITING_APPROVAL:
+        elif status == AWAITING_APPROVAL:
             flash("We are holding a place for you and have asked your line manager to agree. "
                   "We will e-mail you when they answer.", "success")
         else:
@@ -138,19 +141,24 @@ def cancel(booking_id: int):
     if was_waiting:
         form.submit.label.text = "Leave the waiting list"
     if form.validate_on_submit():
+        leaving = form.leaving.data == WAITING
         try:
-            booking = services.cancel_booking(booking, current_user, form.reason.data or "")
+            booking = services.cancel_booking(booking, current_user, form.reason.data or "",
+                                              leaving_waiting_list=leaving)
         except services.BookingError as exc:
             db.session.rollback()
             flash(exc.message, "error")
             return redirect(url_for("bookings.my_bookings"))
+        late = booking.late_cancellation
         db.session.commit()
-        if booking.late_cancellation:
+        if late:
             flash("Your booking is cancelled. It was inside the notice period, so it counts as a late "
                   "cancellation and may be charged to your agency.", "success")
         else:
-            flash("You have left the waiting list." if was_waiting else "Your booking is cancelled.", "success")
+            flash("You have left the waiting list." if leaving else "Your booking is cancelled.", "success")
         return redirect(url_for("bookings.my_bookings"))
+    if was_waiting:
+        form.leaving.data = WAITING
     return render_template(
         "bookings/cancel.html", booking=booking, session=booking.session, form=form, was_waiting=was_waiting,
         late=booking.status == CONFIRMED and services.is_late_cancellation(booking.session),

@@ -224,3 +224,49 @@ def test_two_job_runners_at_once_promote_and_tell_each_person_once(app, rush, ma
     keys = db.session.scalars(select(OutboxMessage.idempotency_key)).all()
     assert sum(":promoted:" in k for k in keys) == 3
     assert len(keys) == len(set(keys))
+
+
+def test_leaving_the_waiting_list_while_places_free_up_never_cancels_a_promoted_place(app, live_server, rush):
+    from app.bookings.models import BookingEvent
+
+    session, health_pool, police_pool, agencies = rush
+    schools = agencies[2]
+    holders = _people(agencies, 10, "Holder")
+    for person in holders:
+        services.book_place(session, person, person)
+    leavers = _people([schools], 10, "Leaver")
+    for person in leavers:
+        assert services.book_place(session, person, person).status == WAITING
+    db.session.commit()
+    booking_of = {b.user_id: b.id for b in db.session.scalars(select(Booking).where(Booking.session_id == session.id))}
+    tokens: dict[str, str] = {}
+
+    def job(email: str, path: str):
+        browser = Browser(live_server.url)
+
+        def prepare():
+            browser.sign_in(email)
+            status, page = browser.request(path)
+            assert status == 200
+            tokens[email] = CSRF.search(page).group(1)
+            leaving = re.search(r'name="leaving"[^>]*value="([^"]*)"', page)
+            tokens[email + ":leaving"] = leaving.group(1) if leaving else ""
+
+        def act():
+            data = {"csrf_token": tokens[email], "leaving": tokens[email + ":leaving"]}
+            return browser.request(path, data)[0]
+        return prepare, act
+
+    jobs = [job(p.email, f"/bookings/{booking_of[p.id]}/cancel") for p in holders[:5]]
+    jobs += [job(p.email, f"/bookings/{booking_of[p.id]}/cancel") for p in leavers]
+    assert Counter(_in_parallel(jobs)) == {302: len(jobs)}
+
+    db.session.commit()
+    for person in leavers:
+        path = [e.to_status for e in db.session.scalars(
+            select(BookingEvent).where(BookingEvent.booking_id == booking_of[person.id]).order_by(BookingEvent.id))]
+        assert path in ([WAITING, CANCELLED], [WAITING, CONFIRMED]), path
+    keys = db.session.scalars(select(OutboxMessage.idempotency_key)).all()
+    promoted = [p for p in leavers if any(k.startswith(f"booking:{booking_of[p.id]}:promoted:") for k in keys)]
+    states, _ = _counts(session)
+    assert states[CONFIRMED] == 5 + len(promoted), "each promoted leaver kept the place they were told of"
