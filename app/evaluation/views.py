@@ -61,6 +61,7 @@ from app.evaluation.services import (
 )
 from app.exports import BOM, defuse_formula
 from app.extensions import db
+from app.inputs import query_int, query_page
 
 # --- Answering by link (no sign-in) -------------------------------------------------------------
 
@@ -156,7 +157,7 @@ def _filters() -> tuple[ReviewFilterForm, figures.ReviewFilters]:
             level_id=form.level_id.data or None, date_from=form.date_from.data,
             date_to=form.date_to.data,
         )
-    session_id = request.args.get("session_id", type=int)
+    session_id = query_int("session_id")
     if session_id:
         filters.session_id = session_id
     return form, filters
@@ -198,7 +199,7 @@ def review_home():
 @requires(REVIEWER, ADMIN)
 def review_answers():
     form, filters = _filters()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = query_page()
     with_names = current_user.has_role(ADMIN)
     answers = figures.written_answers(filters, with_names=with_names, page=page)
     comments = figures.manager_comments(filters, with_names=with_names) if page == 1 else []
@@ -518,7 +519,7 @@ def retire_question(course_id: int, question_id: int):
 @bp.route("/evaluation/invitations")
 @requires(ADMIN)
 def invitations():
-    session_id = request.args.get("session_id", type=int)
+    session_id = query_int("session_id")
     now = utcnow()
     if session_id:
         session = db.session.get(Session, session_id) or abort(404)
@@ -528,7 +529,7 @@ def invitations():
         ).all()
         return render_template("evaluation/invitations_session.html", session=session,
                                invitations=rows, now=now)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = query_page()
     sessions = db.paginate(
         select(Session).where(Session.id.in_(select(Invitation.session_id)))
         .order_by(Session.starts_at.desc()), page=page, per_page=30, error_out=False)
