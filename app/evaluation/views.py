@@ -2,10 +2,7 @@
 L&D team's question sets, course settings and invitations."""
 from __future__ import annotations
 
-import csv
-import io
-from flask import Response as HttpResponse
-from flask import abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -59,7 +56,7 @@ from app.evaluation.services import (
     submit_response,
     update_course_setting,
 )
-from app.exports import BOM, defuse_formula
+from app.exports import csv_stream
 from app.extensions import db
 from app.inputs import query_int, query_page
 
@@ -209,37 +206,20 @@ def review_answers():
                            page_args=args)
 
 
-def _csv_response(filename: str, header: list[str], rows) -> HttpResponse:
-    def generate():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(header)
-        yield BOM + buffer.getvalue()
-        for row in rows:
-            buffer.seek(0)
-            buffer.truncate()
-            writer.writerow([defuse_formula(value) for value in row])
-            yield buffer.getvalue()
-
-    return HttpResponse(stream_with_context(generate()), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
-
-
 @bp.route("/evaluation/review/figures.csv")
 @requires(REVIEWER, ADMIN)
 def figures_csv():
     _form, filters = _filters()
-    return _csv_response("evaluation-figures.csv", ["section", "measure", "stage", "value", "count"],
-                         figures.figure_rows(filters))
+    return csv_stream("evaluation-figures.csv", ["section", "measure", "stage", "value", "count"],
+                      figures.figure_rows(filters))
 
 
 @bp.route("/evaluation/review/answers.csv")
 @requires(REVIEWER, ADMIN)
 def answers_csv():
     _form, filters = _filters()
-    return _csv_response("evaluation-answers-anonymised.csv", figures.ANSWER_COLUMNS,
-                         figures.anonymised_answer_rows(filters))
+    return csv_stream("evaluation-answers-anonymised.csv", figures.ANSWER_COLUMNS,
+                      figures.anonymised_answer_rows(filters))
 
 
 @bp.route("/evaluation/review/summary")
