@@ -19,6 +19,7 @@ DB_INT_MAX = 2**31 - 1
 # either side (periods run to the end of their last day) stays inside what Python and SQL hold.
 YEAR_MIN, YEAR_MAX = 1900, 2200
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,10}")
+_DIGITS = re.compile(r"[0-9]+")
 
 
 class IdConverter(IntegerConverter):
@@ -40,14 +41,28 @@ def whole_number(text: str | None) -> int | None:
 
 
 def query_int(name: str, default: int | None = None) -> int | None:
-    """An id or number from the query string, or `default` when it is missing or not one."""
-    value = whole_number(request.args.get(name))
-    return default if value is None else value
+    """An id or number from the query string: `default` when it is missing or not a whole number.
+
+    A whole number larger than any id names nothing, so the page is not found, as for an id that
+    names no row (and a CSV download is refused before it starts).
+    """
+    text = request.args.get(name, "").strip()
+    if not _DIGITS.fullmatch(text):
+        return default
+    value = whole_number(text)
+    if value is None:
+        abort(404)
+    return value
 
 
 def query_page(name: str = "page") -> int:
-    """A page number from the query string: 1 unless it names a later page."""
-    return max(query_int(name, 1), 1)
+    """A page number from the query string: 1 unless it names a later page (past the last one
+    is an empty page, as it always was)."""
+    text = request.args.get(name, "").strip()
+    if not _DIGITS.fullmatch(text):
+        return 1
+    value = whole_number(text)
+    return max(DB_INT_MAX if value is None else value, 1)
 
 
 def year_in_range(day: date) -> bool:
