@@ -1,4 +1,4 @@
-"""What every form shares: the rules for typed text, and the GOV.UK date field.
+"""What every form shares: the rules for typed text and numbers, and the date fields.
 
 Forms extend `BaseForm` (or `SubForm` for the rows of a FieldList), whose Meta gives every field
 the rule for its kind, so no form can forget it:
