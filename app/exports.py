@@ -10,8 +10,9 @@ import io
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import chain
 
-from flask import Response
+from flask import Response, stream_with_context
 
 from app.clock import to_london
 
@@ -24,6 +25,13 @@ def defuse_formula(value: object) -> object:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def restore_defused(text: str) -> str:
+    """Undo defuse_formula on a cell read back from one of our own files (an uploaded template)."""
+    if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):
+        return text[1:]
+    return text
 
 
 def safe_cell(value: object) -> object:
@@ -41,20 +49,24 @@ def safe_cell(value: object) -> object:
     return defuse_formula(str(value))
 
 
-def csv_bytes(header: list[str], rows: Iterable[Iterable[object]]) -> bytes:
-    """Build a CSV file (with a BOM, so Excel reads it as UTF-8)."""
+def csv_text(rows: Iterable[Iterable[object]]) -> str:
+    """Write rows as CSV text, every cell through safe_cell (no BOM: see csv_bytes)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([safe_cell(h) for h in header])
     for row in rows:
         writer.writerow([safe_cell(v) for v in row])
-    return (BOM + buffer.getvalue()).encode("utf-8")
+    return buffer.getvalue()
+
+
+def csv_bytes(header: list[str], rows: Iterable[Iterable[object]]) -> bytes:
+    """Build a CSV file (with a BOM, so Excel reads it as UTF-8)."""
+    return (BOM + csv_text(chain([header], rows))).encode("utf-8")
 
 
 BOM = "\ufeff"
 
 
-def download(data: bytes, filename: str, content_type: str) -> Response:
+def download(data, filename: str, content_type: str) -> Response:
     """Send a file as a download that no cache keeps (these hold personal data)."""
     response = Response(data, content_type=content_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -64,6 +76,23 @@ def download(data: bytes, filename: str, content_type: str) -> Response:
 
 def csv_download(filename: str, header: list[str], rows: Iterable[Iterable[object]]) -> Response:
     return download(csv_bytes(header, rows), filename, "text/csv; charset=utf-8")
+
+
+def csv_stream(filename: str, header: list[str], rows: Iterable[Iterable[object]]) -> Response:
+    """Send a long CSV as it is written, row by row.
+
+    The first row is read before the response is made, so a query that fails does so while an
+    error page can still be sent, rather than after a 200 has gone with half a file.
+    """
+    rows = iter(rows)
+    first = next(rows, None)
+
+    def generate():
+        yield BOM + csv_text([header] + ([first] if first is not None else []))
+        for row in rows:
+            yield csv_text([row])
+
+    return download(stream_with_context(generate()), filename, "text/csv; charset=utf-8")
 
 
 def pdf_download(data: bytes, filename: str) -> Response:

@@ -31,6 +31,7 @@ from app.accounts.models import (
 from app.accounts.services import AccountError
 from app.clock import utcnow
 from app.extensions import db
+from app.inputs import query_page
 
 PEOPLE_PAGE_SIZE = 25
 
@@ -225,7 +226,7 @@ def admin_people():
     ]
     form.status.choices = [("", "Any")] + list(STATUS_LABELS.items())
     form.role.choices = [("", "Any")] + [(r, ROLE_LABELS[r]) for r in GRANTABLE_ROLES]
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = query_page()
     query = services.people_query(
         form.q.data or "", form.agency.data or None, form.status.data or "", form.role.data or ""
     )

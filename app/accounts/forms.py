@@ -1,5 +1,4 @@
 """Forms for signing up, signing in and managing accounts."""
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
     GovPasswordInput,
@@ -11,8 +10,10 @@ from govuk_frontend_wtf.wtforms_widgets import (
 from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
 
+from app.forms import BaseForm
 
-class AccountRegisterForm(FlaskForm):
+
+class AccountRegisterForm(BaseForm):
     name = StringField("Full name", widget=GovTextInput(),
                        validators=[DataRequired("Enter your full name"), Length(max=200)])
     email = StringField(
@@ -54,7 +55,7 @@ class AccountRegisterForm(FlaskForm):
     submit = SubmitField("Create account", widget=GovSubmitInput())
 
 
-class SignInForm(FlaskForm):
+class SignInForm(BaseForm):
     email = StringField("E-mail address", widget=GovTextInput(),
                         validators=[DataRequired("Enter your e-mail address")])
     password = PasswordField("Password", widget=GovPasswordInput(),
@@ -63,13 +64,13 @@ class SignInForm(FlaskForm):
     submit = SubmitField("Sign in", widget=GovSubmitInput())
 
 
-class EmailRequestForm(FlaskForm):
+class EmailRequestForm(BaseForm):
     email = StringField("E-mail address", widget=GovTextInput(),
                         validators=[DataRequired("Enter your e-mail address")])
     submit = SubmitField("Send the link", widget=GovSubmitInput())
 
 
-class PasswordResetForm(FlaskForm):
+class PasswordResetForm(BaseForm):
     password = PasswordField("New password", widget=GovPasswordInput(),
                              description="At least 10 characters.",
                              validators=[DataRequired("Enter a new password"), Length(max=200)])
@@ -80,13 +81,13 @@ class PasswordResetForm(FlaskForm):
     submit = SubmitField("Set the new password", widget=GovSubmitInput())
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(BaseForm):
     """A form with nothing but its CSRF token, for buttons that change something."""
 
     submit = SubmitField("Confirm", widget=GovSubmitInput())
 
 
-class SectorEditForm(FlaskForm):
+class SectorEditForm(BaseForm):
     name = StringField("Sector name", widget=GovTextInput(),
                        validators=[DataRequired("Enter the sector’s name"), Length(max=120)])
     active = BooleanField("In use: new agencies can be put in this sector",
@@ -94,7 +95,7 @@ class SectorEditForm(FlaskForm):
     submit = SubmitField("Save", widget=GovSubmitInput())
 
 
-class AgencyEditForm(FlaskForm):
+class AgencyEditForm(BaseForm):
     name = StringField("Agency name", widget=GovTextInput(),
                        validators=[DataRequired("Enter the agency’s name"), Length(max=200)])
     sector_id = SelectField("Sector", widget=GovSelect(), coerce=int,
@@ -112,7 +113,7 @@ class AgencyEditForm(FlaskForm):
     submit = SubmitField("Save", widget=GovSubmitInput())
 
 
-class PersonSearchForm(FlaskForm):
+class PersonSearchForm(BaseForm):
     class Meta:
         csrf = False  # a GET search changes nothing
 
@@ -123,13 +124,13 @@ class PersonSearchForm(FlaskForm):
     submit = SubmitField("Search", widget=GovSubmitInput())
 
 
-class PersonAgencyChangeForm(FlaskForm):
+class PersonAgencyChangeForm(BaseForm):
     agency_id = SelectField("New agency", widget=GovSelect(), coerce=int,
                             validators=[InputRequired("Choose the person’s new agency")])
     submit = SubmitField("Change agency", widget=GovSubmitInput())
 
 
-class RoleGrantForm(FlaskForm):
+class RoleGrantForm(BaseForm):
     role = SelectField("Role", widget=GovSelect(),
                        validators=[InputRequired("Choose a role from the list")])
     agency_id = SelectField(
@@ -139,7 +140,7 @@ class RoleGrantForm(FlaskForm):
     submit = SubmitField("Grant role", widget=GovSubmitInput())
 
 
-class AccountRefuseForm(FlaskForm):
+class AccountRefuseForm(BaseForm):
     reason = TextAreaField(
         "Note to the person (optional)", widget=GovTextArea(),
         description="It goes in the e-mail telling them the account was not approved.",

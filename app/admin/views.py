@@ -6,6 +6,7 @@ from app.accounts.access import ADMIN, requires
 from app.admin import bp
 from app.email import FAILED, QUEUED, SENT, OutboxMessage, outbox_counts, retry_failed_messages, retry_message
 from app.extensions import db
+from app.inputs import query_page
 
 PAGE_SIZE = 50
 
@@ -20,7 +21,7 @@ def home():
 @requires(ADMIN)
 def outbox():
     status = request.args.get("status", "")
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = query_page()
     query = select(OutboxMessage).order_by(OutboxMessage.id.desc())
     if status in (QUEUED, SENT, FAILED):
         query = query.where(OutboxMessage.status == status)

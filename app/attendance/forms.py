@@ -1,5 +1,4 @@
 """Forms for registers, walk-ins, corrections, charges, suspensions and filters."""
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
     GovRadioInput,
@@ -8,13 +7,14 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextArea,
     GovTextInput,
 )
-from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.bookings.models import OUTCOME_LABELS
+from app.forms import BaseForm, IsoDateField
 
 
-class WalkInSearchForm(FlaskForm):
+class WalkInSearchForm(BaseForm):
     class Meta:
         csrf = False  # a GET search
 
@@ -23,7 +23,7 @@ class WalkInSearchForm(FlaskForm):
     submit = SubmitField("Search", widget=GovSubmitInput())
 
 
-class WalkInNewPersonForm(FlaskForm):
+class WalkInNewPersonForm(BaseForm):
     name = StringField("Full name", widget=GovTextInput(),
                        validators=[DataRequired("Enter the person’s full name"), Length(max=200)])
     email = StringField(
@@ -38,7 +38,7 @@ class WalkInNewPersonForm(FlaskForm):
     submit = SubmitField("Add to the register as attended", widget=GovSubmitInput())
 
 
-class OutcomeCorrectForm(FlaskForm):
+class OutcomeCorrectForm(BaseForm):
     outcome = RadioField(
         "What happened", widget=GovRadioInput(),
         choices=[(key, label) for key, label in OUTCOME_LABELS.items()] + [("none", "Not marked")],
@@ -54,7 +54,7 @@ class OutcomeCorrectForm(FlaskForm):
     submit = SubmitField("Save the correction", widget=GovSubmitInput())
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(BaseForm):
     """One required reason: waiving a charge, lifting a suspension."""
 
     reason = StringField("Reason", widget=GovTextInput(),
@@ -62,18 +62,18 @@ class ReasonForm(FlaskForm):
     submit = SubmitField("Save", widget=GovSubmitInput())
 
 
-class PeriodFilterForm(FlaskForm):
+class PeriodFilterForm(BaseForm):
     class Meta:
         csrf = False  # a GET filter
 
     agency_id = SelectField("Agency", widget=GovSelect(), coerce=int, validators=[Optional()])
     course_id = SelectField("Course", widget=GovSelect(), coerce=int, validators=[Optional()])
-    start = DateField("From", widget=GovTextInput(), validators=[Optional()])
-    end = DateField("To", widget=GovTextInput(), validators=[Optional()])
+    start = IsoDateField("From", widget=GovTextInput(), validators=[Optional()])
+    end = IsoDateField("To", widget=GovTextInput(), validators=[Optional()])
     submit = SubmitField("Show", widget=GovSubmitInput())
 
 
-class CertificateVerifyForm(FlaskForm):
+class CertificateVerifyForm(BaseForm):
     class Meta:
         csrf = False  # a GET look-up
 

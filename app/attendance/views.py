@@ -59,6 +59,7 @@ from app.evaluation.services import outstanding_evaluations
 from app.exports import csv_download, pdf_download
 from app.extensions import db
 from app.form_errors import show_refusal
+from app.inputs import query_int, query_page, whole_number
 from app.urls import external_url
 
 PAGE_SIZE = 50
@@ -80,7 +81,7 @@ def _slug(text: str) -> str:
 @requires(TRAINER, ADMIN)
 def trainer_sessions():
     show = "past" if request.args.get("show") == "past" else "current"
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = query_page()
     # Sessions stay under "current" until marking closes for them.
     cutoff = day_start_utc(today_london() - timedelta(days=current_app.config["ATTENDANCE_MARKING_DAYS"]))
     query = select(Session).where(Session.status == PUBLISHED, Session.starts_at.is_not(None))
@@ -128,10 +129,10 @@ def mark(session_id: int):
     marks = {}
     for key, value in request.form.items():
         if key.startswith("outcome-") and value:
-            booking_id = key.removeprefix("outcome-")
-            if not booking_id.isdigit():
+            booking_id = whole_number(key.removeprefix("outcome-"))
+            if booking_id is None:
                 abort(400)
-            marks[int(booking_id)] = value
+            marks[booking_id] = value
     try:
         changed = mark_register(session, marks, current_user)
     except AttendanceError as exc:
@@ -387,7 +388,7 @@ def _filters(with_agency: bool = True) -> tuple[PeriodFilterForm, Agency | None,
         (a.id, a.name) for a in visible]
     form.course_id.choices = [(0, "All courses")] + [(c.id, c.title) for c in queries.courses_for_filter()]
     form.validate()
-    requested = request.args.get("agency_id", type=int)
+    requested = query_int("agency_id")
     if requested:
         if allowed is not None and requested not in allowed:
             abort(403)

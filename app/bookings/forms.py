@@ -1,29 +1,18 @@
 """Forms for booking, cancelling, passing on a place, managers' answers and the L&D team's screens."""
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
-    GovDateInput,
     GovSelect,
     GovSubmitInput,
     GovTextArea,
     GovTextInput,
 )
-from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-
-class GovDateField(DateField):
-    """A day-month-year date with an error message people understand."""
-
-    def process_formdata(self, valuelist):
-        if valuelist and any(v.strip() for v in valuelist):
-            try:
-                super().process_formdata([" ".join(v.strip() for v in valuelist)])
-            except ValueError as exc:
-                raise ValueError("Enter a real date, for example 27 3 2027") from exc
+from app.forms import BaseForm, GovDateField
 
 
-class BookingConfirmForm(FlaskForm):
+class BookingConfirmForm(BaseForm):
     access_needs = TextAreaField(
         "Access or dietary needs (optional)",
         widget=GovTextArea(),
@@ -34,7 +23,7 @@ class BookingConfirmForm(FlaskForm):
     submit = SubmitField("Confirm booking", widget=GovSubmitInput())
 
 
-class BookingCancelForm(FlaskForm):
+class BookingCancelForm(BaseForm):
     reason = TextAreaField(
         "Why are you cancelling? (optional)",
         widget=GovTextArea(),
@@ -47,7 +36,7 @@ class BookingCancelForm(FlaskForm):
     submit = SubmitField("Cancel booking", widget=GovSubmitInput())
 
 
-class BookingSubstituteForm(FlaskForm):
+class BookingSubstituteForm(BaseForm):
     email = StringField(
         "Your colleague’s work e-mail address",
         widget=GovTextInput(),
@@ -57,7 +46,7 @@ class BookingSubstituteForm(FlaskForm):
     submit = SubmitField("Pass my place to them", widget=GovSubmitInput())
 
 
-class ApprovalAnswerForm(FlaskForm):
+class ApprovalAnswerForm(BaseForm):
     reason = TextAreaField(
         "Reason (optional)",
         widget=GovTextArea(),
@@ -67,7 +56,7 @@ class ApprovalAnswerForm(FlaskForm):
     submit = SubmitField("Confirm", widget=GovSubmitInput())
 
 
-class AdminBookForm(FlaskForm):
+class AdminBookForm(BaseForm):
     email = StringField(
         "Their e-mail address",
         widget=GovTextInput(),
@@ -80,26 +69,24 @@ class AdminBookForm(FlaskForm):
     submit = SubmitField("Book them a place", widget=GovSubmitInput())
 
 
-class AdminMoveForm(FlaskForm):
+class AdminMoveForm(BaseForm):
     session_id = SelectField("Move to", widget=GovSelect(), coerce=int,
                              validators=[InputRequired("Choose the session to move them to")])
     overbook = BooleanField("Overbook: move them even if the new session is full", widget=GovCheckboxInput())
     submit = SubmitField("Move booking", widget=GovSubmitInput())
 
 
-class AdminPromoteForm(FlaskForm):
+class AdminPromoteForm(BaseForm):
     manager_agreed = BooleanField("Their line manager has already agreed", widget=GovCheckboxInput())
     overbook = BooleanField("Overbook: give them a place even if none is free", widget=GovCheckboxInput())
     submit = SubmitField("Give them a place", widget=GovSubmitInput())
 
 
-class CompletionRecordForm(FlaskForm):
+class CompletionRecordForm(BaseForm):
     course_id = SelectField("Online course", widget=GovSelect(), coerce=int,
                             validators=[InputRequired("Choose the online course you completed")])
     completed_on = GovDateField(
         "Date you completed it",
-        widget=GovDateInput(),
-        format="%d %m %Y",
         description="For example, 27 3 2027",
         validators=[InputRequired("Enter the date you completed it, for example 27 3 2027")],
     )

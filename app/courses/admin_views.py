@@ -59,6 +59,7 @@ from app.courses.services import (
 )
 from app.courses.views import STATE_TAG_CLASSES
 from app.extensions import db
+from app.inputs import query_int, query_page, whole_number
 
 ADMIN_PAGE_SIZE = 100
 
@@ -102,7 +103,7 @@ def _first_input(entry):
 
 def _anchor(field) -> str:
     # Date boxes are named after the field; the first box (day) is what the link should focus.
-    return f"{field.id}-day" if field.type == "UKDateField" else field.id
+    return f"{field.id}-day" if field.type == "GovDateField" else field.id
 
 
 def _field(form, path: str | None):
@@ -441,10 +442,10 @@ def admin_venue_edit(venue_id: int):
 def admin_sessions():
     status = request.args.get("status", "")
     period = request.args.get("period", "upcoming")
-    course_id = request.args.get("course", 0, type=int) or 0
+    course_id = query_int("course", 0)
     query = admin_sessions_query(status, period, course_id)
     total = count_of(query)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = query_page()
     sessions = load_sessions(query, limit=ADMIN_PAGE_SIZE, offset=(page - 1) * ADMIN_PAGE_SIZE)
     now = utcnow()
     availability = availability_for(sessions, now)
@@ -468,7 +469,7 @@ def admin_sessions():
 @bp.route("/admin/sessions/publish", methods=["POST"])
 @requires(ADMIN)
 def admin_sessions_publish():
-    ids = [int(v) for v in request.form.getlist("session_ids") if v.isdigit()]
+    ids = [n for n in map(whole_number, request.form.getlist("session_ids")) if n is not None]
     sessions = load_sessions(select(Session).where(Session.id.in_(ids))) if ids else []
     try:
         published = publish_sessions(sessions, current_user)

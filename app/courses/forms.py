@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import datetime, time
 from decimal import Decimal, InvalidOperation
 
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxesInput,
     GovCheckboxInput,
-    GovDateInput,
     GovSelect,
     GovSubmitInput,
     GovTextArea,
@@ -17,9 +15,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
 )
 from wtforms import (
     BooleanField,
-    DateField,
     FieldList,
-    Form,
     FormField,
     SelectField,
     SelectMultipleField,
@@ -28,37 +24,15 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from app.forms import BaseForm, GovDateField, SubForm
+
 PART_ROWS = 4
 RESERVATION_ROWS = 6
 COPY_ROWS = 6
 
 
-class UKDateField(DateField):
-    """Day, month and year boxes; all blank is no date, anything else must be a real date."""
-
-    widget = GovDateInput()
-
-    def __init__(self, label=None, validators=None, message="Enter a real date, for example 27 3 2027", **kwargs):
-        super().__init__(label, validators, format="%d %m %Y", **kwargs)
-        self.message = message
-
-    def process_formdata(self, valuelist):
-        if len(valuelist) != 3:
-            self.raw_data = None
-            self.data = None
-            return
-        if not "".join(valuelist).strip():
-            self.data = None
-            return
-        try:
-            day, month, year = (int(v.strip()) for v in valuelist)
-            self.data = date(year, month, day)
-        except ValueError:
-            self.data = None
-            raise ValueError(self.message)
-        if not 2000 <= self.data.year <= 2100:
-            self.data = None
-            raise ValueError(self.message)
+# Sessions are run in this century: a year beyond is a typing slip.
+SESSION_YEARS = (2000, 2100)
 
 
 def parse_clock_time(text: str) -> time | None:
@@ -128,7 +102,7 @@ class MultiCheckboxField(SelectMultipleField):
         self.data = [d for d in (self.data or []) if str(d) in values]
 
 
-class CourseForm(FlaskForm):
+class CourseForm(BaseForm):
     title = StringField("Title", widget=GovTextInput(), validators=[DataRequired("Enter the course’s title"), Length(max=200)])
     code = StringField("Short code", widget=GovTextInput(), description="Letters, numbers and hyphens, for example L3 or SCR-PRAC. It appears in web addresses.",
                        validators=[DataRequired("Enter a short code for the course, for example L3"), Length(max=30)])
@@ -169,7 +143,7 @@ class CourseForm(FlaskForm):
         self.charge_pence = int(Decimal(text) * 100)
 
 
-class LevelForm(FlaskForm):
+class LevelForm(BaseForm):
     name = StringField("Level name", widget=GovTextInput(), description="The partnership’s own name, for example Level 3 or Conference.",
                        validators=[DataRequired("Enter the level’s name"), Length(max=100)])
     intercollegiate_level = StringField("Intercollegiate level", widget=GovTextInput(),
@@ -179,12 +153,12 @@ class LevelForm(FlaskForm):
     submit = SubmitField("Save level", widget=GovSubmitInput())
 
 
-class ThemeForm(FlaskForm):
+class ThemeForm(BaseForm):
     name = StringField("Theme", widget=GovTextInput(), validators=[DataRequired("Enter the theme’s name"), Length(max=100)])
     submit = SubmitField("Save theme", widget=GovSubmitInput())
 
 
-class VenueForm(FlaskForm):
+class VenueForm(BaseForm):
     name = StringField("Venue name", widget=GovTextInput(), validators=[DataRequired("Enter the venue’s name"), Length(max=200)])
     address = StringField("Address", widget=GovTextArea(), validators=[DataRequired("Enter the venue’s address")])
     access_information = StringField("Access information", widget=GovTextArea(),
@@ -193,8 +167,8 @@ class VenueForm(FlaskForm):
     submit = SubmitField("Save venue", widget=GovSubmitInput())
 
 
-class PartForm(Form):
-    date = UKDateField("Date")
+class PartForm(SubForm):
+    date = GovDateField("Date", years=SESSION_YEARS)
     starts_at = ClockTimeField("Start time", description="For example 9:30")
     ends_at = ClockTimeField("End time", description="For example 16:30")
 
@@ -219,7 +193,7 @@ class PartForm(Form):
                 datetime.combine(self.date.data, self.ends_at.time))
 
 
-class ReservationForm(Form):
+class ReservationForm(SubForm):
     sector_id = SelectField("Sector", widget=GovSelect(), coerce=int, validate_choice=False)
     agency_id = SelectField("or agency", widget=GovSelect(), coerce=int, validate_choice=False)
     places = WholeNumberField("Places", message="The places must be a whole number")
@@ -229,7 +203,7 @@ class ReservationForm(Form):
         return not self.sector_id.data and not self.agency_id.data and not (self.places.data or "").strip()
 
 
-class SessionForm(FlaskForm):
+class SessionForm(BaseForm):
     parts = FieldList(FormField(PartForm), min_entries=PART_ROWS, max_entries=PART_ROWS)
     venue_id = SelectField("Venue", widget=GovSelect(), coerce=int, validate_choice=False)
     online_url = StringField("Online joining link", widget=GovTextInput(), validators=[Length(max=500)],
@@ -240,9 +214,9 @@ class SessionForm(FlaskForm):
     reservation_release_days = WholeNumberField(
         "Release unused reserved places this many days before the start",
         message="The days must be a whole number", validators=[DataRequired("Enter when reserved places are released")])
-    booking_opens_on = UKDateField("Booking opens", description="Leave blank to open bookings as soon as the session is published.")
+    booking_opens_on = GovDateField("Booking opens", years=SESSION_YEARS, description="Leave blank to open bookings as soon as the session is published.")
     booking_opens_time = ClockTimeField("Booking opens at", description="Leave blank for midnight.")
-    booking_closes_on = UKDateField("Booking closes", description="Leave blank to take bookings until the session starts.")
+    booking_closes_on = GovDateField("Booking closes", years=SESSION_YEARS, description="Leave blank to take bookings until the session starts.")
     booking_closes_time = ClockTimeField("Booking closes at", description="Leave blank for 5:00pm.")
     trainer_ids = MultiCheckboxField("Trainers", coerce=int, description="People with the trainer role.")
     external_trainers = StringField("External trainers", widget=GovTextInput(), validators=[Length(max=500)],
@@ -264,19 +238,19 @@ class SessionForm(FlaskForm):
             raise ValidationError("Enter the date and times of at least one part")
 
 
-class SessionCopyForm(FlaskForm):
-    dates = FieldList(UKDateField("First day of the copy"), min_entries=COPY_ROWS, max_entries=COPY_ROWS)
+class SessionCopyForm(BaseForm):
+    dates = FieldList(GovDateField("First day of the copy", years=SESSION_YEARS), min_entries=COPY_ROWS, max_entries=COPY_ROWS)
     submit = SubmitField("Make the copies", widget=GovSubmitInput())
 
 
-class SessionCancelForm(FlaskForm):
+class SessionCancelForm(BaseForm):
     reason = StringField("Reason for cancelling", widget=GovTextArea(),
                          description="People booked will see this in the message telling them.",
                          validators=[DataRequired("Enter the reason for cancelling"), Length(max=2000)])
     submit = SubmitField("Cancel the session", widget=GovSubmitInput())
 
 
-class ProgrammeFilterForm(FlaskForm):
+class ProgrammeFilterForm(BaseForm):
     class Meta:
         csrf = False  # a GET search form changes nothing
 

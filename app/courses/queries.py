@@ -5,6 +5,7 @@ with their sector or agency), so the number of queries does not grow with the nu
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import groupby
@@ -26,6 +27,7 @@ from app.courses.models import (
     course_audience_sectors,
 )
 from app.extensions import db
+from app.inputs import YEAR_MAX, YEAR_MIN, whole_number
 
 SESSION_LOADS = (
     selectinload(Session.parts),
@@ -50,12 +52,11 @@ class ProgrammeFilters:
     @classmethod
     def from_args(cls, args) -> ProgrammeFilters:
         def number(name):
-            value = args.get(name, "")
-            return int(value) if value.isdigit() and len(value) < 10 else 0
+            return whole_number(args.get(name)) or 0
 
         month = args.get("month", "")
-        if not (len(month) == 7 and month[4] == "-" and month[:4].isdigit() and month[5:].isdigit()
-                and 1 <= int(month[5:]) <= 12):
+        if not (re.fullmatch(r"[0-9]{4}-[0-9]{2}", month) and 1 <= int(month[5:]) <= 12
+                and YEAR_MIN <= int(month[:4]) <= YEAR_MAX):
             month = ""
         return cls(
             q=args.get("q", "").strip()[:100],

@@ -29,6 +29,7 @@ from app.courses.queries import (
     year_sessions,
 )
 from app.extensions import db
+from app.inputs import query_int, query_page
 
 PAGE_SIZE = 50
 STATE_TAG_CLASSES = {
@@ -117,7 +118,7 @@ def programme():
     query = upcoming_query(filters)
     total = count_of(query)
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    page = min(query_page(), pages)
     sessions = load_sessions(query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     feed_url = url_for("courses.programme_feed", _external=True)
     return render_template(
@@ -149,7 +150,7 @@ def _pagination(page: int, pages: int) -> dict | None:
 @public
 def programme_print():
     this_year = programme_year_of(today_london())
-    year = request.args.get("year", this_year, type=int) or this_year
+    year = query_int("year", this_year) or this_year
     if not 2000 <= year <= 2100:
         abort(404)
     sessions = year_sessions(year)

@@ -1,11 +1,9 @@
 """Forms: the evaluation itself (built from the questions, which are data) and the L&D screens."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxesInput,
     GovCheckboxInput,
-    GovDateInput,
     GovRadioInput,
     GovSelect,
     GovSubmitInput,
@@ -14,7 +12,6 @@ from govuk_frontend_wtf.wtforms_widgets import (
 )
 from wtforms import (
     BooleanField,
-    DateField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -26,9 +23,10 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app.evaluation.models import CHOOSE_MANY, KIND_LABELS, TEXT, Question
 from app.evaluation.services import field_name
+from app.forms import BaseForm, GovDateField
 
 
-class EvaluationAnswerForm(FlaskForm):
+class EvaluationAnswerForm(BaseForm):
     """The fields are added per question by build_answer_form; the service checks the answers."""
 
     submit = SubmitField("Send my evaluation", widget=GovSubmitInput())
@@ -63,7 +61,7 @@ def raw_answers(form: EvaluationAnswerForm, formdata) -> dict[str, list[str]]:
     return {name: formdata.getlist(name) for name in form._fields if name.startswith("q")}
 
 
-class QuestionEditForm(FlaskForm):
+class QuestionEditForm(BaseForm):
     text = TextAreaField("Question", widget=GovTextArea(),
                          validators=[DataRequired("Enter the question"), Length(max=500)])
     hint = StringField("Hint (optional)", widget=GovTextInput(),
@@ -87,13 +85,13 @@ class QuestionEditForm(FlaskForm):
     submit = SubmitField("Save question", widget=GovSubmitInput())
 
 
-class PublishForm(FlaskForm):
+class PublishForm(BaseForm):
     note = StringField("What changed in this version (optional)", widget=GovTextInput(),
                        validators=[Optional(), Length(max=500)])
     submit = SubmitField("Publish this version", widget=GovSubmitInput())
 
 
-class CourseSettingsForm(FlaskForm):
+class CourseSettingsForm(BaseForm):
     manager_copy = BooleanField(
         "Send a copy of the second evaluation to the person’s line manager, asking for their comment",
         widget=GovCheckboxInput())
@@ -103,7 +101,7 @@ class CourseSettingsForm(FlaskForm):
     submit = SubmitField("Save settings", widget=GovSubmitInput())
 
 
-class ManagerCommentForm(FlaskForm):
+class ManagerCommentForm(BaseForm):
     comment = TextAreaField(
         "Your comment", widget=GovTextArea(),
         description="How has this person used the learning in their work? Do not include names or "
@@ -112,32 +110,15 @@ class ManagerCommentForm(FlaskForm):
     submit = SubmitField("Send my comment", widget=GovSubmitInput())
 
 
-class DayMonthYearField(DateField):
-    """A date typed as day, month and year boxes; all three empty means no date."""
-
-    def process_formdata(self, valuelist):
-        if not valuelist or not any(v.strip() for v in valuelist):
-            self.raw_data = None  # the GOV.UK date widget reads three values or None
-            self.data = None
-            return
-        if len(valuelist) != 3:
-            self.raw_data = None
-            raise ValueError("Enter a day, month and year")
-        try:
-            super().process_formdata([v.strip() for v in valuelist])
-        except ValueError:
-            raise ValueError("Enter a real date, for example 1 4 2026") from None
-
-
-class ReviewFilterForm(FlaskForm):
+class ReviewFilterForm(BaseForm):
     class Meta:
         csrf = False  # a GET form that only filters what is shown
 
     course_id = SelectField("Course", widget=GovSelect(), coerce=int, validators=[Optional()])
     sector_id = SelectField("Sector", widget=GovSelect(), coerce=int, validators=[Optional()])
     level_id = SelectField("Level", widget=GovSelect(), coerce=int, validators=[Optional()])
-    date_from = DayMonthYearField("Sessions from", widget=GovDateInput(), format="%d %m %Y",
-                          description="For example, 1 4 2026", validators=[Optional()])
-    date_to = DayMonthYearField("Sessions to", widget=GovDateInput(), format="%d %m %Y",
-                        description="For example, 31 3 2027", validators=[Optional()])
+    date_from = GovDateField("Sessions from", message="Enter a real date, for example 1 4 2026",
+                             description="For example, 1 4 2026", validators=[Optional()])
+    date_to = GovDateField("Sessions to", message="Enter a real date, for example 31 3 2027",
+                           description="For example, 31 3 2027", validators=[Optional()])
     submit = SubmitField("Show figures", widget=GovSubmitInput())

@@ -2,10 +2,7 @@
 L&D team's question sets, course settings and invitations."""
 from __future__ import annotations
 
-import csv
-import io
-from flask import Response as HttpResponse
-from flask import abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -59,8 +56,9 @@ from app.evaluation.services import (
     submit_response,
     update_course_setting,
 )
-from app.exports import BOM, defuse_formula
+from app.exports import csv_stream
 from app.extensions import db
+from app.inputs import query_int, query_page
 
 # --- Answering by link (no sign-in) -------------------------------------------------------------
 
@@ -156,7 +154,7 @@ def _filters() -> tuple[ReviewFilterForm, figures.ReviewFilters]:
             level_id=form.level_id.data or None, date_from=form.date_from.data,
             date_to=form.date_to.data,
         )
-    session_id = request.args.get("session_id", type=int)
+    session_id = query_int("session_id")
     if session_id:
         filters.session_id = session_id
     return form, filters
@@ -198,7 +196,7 @@ def review_home():
 @requires(REVIEWER, ADMIN)
 def review_answers():
     form, filters = _filters()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = query_page()
     with_names = current_user.has_role(ADMIN)
     answers = figures.written_answers(filters, with_names=with_names, page=page)
     comments = figures.manager_comments(filters, with_names=with_names) if page == 1 else []
@@ -208,37 +206,20 @@ def review_answers():
                            page_args=args)
 
 
-def _csv_response(filename: str, header: list[str], rows) -> HttpResponse:
-    def generate():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(header)
-        yield BOM + buffer.getvalue()
-        for row in rows:
-            buffer.seek(0)
-            buffer.truncate()
-            writer.writerow([defuse_formula(value) for value in row])
-            yield buffer.getvalue()
-
-    return HttpResponse(stream_with_context(generate()), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
-
-
 @bp.route("/evaluation/review/figures.csv")
 @requires(REVIEWER, ADMIN)
 def figures_csv():
     _form, filters = _filters()
-    return _csv_response("evaluation-figures.csv", ["section", "measure", "stage", "value", "count"],
-                         figures.figure_rows(filters))
+    return csv_stream("evaluation-figures.csv", ["section", "measure", "stage", "value", "count"],
+                      figures.figure_rows(filters))
 
 
 @bp.route("/evaluation/review/answers.csv")
 @requires(REVIEWER, ADMIN)
 def answers_csv():
     _form, filters = _filters()
-    return _csv_response("evaluation-answers-anonymised.csv", figures.ANSWER_COLUMNS,
-                         figures.anonymised_answer_rows(filters))
+    return csv_stream("evaluation-answers-anonymised.csv", figures.ANSWER_COLUMNS,
+                      figures.anonymised_answer_rows(filters))
 
 
 @bp.route("/evaluation/review/summary")
@@ -518,7 +499,7 @@ def retire_question(course_id: int, question_id: int):
 @bp.route("/evaluation/invitations")
 @requires(ADMIN)
 def invitations():
-    session_id = request.args.get("session_id", type=int)
+    session_id = query_int("session_id")
     now = utcnow()
     if session_id:
         session = db.session.get(Session, session_id) or abort(404)
@@ -528,7 +509,7 @@ def invitations():
         ).all()
         return render_template("evaluation/invitations_session.html", session=session,
                                invitations=rows, now=now)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = query_page()
     sessions = db.paginate(
         select(Session).where(Session.id.in_(select(Invitation.session_id)))
         .order_by(Session.starts_at.desc()), page=page, per_page=30, error_out=False)

@@ -1,7 +1,6 @@
 """Report tables written as CSV (one block per table) or XLSX (one sheet per table)."""
 from __future__ import annotations
 
-import csv
 import io
 import re
 from dataclasses import dataclass, field
@@ -11,7 +10,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from app.exports import BOM, defuse_formula
+from app.exports import BOM, csv_text, defuse_formula
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv; charset=utf-8"
@@ -26,17 +25,11 @@ class Table:
 
 def to_csv(heading: str, tables: list[Table]) -> bytes:
     """One CSV: the report's heading, then each table with its title, header row and rows."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([heading])
+    rows: list[list] = [[heading]]
     for table in tables:
-        writer.writerow([])
-        writer.writerow([table.title])
-        writer.writerow(table.headers)
-        for row in table.rows:
-            writer.writerow(["" if v is None else defuse_formula(v) for v in row])
+        rows += [[], [table.title], table.headers, *table.rows]
     # A byte-order mark so Excel reads the UTF-8 (names with accents, the £ sign) correctly.
-    return (BOM + out.getvalue()).encode("utf-8")
+    return (BOM + csv_text(rows)).encode("utf-8")
 
 
 def _sheet_title(title: str, used: set[str]) -> str:

@@ -1,21 +1,19 @@
 """Forms for training needs analyses, their imports, report periods and gap e-mails."""
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxesInput,
-    GovDateInput,
     GovFileInput,
     GovSelect,
     GovSubmitInput,
     GovTextInput,
 )
-from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField, SubmitField
+from wtforms import IntegerField, SelectField, SelectMultipleField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-DATE_FORMAT = "%d %m %Y"
+from app.forms import BaseForm, GovDateField
 
 
-class PeriodForm(FlaskForm):
+class PeriodForm(BaseForm):
     """The period (and analysis) a report covers; read from the query string."""
 
     class Meta:
@@ -23,12 +21,10 @@ class PeriodForm(FlaskForm):
 
     tna = SelectField("Training needs analysis", widget=GovSelect(), coerce=int,
                       validators=[Optional()])
-    start = DateField("From", widget=GovDateInput(), format=DATE_FORMAT,
-                      description="For example, 1 4 2026",
-                      validators=[InputRequired("Enter the date the period starts, as day, month and year")])
-    end = DateField("To", widget=GovDateInput(), format=DATE_FORMAT,
-                    description="For example, 31 3 2027",
-                    validators=[InputRequired("Enter the date the period ends, as day, month and year")])
+    start = GovDateField("From", description="For example, 1 4 2026",
+                         validators=[InputRequired("Enter the date the period starts, as day, month and year")])
+    end = GovDateField("To", description="For example, 31 3 2027",
+                       validators=[InputRequired("Enter the date the period ends, as day, month and year")])
     submit = SubmitField("Show the report", widget=GovSubmitInput())
 
     def validate_end(self, field):
@@ -38,31 +34,31 @@ class PeriodForm(FlaskForm):
             raise ValidationError("The end date must be the same as or after the start date")
 
 
-class TnaForm(FlaskForm):
+class TnaForm(BaseForm):
     name = StringField("Name", widget=GovTextInput(),
                        description="For example, Training needs 2026 to 2027",
                        validators=[InputRequired("Enter a name for the training needs analysis"),
                                    Length(max=200, message="The name must be 200 characters or fewer")])
-    starts_on = DateField("The period starts", widget=GovDateInput(), format=DATE_FORMAT,
-                          description="Usually 1 April. For example, 1 4 2026",
-                          validators=[InputRequired("Enter the date the period starts, as day, month and year")])
-    ends_on = DateField("The period ends", widget=GovDateInput(), format=DATE_FORMAT,
-                        description="Usually 31 March. For example, 31 3 2027",
-                        validators=[InputRequired("Enter the date the period ends, as day, month and year")])
+    starts_on = GovDateField("The period starts",
+                             description="Usually 1 April. For example, 1 4 2026",
+                             validators=[InputRequired("Enter the date the period starts, as day, month and year")])
+    ends_on = GovDateField("The period ends",
+                           description="Usually 31 March. For example, 31 3 2027",
+                           validators=[InputRequired("Enter the date the period ends, as day, month and year")])
     file = FileField("Import the needs from a CSV file (optional)", widget=GovFileInput(),
                      description="Download the template, fill in the numbers, and upload it here. "
                                  "You will see what changes before anything is saved.")
     submit = SubmitField("Continue", widget=GovSubmitInput())
 
 
-class TnaImportForm(FlaskForm):
+class TnaImportForm(BaseForm):
     file = FileField("CSV file", widget=GovFileInput(),
                      description="One row per sector (or agency) and course or level. "
                                  "You will see what changes before anything is saved.")
     submit = SubmitField("Upload and check", widget=GovSubmitInput())
 
 
-class TnaLineForm(FlaskForm):
+class TnaLineForm(BaseForm):
     sector_id = SelectField("Sector", widget=GovSelect(), coerce=int,
                             validators=[InputRequired("Choose the sector")])
     agency_id = SelectField("Agency (optional)", widget=GovSelect(), coerce=int,
@@ -82,7 +78,7 @@ class TnaLineForm(FlaskForm):
     submit = SubmitField("Save", widget=GovSubmitInput())
 
 
-class GapEmailForm(FlaskForm):
+class GapEmailForm(BaseForm):
     agencies = SelectMultipleField(
         "Agencies to e-mail", widget=GovCheckboxesInput(), coerce=int,
         description="Their coordinators get the upcoming sessions listed above. Each agency is "

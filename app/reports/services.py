@@ -14,7 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from app.accounts.models import ACTIVE, COORDINATOR, Agency, RoleGrant, Sector, User
 from app.clock import today_london, utcnow
 from app.courses.models import Course, Level
+from app.exports import csv_text, restore_defused
 from app.extensions import db
+from app.inputs import DB_INT_MAX
 from app.reports.models import (
     APPLIED,
     DISCARDED,
@@ -198,9 +200,7 @@ def template_csv(tna: TrainingNeedsAnalysis | None = None) -> str:
         select(Course).where(Course.retired_at.is_(None)).order_by(Course.title)
     ).all()
     existing: dict[str, TnaLine] = {line.line_key: line for line in (tna.lines if tna else [])}
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    rows: list[list] = [CSV_COLUMNS]
 
     def numbers(key: str) -> list:
         line = existing.pop(key, None)
@@ -208,17 +208,19 @@ def template_csv(tna: TrainingNeedsAnalysis | None = None) -> str:
 
     for sector in sectors:
         for level in levels:
-            writer.writerow([sector.name, "", "", "", level.name,
-                             *numbers(line_key(sector.id, None, None, level.id))])
+            rows.append([sector.name, "", "", "", level.name,
+                         *numbers(line_key(sector.id, None, None, level.id))])
         for course in courses:
-            writer.writerow([sector.name, "", course.code, course.title, "",
-                             *numbers(line_key(sector.id, None, course.id, None))])
+            rows.append([sector.name, "", course.code, course.title, "",
+                         *numbers(line_key(sector.id, None, course.id, None))])
     # Agency lines and lines for inactive sectors or retired courses already in the analysis.
     for line in sorted(existing.values(), key=lambda l: l.id):
-        writer.writerow([line.sector.name, line.agency.name if line.agency else "",
-                         line.course.code if line.course else "", line.course.title if line.course else "",
-                         line.level.name if line.level else "", line.staff_in_scope, line.needed])
-    return out.getvalue()
+        rows.append([line.sector.name, line.agency.name if line.agency else "",
+                     line.course.code if line.course else "", line.course.title if line.course else "",
+                     line.level.name if line.level else "", line.staff_in_scope, line.needed])
+    # Names people typed go out defused (a course called "=..." is text in Excel); the importer
+    # restores them (restore_defused), so a filled-in template matches its rows again.
+    return csv_text(rows)
 
 
 def _decode(data: bytes) -> str:
@@ -239,6 +241,8 @@ def _whole_number(raw: str, label: str) -> tuple[int | None, str | None]:
         return None, f"{label} “{raw.strip()}” is not a whole number"
     if value < 0:
         return None, f"{label} cannot be negative ({value})"
+    if value > DB_INT_MAX:
+        return None, f"{label} is too large ({raw.strip()[:20]})"
     return value, None
 
 
@@ -275,7 +279,8 @@ def read_tna_csv(data: bytes) -> tuple[list[dict], int]:
         if number > MAX_IMPORT_ROWS + 1:
             problems.append((number, f"The file has more than {MAX_IMPORT_ROWS} rows; split it."))
             break
-        value = {k: (v or "").strip() if isinstance(v, str) else "" for k, v in record.items() if k}
+        value = {k: restore_defused((v or "").strip()) if isinstance(v, str) else ""
+                 for k, v in record.items() if k}
         if not any(value.values()):
             continue
         if not value.get("staff_in_scope") and not value.get("needed"):

@@ -15,6 +15,7 @@ from app.bookings.places import availability_for
 from app.clock import utcnow
 from app.courses.models import Course, Level, Session
 from app.extensions import db
+from app.inputs import parse_iso_date, query_int, query_page
 from app.reports import bp, charts, figures
 from app.reports.exports import CSV_TYPE, XLSX_TYPE, Table, to_csv, to_xlsx
 from app.reports.forms import GapEmailForm, PeriodForm, TnaForm, TnaImportForm, TnaLineForm
@@ -55,13 +56,6 @@ def _tna_or_404(tna_id: int) -> TrainingNeedsAnalysis:
     return db.session.get(TrainingNeedsAnalysis, tna_id) or abort(404)
 
 
-def _parse_iso(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
 def _date_parts(name: str, day: date | None) -> list[tuple[str, str]]:
     """A date as the day, month and year boxes of the period form would send it."""
     values = [str(day.day), str(day.month), str(day.year)] if day else ["", "", ""]
@@ -75,17 +69,17 @@ def _read_period(with_tna: bool = False):
         select(TrainingNeedsAnalysis).order_by(TrainingNeedsAnalysis.starts_on.desc())).all()
     tna = None
     if with_tna:
-        tna_id = args.get("tna", type=int)
+        tna_id = query_int("tna")
         tna = next((t for t in tnas if t.id == tna_id), None) if tna_id else current_tna()
     starts, ends = args.getlist("start"), args.getlist("end")
-    if len(starts) == 3 or len(ends) == 3:  # the form's day, month and year boxes
+    if len(starts) > 1 or len(ends) > 1:  # the form's day, month and year boxes
         form = PeriodForm(formdata=args)
     else:
         default = Period(tna.starts_on, tna.ends_on) if tna else financial_year()
-        start = _parse_iso(starts[0]) if starts else None
-        end = _parse_iso(ends[0]) if ends else None
+        start = parse_iso_date(starts[0]) if starts else None
+        end = parse_iso_date(ends[0]) if ends else None
         start, end = start or default.starts_on, end or default.ends_on
-        if (starts and _parse_iso(starts[0]) is None) or (ends and _parse_iso(ends[0]) is None):
+        if (starts and parse_iso_date(starts[0]) is None) or (ends and parse_iso_date(ends[0]) is None):
             start = end = None  # a link with a broken date: ask for the dates again
         form = PeriodForm(formdata=MultiDict(_date_parts("start", start) + _date_parts("end", end)))
     form.tna.choices = [(t.id, t.name) for t in tnas]
@@ -99,9 +93,8 @@ def _read_period(with_tna: bool = False):
 def _filters() -> figures.Filters:
     args = request.args
     return figures.Filters(
-        sector_id=args.get("sector", type=int), agency_id=args.get("agency", type=int),
-        course_id=args.get("course", type=int), level_id=args.get("level", type=int),
-        session_id=args.get("session", type=int),
+        sector_id=query_int("sector"), agency_id=query_int("agency"), course_id=query_int("course"),
+        level_id=query_int("level"), session_id=query_int("session"),
     )
 
 
@@ -245,7 +238,7 @@ def people():
                                heading=MEASURE_LABELS[measure], sections=[],
                                args=dict(args, measure=measure))
     heading = _describe(measure, filters)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = query_page()
     sections = []
     if measure == "gap":
         for key, title in (("not_attended", "Booked but not (yet) attended"),
@@ -304,7 +297,7 @@ def mix():
     form, period, _ = _read_period()
     report = figures.mix_report(period, _viewer()) if period else None
     only = request.args.get("only", "dominated")
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = query_page()
     shown, pages, chart = [], 1, None
     if report:
         listed = report.dominated if only == "dominated" else report.sessions
@@ -665,9 +658,9 @@ def line_delete(tna_id: int, line_id: int):
 @requires(ADMIN)
 def gap_email():
     _form, period, tna = _read_period(with_tna=True)
-    sector = db.session.get(Sector, request.args.get("sector", type=int) or 0)
-    course = db.session.get(Course, request.args.get("course", type=int) or 0)
-    level = db.session.get(Level, request.args.get("level", type=int) or 0)
+    sector = db.session.get(Sector, query_int("sector", 0))
+    course = db.session.get(Course, query_int("course", 0))
+    level = db.session.get(Level, query_int("level", 0))
     if tna is None or period is None or sector is None or (course is None) == (level is None):
         abort(404)
     training_key = f"c{course.id}" if course else f"l{level.id}"

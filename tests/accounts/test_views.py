@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, func, select
+from werkzeug.routing.converters import NumberConverter
 
 from app import clock
 from app.accounts.access import ANYONE
@@ -616,7 +617,7 @@ def _sample_values(rule) -> dict:
             values[argument] = sorted(converter.items)[0]
         elif table is not None and "id" in table.c:
             values[argument] = db.session.scalar(select(func.min(table.c.id))) or 1
-        elif type(converter).__name__ in ("IntegerConverter", "NumberConverter"):
+        elif isinstance(converter, NumberConverter):
             values[argument] = 1
         else:
             values[argument] = "x"

@@ -164,6 +164,26 @@ def test_import_journey_preview_then_apply(dataset, admin, login_as):
                                                               TnaLine.sector_id == dataset.police.id)) == 7
 
 
+def test_template_defuses_typed_names_and_a_filled_in_copy_still_imports(dataset, admin, login_as):
+    dataset.scr.title = "=HYPERLINK(\"http://evil.example\")"
+    dataset.scr.code = "-SCR"
+    db.session.commit()
+    client = login_as(admin)
+    template = client.get(f"/reports/needs/{dataset.tna.id}/template.csv").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(template)))
+    scr = next(r for r in rows if r[0] == "Police" and r[2].endswith("SCR"))
+    assert scr[2:4] == ["'-SCR", "'=HYPERLINK(\"http://evil.example\")"]
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+    # The administrator fills in the template and uploads it: the defused code still matches.
+    scr[5:7] = ["100", "9"]
+    out = io.StringIO()
+    csv.writer(out).writerows([rows[0], scr])
+    response = client.post(f"/reports/needs/{dataset.tna.id}/import",
+                           data={"file": (io.BytesIO(out.getvalue().encode()), "needs.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 302, _text(response)
+
+
 def test_import_with_bad_rows_lists_them_by_line(dataset, admin, login_as):
     client = login_as(admin)
     body = "sector,agency,course_code,level,staff_in_scope,needed\nPolice,,SCR,,100,7\nPolise,,SCR,,100,x\n"
