@@ -6,6 +6,7 @@ from app.accounts.access import ADMIN, requires
 from app.admin import bp
 from app.email import FAILED, QUEUED, SENT, OutboxMessage, retry_message
 from app.extensions import db
+from app.urls import mask_secret_links
 
 PAGE_SIZE = 50
 
@@ -37,7 +38,8 @@ def outbox():
 @requires(ADMIN)
 def outbox_message(message_id: int):
     message = db.session.get(OutboxMessage, message_id) or abort(404)
-    return render_template("admin/outbox_message.html", message=message)
+    return render_template("admin/outbox_message.html", message=message,
+                           text_body=mask_secret_links(message.text_body))
 
 
 @bp.route("/outbox/<int:message_id>/retry", methods=["POST"])
