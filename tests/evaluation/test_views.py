@@ -225,6 +225,7 @@ def test_answer_exports_carry_the_security_headers_and_are_never_stored(client, 
         assert response.status_code == 200, path
         assert response.mimetype == "text/csv"
         assert_security_headers(response)
+        assert response.get_data(as_text=True).count("\n") > 1  # streamed: read it to the end
 
 
 def test_a_formula_typed_as_an_answer_is_exported_as_text(client, invited, login_as, make_user):
