@@ -68,9 +68,10 @@ def create_app(config_class=None) -> Flask:
     login_manager.login_message = "Sign in to see this page."
     login_manager.login_message_category = "info"
 
-    from app import demo, inputs, jobs, locking, models, templating  # noqa: F401  (the whole schema; SQLite hooks)
+    from app import demo, inputs, jobs, locking, models, security, templating  # noqa: F401  (the whole schema; SQLite hooks)
 
     inputs.init_app(app)  # before the blueprints: their <int:...> routes use its converter
+    security.init_app(app)
     templating.init_app(app)
     demo.init_app(app)
     jobs.init_app(app)

@@ -7,6 +7,7 @@ from app.admin import bp
 from app.email import FAILED, QUEUED, SENT, OutboxMessage, outbox_counts, retry_failed_messages, retry_message
 from app.extensions import db
 from app.inputs import query_page
+from app.urls import mask_secret_links
 
 PAGE_SIZE = 50
 
@@ -34,7 +35,8 @@ def outbox():
 @requires(ADMIN)
 def outbox_message(message_id: int):
     message = db.session.get(OutboxMessage, message_id) or abort(404)
-    return render_template("admin/outbox_message.html", message=message)
+    return render_template("admin/outbox_message.html", message=message,
+                           text_body=mask_secret_links(message.text_body))
 
 
 @bp.route("/outbox/<int:message_id>/retry", methods=["POST"])

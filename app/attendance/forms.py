@@ -10,6 +10,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
 from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from app.attendance.services import SEARCH_MIN_CHARACTERS
 from app.bookings.models import OUTCOME_LABELS
 from app.forms import BaseForm, IsoDateField
 
@@ -18,8 +19,16 @@ class WalkInSearchForm(BaseForm):
     class Meta:
         csrf = False  # a GET search
 
-    q = StringField("Name or e-mail address", widget=GovTextInput(),
-                    validators=[DataRequired("Enter part of a name or e-mail address"), Length(max=200)])
+    q = StringField(
+        "Name or e-mail address", widget=GovTextInput(),
+        description=f"At least {SEARCH_MIN_CHARACTERS} characters of their name or work e-mail address.",
+        filters=[lambda value: value.strip() if value else value],
+        validators=[
+            DataRequired("Enter part of a name or e-mail address"),
+            Length(min=SEARCH_MIN_CHARACTERS, max=200,
+                   message=f"Enter at least {SEARCH_MIN_CHARACTERS} characters of a name or e-mail address"),
+        ],
+    )
     submit = SubmitField("Search", widget=GovSubmitInput())
 
 

@@ -56,6 +56,9 @@ from app.locking import lock_rows
 NO_SHOW_OUTCOMES = (DID_NOT_ATTEND, TURNED_AWAY)
 CHARGE_FOR_OUTCOME = {DID_NOT_ATTEND: CHARGE_DID_NOT_ATTEND, TURNED_AWAY: CHARGE_TURNED_AWAY}
 ATTENDANCE_SOURCE = "attendance"
+# The walk-in search shows a handful of people to a trainer, never the whole directory.
+SEARCH_MIN_CHARACTERS = 3
+SEARCH_MAX_PEOPLE = 10
 
 
 class AttendanceError(Exception):
@@ -375,18 +378,22 @@ def register_walk_in(
     return add_walk_in(session, person, actor)
 
 
-def find_people(query: str, limit: int = 20) -> list[User]:
-    """Find people by part of their name or e-mail address, for adding a walk-in."""
+def find_people(query: str) -> list[User]:
+    """Find up to ten people by part of their name or e-mail address, for adding a walk-in.
+
+    A trainer may search, but not list the directory: at least three characters, at most ten
+    people.
+    """
     text = (query or "").strip().lower()
-    if len(text) < 2:
+    if len(text) < SEARCH_MIN_CHARACTERS:
         return []
-    pattern = f"%{text.replace('%', '').replace('_', '')}%"
     return list(db.session.scalars(
         select(User)
-        .where((func.lower(User.name).like(pattern)) | (func.lower(User.email).like(pattern)))
+        .where(func.lower(User.name).contains(text, autoescape=True)
+               | func.lower(User.email).contains(text, autoescape=True))
         .where(User.status.in_((ACTIVE, PENDING_APPROVAL)))
-        .order_by(User.name)
-        .limit(limit)
+        .order_by(User.name, User.id)
+        .limit(SEARCH_MAX_PEOPLE)
     ))
 
 

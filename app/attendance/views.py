@@ -23,6 +23,7 @@ from app.attendance.forms import (
 )
 from app.attendance.models import CHARGE_STATUS_LABELS, Charge, Suspension
 from app.attendance.services import (
+    SEARCH_MAX_PEOPLE,
     AttendanceError,
     active_suspension,
     add_walk_in,
@@ -236,7 +237,7 @@ def walk_in(session_id: int):
             return redirect(url_for("attendance.register", session_id=session.id))
     return render_template("attendance/walk_in.html", session=session, search=search,
                            results=results, form=form, refusal=refusal, on_register=on_register,
-                           searched=request.args.get("q") is not None)
+                           searched=request.args.get("q") is not None, search_limit=SEARCH_MAX_PEOPLE)
 
 
 @bp.route("/registers/<int:session_id>/walk-in/<int:user_id>", methods=["POST"])

@@ -18,6 +18,7 @@ from app.bookings.models import HOLDS_PLACE, Booking
 from app.clock import london_to_utc, to_london, utcnow
 from app.courses.models import (
     CANCELLED,
+    DRAFT,
     PUBLISHED,
     Course,
     Reservation,
@@ -181,10 +182,25 @@ def year_sessions(start_year: int) -> list[Session]:
     )
 
 
+def visible_session(session_id: int | None, include_drafts: bool) -> Session | None:
+    """The session with this id, or None if there is none or it is a draft the viewer may not see.
+
+    A draft's course, dates and venue are not settled: only administrators see it (pass
+    include_drafts for them); to everyone else it does not exist.
+    """
+    if session_id is None:
+        return None
+    query = select(Session).where(Session.id == session_id)
+    if not include_drafts:
+        query = query.where(Session.status != DRAFT)
+    sessions = load_sessions(query)
+    return sessions[0] if sessions else None
+
+
 def course_sessions(course: Course, include_drafts: bool, now: datetime | None = None) -> list[Session]:
     """A course's sessions that have not yet started (drafts only for administrators)."""
     now = now or utcnow()
-    statuses = [PUBLISHED, CANCELLED] + (["draft"] if include_drafts else [])
+    statuses = [PUBLISHED, CANCELLED] + ([DRAFT] if include_drafts else [])
     return load_sessions(
         select(Session).where(Session.course_id == course.id, Session.status.in_(statuses),
                               Session.starts_at > now)

@@ -26,6 +26,7 @@ from app.courses.queries import (
     programme_year_of,
     upcoming_months,
     upcoming_query,
+    visible_session,
     year_sessions,
 )
 from app.extensions import db
@@ -183,10 +184,7 @@ def course_feed(code: str):
 
 
 def _visible_session_or_404(session_id: int) -> Session:
-    sessions = load_sessions(select(Session).where(Session.id == session_id))
-    if not sessions or (sessions[0].status == DRAFT and not is_admin()):
-        abort(404)
-    return sessions[0]
+    return visible_session(session_id, include_drafts=is_admin()) or abort(404)
 
 
 @bp.route("/sessions/<int:session_id>")

@@ -20,7 +20,7 @@ FONT = 'font-family="arial, sans-serif"'
 def _svg(chart_id: str, title: str, description: str, width: int, height: int, body: list[str]) -> Markup:
     return Markup(
         f'<svg class="app-chart" role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" '
-        f'viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'xmlns="http://www.w3.org/2000/svg">'
         f'<title id="{chart_id}-title">{escape(title)}</title>'
         f'<desc id="{chart_id}-desc">{escape(description)}</desc>'

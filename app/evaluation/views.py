@@ -10,6 +10,7 @@ from app.accounts.access import ADMIN, REVIEWER, public, requires, signed_in
 from app.accounts.models import Sector, User
 from app.clock import financial_year, utcnow
 from app.courses.models import Course, Level, Session
+from app.courses.queries import visible_session
 from app.evaluation import bp, charts, figures
 from app.evaluation.forms import (
     CourseSettingsForm,
@@ -169,7 +170,7 @@ def _query_string() -> str:
 @requires(REVIEWER, ADMIN)
 def review_home():
     form, filters = _filters()
-    session = db.session.get(Session, filters.session_id) if filters.session_id else None
+    session = visible_session(filters.session_id, include_drafts=current_user.has_role(ADMIN))
     if filters.session_id and session is None:
         abort(404)
     catalogue = figures.question_catalogue()

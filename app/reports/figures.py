@@ -45,7 +45,7 @@ from app.bookings.models import (
     Completion,
 )
 from app.clock import add_months
-from app.courses.models import CANCELLED, PUBLISHED, Course, Level, Session
+from app.courses.models import CANCELLED, DRAFT, PUBLISHED, Course, Level, Session
 from app.evaluation.figures import headline_figures
 from app.extensions import db
 from app.reports.models import TnaLine, TrainingNeedsAnalysis
@@ -92,8 +92,9 @@ class Viewer:
 
 
 def in_period(period: Period):
+    # Drafts are not yet part of the programme: only administrators see them, on the programme pages.
     return and_(Session.starts_at >= period.start_utc, Session.starts_at < period.end_utc,
-                Session.status != CANCELLED)
+                Session.status.not_in((CANCELLED, DRAFT)))
 
 
 def _people(condition):

@@ -170,6 +170,44 @@ def test_walk_ins_found_by_name_or_added_as_new_people(app, world, sign_in, set_
     assert all(b.outcome == ATTENDED and b.status == "confirmed" for b in walk_ins)
 
 
+def test_the_walk_in_search_needs_three_characters_and_shows_at_most_ten_people(app, world, sign_in, set_now,
+                                                                                make_user):
+    set_now(at_london(DAY.replace(hour=10)))
+    for n in range(12):
+        make_user(name=f"Robin Ashdown {n:02d}", email=f"robin{n:02d}@hillcrest.example", agency=world["school"])
+    client = sign_in(world["trainer"])
+    sid = world["session"].id
+
+    def search(q):
+        return _body(client.get(f"/registers/{sid}/walk-in", query_string={"q": q}))
+
+    for short in ("ro", " r ", "@h"):
+        page = search(short)
+        assert "Enter at least 3 characters of a name or e-mail address" in page, short
+        assert "Robin Ashdown" not in page and "hillcrest.example" not in page, short
+    page = search("rob")
+    assert page.count("Add Robin Ashdown") == 10
+    assert "Robin Ashdown 09" in page and "Robin Ashdown 10" not in page
+    assert "Only the first 10 people found are shown" in page
+    page = search("robin11")
+    assert page.count("Add Robin Ashdown") == 1 and "Only the first" not in page
+    page = search("%%%")
+    assert "Robin Ashdown" not in page and "Nobody found" in page, "% is a character, not a wildcard"
+
+
+def test_a_draft_session_has_no_register_even_for_its_trainer(app, world, sign_in, set_now):
+    set_now(at_london(DAY.replace(hour=10)))
+    world["session"].status = "draft"
+    db.session.commit()
+    client = sign_in(world["trainer"])
+    sid = world["session"].id
+    for url in (f"/registers/{sid}", f"/registers/{sid}.csv", f"/registers/{sid}.pdf",
+                f"/registers/{sid}/walk-in", f"/registers/{sid}/walk-in?q=amir"):
+        assert client.get(url).status_code == 404, url
+    assert client.post(f"/registers/{sid}/all-attended").status_code == 404
+    assert "Safeguarding Level 3" not in _body(client.get("/registers"))
+
+
 def test_administrators_correct_with_a_reason_and_see_the_history(app, world, sign_in, set_now):
     set_now(at_london(DAY.replace(hour=10)))
     mark_register(world["session"], {world["pc_booking"].id: DID_NOT_ATTEND}, world["trainer"])

@@ -256,6 +256,28 @@ def test_drafts_are_only_for_administrators(client, programme, login_as, admin, 
     assert response.status_code == 200 and "Draft: only administrators" in text_of(response)
 
 
+def test_a_draft_is_hidden_from_everyone_but_administrators_on_every_page(client, programme, login_as, admin,
+                                                                        make_user):
+    draft = programme["draft"]
+    pages = [f"/sessions/{draft.id}", f"/sessions/{draft.id}/book", f"/sessions/{draft.id}/calendar.ics"]
+    feeds = ["/programme.ics", "/courses/L3/programme.ics", "/programme", "/courses/L3",
+             "/programme/print?year=2027", "/reports/mix?start=2027-04-01&end=2028-03-31&only=all"]
+    learner, reviewer = make_user(), make_user(roles=("reviewer", "trainer", "coordinator"))
+    for person, extra in ((learner, []), (reviewer, [f"/evaluation/review?session_id={draft.id}"])):
+        login_as(person)
+        for path in pages + extra:
+            assert client.get(path).status_code == 404, (person.roles, path)
+        assert client.post(f"/sessions/{draft.id}/book", data={}).status_code == 404
+        for path in feeds:
+            body = client.get(path).get_data(as_text=True)
+            assert "20270601" not in body and "June 2027" not in body, (person.roles, path)
+            assert f"/sessions/{draft.id}" not in body and f"session={draft.id}" not in body, (person.roles, path)
+        client.post("/sign-out")
+    login_as(admin)
+    assert client.get(f"/sessions/{draft.id}/book").status_code == 200
+    assert client.get(f"/evaluation/review?session_id={draft.id}").status_code == 200
+
+
 def test_a_cancelled_session_says_so(client, programme, admin):
     cancel_session(programme["l3_april"], "The venue flooded", admin)
     db.session.commit()

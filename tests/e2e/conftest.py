@@ -1,7 +1,9 @@
 """Browser journeys: the real app served over HTTP in a thread, driven in Debian's Chromium.
 
 `live_server` serves the same database the tests use (with CSRF on, as in production);
-`browser_page` is a Playwright page; `assert_accessible(page)` runs axe-core in the page.
+`browser_page` is a Playwright page; `assert_accessible(page)` runs axe-core in the page. The
+content security policy is enforced as in production, and a journey fails if the browser refuses
+anything under it (a `securitypolicyviolation` event or a console error naming the policy).
 """
 from __future__ import annotations
 
@@ -62,31 +64,69 @@ def chromium():
         browser.close()
 
 
-@pytest.fixture
-def browser_page(chromium, live_server):
-    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    yield page
-    context.close()
+# Runs before any page script (Playwright injects it, outside the page's policy).
+REPORT_VIOLATIONS = """
+document.addEventListener('securitypolicyviolation', (event) => {
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || 'inline code'}`
+    + ` at ${event.sourceFile || document.location.href}:${event.lineNumber}`)
+})
+"""
+
+
+class _PolicyWatch:
+    """Console errors in which the browser says the content security policy refused something."""
+
+    def __init__(self, context):
+        self.violations: list[str] = []
+        context.add_init_script(REPORT_VIOLATIONS)
+        context.on("console", self._on_console)
+
+    def _on_console(self, message) -> None:
+        text = message.text
+        if message.type == "error" and ("CSP violation" in text or "Content Security Policy" in text):
+            self.violations.append(f"{message.page.url if message.page else '?'}: {text}")
+
+    def check(self) -> None:
+        assert not self.violations, "Content security policy violations:\n" + "\n".join(self.violations)
 
 
 @pytest.fixture
-def phone_page(chromium, live_server):
+def open_page(chromium, live_server):
+    """Open a page in a fresh browser context: open_page(viewport=..., accept_downloads=True).
+
+    Every context is watched for content security policy violations and closed at the end.
+    """
+    opened = []
+
+    def _open(**options):
+        context = chromium.new_context(base_url=live_server.url, **options)
+        opened.append((context, _PolicyWatch(context)))
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        return page
+
+    yield _open
+    for context, _watch in opened:
+        context.close()
+    for _context, watch in opened:
+        watch.check()
+
+
+@pytest.fixture
+def browser_page(open_page):
+    return open_page(viewport={"width": 1280, "height": 900})
+
+
+@pytest.fixture
+def phone_page(open_page):
     """A phone-sized page (trainers mark registers on their phones)."""
-    context = chromium.new_context(
-        base_url=live_server.url, viewport={"width": 390, "height": 844}, is_mobile=True,
-        has_touch=True,
-    )
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    yield page
-    context.close()
+    return open_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
 
 
 def assert_accessible(page) -> None:
     """Run axe-core (WCAG 2.2 A and AA rules) in the page and fail on any violation."""
-    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    # Evaluated through DevTools rather than added as an inline <script>, which the policy refuses.
+    page.evaluate(AXE.read_text(encoding="utf-8"))
     result = page.evaluate(
         """async () => await axe.run(document, {runOnly: {type: 'tag',
             values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})"""

@@ -36,7 +36,7 @@ def _fill_date(page, field: str, day) -> None:
 
 
 def test_admin_publishes_a_two_part_session_and_a_visitor_finds_and_saves_it(
-        browser_page, chromium, live_server, make_user, make_sector):
+        browser_page, open_page, make_user, make_sector):
     admin = _setup(make_user, make_sector)
     page = browser_page
     first_day = today_london() + timedelta(days=45)
@@ -104,9 +104,7 @@ def test_admin_publishes_a_two_part_session_and_a_visitor_finds_and_saves_it(
     assert "1 session published." in page.locator(".govuk-notification-banner").inner_text()
 
     # A visitor (not signed in) filters the programme, then searches for it.
-    visitor_context = chromium.new_context(base_url=live_server.url, accept_downloads=True)
-    visitor = visitor_context.new_page()
-    visitor.set_default_timeout(15000)
+    visitor = open_page(accept_downloads=True)
     visitor.goto("/programme")
     assert_accessible(visitor)
     visitor.select_option("#level", label="Level 4")
@@ -152,6 +150,5 @@ def test_admin_publishes_a_two_part_session_and_a_visitor_finds_and_saves_it(
     response = visitor.request.get(visitor.locator("a[download][href$='programme.ics']").get_attribute("href"))
     assert response.headers["content-type"] == "text/calendar; charset=utf-8"
     assert b"Child Sexual Exploitation: spotting it early" in response.body()
-    visitor_context.close()
 
     assert db.session.query(User).count() == 2 and db.session.query(RoleGrant).count() == 2

@@ -21,12 +21,9 @@ from tests.e2e.conftest import assert_accessible
 DAY = datetime(2027, 3, 3, 9, 30)
 
 
-def _phone(chromium, live_server):
-    context = chromium.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844},
-                                   is_mobile=True, has_touch=True, accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    return context, page
+def _phone(open_page):
+    return open_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                     accept_downloads=True)
 
 
 def _sign_in(page, person):
@@ -47,7 +44,7 @@ def _open_menu_item(page, name):
 
 
 def test_trainer_marks_learner_gets_certificate_coordinator_sees_charge(
-        app, chromium, live_server, phone_page, set_now, make_user, make_agency, make_course,
+        app, live_server, open_page, phone_page, set_now, make_user, make_agency, make_course,
         make_session, make_booking):
     school = make_agency(name="Hillcrest Primary School", sector="Education - schools")
     trainer = make_user(name="Tara Pendleford", roles=("trainer",))
@@ -107,37 +104,31 @@ def test_trainer_marks_learner_gets_certificate_coordinator_sees_charge(
     assert_accessible(page)
 
     # The learner downloads her certificate from her training record.
-    context, page = _phone(chromium, live_server)
-    try:
-        _sign_in(page, zoe)
-        _open_menu_item(page, "My training")
-        expect(page.locator("h1")).to_have_text("My training record")
-        assert "Safeguarding Level 3" in page.locator("main").inner_text()
-        assert_accessible(page)
-        page.get_by_role("link", name="Safeguarding Level 3, 3 March 2027").click()
-        expect(page.locator(".govuk-caption-l")).to_have_text("Certificate of attendance")
-        assert_accessible(page)
-        with page.expect_download() as download:
-            page.get_by_role("button", name="Download the certificate (PDF)").click()
-        text = pdf_text(open(download.value.path(), "rb").read())
-        assert "Certificate of attendance" in text and "Zoë Ábrahams" in text and "6 hours" in text
-    finally:
-        context.close()
+    page = _phone(open_page)
+    _sign_in(page, zoe)
+    _open_menu_item(page, "My training")
+    expect(page.locator("h1")).to_have_text("My training record")
+    assert "Safeguarding Level 3" in page.locator("main").inner_text()
+    assert_accessible(page)
+    page.get_by_role("link", name="Safeguarding Level 3, 3 March 2027").click()
+    expect(page.locator(".govuk-caption-l")).to_have_text("Certificate of attendance")
+    assert_accessible(page)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the certificate (PDF)").click()
+    text = pdf_text(open(download.value.path(), "rb").read())
+    assert "Certificate of attendance" in text and "Zoë Ábrahams" in text and "6 hours" in text
 
     # The coordinator sees Sam's no-show and the charge for it.
-    context, page = _phone(chromium, live_server)
-    try:
-        _sign_in(page, coordinator)
-        _open_menu_item(page, "My agency")
-        expect(page.locator(".govuk-caption-l")).to_have_text("Staff training")
-        main = page.locator("main").inner_text()
-        assert "Hillcrest Primary School" in main and "Sam Dunmore" in main and "Did not attend" in main
-        assert "1 no-shows" in main
-        assert_accessible(page)
-        page.get_by_role("link", name="Charges statement for this period").click()
-        expect(page.locator(".govuk-caption-l")).to_have_text("Charges statement")
-        main = page.locator("main").inner_text()
-        assert "Sam Dunmore" in main and "£75.00" in main and "Zoë" not in main
-        assert_accessible(page)
-    finally:
-        context.close()
+    page = _phone(open_page)
+    _sign_in(page, coordinator)
+    _open_menu_item(page, "My agency")
+    expect(page.locator(".govuk-caption-l")).to_have_text("Staff training")
+    main = page.locator("main").inner_text()
+    assert "Hillcrest Primary School" in main and "Sam Dunmore" in main and "Did not attend" in main
+    assert "1 no-shows" in main
+    assert_accessible(page)
+    page.get_by_role("link", name="Charges statement for this period").click()
+    expect(page.locator(".govuk-caption-l")).to_have_text("Charges statement")
+    main = page.locator("main").inner_text()
+    assert "Sam Dunmore" in main and "£75.00" in main and "Zoë" not in main
+    assert_accessible(page)

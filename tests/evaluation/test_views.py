@@ -20,6 +20,7 @@ from app.evaluation.services import (
 from app.extensions import db
 from app.jobs import run_jobs
 from tests.evaluation.conftest import SESSION_END, STAGE_ONE_DEFAULTS, answer_by_key, link_in
+from tests.security import assert_security_headers
 
 
 def _invite(set_now, moment):
@@ -215,6 +216,16 @@ def test_csv_exports_have_the_figures_and_anonymised_answers(client, answered, l
     assert rows[0][:3] == ["response", "stage", "question set version"]
     assert any(r[8] == "confidence_now" and r[10] == "5" for r in rows)
     assert "Lena" not in answers_csv and "lena@example.org" not in answers_csv
+
+
+def test_answer_exports_carry_the_security_headers_and_are_never_stored(client, answered, login_as, make_user):
+    client = login_as(make_user(roles=("admin",)))
+    for path in ("/evaluation/review/answers.csv", "/evaluation/review/figures.csv"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.mimetype == "text/csv"
+        assert_security_headers(response)
+        assert response.get_data(as_text=True).count("\n") > 1  # streamed: read it to the end
 
 
 def test_a_formula_typed_as_an_answer_is_exported_as_text(client, invited, login_as, make_user):

@@ -1,4 +1,6 @@
-"""The outbox: queued with the change, sent after commit, retried, never sent twice."""
+"""The outbox: queued with the change, sent after commit, retried, never sent twice; the
+administrators' copy never holds a working secret link."""
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -7,6 +9,7 @@ from app import clock
 from app.email import FAILED, QUEUED, SENT, Attachment, OutboxMessage, deliver_outbox, queue_email
 from app.extensions import db
 from app.jobs import run_jobs
+from app.urls import SECRET_ARGUMENTS, external_url, mask_secret_links
 
 
 def _queue(key="k1", to="amara@example.org", **extra):
@@ -143,3 +146,46 @@ def test_outbox_list_links_each_message(app, make_user, login_as):
     client = login_as(make_user(roles=("admin",)))
     html = client.get("/admin/outbox").get_data(as_text=True)
     assert f'<a class="govuk-link" href="/admin/outbox/{message.id}">Hello</a>' in html
+
+
+def test_an_administrator_reading_a_reset_email_in_the_outbox_cannot_find_the_working_link(
+        app, mailbox, make_user, login_as):
+    make_user(name="Dev Person", email="dev@example.org")
+    assert app.test_client().post("/password/forgotten", data={"email": "dev@example.org"}).status_code == 200
+    assert deliver_outbox() == (1, 0)
+    [received] = mailbox.to("dev@example.org")
+    text = received.get_body(preferencelist=("plain",)).get_content()
+    html = received.get_body(preferencelist=("html",)).get_content()
+    token = re.search(r"/password/reset/([^\s\"<]+)", text).group(1)
+    assert f"/password/reset/{token}" in html
+    assert "New password" in app.test_client().get(f"/password/reset/{token}").get_data(as_text=True)
+
+    client = login_as(make_user(roles=("admin",)))
+    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == "dev@example.org"))
+    for path in ("/admin/outbox", f"/admin/outbox/{message.id}"):
+        page = client.get(path).get_data(as_text=True)
+        for piece in [token] + [part for part in token.split(".") if len(part) > 5]:
+            assert piece not in page, (path, piece)
+    assert "/password/reset/[hidden]" in page and "Dear Dev Person" in page
+
+
+def test_every_secret_link_is_masked_in_text_and_html_and_other_links_are_not(app):
+    secret = "Secret.Tok-en_42"
+    rules = [rule for rule in app.url_map.iter_rules() if rule.arguments & SECRET_ARGUMENTS]
+    endpoints = {rule.endpoint for rule in rules}
+    assert {"accounts.reset_password", "accounts.verify_email", "evaluation.answer",
+            "evaluation.manager_comment", "bookings.approval", "bookings.calendar_feed"} <= endpoints
+    with app.test_request_context():
+        for endpoint in endpoints:
+            link = external_url(endpoint, token=secret)
+            text = f"Open this link:\n{link}\n"
+            html = f'<p><a href="{link}" style="color: #1d70b8;">{link}</a>.</p>'
+            for body in (text, html):
+                masked = mask_secret_links(body)
+                assert secret not in masked and "Tok" not in masked, (endpoint, masked)
+                assert "[hidden]" in masked
+        query = mask_secret_links('<a href="http://old.example/programme?x=1&amp;token=abcdef">')
+        assert "abcdef" not in query
+        plain = ("See http://localhost/programme.ics, http://localhost/sessions/3 and "
+                 "http://localhost/courses/L3SAFE. Join at https://meet.example/j/123?pwd=xyz")
+        assert mask_secret_links(plain) == plain

@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from app.accounts.models import ADMIN, REVIEWER
 from app.extensions import db
 from app.reports.models import GapReminder, TnaImport, TnaLine, TrainingNeedsAnalysis
+from tests.security import assert_security_headers
 
 YEAR = {"start": "2026-04-01", "end": "2027-03-31"}
 OTHER_AGENCY_NAMES = ["Cat Castellane", "Dan Dunmore", "Eve Eskdale", "Fay Fairweather", "Hal Hollinshead",
@@ -115,6 +116,15 @@ def test_xlsx_export_reads_back_with_the_figures(dataset, admin, login_as):
     events = list(annual["Attendees per event"].iter_rows(values_only=True))
     assert events[2] == ("Name of event", "Attendees to date")
     assert events[3:] == [("Safeguarding Level 3", 3), ("Serious Case Review workshop", 2), ("Total attendees", 5)]
+
+
+def test_exports_carry_the_security_headers_and_are_never_stored(dataset, admin, login_as):
+    client = login_as(admin)
+    for path in ("/reports/attendance.xlsx", "/reports/attendance.csv", "/reports/people.xlsx?measure=attended"):
+        response = client.get(_with_year(path))
+        assert response.status_code == 200, path
+        assert "attachment" in response.headers["Content-Disposition"], path
+        assert_security_headers(response)
 
 
 def test_csv_export_of_activity(dataset, admin, login_as):
