@@ -11,6 +11,9 @@ from govuk_frontend_wtf.wtforms_widgets import (
 from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
 
+PASSWORD_HINT = ("At least 10 characters, and not a common password. Three random words together "
+                 "make a strong one that is easy to remember.")
+
 
 class AccountRegisterForm(FlaskForm):
     name = StringField("Full name", widget=GovTextInput(),
@@ -42,7 +45,7 @@ class AccountRegisterForm(FlaskForm):
     password = PasswordField(
         "Create a password",
         widget=GovPasswordInput(),
-        description="At least 10 characters.",
+        description=PASSWORD_HINT,
         validators=[DataRequired("Create a password"), Length(max=200)],
     )
     password_again = PasswordField(
@@ -71,13 +74,26 @@ class EmailRequestForm(FlaskForm):
 
 class PasswordResetForm(FlaskForm):
     password = PasswordField("New password", widget=GovPasswordInput(),
-                             description="At least 10 characters.",
+                             description=PASSWORD_HINT,
                              validators=[DataRequired("Enter a new password"), Length(max=200)])
     password_again = PasswordField(
         "Type the password again", widget=GovPasswordInput(),
         validators=[DataRequired("Type the password again"),
                     EqualTo("password", "The passwords do not match")])
     submit = SubmitField("Set the new password", widget=GovSubmitInput())
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField("Current password", widget=GovPasswordInput(),
+                                     validators=[DataRequired("Enter your current password")])
+    password = PasswordField("New password", widget=GovPasswordInput(),
+                             description=PASSWORD_HINT,
+                             validators=[DataRequired("Enter a new password"), Length(max=200)])
+    password_again = PasswordField(
+        "Type the new password again", widget=GovPasswordInput(),
+        validators=[DataRequired("Type the new password again"),
+                    EqualTo("password", "The passwords do not match")])
+    submit = SubmitField("Change password", widget=GovSubmitInput())
 
 
 class ConfirmForm(FlaskForm):
