@@ -550,3 +550,16 @@ def test_people_search_by_name_email_or_agency(make_user, make_agency):
     assert names(agency_id=school.id) == ["Amara Okafor"]
     assert names(status=PENDING_APPROVAL) == ["Chloe Held"]
     assert amara and ben and held
+
+
+def test_the_demo_logins_keep_their_published_password_which_the_policy_refuses(app):
+    import random
+
+    from app.demo import DEMO_PASSWORD, load_people
+
+    load_people(random.Random(2015))
+    db.session.commit()
+    admin = services.authenticate("admin@northbridge-council.example", DEMO_PASSWORD, client=CLIENT)
+    assert admin.name == "Adaeze Fairweather"
+    with pytest.raises(AccountError, match="too easy to guess"):
+        services.check_password_strength(DEMO_PASSWORD, admin)
