@@ -1,5 +1,6 @@
 """Settings read from the environment (a .env file in development)."""
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -57,9 +58,25 @@ class Config:
     # Signed links (hours unless said).
     VERIFY_LINK_HOURS = _int("VERIFY_LINK_HOURS", 48)
     RESET_LINK_HOURS = _int("RESET_LINK_HOURS", 2)
-    # Sign-in lock-out.
+    # Sign-in pauses after failed attempts, per address and client, and per client (see
+    # app.accounts.throttling); a pause doubles with every further MAX_FAILED_SIGN_INS in a day.
     MAX_FAILED_SIGN_INS = _int("MAX_FAILED_SIGN_INS", 5)
     LOCKOUT_MINUTES = _int("LOCKOUT_MINUTES", 15)
+    MAX_FAILED_SIGN_INS_PER_CLIENT = _int("MAX_FAILED_SIGN_INS_PER_CLIENT", 30)
+    # Requests per client (per person for the colleague look-up), in Flask-Limiter's notation.
+    # Generous enough for a whole agency behind one office address.
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    # memory:// counts in each process; with several gunicorn workers use a shared store,
+    # e.g. redis://localhost:6379/0 (needs the redis package).
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_SIGN_IN = os.environ.get("RATELIMIT_SIGN_IN", "20 per minute; 200 per hour")
+    RATELIMIT_REGISTER = os.environ.get("RATELIMIT_REGISTER", "10 per minute; 60 per hour")
+    RATELIMIT_EMAIL_LINKS = os.environ.get("RATELIMIT_EMAIL_LINKS", "5 per minute; 30 per hour")
+    RATELIMIT_COLLEAGUE_LOOKUP = os.environ.get("RATELIMIT_COLLEAGUE_LOOKUP", "10 per hour")
+    # Proxies in front of the app (nginx: 1) whose X-Forwarded-For is trusted for the client's
+    # address; 0 trusts none. Limits and sign-in pauses are per client, so set this behind a proxy.
+    TRUSTED_PROXY_HOPS = _int("TRUSTED_PROXY_HOPS", 0)
     REMEMBER_COOKIE_DURATION_DAYS = _int("REMEMBER_COOKIE_DURATION_DAYS", 14)
 
     # Werkzeug's strong default; tests use a cheap one so hundreds of test users stay quick.
@@ -79,6 +96,9 @@ class Config:
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", ENV_NAME == "production")
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    # Flask-Login reads only REMEMBER_COOKIE_DURATION (a timedelta; its own default is a year).
+    REMEMBER_COOKIE_DURATION = timedelta(days=REMEMBER_COOKIE_DURATION_DAYS)
     WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
 
     TIMEZONE = "Europe/London"
@@ -114,6 +134,8 @@ class TestConfig(Config):
     SERVER_NAME = None
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
+    # The suite signs in hundreds of times from one address; the tests of limits turn them on.
+    RATELIMIT_ENABLED = False
 
 
 def config_for_environment():

@@ -57,12 +57,17 @@ def create_app(config_class=None) -> Flask:
     app.jinja_env.lstrip_blocks = True
     WTFormsHelpers(app)
 
-    from app.extensions import csrf, db, login_manager, mail, migrate
+    from app.extensions import csrf, db, limiter, login_manager, mail, migrate
 
+    if app.config.get("TRUSTED_PROXY_HOPS"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXY_HOPS"])
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
     mail.init_app(app)
     csrf.init_app(app)
+    limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.sign_in"
     login_manager.login_message = "Sign in to see this page."
@@ -145,6 +150,10 @@ def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(405)
     def method_not_allowed(_e):
         return page("errors/404.html", 405)
+
+    @app.errorhandler(429)
+    def too_many_requests(_e):
+        return page("errors/429.html", 429)
 
     @app.errorhandler(500)
     def server_error(_e):

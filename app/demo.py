@@ -25,6 +25,8 @@ from app.accounts.models import (
 from app.clock import utcnow
 from app.extensions import db
 
+# Published in the README, so guessable by design: the demo sets it without the password policy
+# (app.accounts.services.check_password_strength refuses it), and only on invented accounts.
 DEMO_PASSWORD = "safeguarding-demo"
 
 DEFAULT_SECTORS = [

@@ -1,4 +1,6 @@
 """The Flask extensions, created once and bound in create_app."""
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
@@ -25,3 +27,5 @@ migrate = Migrate()
 login_manager = LoginManager()
 mail = Mail()
 csrf = CSRFProtect()
+# Limits are set per view (app.accounts.limits); storage and on/off come from RATELIMIT_* settings.
+limiter = Limiter(key_func=get_remote_address)

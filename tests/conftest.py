@@ -220,6 +220,22 @@ def login_as(client):
 
 
 @pytest.fixture
+def rate_limits(app):
+    """Turn on the per-client request limits (off for the rest of the suite), counting from zero.
+
+    Returns the app's config, so a test can lower a limit: rate_limits["RATELIMIT_SIGN_IN"] = "3/minute".
+    """
+    from app.extensions import limiter
+
+    app.config["RATELIMIT_ENABLED"] = True
+    limiter.init_app(app)
+    limiter.reset()
+    yield app.config
+    limiter.reset()
+    limiter.enabled = False
+
+
+@pytest.fixture
 def deliver(app):
     """Run the outbox once, as `flask jobs run` would, and return (sent, failed)."""
     from app.email import deliver_outbox

@@ -29,7 +29,6 @@ from app.accounts.models import (
     User,
 )
 from app.accounts.services import AccountError
-from app.clock import utcnow
 from app.extensions import db
 from app.inputs import query_page
 
@@ -253,9 +252,8 @@ def admin_person(person_id: int):
         .options(joinedload(AccountEvent.actor))
         .order_by(AccountEvent.at.desc(), AccountEvent.id.desc())
     ).all()
-    locked = person.locked_until is not None and person.locked_until > utcnow()
     return render_template("accounts/admin/person.html", person=person, events=events,
-                           locked=locked,
+                           locked_until=services.sign_in_paused_until(person),
                            status_labels=STATUS_LABELS)
 
 

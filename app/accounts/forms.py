@@ -12,6 +12,10 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
 
 from app.forms import BaseForm
 
+PASSWORD_HINT = ("At least 10 characters, and not a common password. Three random words together "
+                 "make a strong one that is easy to remember.")
+
+
 
 class AccountRegisterForm(BaseForm):
     name = StringField("Full name", widget=GovTextInput(),
@@ -43,7 +47,7 @@ class AccountRegisterForm(BaseForm):
     password = PasswordField(
         "Create a password",
         widget=GovPasswordInput(),
-        description="At least 10 characters.",
+        description=PASSWORD_HINT,
         validators=[DataRequired("Create a password"), Length(max=200)],
     )
     password_again = PasswordField(
@@ -72,13 +76,26 @@ class EmailRequestForm(BaseForm):
 
 class PasswordResetForm(BaseForm):
     password = PasswordField("New password", widget=GovPasswordInput(),
-                             description="At least 10 characters.",
+                             description=PASSWORD_HINT,
                              validators=[DataRequired("Enter a new password"), Length(max=200)])
     password_again = PasswordField(
         "Type the password again", widget=GovPasswordInput(),
         validators=[DataRequired("Type the password again"),
                     EqualTo("password", "The passwords do not match")])
     submit = SubmitField("Set the new password", widget=GovSubmitInput())
+
+
+class PasswordChangeForm(BaseForm):
+    current_password = PasswordField("Current password", widget=GovPasswordInput(),
+                                     validators=[DataRequired("Enter your current password")])
+    password = PasswordField("New password", widget=GovPasswordInput(),
+                             description=PASSWORD_HINT,
+                             validators=[DataRequired("Enter a new password"), Length(max=200)])
+    password_again = PasswordField(
+        "Type the new password again", widget=GovPasswordInput(),
+        validators=[DataRequired("Type the new password again"),
+                    EqualTo("password", "The passwords do not match")])
+    submit = SubmitField("Change password", widget=GovSubmitInput())
 
 
 class ConfirmForm(BaseForm):

@@ -7,8 +7,8 @@ from datetime import datetime
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.accounts.passwords import hash_password, password_matches
 from app.clock import utcnow
 from app.extensions import db
 
@@ -38,6 +38,11 @@ STATUS_LABELS = {
     DEACTIVATED: "Deactivated",
     REFUSED: "Refused",
 }
+
+
+def new_session_token() -> str:
+    """Return a fresh, unguessable session token."""
+    return secrets.token_urlsafe(32)
 
 
 class Sector(db.Model):
@@ -102,13 +107,14 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(20), default=ACTIVE)
     email_verified_at: Mapped[datetime | None]
-    failed_sign_ins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
     last_sign_in_at: Mapped[datetime | None]
     # Secret for the personal calendar feed; reset by the person.
     calendar_token: Mapped[str] = mapped_column(
         String(64), unique=True, default=lambda: secrets.token_urlsafe(32)
     )
+    # What the session and remember-me cookies carry (Flask-Login's get_id), instead of the row's
+    # id: a new value ends every session signed in with the old one (sign-out, new password).
+    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     agency: Mapped[Agency | None] = relationship()
@@ -117,14 +123,14 @@ class User(UserMixin, db.Model):
     )
 
     def set_password(self, password: str) -> None:
-        from flask import current_app
-
-        self.password_hash = generate_password_hash(
-            password, method=current_app.config["PASSWORD_HASH_METHOD"]
-        )
+        """Store a hash of the password (the policy is the services' to check)."""
+        self.password_hash = hash_password(password)
 
     def check_password(self, password: str) -> bool:
-        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+        return password_matches(self.password_hash, password)
+
+    def get_id(self) -> str:  # Flask-Login: what the cookies carry
+        return self.session_token
 
     @property
     def is_active(self) -> bool:  # Flask-Login: deactivated people cannot stay signed in
@@ -189,3 +195,18 @@ class AccountEvent(db.Model):
 def find_user_by_email(email: str) -> User | None:
     """Return the account for an address, ignoring case."""
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+class SignInFailure(db.Model):
+    """One failed sign-in, kept for a day to slow down guessing from one client.
+
+    The address is kept only as a keyed hash and is counted whether or not an account uses it, so
+    these rows neither hold addresses nor show who has an account.
+    """
+
+    __tablename__ = "sign_in_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address_key: Mapped[str] = mapped_column(String(64), index=True)
+    client: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from app.accounts import throttling
 from app.accounts.models import (
     ACTIVE,
     ADMIN,
@@ -26,7 +27,9 @@ from app.accounts.models import (
     Sector,
     User,
     find_user_by_email,
+    new_session_token,
 )
+from app.accounts.passwords import hash_password, password_matches, password_problem
 from app.accounts.tokens import LinkError, make_token, read_token
 from app.clock import utcnow
 from app.email import queue_email
@@ -40,7 +43,6 @@ GENERIC_LOCAL_PARTS = {
     "mailbox", "noreply", "no-reply", "office", "postmaster", "reception", "safeguarding",
     "sales", "schooloffice", "staff", "support", "team", "training", "webmaster",
 }
-MIN_PASSWORD_LENGTH = 10
 
 
 class AccountError(Exception):
@@ -74,11 +76,15 @@ def check_not_generic(address: str) -> None:
         )
 
 
-def check_password_strength(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(
-            f"Your password must be at least {MIN_PASSWORD_LENGTH} characters long", "password"
-        )
+def check_password_strength(password: str, person: User | None = None, *,
+                            context: tuple[str, ...] = ()) -> None:
+    """Refuse a password that is short, common or guessable from the person or this service."""
+    words = [current_app.config["PARTNERSHIP_NAME"], current_app.config["SERVICE_NAME"], *context]
+    if person is not None:
+        words += [person.name, person.email, person.agency.name if person.agency else ""]
+    problem = password_problem(password, words)
+    if problem:
+        raise AccountError(problem, "password")
 
 
 def email_matches_agency(address: str, agency: Agency) -> bool:
@@ -87,6 +93,16 @@ def email_matches_agency(address: str, agency: Agency) -> bool:
         return True
     domain = address.rsplit("@", 1)[1]
     return any(domain == d.domain or domain.endswith("." + d.domain) for d in agency.domains)
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What registering showed: the address, whether it waits for approval, and the new account
+    (None when the address already had one: its owner is told by e-mail instead)."""
+
+    email: str
+    held: bool
+    person: User | None
 
 
 def register_person(
@@ -98,10 +114,12 @@ def register_person(
     agency: Agency | None,
     line_manager_name: str,
     line_manager_email: str,
-) -> User:
+) -> Registration:
     """Create an account and queue its verification e-mail.
 
-    An address outside the agency's domains is held for the L&D team to approve.
+    An address outside the agency's domains is held for the L&D team to approve. An address
+    that already has an account gets the same answer, so registering cannot be used to find
+    out who has one; the account's owner is e-mailed instead.
     """
     if not name.strip():
         raise AccountError("Enter your full name", "name")
@@ -109,11 +127,6 @@ def register_person(
     check_not_generic(address)
     if agency is None or not agency.active:
         raise AccountError("Select the agency you work for", "agency_id")
-    if find_user_by_email(address):
-        raise AccountError(
-            "An account already uses this e-mail address. Sign in, or reset your password.",
-            "email",
-        )
     manager_address = normalise_email(line_manager_email, "line_manager_email")
     if manager_address == address:
         raise AccountError(
@@ -121,7 +134,14 @@ def register_person(
         )
     if not line_manager_name.strip():
         raise AccountError("Enter your line manager’s name", "line_manager_name")
-    check_password_strength(password)
+    check_password_strength(password, context=(name, address, agency.name))
+    held = not email_matches_agency(address, agency)
+    owner = find_user_by_email(address)
+    if owner is not None:
+        hash_password(password)  # as long as creating an account takes
+        record_event(owner, None, "registration attempted", "The owner was e-mailed")
+        _tell_owner_of_registration_attempt(owner)
+        return Registration(address, held, None)
     person = User(
         name=name.strip(),
         email=address,
@@ -129,7 +149,7 @@ def register_person(
         agency=agency,
         line_manager_name=line_manager_name.strip(),
         line_manager_email=manager_address,
-        status=ACTIVE if email_matches_agency(address, agency) else PENDING_APPROVAL,
+        status=PENDING_APPROVAL if held else ACTIVE,
     )
     person.set_password(password)
     db.session.add(person)
@@ -138,7 +158,20 @@ def register_person(
     if person.status == PENDING_APPROVAL:
         record_event(person, None, "held", "E-mail address outside the agency's domains")
     send_verification(person)
-    return person
+    return Registration(address, held, person)
+
+
+def _tell_owner_of_registration_attempt(owner: User) -> None:
+    # One message an hour at most, so registering again and again cannot flood their mailbox.
+    queue_email(
+        key=f"registration-attempt:{owner.id}:{utcnow():%Y-%m-%d-%H}",
+        to=owner.email,
+        subject="Someone tried to register with your e-mail address",
+        template="accounts/emails/registration_attempt",
+        person=owner,
+        sign_in_link=external_url("accounts.sign_in"),
+        reset_link=external_url("accounts.forgotten_password"),
+    )
 
 
 def record_event(person: User, actor: User | None, action: str, detail: str = "") -> AccountEvent:
@@ -181,25 +214,29 @@ class SignInRefused(AccountError):
     pass
 
 
-def authenticate(email: str, password: str) -> User:
-    """Return the person if the password is right; count failures and lock out repeated ones."""
-    generic = "Enter a correct e-mail address and password"
-    person = find_user_by_email(email or "")
+WRONG_DETAILS = "Enter a correct e-mail address and password"
+
+
+def authenticate(email: str, password: str, *, client: str) -> User:
+    """Return the person if the password is right; pause repeated guessing from one client.
+
+    Every address is treated alike, with or without an account: the same pause, the same
+    message and the same password check (against a dummy hash when there is no account).
+    """
     now = utcnow()
-    if person is None:
-        raise SignInRefused(generic)
-    if person.locked_until and person.locked_until > now:
+    key = throttling.address_key(email or "")
+    until = throttling.paused_until(key, client, now)
+    if until is not None:
         raise SignInRefused(
-            "Too many failed attempts. For your security, sign-in is paused for this account; "
-            f"try again in {_minutes_until(person.locked_until)} minutes or reset your password."
+            "Too many failed attempts to sign in from your network. For your security, signing "
+            f"in here is paused; try again in {_minutes_until(until)} minutes, or reset your "
+            "password."
         )
-    if not person.check_password(password or ""):
-        person.failed_sign_ins += 1
-        if person.failed_sign_ins >= current_app.config["MAX_FAILED_SIGN_INS"]:
-            person.locked_until = now + timedelta(minutes=current_app.config["LOCKOUT_MINUTES"])
-            person.failed_sign_ins = 0
-            record_event(person, None, "locked", "Repeated failed sign-ins")
-        raise SignInRefused(generic)
+    person = find_user_by_email(email or "")
+    if not password_matches(person.password_hash if person else None, password or ""):
+        throttling.record_failure(key, client, now)
+        raise SignInRefused(WRONG_DETAILS)
+    throttling.clear_failures(key, client)
     if person.status == DEACTIVATED:
         raise SignInRefused("This account has been closed. Contact the L&D team if you need it.")
     if person.status == PENDING_APPROVAL:
@@ -214,14 +251,35 @@ def authenticate(email: str, password: str) -> User:
             "Confirm your e-mail address first: follow the link we sent you. "
             "You can ask for a new link below."
         )
-    person.failed_sign_ins = 0
-    person.locked_until = None
     person.last_sign_in_at = now
     return person
 
 
 def _minutes_until(moment) -> int:
     return max(1, int((moment - utcnow()).total_seconds() // 60) + 1)
+
+
+def sign_in_paused_until(person: User):
+    """Return when the last pause on signing in with this person's address ends, if one is on."""
+    return throttling.address_paused_until(throttling.address_key(person.email), utcnow())
+
+
+def end_sessions(person: User) -> None:
+    """Sign the person out everywhere: every session and remember-me cookie stops working."""
+    person.session_token = new_session_token()
+
+
+def change_password(person: User, current_password: str, new_password: str) -> User:
+    """Change a signed-in person's password; every other session of theirs ends."""
+    if not person.check_password(current_password or ""):
+        raise AccountError("Your current password is not right", "current_password")
+    if new_password == current_password:
+        raise AccountError("Choose a password different from your current one", "password")
+    check_password_strength(new_password, person)
+    person.set_password(new_password)
+    end_sessions(person)
+    record_event(person, person, "password changed")
+    return person
 
 
 def request_password_reset(email: str) -> None:
@@ -253,10 +311,10 @@ def person_for_reset(token: str) -> User:
 def reset_password(token: str, password: str) -> User:
     """Set a new password from a reset link; it also confirms the e-mail address."""
     person = person_for_reset(token)
-    check_password_strength(password)
+    check_password_strength(password, person)
     person.set_password(password)
-    person.failed_sign_ins = 0
-    person.locked_until = None
+    end_sessions(person)
+    throttling.clear_failures(throttling.address_key(person.email))
     if person.email_verified_at is None:
         person.email_verified_at = utcnow()
     record_event(person, person, "password reset")
@@ -593,9 +651,8 @@ def resend_verification_link(person: User, actor: User) -> None:
 
 
 def unlock_account(person: User, actor: User) -> None:
-    """End a lock-out after repeated failed sign-ins."""
-    if person.locked_until is None or person.locked_until <= utcnow():
+    """End the pauses on signing in with a person's address after repeated failures."""
+    if sign_in_paused_until(person) is None:
         raise AccountError(f"{person.name}’s account is not locked")
-    person.locked_until = None
-    person.failed_sign_ins = 0
+    throttling.clear_failures(throttling.address_key(person.email))
     record_event(person, actor, "unlocked")

@@ -1,7 +1,7 @@
 """Registration, e-mail verification, sign-in and out, password reset, the account page."""
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
@@ -11,14 +11,18 @@ from app.accounts.forms import (
     AccountRegisterForm,
     ConfirmForm,
     EmailRequestForm,
+    PasswordChangeForm,
     PasswordResetForm,
     SignInForm,
 )
+from app.accounts.limits import limited
 from app.accounts.models import PENDING_APPROVAL, Agency, User, find_user_by_email
 from app.accounts.services import (
     AccountError,
     SignInRefused,
     authenticate,
+    change_password,
+    end_sessions,
     person_for_reset,
     register_person,
     request_password_reset,
@@ -31,8 +35,8 @@ from app.extensions import db, login_manager
 
 
 @login_manager.user_loader
-def load_user(user_id: str):
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+def load_user(session_token: str):
+    return db.session.scalar(select(User).where(User.session_token == session_token))
 
 
 def _agency_choices() -> list[tuple[int, str]]:
@@ -53,6 +57,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limited("RATELIMIT_REGISTER")
 @public
 def register():
     if current_user.is_authenticated:
@@ -62,7 +67,7 @@ def register():
     if form.validate_on_submit():
         agency = db.session.get(Agency, form.agency_id.data) if form.agency_id.data else None
         try:
-            person = register_person(
+            registration = register_person(
                 name=form.name.data,
                 email=form.email.data,
                 password=form.password.data,
@@ -76,10 +81,8 @@ def register():
             getattr(form, exc.field or "email").errors.append(exc.message)
         else:
             db.session.commit()
-            return render_template(
-                "accounts/registered.html", person=person,
-                held=person.status == PENDING_APPROVAL,
-            )
+            return render_template("accounts/registered.html", email=registration.email,
+                                   held=registration.held)
     return render_template("accounts/register.html", form=form)
 
 
@@ -105,6 +108,7 @@ def verify_email_link(token: str):
 
 
 @bp.route("/verify/resend", methods=["GET", "POST"])
+@limited("RATELIMIT_EMAIL_LINKS")
 @public
 def resend_verification():
     form = EmailRequestForm()
@@ -120,6 +124,7 @@ def resend_verification():
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
+@limited("RATELIMIT_SIGN_IN")
 @public
 def sign_in():
     if current_user.is_authenticated:
@@ -127,9 +132,10 @@ def sign_in():
     form = SignInForm()
     if form.validate_on_submit():
         try:
-            person = authenticate(form.email.data, form.password.data)
+            person = authenticate(form.email.data, form.password.data,
+                                  client=request.remote_addr or "unknown")
         except SignInRefused as exc:
-            db.session.commit()  # keep the failure count
+            db.session.commit()  # keep the failure
             form.email.errors.append(exc.message)
         else:
             db.session.commit()
@@ -143,6 +149,9 @@ def sign_in():
 def sign_out():
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit():
+        if current_user.is_authenticated:
+            end_sessions(current_user)  # a copied cookie must not outlive signing out
+            db.session.commit()
         logout_user()
         flash("You have signed out.", "success")
         return redirect(url_for("main.index"))
@@ -152,6 +161,7 @@ def sign_out():
 
 
 @bp.route("/password/forgotten", methods=["GET", "POST"])
+@limited("RATELIMIT_EMAIL_LINKS")
 @public
 def forgotten_password():
     form = EmailRequestForm()
@@ -188,3 +198,24 @@ def reset_password_link(token: str):
 @signed_in
 def account():
     return render_template("accounts/account.html", person=current_user)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@signed_in
+def change_password_page():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+        try:
+            change_password(current_user, form.current_password.data, form.password.data)
+        except AccountError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "password").errors.append(exc.message)
+        else:
+            db.session.commit()
+            # Every other session has ended; this one carries on with the new token.
+            login_user(current_user._get_current_object(), remember=remembered)
+            flash("Your password has been changed. Anywhere else you were signed in, you have "
+                  "been signed out.", "success")
+            return redirect(url_for("accounts.account"))
+    return render_template("accounts/change_password.html", form=form)

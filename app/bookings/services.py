@@ -507,20 +507,20 @@ def substitute_colleague(booking: Booking, colleague: User | None, actor: User) 
     booking = _refresh(booking)
     if actor.id != booking.user_id and not actor.has_role(ADMIN):
         raise BookingError("You can only pass on your own place.")
-    if colleague is None:
-        raise BookingError("We cannot find an account with that e-mail address. Ask your colleague to "
-                           "register first.", "email")
+    original = booking.user
+    # Someone outside the agency gets the same answer as an unknown address: this page must not
+    # tell anyone who has an account, or name the person behind an address.
+    if colleague is None or original.agency_id is None or colleague.agency_id != original.agency_id:
+        agency = original.agency.name if original.agency else "your agency"
+        raise BookingError(f"We cannot find an account with that e-mail address at {agency}. You can "
+                           "only pass your place to a colleague from the same agency; if they have no "
+                           "account, ask them to register first.", "email")
     if booking.status == WAITING:
         raise BookingError("You are on the waiting list, so there is no place to pass on yet.")
     if booking.status not in HOLDS_PLACE:
         raise BookingError("Only a booked place can be passed to a colleague.")
     if colleague.id == booking.user_id:
         raise BookingError("Enter your colleague’s e-mail address, not your own.", "email")
-    original = booking.user
-    if original.agency_id is None or colleague.agency_id != original.agency_id:
-        agency = original.agency.name if original.agency else "your agency"
-        raise BookingError(f"{colleague.name} does not work for {agency}. You can only pass your place "
-                           "to a colleague from the same agency.", "email")
     lock_rows(User, [original.id, colleague.id])
     problem = eligibility_problem(session, colleague, ignore_window=True, allow_waiting_here=True,
                                   needs_manager=booking.status == AWAITING_APPROVAL, you=False)

@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.accounts.access import ADMIN, public, requires, signed_in
+from app.accounts.limits import limited, per_person
 from app.accounts.models import User
 from app.accounts.tokens import LinkError
 from app.bookings import bp, services
@@ -168,6 +169,7 @@ def cancel(booking_id: int):
 
 
 @bp.route("/bookings/<int:booking_id>/substitute", methods=["GET", "POST"])
+@limited("RATELIMIT_COLLEAGUE_LOOKUP", key_func=per_person)
 @signed_in
 def substitute(booking_id: int):
     booking = _own_booking_or_404(booking_id)

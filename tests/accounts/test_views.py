@@ -1,7 +1,8 @@
 """Account pages as people use them: what they see, the e-mail that arrives, what changes."""
 import re
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 
 import pytest
 from sqlalchemy import event, func, select
@@ -99,12 +100,36 @@ def test_registration_refusals_are_shown_on_the_page_and_create_nothing(client, 
     assert deliver() == (0, 0) and mailbox.messages == []
 
 
-def test_an_address_already_registered_in_another_case_is_refused(client, school, make_user):
-    make_user(email="amara.okafor@hillcrest.sch.example", agency=school)
-    response = client.post("/register", data=registration(
+def test_a_taken_address_gets_the_same_page_as_a_new_one_and_its_owner_an_e_mail(
+        app, school, make_user, mailbox, deliver):
+    owner = make_user(name="Amara Okafor", email="amara.okafor@hillcrest.sch.example", agency=school)
+    taken = app.test_client().post("/register", data=registration(
         school, email="Amara.Okafor@HILLCREST.sch.example"))
-    assert "An account already uses this e-mail address" in text(response)
-    assert count(User) == 1
+    new = app.test_client().post("/register", data=registration(
+        school, name="Ben Newcomer", email="ben.newcomer@hillcrest.sch.example"))
+    assert taken.status_code == new.status_code == 200
+    assert text(taken).replace("amara.okafor", "ADDRESS") == text(new).replace("ben.newcomer", "ADDRESS")
+    assert "Check your e-mail" in text(taken) and "already" not in text(taken)
+    assert count(User) == 2
+
+    deliver()
+    [warning] = mailbox.to(owner.email)
+    assert warning["Subject"] == "Someone tried to register with your e-mail address"
+    body = warning.get_body(preferencelist=("plain",)).get_content()
+    assert "If it was you, you do not need a new account" in body
+    assert "http://localhost/sign-in" in body and "http://localhost/password/forgotten" in body
+    db.session.refresh(owner)
+    assert owner.name == "Amara Okafor" and owner.check_password(TEST_PASSWORD)
+
+
+@pytest.mark.parametrize("password", ["aaaaaaaaaa", "password123", "1234567890", "qwertyuiop"])
+def test_common_or_repetitive_passwords_are_refused_with_a_reason(client, school, password):
+    response = client.post("/register", data=registration(
+        school, password=password, password_again=password))
+    page = text(response)
+    assert "Your password is too easy to guess." in page
+    assert "Three random words together make a strong password" in page
+    assert count(User) == 0
 
 
 def test_registration_sends_a_link_that_confirms_the_address_once(client, school, mailbox, deliver):
@@ -211,6 +236,23 @@ def test_repeated_failures_lock_the_account_for_a_while(app, client, make_user, 
     assert "Your account" in text(client.get("/account"))
 
 
+def test_a_stranger_elsewhere_cannot_lock_a_person_out_and_learns_nothing(app, make_user):
+    person = make_user(roles=(ADMIN,))
+    stranger = app.test_client()
+    stranger.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    pages = {}
+    for address in (person.email, "nobody@example.org"):
+        for _ in range(app.config["MAX_FAILED_SIGN_INS"]):
+            sign_in(stranger, address, "guess")
+        paused = sign_in(stranger, address, "guess")
+        assert paused.status_code == 200
+        pages[address] = text(paused).replace(address, "ADDRESS")
+    assert "Too many failed attempts" in pages[person.email]
+    assert pages[person.email] == pages["nobody@example.org"]
+
+    assert sign_in(app.test_client(), person.email).status_code == 302, "from their own network"
+
+
 def test_the_remember_me_cookie_is_set_only_when_ticked(app, make_user):
     person = make_user()
     plain = app.test_client().post("/sign-in", data={"email": person.email, "password": TEST_PASSWORD})
@@ -220,6 +262,100 @@ def test_the_remember_me_cookie_is_set_only_when_ticked(app, make_user):
                                                       "password": TEST_PASSWORD, "remember": "y"})
     assert ticked.status_code == 302
     assert any(h.startswith("remember_token=") for h in ticked.headers.getlist("Set-Cookie")), ticked.headers.getlist("Set-Cookie")
+
+
+def _cookies(response) -> dict[str, str]:
+    """The attributes of each cookie a response sets, keyed by name (lower-case attributes)."""
+    found = {}
+    for header in response.headers.getlist("Set-Cookie"):
+        name = header.split("=", 1)[0]
+        found[name] = header.lower()
+    return found
+
+
+def test_the_remember_me_cookie_lasts_the_configured_days_and_stays_on_this_site(app, make_user):
+    person = make_user()
+    ticked = sign_in(app.test_client(), person.email, remember="y")
+    cookie = _cookies(ticked)["remember_token"]
+    days = app.config["REMEMBER_COOKIE_DURATION_DAYS"]
+    assert days == 14
+    expires = parsedate_to_datetime(re.search(r"expires=([^;]+)", cookie).group(1))
+    # Flask-Login dates it from the real clock, not the app's.
+    lasts = expires - datetime.now(timezone.utc)
+    assert timedelta(days=days, minutes=-1) < lasts <= timedelta(days=days)
+    assert "samesite=lax" in cookie and "httponly" in cookie
+
+
+def _copy(app, browser):
+    """Another browser holding the same cookies, as someone who copied them would."""
+    thief = app.test_client()
+    for name in ("session", "remember_token"):
+        cookie = browser.get_cookie(name)
+        if cookie is not None:
+            thief.set_cookie(name, cookie.value)
+    return thief
+
+
+@pytest.mark.parametrize("remember", [False, True])
+def test_signing_out_ends_the_session_for_a_copied_cookie_too(app, make_user, remember):
+    person = make_user()
+    browser = app.test_client()
+    assert sign_in(browser, person.email, **({"remember": "y"} if remember else {})).status_code == 302
+    thief = _copy(app, browser)
+    assert thief.get("/account").status_code == 200, "the copy works while signed in"
+    if remember:
+        remembered_only = app.test_client()
+        remembered_only.set_cookie("remember_token", browser.get_cookie("remember_token").value)
+        assert remembered_only.get("/account").status_code == 200
+
+    browser.post("/sign-out")
+    for copy in [thief] + ([remembered_only] if remember else []):
+        replay = copy.get("/account")
+        assert replay.status_code == 302 and "/sign-in" in replay.headers["Location"]
+    assert sign_in(app.test_client(), person.email).status_code == 302, "they can sign in again"
+
+
+def test_a_password_reset_ends_every_session(app, make_user, mailbox, deliver):
+    person = make_user(email="dev@example.org")
+    browser = app.test_client()
+    sign_in(browser, person.email, remember="y")
+    thief = _copy(app, browser)
+    browser.post("/password/forgotten", data={"email": person.email})
+    deliver()
+    link = link_in(mailbox.to("dev@example.org")[0], "/password/reset/")
+    app.test_client().post(link, data={"password": "a brand new password",
+                                       "password_again": "a brand new password"})
+    for someone in (browser, thief):
+        assert someone.get("/account").status_code == 302
+
+
+def test_changing_the_password_ends_every_other_session(app, make_user, mailbox):
+    person = make_user()
+    here, elsewhere = app.test_client(), app.test_client()
+    sign_in(here, person.email, remember="y")
+    sign_in(elsewhere, person.email, remember="y")
+    thief = _copy(app, here)
+    assert "Change your password" in text(here.get("/account"))
+
+    wrong = here.post("/account/password", data={
+        "current_password": "not it", "password": "a brand new password",
+        "password_again": "a brand new password"})
+    assert "Your current password is not right" in text(wrong)
+    weak = here.post("/account/password", data={
+        "current_password": TEST_PASSWORD, "password": "password123", "password_again": "password123"})
+    assert "Your password is too easy to guess" in text(weak)
+    assert elsewhere.get("/account").status_code == 200, "nothing changed yet"
+
+    done = here.post("/account/password", data={
+        "current_password": TEST_PASSWORD, "password": "a brand new password",
+        "password_again": "a brand new password"})
+    assert _cookies(done)["remember_token"].startswith("remember_token="), "a fresh cookie"
+    assert "Your password has been changed" in text(here.get("/account"))
+    assert here.get("/account").status_code == 200, "this browser stays signed in"
+    for other in (elsewhere, thief):
+        assert other.get("/account").status_code == 302
+    assert sign_in(app.test_client(), person.email, "a brand new password").status_code == 302
+    assert "password changed" in [e.action for e in db.session.scalars(select(AccountEvent))]
 
 
 def test_signing_out_needs_the_button(client, make_user, login_as):
@@ -413,6 +549,36 @@ def test_a_new_confirmation_link_can_be_sent(admin_client, make_user, mailbox, d
     deliver()
     [message] = mailbox.to("grace@example.org")
     assert message["Subject"] == "Confirm your e-mail address"
+
+
+# --- Limits per client -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path, setting, data", [
+    ("/sign-in", "RATELIMIT_SIGN_IN", {"email": "someone@example.org", "password": "guess"}),
+    ("/register", "RATELIMIT_REGISTER", {"name": "Someone"}),
+    ("/password/forgotten", "RATELIMIT_EMAIL_LINKS", {"email": "someone@example.org"}),
+    ("/verify/resend", "RATELIMIT_EMAIL_LINKS", {"email": "someone@example.org"}),
+])
+def test_one_client_is_slowed_down_after_a_number_of_attempts(app, rate_limits, path, setting,
+                                                               data):
+    rate_limits[setting] = "3 per minute"
+    script = app.test_client()
+    for _ in range(3):
+        assert script.post(path, data=data).status_code in (200, 302)
+    refused = script.post(path, data=data)
+    assert refused.status_code == 429
+    assert "Too many attempts" in text(refused) and "Wait a few minutes" in text(refused)
+    assert script.get(path).status_code == 200, "the page itself still opens"
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    assert other.post(path, data=data).status_code in (200, 302), "other clients carry on"
+
+
+def test_the_default_limits_leave_room_for_an_office_sharing_one_address(app, rate_limits,
+                                                                          make_user):
+    people = [make_user() for _ in range(10)]
+    for person in people:
+        assert sign_in(app.test_client(), person.email).status_code == 302
 
 
 def test_a_locked_account_can_be_unlocked(app, admin_client, make_user):

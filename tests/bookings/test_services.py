@@ -460,10 +460,12 @@ def test_passing_a_place_is_refused_for_other_agencies_and_ineligible_colleagues
     person = make_user(agency=agency)
     booking = _book(session, person)
     outsider = make_user(name="Outside Person")
-    _refused("Outside Person does not work for", services.substitute_colleague, booking, outsider, person)
+    elsewhere = _refused("We cannot find an account", services.substitute_colleague, booking, outsider,
+                         person)
+    unknown = _refused("We cannot find an account", services.substitute_colleague, booking, None, person)
+    assert elsewhere.message == unknown.message and "Outside Person" not in elsewhere.message
     _refused("Enter your colleague’s e-mail address, not your own", services.substitute_colleague,
              booking, person, person)
-    _refused("We cannot find an account", services.substitute_colleague, booking, None, person)
     unverified = make_user(name="New Starter", agency=agency, verified=False)
     _refused("New Starter has not confirmed their e-mail address", services.substitute_colleague,
              booking, unverified, person)

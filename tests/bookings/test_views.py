@@ -126,6 +126,35 @@ def test_nobody_can_open_or_cancel_someone_elses_booking(app, now, client, login
     assert _booking(session, booking.user).status == CONFIRMED
 
 
+def test_sending_a_colleague_does_not_name_people_outside_your_agency(
+        app, now, client, login_as, make_user, make_agency, make_session):
+    person = make_user(agency=make_agency("Hillcrest Primary School"))
+    make_user(name="Quentin Elsewhere", email="quentin@other.example", agency=make_agency("Other Trust"))
+    booking = _book(make_session(), person)
+    login_as(person)
+    url = f"/bookings/{booking.id}/substitute"
+    outsider = client.post(url, data={"email": "quentin@other.example"})
+    unknown = client.post(url, data={"email": "nobody@other.example"})
+    assert outsider.status_code == unknown.status_code == 200
+    page = _page(outsider)
+    assert "Quentin" not in page and "Other Trust" not in page
+    assert page.replace("quentin@", "X@") == _page(unknown).replace("nobody@", "X@")
+    assert "We cannot find an account with that e-mail address at Hillcrest Primary School" in page
+
+
+def test_looking_up_colleagues_is_limited_per_person(app, now, client, login_as, make_user,
+                                                    make_agency, make_session, rate_limits):
+    rate_limits["RATELIMIT_COLLEAGUE_LOOKUP"] = "3 per hour"
+    person = make_user()
+    booking = _book(make_session(), person)
+    login_as(person)
+    url = f"/bookings/{booking.id}/substitute"
+    for n in range(3):
+        assert client.post(url, data={"email": f"guess{n}@example.org"}).status_code == 200
+    refused = client.post(url, data={"email": "guess@example.org"})
+    assert refused.status_code == 429 and "Too many attempts" in _page(refused)
+
+
 def test_sending_a_colleague_names_problems_next_to_the_field(
         app, now, client, login_as, make_user, make_agency, make_session):
     agency = make_agency()

@@ -65,6 +65,23 @@ def test_register_verify_sign_in_and_out(app, browser_page, mailbox, make_agency
     assert "Designated safeguarding lead" in page.locator("main").inner_text()
     assert_accessible(page)
 
+    # A common password is refused with a reason; a good one keeps this browser signed in.
+    page.get_by_role("link", name="Change your password").click()
+    assert page.locator("h1").inner_text() == "Change your password"
+    assert_accessible(page)
+    page.get_by_label("Current password").fill("a long enough passphrase")
+    page.get_by_label("New password", exact=True).fill("password123")
+    page.get_by_label("Type the new password again").fill("password123")
+    page.get_by_role("button", name="Change password").click()
+    assert "too easy to guess" in page.locator(".govuk-error-summary").inner_text()
+    assert_accessible(page)
+    page.get_by_label("Current password").fill("a long enough passphrase")
+    page.get_by_label("New password", exact=True).fill("heron violet teapot")
+    page.get_by_label("Type the new password again").fill("heron violet teapot")
+    page.get_by_role("button", name="Change password").click()
+    assert "Your password has been changed" in page.locator(".govuk-notification-banner").inner_text()
+    assert page.locator("h1").inner_text() == "Your account"
+
     page.get_by_role("link", name="Sign out").click()
     assert_accessible(page)
     page.get_by_role("button", name="Sign out").click()
