@@ -4,7 +4,12 @@
 set -euo pipefail
 need=${1:-test}
 missing=()
-fc-list 2>/dev/null | grep -qi "DejaVuSans.ttf" || [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+# The PDFs' fonts, by the paths app/fonts.py reads: DejaVu Sans; Noto for Arabic, Hebrew and
+# symbols (core), Chinese, Japanese and Korean (cjk); Noto Color Emoji for emoji.
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+[ -f /usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf ] || missing+=(fonts-noto-core)
+[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || missing+=(fonts-noto-cjk)
+[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing+=(fonts-noto-color-emoji)
 if [ "$need" = test ]; then
   [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql)
   [ -x /usr/bin/chromium ] || missing+=(chromium)

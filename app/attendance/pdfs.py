@@ -1,31 +1,28 @@
 """Printable PDFs: the sign-in sheet, the certificate of attendance and the training record.
 
-fpdf2 draws them with DejaVu Sans (Debian's fonts-dejavu-core), so names with accents and other
-non-Latin-1 letters print correctly.
+fpdf2 draws them with DejaVu Sans and, for what DejaVu lacks or draws poorly, the fallback fonts of
+app.fonts (Noto for Arabic, Hebrew, Chinese, Japanese, Korean and symbols; Noto Color Emoji), with
+HarfBuzz shaping the text: Arabic letters join, and Arabic and Hebrew run right to left. A fallback
+font is read and embedded (as a subset) only when a document uses it.
 """
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 from flask import current_app
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
+from app import fonts
 from app.accounts.models import User
 from app.attendance.services import booking_agency, session_days
 from app.bookings.models import Booking
 from app.clock import to_london
 from app.courses.models import Session
 
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
-FONT = "DejaVu"
+FONT = fonts.MAIN.name
 HEADINGS = FontFace(emphasis="BOLD", fill_color=(243, 242, 241))
-
-
-class MissingFont(RuntimeError):
-    pass
 
 
 def _hours(value: Decimal | None) -> str:
@@ -69,17 +66,40 @@ def _venue(session: Session) -> str:
 class _Document(FPDF):
     def __init__(self, orientation: str = "portrait", footer_text: str = ""):
         super().__init__(orientation=orientation, unit="mm", format="A4")
-        for style, filename in (("", "DejaVuSans.ttf"), ("B", "DejaVuSans-Bold.ttf")):
-            path = FONT_DIR / filename
-            if not path.exists():
-                raise MissingFont(f"{path} is missing: install Debian's fonts-dejavu-core")
-            self.add_font(FONT, style, str(path))
+        for style in ("", "B"):
+            self.add_font(FONT, style, str(fonts.MAIN.face(style).check().path),
+                          unicode_range=sorted(fonts.main_characters(style)))
+        self._fallbacks: list[str] = []
         self.footer_text = footer_text
         self.set_auto_page_break(auto=True, margin=15)
         self.set_margins(12, 12, 12)
         self.set_font(FONT, size=10)
         self.set_creator(current_app.config["SERVICE_NAME"])
         self.set_author(current_app.config["PARTNERSHIP_NAME"])
+
+    def normalize_text(self, text: str) -> str:
+        # fpdf2 passes every text through here before measuring or drawing it. Shaping (HarfBuzz:
+        # joined Arabic, right-to-left runs, emoji sequences, fallback fonts) makes plain Latin
+        # text slower and its PDF larger, so it is switched on only for the texts that need it.
+        text = fonts.printable(text)
+        shape = fonts.needs_shaping(text)
+        if shape != bool(self.text_shaping):
+            self.set_text_shaping(shape)
+        return super().normalize_text(text)
+
+    def get_fallback_font(self, char: str, style: str = "") -> str | None:
+        # Fallback fonts are added on first use, so a Latin-only document never reads them.
+        family = fonts.fallback_for(char, style)
+        if family is None:
+            return None
+        key = f"{family.name.lower()}{style}"
+        if key not in self.fonts:
+            face = family.face(style)
+            self.add_font(family.name, style, str(face.path), collection_font_number=face.index)
+            if family.name not in self._fallbacks:
+                self._fallbacks.append(family.name)
+            self.set_fallback_fonts(self._fallbacks)
+        return key
 
     def footer(self):
         if not self.footer_text:
