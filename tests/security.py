@@ -26,3 +26,8 @@ def assert_security_headers(response, no_store: bool = True) -> None:
     assert response.headers["Referrer-Policy"] == "same-origin"
     if no_store:
         assert response.headers["Cache-Control"] == "no-store"
+
+
+def page_without_nonce(response) -> str:
+    """The page's HTML with its per-request script nonce blanked, to compare two pages."""
+    return re.sub(r'nonce="[A-Za-z0-9_-]+"', 'nonce=""', response.get_data(as_text=True))

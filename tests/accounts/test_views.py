@@ -29,10 +29,11 @@ from app.accounts.models import (
 from app.email import OutboxMessage, queue_email
 from app.extensions import db
 from tests.conftest import TEST_PASSWORD
+from tests.security import page_without_nonce
 
 
 def text(response) -> str:
-    return response.get_data(as_text=True)
+    return page_without_nonce(response)
 
 
 def link_in(message, path: str) -> str:
