@@ -10,6 +10,7 @@ what it did before it reports it, and is written to be idempotent.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import signal
 import threading
@@ -224,8 +225,15 @@ def work_command(tick: float) -> None:
     signal.signal(signal.SIGINT, _stop)
     click.echo("Job runner started: " + ", ".join(
         f"{name} every {_every_text(_registry[name].every)}" for name in registered_jobs()))
-    work(stop, tick, on_result=lambda name, result: click.echo(f"{name}: {result}"))
+    work(stop, tick, on_result=_echo_unless_idle)
     click.echo("Job runner stopped.")
+
+
+def _echo_unless_idle(name: str, result: object) -> None:
+    """Print what a job did, unless it found nothing to do (every count zero)."""
+    counts = re.findall(r"\d+", str(result))
+    if not counts or any(int(count) for count in counts):
+        click.echo(f"{name}: {result}")
 
 
 def _every_text(every: timedelta) -> str:

@@ -20,4 +20,8 @@ if [ -z "${MAIL_SERVER:-}" ]; then
 fi
 "$VENV/bin/flask" jobs work &
 pids+=($!)
-"$VENV/bin/flask" run --host 127.0.0.1 --port "$PORT" --with-threads
+"$VENV/bin/flask" run --host 127.0.0.1 --port "$PORT" --with-threads &
+pids+=($!)
+# Wait in the background, so a signal to this script stops everything at once; when any of the
+# three ends, the others are stopped too.
+wait -n
