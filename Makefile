@@ -58,6 +58,7 @@ bench: install-dev
 	$(PY) -m bench.reports
 	$(PY) -m bench.outbox
 	bash scripts/with_postgres.sh $(PY) -m bench.outbox
+	$(PY) -m bench.slow_mail
 
 clean:
 	rm -rf $(VENV) node_modules app/static/govuk .pytest_cache
