@@ -39,14 +39,15 @@ def test_every_booking_page_declares_who_may_use_it(app):
 
 def test_booking_takes_a_confirmation_page_and_one_button(app, now, client, login_as, make_user, make_agency,
                                                           make_session):
-    police = make_agency(sector="Police")
+    police = make_agency(sector="Children's Social Care & <Police>")
     session = make_session(capacity=3, reservations=[(police.sector, 1)])
     person = make_user(agency=police, access_needs="Hearing loop")
     login_as(person)
 
     page = _page(client.get(f"/sessions/{session.id}/book"))
     assert "Check and confirm your booking" in page
-    assert "a place reserved for Police" in page
+    # The place is in bold, and the name in it is still escaped.
+    assert "You will have <strong>a place reserved for Children&#39;s Social Care &amp; &lt;Police&gt;</strong>." in page
     assert "Hearing loop" in page, "their usual access needs are filled in"
     assert "cancel by 15 March 2027" in page
 
@@ -307,6 +308,9 @@ def test_the_l_and_d_team_gives_a_waiting_person_a_place_moves_and_cancels(
     client.post(f"/admin/bookings/{booked_booking.id}/move", data={"session_id": other_date.id})
     assert _booking(other_date, booked).status == CONFIRMED
     assert _booking(session, booked).status == CANCELLED
+    page = _page(client.get(f"/admin/sessions/{session.id}/bookings"))
+    assert (f'<a class="govuk-link" href="/admin/bookings/{booked_booking.id}">History'
+            '<span class="govuk-visually-hidden"> for Booked Person</span></a>') in page
 
     client.post(f"/admin/bookings/{_booking(other_date, booked).id}/cancel", data={"reason": "Left the service"})
     cancelled = _booking(other_date, booked)
