@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.evaluation.defaults import NO_NAMES_HINT
 from app.evaluation.models import STAGE_ONE, STAGE_TWO, Invitation, ManagerComment, QuestionSet, Response
 from app.evaluation.services import (
     current_question_set,
@@ -57,6 +58,9 @@ def test_the_emailed_link_opens_the_form_without_signing_in(client, invited):
     assert "How confident were you in this area of your work before the course?" in html
     assert "1 – Not at all confident" in html and "5 – Very confident" in html
     assert "Any other comments (optional)" in html
+    # A question without a hint shows none (it showed "None" under every rating question).
+    assert "None" not in html
+    assert html.count('class="govuk-hint"') == html.count(NO_NAMES_HINT) > 0
 
 
 def test_missing_required_answers_show_in_the_error_summary_and_nothing_is_saved(client, invited):
