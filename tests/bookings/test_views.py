@@ -8,6 +8,7 @@ from datetime import timedelta
 from icalendar import Calendar
 from sqlalchemy import select
 
+from app.attendance.services import add_walk_in
 from app.bookings import services
 from app.bookings.models import AWAITING_APPROVAL, CANCELLED, CONFIRMED, TRANSFERRED, WAITING, Booking, Completion
 from app.courses.models import CANCELLED as SESSION_CANCELLED
@@ -100,6 +101,21 @@ def test_my_bookings_lists_upcoming_and_past_with_actions_and_the_calendar_addre
     assert f"/bookings/{booking.id}/cancel" in upcoming_part and f"/bookings/{booking.id}/substitute" in upcoming_part
     assert "/cancel" not in past_part
     assert f"/calendar/{person.calendar_token}.ics" in page
+
+
+def test_a_walk_in_is_listed_with_past_sessions_not_as_online_training(
+        app, now, client, login_as, make_user, make_session, make_course, set_now):
+    session = make_session(course=make_course("Neglect: the graded care profile"))
+    person = make_user()
+    set_now(START + timedelta(hours=1))
+    add_walk_in(session, person, make_user(roles=("admin",)))
+    db.session.commit()
+    login_as(person)
+    page = _page(client.get("/my-bookings"))
+    past_part, recorded_part = page.split(">Past<")[1].split("Online training you have recorded")
+    assert "Neglect: the graded care profile" in past_part and "Attended" in past_part
+    assert "Neglect: the graded care profile" not in recorded_part
+    assert "You have not recorded any online training." in recorded_part
 
 
 def test_cancelling_shows_the_notice_deadline_and_warns_when_late(
