@@ -232,6 +232,24 @@ def test_opening_a_managers_link_changes_nothing_until_they_press_the_button(
     assert response.status_code == 400 and "This link is not valid" in _page(response)
 
 
+def test_a_place_awaiting_the_manager_is_yours_to_the_person_and_theirs_to_everyone_else(
+        app, now, client, login_as, make_user, make_agency, make_session, make_course):
+    agency = make_agency()
+    session = make_session(course=make_course(requires_manager_approval=True))
+    person = make_user(agency=agency)
+    _book(session, person)
+
+    login_as(person)
+    assert "Awaiting your manager" in _page(client.get("/my-bookings"))
+    for reader, path in ((make_user(roles=("coordinator",), coordinates=agency), "/agency"),
+                         (make_user(roles=("admin",)), f"/admin/sessions/{session.id}/bookings")):
+        client.post("/sign-out")
+        login_as(reader)
+        page = _page(client.get(path))
+        assert "Awaiting manager’s agreement" in page, path
+        assert "your manager" not in page, path
+
+
 def test_a_manager_can_decline_with_a_reason(app, now, client, make_user, make_session, make_course):
     session = make_session(course=make_course(requires_manager_approval=True))
     person = make_user()
