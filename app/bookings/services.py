@@ -36,6 +36,7 @@ from app.bookings.models import (
 )
 from app.bookings.places import availability_for, is_released
 from app.bookings.working_days import cancellation_deadline, working_days_later
+from app.calendar import FeedEntry
 from app.clock import today_london, utcnow
 from app.courses.models import CANCELLED as SESSION_CANCELLED
 from app.courses.models import PUBLISHED, Course, Session, SessionChange
@@ -836,8 +837,9 @@ def reset_calendar_token(person: User) -> None:
     person.calendar_token = secrets.token_urlsafe(32)
 
 
-def calendar_entries(person: User) -> list[tuple[Session, bool]]:
-    """The sessions in a person's calendar feed, with whether to show the joining link."""
+def calendar_entries(person: User) -> list[FeedEntry]:
+    """The sessions in a person's calendar feed: the joining link for confirmed places only, and a
+    place awaiting the line manager as tentative."""
     bookings = db.session.scalars(
         select(Booking)
         .join(Session, Booking.session_id == Session.id)
@@ -848,7 +850,8 @@ def calendar_entries(person: User) -> list[tuple[Session, bool]]:
         )
         .order_by(Session.starts_at)
     ).all()
-    return [(b.session, b.status == CONFIRMED and b.session.status == PUBLISHED) for b in bookings]
+    return [FeedEntry(b.session, joining_link=b.status == CONFIRMED and b.session.status == PUBLISHED,
+                      tentative=b.status == AWAITING_APPROVAL) for b in bookings]
 
 
 def bookings_for(person: User) -> tuple[list[Booking], list[Booking]]:

@@ -659,7 +659,8 @@ def test_the_calendar_feed_shows_places_held_with_the_link_for_confirmed_only(
     for session in (confirmed, awaiting, waiting):
         _book(session, person)
     entries = services.calendar_entries(person)
-    assert [(s.id, link) for s, link in entries] == [(confirmed.id, True), (awaiting.id, False)]
+    assert [(e.session.id, e.joining_link, e.tentative) for e in entries] == [
+        (confirmed.id, True, False), (awaiting.id, False, True)]
     old = person.calendar_token
     services.reset_calendar_token(person)
     assert person.calendar_token != old and len(person.calendar_token) >= 32

@@ -211,6 +211,26 @@ def test_the_calendar_feed_is_public_by_secret_address_and_can_be_reset(
     assert client.get(f"/calendar/{person.calendar_token}.ics").status_code == 200
 
 
+def test_a_place_awaiting_the_manager_is_tentative_in_the_calendar_feed(
+        app, now, client, make_user, make_session, make_course):
+    person = make_user()
+    confirmed = make_session(course=make_course("Prevent"))
+    held = make_session(course=make_course("Level 3", requires_manager_approval=True))
+    _book(confirmed, person)
+    _book(held, person)
+    events = {str(e["SUMMARY"]): e for e in Calendar.from_ical(
+        client.get(f"/calendar/{person.calendar_token}.ics").data).walk("VEVENT")}
+    assert str(events["Prevent"]["STATUS"]) == "CONFIRMED"
+    assert str(events["Level 3"]["STATUS"]) == "TENTATIVE"
+    assert "until your line manager agrees" in str(events["Level 3"]["DESCRIPTION"])
+
+    services.answer_approval(_booking(held, person), services.AGREE, "")
+    db.session.commit()
+    events = {str(e["SUMMARY"]): e for e in Calendar.from_ical(
+        client.get(f"/calendar/{person.calendar_token}.ics").data).walk("VEVENT")}
+    assert str(events["Level 3"]["STATUS"]) == "CONFIRMED"
+
+
 def test_opening_a_managers_link_changes_nothing_until_they_press_the_button(
         app, now, client, make_user, make_session, make_course):
     session = make_session(course=make_course(requires_manager_approval=True))
