@@ -270,6 +270,22 @@ def test_a_place_awaiting_the_manager_is_yours_to_the_person_and_theirs_to_every
         assert "your manager" not in page, path
 
 
+def test_a_managers_link_to_a_cancelled_place_says_so_once(
+        app, now, client, make_user, make_session, make_course):
+    session = make_session(course=make_course(requires_manager_approval=True))
+    person = make_user(name="Lena Marchbank")
+    booking = _book(session, person)
+    token = services.approval_token(booking, services.AGREE)
+    services.cancel_booking(booking, person)
+    db.session.commit()
+    for response in (client.get(f"/approvals/{token}"), client.post(f"/approvals/{token}", data={})):
+        page = _page(response)
+        assert "This request no longer needs an answer" in page
+        assert "Lena Marchbank cancelled this place on 1 March 2027, so you do not need to answer." in page
+        assert "has a place held" not in page and "Agree to this place" not in page
+    assert _booking(session, person).status == CANCELLED
+
+
 def test_a_manager_can_decline_with_a_reason(app, now, client, make_user, make_session, make_course):
     session = make_session(course=make_course(requires_manager_approval=True))
     person = make_user()
