@@ -73,6 +73,28 @@ def test_the_booking_page_says_why_someone_cannot_book(app, now, client, login_a
     assert client.get("/sessions/999999/book").status_code == 404
 
 
+def test_the_session_page_says_why_instead_of_offering_a_booking_that_would_be_refused(
+        app, now, client, login_as, make_user, make_session, make_course):
+    course = make_course()
+    first = make_session(course=course)
+    later = make_session(course=course, starts_at=START + timedelta(days=14))
+    advanced = make_session(course=make_course("Advanced practice", prerequisites=(course,)))
+    person = make_user()
+    login_as(person)
+    page = _page(client.get(f"/sessions/{later.id}"))
+    assert "Book a place" in page and f"/sessions/{later.id}/book" in page
+
+    _book(first, person)
+    page = _page(client.get(f"/sessions/{later.id}"))
+    assert "You already have a place on this course on 22 March 2027." in page
+    assert "Book a place" not in page and f"/sessions/{later.id}/book" not in page
+    page = _page(client.get(f"/sessions/{advanced.id}"))
+    assert "You need to complete Safeguarding Level 3 before booking this course." in page
+    assert "Book a place" not in page
+    page = _page(client.get(f"/sessions/{first.id}"))
+    assert "You already have a place on this session." in page and "Book a place" not in page
+
+
 def test_a_full_session_offers_the_waiting_list(app, now, client, login_as, make_user, make_session):
     session = make_session(capacity=1)
     _book(session, make_user())
