@@ -7,6 +7,7 @@ Europe/London with a VTIMEZONE of the compact RRULE form Outlook and Google both
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -72,8 +73,9 @@ def session_url(session) -> str:
     return external_url("courses.session_detail", session_id=session.id)
 
 
-def session_events(session, *, joining_link: bool = False, attendee=None) -> list[Event]:
-    """One VEVENT per part of `session` (the online link only when `joining_link`)."""
+def session_events(session, *, joining_link: bool = False, attendee=None, tentative: bool = False) -> list[Event]:
+    """One VEVENT per part of `session` (the online link only when `joining_link`; TENTATIVE when
+    `tentative`, for a place held until the line manager answers)."""
     url = session_url(session)
     course = session.course
     cancelled = session.status == "cancelled"
@@ -98,9 +100,11 @@ def session_events(session, *, joining_link: bool = False, attendee=None) -> lis
             description += ["", session.joining_instructions]
         if cancelled and session.cancellation_reason:
             description += ["", f"This session has been cancelled: {session.cancellation_reason}"]
+        elif tentative and not cancelled:
+            description += ["", "Your place is held until your line manager agrees to it."]
         event.add("description", "\n".join(description))
         event.add("url", url)
-        event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+        event.add("status", "CANCELLED" if cancelled else "TENTATIVE" if tentative else "CONFIRMED")
         event.add("transp", "OPAQUE")
         if attendee is not None:
             organizer = vCalAddress(f"mailto:{current_app.config['L_AND_D_EMAIL']}")
@@ -141,11 +145,19 @@ def feed(sessions, name: str) -> bytes:
     return calendar.to_ical()
 
 
-def personal_feed(entries, name: str) -> bytes:
-    """A person's own feed: `entries` are (session, joining_link) pairs."""
+class FeedEntry(NamedTuple):
+    """One session in a person's own feed."""
+
+    session: Any
+    joining_link: bool  # the place is confirmed: show the online link and instructions
+    tentative: bool  # the place is held until the line manager agrees
+
+
+def personal_feed(entries: list[FeedEntry], name: str) -> bytes:
+    """A person's own feed of their places."""
     calendar = _calendar(PUBLISH, name)
-    for session, joining_link in entries:
-        for event in session_events(session, joining_link=joining_link):
+    for session, joining_link, tentative in entries:
+        for event in session_events(session, joining_link=joining_link, tentative=tentative):
             calendar.add_component(event)
     return calendar.to_ical()
 

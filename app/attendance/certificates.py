@@ -1,8 +1,9 @@
 """Certificates of attendance: when one is released, and its verification code.
 
 Other domains add conditions with `add_certificate_gate(func)`: `func(booking)` returns a reason
-the certificate is not yet available (shown to the person) or None. The evaluation domain adds
-"complete the first evaluation". The gates apply while CERTIFICATE_REQUIRES_EVALUATION is on
+the certificate is not yet available (shown to the person: a Refusal, which may carry a link to
+what they need to do, or plain text) or None. The evaluation domain adds "answer the first
+evaluation", linking to it. The gates apply while CERTIFICATE_REQUIRES_EVALUATION is on
 (the default); with it off a certificate is released as soon as attendance is marked.
 """
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable
+from typing import NamedTuple
 
 from flask import current_app
 from sqlalchemy import select
@@ -19,7 +21,17 @@ from app.bookings.models import CONFIRMED, OUTCOME_LABELS, PARTLY_ATTENDED, Book
 from app.clock import utcnow
 from app.extensions import db
 
-CertificateGate = Callable[[Booking], "str | None"]
+
+
+class Refusal(NamedTuple):
+    """Why a certificate is not available yet, shown as "<link> text" when it has a link."""
+
+    text: str
+    link_text: str = ""
+    href: str = ""
+
+
+CertificateGate = Callable[[Booking], "Refusal | str | None"]
 certificate_gates: list[CertificateGate] = []
 
 # No 0/O or 1/I/L, so a code read from paper is typed right.
@@ -34,25 +46,25 @@ def add_certificate_gate(func: CertificateGate) -> CertificateGate:
     return func
 
 
-def certificate_refusals(booking: Booking) -> list[str]:
+def certificate_refusals(booking: Booking) -> list[Refusal]:
     """Return why the booking's certificate is not available yet (empty: it is)."""
     from app.attendance.services import counts_as_complete
 
     if booking.status != CONFIRMED or booking.outcome is None:
-        return ["Your attendance has not been marked yet. The trainer marks the register on the day."]
+        return [Refusal("Your attendance has not been marked yet. The trainer marks the register on the day.")]
     if not counts_as_complete(booking):
         if booking.outcome == PARTLY_ATTENDED:
-            return ["You attended part of this course. The L&D team decides whether it counts as "
-                    "complete; a certificate is available once it does."]
-        return [f"The register shows: {OUTCOME_LABELS[booking.outcome].lower()}. A certificate is "
-                "for attendance. Contact the L&D team if this is wrong."]
+            return [Refusal("You attended part of this course. The L&D team decides whether it counts as "
+                            "complete; a certificate is available once it does.")]
+        return [Refusal(f"The register shows: {OUTCOME_LABELS[booking.outcome].lower()}. A certificate is "
+                        "for attendance. Contact the L&D team if this is wrong.")]
     if not current_app.config["CERTIFICATE_REQUIRES_EVALUATION"]:
         return []
     reasons = []
     for gate in certificate_gates:
         reason = gate(booking)
         if reason:
-            reasons.append(reason)
+            reasons.append(reason if isinstance(reason, Refusal) else Refusal(reason))
     return reasons
 
 

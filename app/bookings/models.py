@@ -25,14 +25,22 @@ LAPSED = "lapsed"  # the line manager did not answer in time
 TRANSFERRED = "transferred"  # the place went to a colleague
 HOLDS_PLACE = (AWAITING_APPROVAL, CONFIRMED)
 ACTIVE_STATES = (AWAITING_APPROVAL, CONFIRMED, WAITING)
+# What coordinators, trainers and the L&D team read about someone's booking.
 STATE_LABELS = {
-    AWAITING_APPROVAL: "Awaiting your manager",
+    AWAITING_APPROVAL: "Awaiting manager’s agreement",
     CONFIRMED: "Booked",
     WAITING: "Waiting list",
     CANCELLED: "Cancelled",
     DECLINED: "Declined by manager",
     LAPSED: "Lapsed (no manager answer)",
     TRANSFERRED: "Passed to a colleague",
+}
+# What the person reads about their own booking.
+OWN_STATE_LABELS = {
+    **STATE_LABELS,
+    AWAITING_APPROVAL: "Awaiting your manager",
+    DECLINED: "Declined by your manager",
+    LAPSED: "Lapsed (your manager did not answer)",
 }
 
 # Attendance outcomes (set by the register).
@@ -99,6 +107,10 @@ class Booking(db.Model):
     @property
     def state_label(self) -> str:
         return STATE_LABELS.get(self.status, self.status)
+
+    @property
+    def own_state_label(self) -> str:
+        return OWN_STATE_LABELS.get(self.status, self.status)
 
     @property
     def outcome_label(self) -> str:

@@ -125,18 +125,27 @@ def notify_approval_lapsed(booking: Booking, mark: int) -> None:
               "lapsed", to=booking.manager_email, audience="manager")
 
 
-def notify_cancelled(booking: Booking, held_place: bool, mark: int) -> None:
-    """Confirm a cancellation (removing the session from their calendar if they held a place)."""
+def notify_manager_request_withdrawn(booking: Booking, mark: int, *, by_person: bool) -> None:
+    """Tell the line manager a place awaiting their answer was cancelled: their links no longer apply."""
+    _send(booking, f"booking:{booking.id}:manager-withdrawn:{mark}",
+          f"No answer needed: {booking.user.name}’s place is cancelled ({booking.session.course.title} "
+          f"on {_when(booking)})",
+          "manager_withdrawn", to=booking.manager_email, by_person=by_person)
+
+
+def notify_cancelled(booking: Booking, held_place: bool, mark: int, *, invited: bool) -> None:
+    """Confirm a cancellation (removing the session from their calendar if it was ever sent to them:
+    `invited`, the place was confirmed, not only held for the manager's answer)."""
     subject = "Booking cancelled" if held_place else "You have left the waiting list"
     _send(booking, f"booking:{booking.id}:cancelled:{mark}", _subject(subject, booking), "cancelled",
-          attachments=[_cancel_invite(booking)] if held_place else None, held_place=held_place)
+          attachments=[_cancel_invite(booking)] if invited else None, held_place=held_place, invited=invited)
 
 
-def notify_session_cancelled(booking: Booking, held_place: bool) -> None:
-    """Tell a person the session itself is cancelled, with a cancelling invitation."""
+def notify_session_cancelled(booking: Booking, held_place: bool, *, invited: bool) -> None:
+    """Tell a person the session itself is cancelled, with a cancelling invitation if they had one."""
     _send(booking, f"booking:{booking.id}:session-cancelled:{booking.session.sequence}",
           _subject("Session cancelled", booking), "session_cancelled",
-          attachments=[_cancel_invite(booking)] if held_place else None, held_place=held_place)
+          attachments=[_cancel_invite(booking)] if invited else None, held_place=held_place, invited=invited)
 
 
 def notify_session_changed(booking: Booking, changes: list) -> None:
@@ -149,18 +158,21 @@ def notify_session_changed(booking: Booking, changes: list) -> None:
 
 def notify_substituted(original: Booking, new: Booking, mark: int) -> None:
     """Tell both people the place has passed from one to the other; the colleague gets the invitation."""
+    # The colleague's booking has the state the original had: only a confirmed place was invited.
+    invited = new.status == CONFIRMED
     _send(original, f"booking:{original.id}:substituted-out:{mark}",
           _subject(f"Your place has passed to {new.user.name}", original), "substituted_out",
-          attachments=[_cancel_invite(original)], colleague=new.user)
+          attachments=[_cancel_invite(original)] if invited else None, colleague=new.user, invited=invited)
     _send(new, f"booking:{new.id}:substituted-in:{mark}",
           _subject(f"{original.user.name} has passed you their place", new), "substituted_in",
           attachments=[_invite(new)] if new.status == CONFIRMED else None, colleague=original.user)
 
 
-def notify_moved(old: Booking, new: Booking, held_place: bool, mark: int) -> None:
-    """Tell the person their booking moved: cancel the old date, invite to the new one."""
+def notify_moved(old: Booking, new: Booking, invited: bool, mark: int) -> None:
+    """Tell the person their booking moved: cancel the old date (if they were invited to it), invite
+    to the new one."""
     attachments = []
-    if held_place:
+    if invited:
         attachments.append(_cancel_invite(old, "cancel-old-date.ics"))
     if new.status == CONFIRMED:
         attachments.append(_invite(new))

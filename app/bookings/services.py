@@ -36,6 +36,7 @@ from app.bookings.models import (
 )
 from app.bookings.places import availability_for, is_released
 from app.bookings.working_days import cancellation_deadline, working_days_later
+from app.calendar import FeedEntry
 from app.clock import today_london, utcnow
 from app.courses.models import CANCELLED as SESSION_CANCELLED
 from app.courses.models import PUBLISHED, Course, Session, SessionChange
@@ -481,6 +482,8 @@ def cancel_booking(booking: Booking, actor: User, reason: str = "", *,
         raise BookingError("This session has already started, so the booking can no longer be cancelled. "
                            "Contact the L&D team.")
     held_place = booking.status in HOLDS_PLACE
+    invited = booking.status == CONFIRMED  # a place held for the manager was never in their calendar
+    awaiting_manager = booking.status == AWAITING_APPROVAL
     late = booking.status == CONFIRMED and is_late_cancellation(session)
     booking.cancelled_at = utcnow()
     booking.late_cancellation = late
@@ -492,7 +495,10 @@ def cancel_booking(booking: Booking, actor: User, reason: str = "", *,
     if reason.strip():
         note += f": {reason.strip()}"
     change_status(booking, CANCELLED, actor, note)
-    notify.notify_cancelled(booking, held_place, _last_event_id(booking))
+    notify.notify_cancelled(booking, held_place, _last_event_id(booking), invited=invited)
+    if awaiting_manager and booking.manager_email:
+        notify.notify_manager_request_withdrawn(booking, _last_event_id(booking),
+                                                by_person=actor.id == booking.user_id)
     if held_place:
         promote_from_waiting_list(session)
     return booking
@@ -570,6 +576,7 @@ def move_booking(booking: Booking, to_session: Session, actor: User, *, overbook
                                "overbook")
         reservation_id, overbooked = None, True
     held_place = booking.status in HOLDS_PLACE
+    invited = booking.status == CONFIRMED
     if booking.status == WAITING:
         status = AWAITING_APPROVAL if to_session.course.requires_manager_approval else CONFIRMED
     else:
@@ -589,7 +596,7 @@ def move_booking(booking: Booking, to_session: Session, actor: User, *, overbook
         notify.notify_manager_asked(new, _last_event_id(new))
     elif booking.approved_at:
         new.approved_at = booking.approved_at
-    notify.notify_moved(booking, new, held_place, _last_event_id(new))
+    notify.notify_moved(booking, new, invited, _last_event_id(new))
     if held_place:
         promote_from_waiting_list(old_session)
     return new
@@ -609,11 +616,12 @@ def cancel_session_bookings(session: Session, actor: User | None) -> int:
     ).all()
     for booking in bookings:
         held_place = booking.status in HOLDS_PLACE
+        invited = booking.status == CONFIRMED
         booking.cancelled_at = utcnow()
         booking.late_cancellation = False
         note = "Session cancelled" + (f": {session.cancellation_reason}" if session.cancellation_reason else "")
         change_status(booking, CANCELLED, actor, note)
-        notify.notify_session_cancelled(booking, held_place)
+        notify.notify_session_cancelled(booking, held_place, invited=invited)
         count += 1
     _mark_changes_notified(session)
     return count
@@ -695,6 +703,11 @@ def booking_for_approval(token: str) -> tuple[Booking, str]:
     return booking, decision
 
 
+def _cancelled_by_person(booking: Booking) -> bool:
+    cancelled = [e for e in booking.events if e.to_status == CANCELLED]
+    return bool(cancelled) and cancelled[-1].actor_id == booking.user_id
+
+
 def approval_problem(booking: Booking) -> str | None:
     """Why a manager can no longer answer for this booking, or None."""
     name = booking.user.name
@@ -705,8 +718,16 @@ def approval_problem(booking: Booking) -> str | None:
     if booking.status == LAPSED:
         return (f"This request lapsed on {format_date(booking.approval_due_at)} because it was not answered "
                 f"within {APPROVAL_WORKING_DAYS} working days. {name} can book again if a place is free.")
+    if booking.status == CANCELLED and booking.session.status == SESSION_CANCELLED:
+        return "This session has been cancelled, so you do not need to answer."
+    if booking.status == CANCELLED:
+        who = (f"{name} cancelled this place" if _cancelled_by_person(booking)
+               else f"The L&D team cancelled {name}’s place")
+        return f"{who} on {format_date(booking.cancelled_at)}, so you do not need to answer."
+    if booking.status == TRANSFERRED:
+        return f"{name} passed this place to a colleague, so you do not need to answer."
     if booking.status != AWAITING_APPROVAL:
-        return f"{name} no longer holds this booking, so there is nothing to agree."
+        return f"{name} no longer has this place, so you do not need to answer."
     if booking.session.starts_at is not None and booking.session.starts_at <= utcnow():
         return "The session has started, so it is too late to answer."
     return None
@@ -836,8 +857,9 @@ def reset_calendar_token(person: User) -> None:
     person.calendar_token = secrets.token_urlsafe(32)
 
 
-def calendar_entries(person: User) -> list[tuple[Session, bool]]:
-    """The sessions in a person's calendar feed, with whether to show the joining link."""
+def calendar_entries(person: User) -> list[FeedEntry]:
+    """The sessions in a person's calendar feed: the joining link for confirmed places only, and a
+    place awaiting the line manager as tentative."""
     bookings = db.session.scalars(
         select(Booking)
         .join(Session, Booking.session_id == Session.id)
@@ -848,7 +870,8 @@ def calendar_entries(person: User) -> list[tuple[Session, bool]]:
         )
         .order_by(Session.starts_at)
     ).all()
-    return [(b.session, b.status == CONFIRMED and b.session.status == PUBLISHED) for b in bookings]
+    return [FeedEntry(b.session, joining_link=b.status == CONFIRMED and b.session.status == PUBLISHED,
+                      tentative=b.status == AWAITING_APPROVAL) for b in bookings]
 
 
 def bookings_for(person: User) -> tuple[list[Booking], list[Booking]]:

@@ -117,8 +117,10 @@ def book(session_id: int):
 @signed_in
 def my_bookings():
     upcoming, past = services.bookings_for(current_user)
+    # Training the person recorded themselves: sessions attended here (walk-ins too) are bookings.
     completions = db.session.scalars(
-        select(Completion).where(Completion.user_id == current_user.id).order_by(Completion.completed_on.desc())
+        select(Completion).where(Completion.user_id == current_user.id, Completion.booking_id.is_(None))
+        .order_by(Completion.completed_on.desc())
     ).all()
     has_online_courses = bool(db.session.scalar(
         select(func.count()).select_from(Course).where(Course.is_online.is_(True), Course.retired_at.is_(None))

@@ -11,6 +11,7 @@ from app import calendar
 from app.accounts.access import ADMIN, public
 from app.accounts.models import Sector
 from app.bookings.places import FEW, FULL, OPEN, STATE_LABELS, availability_for, booking_state, release_moment
+from app.bookings.services import eligibility_problem
 from app.clock import today_london, utcnow
 from app.courses import bp
 from app.courses.forms import ProgrammeFilterForm
@@ -193,9 +194,14 @@ def session_detail(session_id: int):
     mine = viewer_pools()
     session = _visible_session_or_404(session_id)
     state = _session_states([session], mine)[session.id]
+    bookable = state["state"] in (OPEN, FEW, FULL)
+    # Say why a signed-in person would be refused rather than offer a button that refuses them.
+    refusal = (eligibility_problem(session, current_user)
+               if bookable and current_user.is_authenticated else None)
     return render_template(
         "courses/session.html", session=session, s=state, mine=mine,
-        is_admin=is_admin(), bookable=state["state"] in (OPEN, FEW, FULL), release_at=release_moment(session),
+        is_admin=is_admin(), bookable=bookable and refusal is None, refusal=refusal,
+        release_at=release_moment(session),
     )
 
 

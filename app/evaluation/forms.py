@@ -40,7 +40,7 @@ def build_answer_form(questions: list[Question], **kwargs) -> EvaluationAnswerFo
 
     for question in questions:
         label = question.text if question.required else f"{question.text} (optional)"
-        common = {"label": label, "description": question.hint or None}
+        common = {"label": label, "description": question.hint or ""}
         if question.kind == TEXT:
             field = TextAreaField(widget=GovTextArea(), **common)
         elif question.kind == CHOOSE_MANY:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from app.accounts.models import ACTIVE, User
 from app.accounts.tokens import LinkError, make_token, read_token
-from app.attendance.certificates import add_certificate_gate
+from app.attendance.certificates import Refusal, add_certificate_gate
 from app.bookings.models import PRESENT_OUTCOMES, Booking
 from app.clock import utcnow
 from app.courses.models import CANCELLED, Course, Session
@@ -47,6 +47,7 @@ from app.evaluation.models import (
 )
 from app.extensions import db
 from app.locking import lock_rows
+from app.templating import format_date
 from app.urls import external_url
 
 LINK_PURPOSE = "evaluation"
@@ -688,24 +689,23 @@ def first_evaluation_submitted(booking: Booking) -> bool:
     ) > 0
 
 
-def certificate_gate(booking: Booking) -> str | None:
+def certificate_gate(booking: Booking) -> Refusal | None:
     """Return why a certificate waits for the first evaluation, with its link; None when it does not."""
     if not course_setting(booking.session.course).certificate_needs_evaluation:
         return None
     if first_evaluation_submitted(booking):
         return None
-    title = booking.session.course.title
     invitation = db.session.scalar(
         select(Invitation).where(Invitation.booking_id == booking.id, Invitation.stage == STAGE_ONE)
     )
     if invitation is None:
-        return (f"Complete the first evaluation of {title} to get your certificate. We will e-mail "
-                f"you the link when the session has ended and the register is complete.")
+        return Refusal("Answer the evaluation to get your certificate. We will e-mail you the link when "
+                       "the session has ended and the register is complete.")
     if invitation.is_expired(utcnow()):
-        return (f"Complete the first evaluation of {title} to get your certificate. Your link has "
-                f"closed: ask the L&D team ({current_app.config['L_AND_D_EMAIL']}) to send it again.")
-    return (f"Complete the first evaluation of {title} to get your certificate: "
-            f"{invitation_link(invitation)}")
+        return Refusal("Answer the evaluation to get your certificate. Your link to it has closed: contact "
+                       f"the L&D team at {current_app.config['L_AND_D_EMAIL']} to have it sent again.")
+    return Refusal(f"to get your certificate (open until {format_date(invitation.expires_at)}).",
+                   link_text="Answer the evaluation", href=invitation_link(invitation))
 
 
 def outstanding_evaluations(agency_id: int) -> list[Invitation]:

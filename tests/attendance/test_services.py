@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.accounts.models import PENDING_APPROVAL, User
 from app.attendance import certificates
-from app.attendance.certificates import add_certificate_gate, certificate_refusals, verify_certificate
+from app.attendance.certificates import Refusal, add_certificate_gate, certificate_refusals, verify_certificate
 from app.exports import csv_bytes
 from app.attendance.models import (
     CHARGE_DUE,
@@ -226,7 +226,7 @@ def test_partly_attended_counts_only_when_an_administrator_says_so(
     _on_the_day(set_now)
     mark_register(course_session, {booking.id: PARTLY_ATTENDED}, people["trainer"])
     assert db.session.scalar(select(Completion).where(Completion.booking_id == booking.id)) is None
-    assert "part of this course" in certificate_refusals(booking)[0]
+    assert "part of this course" in certificate_refusals(booking)[0].text
 
     correct_outcome(booking, PARTLY_ATTENDED, people["admin"], "Missed only the last hour",
                     counts_as_complete=True)
@@ -468,7 +468,7 @@ def test_walk_ins_are_refused_before_the_day(app, people, course_session, set_no
 def test_certificates_wait_for_the_gates_and_verify(app, people, course_session, make_booking, set_now,
                                                     only_test_gates):
     booking = make_booking(course_session, people["zoe"])
-    assert "not been marked" in certificate_refusals(booking)[0]
+    assert "not been marked" in certificate_refusals(booking)[0].text
     _on_the_day(set_now)
     mark_register(course_session, {booking.id: ATTENDED}, people["trainer"])
 
@@ -478,9 +478,9 @@ def test_certificates_wait_for_the_gates_and_verify(app, people, course_session,
     add_certificate_gate(first_evaluation)
     add_certificate_gate(first_evaluation)  # twice is harmless
     assert certificates.certificate_gates == [first_evaluation]
-    assert certificate_refusals(booking) == ["Complete the first evaluation to get your certificate."]
+    assert certificate_refusals(booking) == [Refusal("Complete the first evaluation to get your certificate.")]
     assert certificate_refusals(make_booking(course_session, people["pc"])) == [
-        "Your attendance has not been marked yet. The trainer marks the register on the day."]
+        Refusal("Your attendance has not been marked yet. The trainer marks the register on the day.")]
     app.config["CERTIFICATE_REQUIRES_EVALUATION"] = False
     assert certificate_refusals(booking) == []
 
@@ -489,7 +489,7 @@ def test_certificates_wait_for_the_gates_and_verify(app, people, course_session,
     assert verify_certificate("AAAA-AAAA-AAAA") is None
     correct_outcome(booking, DID_NOT_ATTEND, people["admin"], "Someone else signed for her")
     assert verify_certificate(code) is None
-    assert "did not attend" in certificate_refusals(booking)[0]
+    assert "did not attend" in certificate_refusals(booking)[0].text
 
 
 # ---------------------------------------------------------------- downloads

@@ -427,6 +427,77 @@ def test_only_the_person_or_an_administrator_cancels_and_never_after_the_start(
 # ---------------------------------------------------------------- sending a colleague
 
 
+def test_cancelling_a_place_held_for_the_manager_sends_no_calendar_and_tells_the_manager(
+        app, now, make_user, make_session, make_course, mailbox, deliver):
+    session = _approval_session(make_session, make_course)
+    person = make_user(name="Lena Marchbank", email="lena@example.org", line_manager_email="morag@example.org")
+    booking = _book(session, person)
+    services.cancel_booking(booking, person, "Diary clash")
+    db.session.commit()
+    deliver()
+    cancelled = mailbox.to("lena@example.org")[-1]
+    assert subject(cancelled).startswith("Booking cancelled")
+    assert invites(cancelled) == [], "no invitation was ever sent, so there is none to cancel"
+    assert "attachment" not in text_of(cancelled)
+    told = mailbox.to("morag@example.org")[-1]
+    assert subject(told) == ("No answer needed: Lena Marchbank’s place is cancelled "
+                             "(Safeguarding Level 3 on 22 March 2027)")
+    assert "Lena Marchbank has cancelled their place" in text_of(told)
+    assert "The links in our earlier e-mail no longer work" in text_of(told)
+    # Delivering again sends nothing twice.
+    count = len(mailbox.to("morag@example.org"))
+    deliver()
+    assert len(mailbox.to("morag@example.org")) == count
+
+
+def test_the_manager_is_told_when_the_l_and_d_team_cancels_a_place_awaiting_them(
+        app, now, make_user, make_session, make_course, mailbox, deliver):
+    session = _approval_session(make_session, make_course)
+    person = make_user(name="Lena Marchbank", line_manager_email="morag@example.org")
+    booking = _book(session, person)
+    services.cancel_booking(booking, make_user(roles=("admin",)), "Left the service")
+    db.session.commit()
+    deliver()
+    assert "The L&D team has cancelled Lena Marchbank's place" in text_of(mailbox.to("morag@example.org")[-1])
+
+
+def test_a_confirmed_place_cancelled_does_not_write_to_the_manager(
+        app, now, make_user, make_session, make_course, mailbox, deliver):
+    session = _approval_session(make_session, make_course)
+    person = make_user(line_manager_email="morag@example.org")
+    booking = _book(session, person)
+    services.answer_approval(booking, AGREE)
+    db.session.commit()
+    services.cancel_booking(booking, person)
+    db.session.commit()
+    deliver()
+    assert not any(subject(m).startswith("No answer needed") for m in mailbox.to("morag@example.org"))
+    assert invites(mailbox.to(person.email)[-1])[0][1]["METHOD"] == "CANCEL"
+
+
+def test_passing_on_or_losing_a_held_place_cancels_no_invitation_never_sent(
+        app, now, make_user, make_agency, make_session, make_course, mailbox, deliver):
+    agency = make_agency()
+    session = _approval_session(make_session, make_course)
+    person, colleague, other = (make_user(agency=agency) for _ in range(3))
+    booking = _book(session, person)
+    services.substitute_colleague(booking, colleague, person)
+    db.session.commit()
+    _book(session, other)
+    session.status, session.sequence = SESSION_CANCELLED, 1
+    db.session.add(SessionChange(session_id=session.id, kind="cancelled", sequence=1))
+    db.session.commit()
+    run_jobs("notify_session_changes")
+    deliver()
+    passed_on = mailbox.to(person.email)[-1]
+    assert subject(passed_on).startswith("Your place has passed to")
+    assert invites(passed_on) == [] and "attachment" not in text_of(passed_on)
+    for someone in (colleague, other):
+        told = mailbox.to(someone.email)[-1]
+        assert subject(told).startswith("Session cancelled")
+        assert invites(told) == [] and "attachment" not in text_of(told)
+
+
 def test_a_colleague_from_the_same_agency_takes_the_place_in_the_same_pool(
         app, now, make_user, make_agency, make_session, mailbox, deliver):
     police = make_agency(sector="Police")
@@ -659,7 +730,8 @@ def test_the_calendar_feed_shows_places_held_with_the_link_for_confirmed_only(
     for session in (confirmed, awaiting, waiting):
         _book(session, person)
     entries = services.calendar_entries(person)
-    assert [(s.id, link) for s, link in entries] == [(confirmed.id, True), (awaiting.id, False)]
+    assert [(e.session.id, e.joining_link, e.tentative) for e in entries] == [
+        (confirmed.id, True, False), (awaiting.id, False, True)]
     old = person.calendar_token
     services.reset_calendar_token(person)
     assert person.calendar_token != old and len(person.calendar_token) >= 32

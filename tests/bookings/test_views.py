@@ -8,6 +8,7 @@ from datetime import timedelta
 from icalendar import Calendar
 from sqlalchemy import select
 
+from app.attendance.services import add_walk_in
 from app.bookings import services
 from app.bookings.models import AWAITING_APPROVAL, CANCELLED, CONFIRMED, TRANSFERRED, WAITING, Booking, Completion
 from app.courses.models import CANCELLED as SESSION_CANCELLED
@@ -39,14 +40,15 @@ def test_every_booking_page_declares_who_may_use_it(app):
 
 def test_booking_takes_a_confirmation_page_and_one_button(app, now, client, login_as, make_user, make_agency,
                                                           make_session):
-    police = make_agency(sector="Police")
+    police = make_agency(sector="Children's Social Care & <Police>")
     session = make_session(capacity=3, reservations=[(police.sector, 1)])
     person = make_user(agency=police, access_needs="Hearing loop")
     login_as(person)
 
     page = _page(client.get(f"/sessions/{session.id}/book"))
     assert "Check and confirm your booking" in page
-    assert "a place reserved for Police" in page
+    # The place is in bold, and the name in it is still escaped.
+    assert "You will have <strong>a place reserved for Children&#39;s Social Care &amp; &lt;Police&gt;</strong>." in page
     assert "Hearing loop" in page, "their usual access needs are filled in"
     assert "cancel by 15 March 2027" in page
 
@@ -69,6 +71,28 @@ def test_the_booking_page_says_why_someone_cannot_book(app, now, client, login_a
     assert response.status_code == 302
     assert db.session.scalar(select(Booking.id)) is None
     assert client.get("/sessions/999999/book").status_code == 404
+
+
+def test_the_session_page_says_why_instead_of_offering_a_booking_that_would_be_refused(
+        app, now, client, login_as, make_user, make_session, make_course):
+    course = make_course()
+    first = make_session(course=course)
+    later = make_session(course=course, starts_at=START + timedelta(days=14))
+    advanced = make_session(course=make_course("Advanced practice", prerequisites=(course,)))
+    person = make_user()
+    login_as(person)
+    page = _page(client.get(f"/sessions/{later.id}"))
+    assert "Book a place" in page and f"/sessions/{later.id}/book" in page
+
+    _book(first, person)
+    page = _page(client.get(f"/sessions/{later.id}"))
+    assert "You already have a place on this course on 22 March 2027." in page
+    assert "Book a place" not in page and f"/sessions/{later.id}/book" not in page
+    page = _page(client.get(f"/sessions/{advanced.id}"))
+    assert "You need to complete Safeguarding Level 3 before booking this course." in page
+    assert "Book a place" not in page
+    page = _page(client.get(f"/sessions/{first.id}"))
+    assert "You already have a place on this session." in page and "Book a place" not in page
 
 
 def test_a_full_session_offers_the_waiting_list(app, now, client, login_as, make_user, make_session):
@@ -99,6 +123,21 @@ def test_my_bookings_lists_upcoming_and_past_with_actions_and_the_calendar_addre
     assert f"/bookings/{booking.id}/cancel" in upcoming_part and f"/bookings/{booking.id}/substitute" in upcoming_part
     assert "/cancel" not in past_part
     assert f"/calendar/{person.calendar_token}.ics" in page
+
+
+def test_a_walk_in_is_listed_with_past_sessions_not_as_online_training(
+        app, now, client, login_as, make_user, make_session, make_course, set_now):
+    session = make_session(course=make_course("Neglect: the graded care profile"))
+    person = make_user()
+    set_now(START + timedelta(hours=1))
+    add_walk_in(session, person, make_user(roles=("admin",)))
+    db.session.commit()
+    login_as(person)
+    page = _page(client.get("/my-bookings"))
+    past_part, recorded_part = page.split(">Past<")[1].split("Online training you have recorded")
+    assert "Neglect: the graded care profile" in past_part and "Attended" in past_part
+    assert "Neglect: the graded care profile" not in recorded_part
+    assert "You have not recorded any online training." in recorded_part
 
 
 def test_cancelling_shows_the_notice_deadline_and_warns_when_late(
@@ -194,6 +233,26 @@ def test_the_calendar_feed_is_public_by_secret_address_and_can_be_reset(
     assert client.get(f"/calendar/{person.calendar_token}.ics").status_code == 200
 
 
+def test_a_place_awaiting_the_manager_is_tentative_in_the_calendar_feed(
+        app, now, client, make_user, make_session, make_course):
+    person = make_user()
+    confirmed = make_session(course=make_course("Prevent"))
+    held = make_session(course=make_course("Level 3", requires_manager_approval=True))
+    _book(confirmed, person)
+    _book(held, person)
+    events = {str(e["SUMMARY"]): e for e in Calendar.from_ical(
+        client.get(f"/calendar/{person.calendar_token}.ics").data).walk("VEVENT")}
+    assert str(events["Prevent"]["STATUS"]) == "CONFIRMED"
+    assert str(events["Level 3"]["STATUS"]) == "TENTATIVE"
+    assert "until your line manager agrees" in str(events["Level 3"]["DESCRIPTION"])
+
+    services.answer_approval(_booking(held, person), services.AGREE, "")
+    db.session.commit()
+    events = {str(e["SUMMARY"]): e for e in Calendar.from_ical(
+        client.get(f"/calendar/{person.calendar_token}.ics").data).walk("VEVENT")}
+    assert str(events["Level 3"]["STATUS"]) == "CONFIRMED"
+
+
 def test_opening_a_managers_link_changes_nothing_until_they_press_the_button(
         app, now, client, make_user, make_session, make_course):
     session = make_session(course=make_course(requires_manager_approval=True))
@@ -213,6 +272,40 @@ def test_opening_a_managers_link_changes_nothing_until_they_press_the_button(
 
     response = client.get(f"/approvals/{token[:-4]}xxxx")
     assert response.status_code == 400 and "This link is not valid" in _page(response)
+
+
+def test_a_place_awaiting_the_manager_is_yours_to_the_person_and_theirs_to_everyone_else(
+        app, now, client, login_as, make_user, make_agency, make_session, make_course):
+    agency = make_agency()
+    session = make_session(course=make_course(requires_manager_approval=True))
+    person = make_user(agency=agency)
+    _book(session, person)
+
+    login_as(person)
+    assert "Awaiting your manager" in _page(client.get("/my-bookings"))
+    for reader, path in ((make_user(roles=("coordinator",), coordinates=agency), "/agency"),
+                         (make_user(roles=("admin",)), f"/admin/sessions/{session.id}/bookings")):
+        client.post("/sign-out")
+        login_as(reader)
+        page = _page(client.get(path))
+        assert "Awaiting manager’s agreement" in page, path
+        assert "your manager" not in page, path
+
+
+def test_a_managers_link_to_a_cancelled_place_says_so_once(
+        app, now, client, make_user, make_session, make_course):
+    session = make_session(course=make_course(requires_manager_approval=True))
+    person = make_user(name="Lena Marchbank")
+    booking = _book(session, person)
+    token = services.approval_token(booking, services.AGREE)
+    services.cancel_booking(booking, person)
+    db.session.commit()
+    for response in (client.get(f"/approvals/{token}"), client.post(f"/approvals/{token}", data={})):
+        page = _page(response)
+        assert "This request no longer needs an answer" in page
+        assert "Lena Marchbank cancelled this place on 1 March 2027, so you do not need to answer." in page
+        assert "has a place held" not in page and "Agree to this place" not in page
+    assert _booking(session, person).status == CANCELLED
 
 
 def test_a_manager_can_decline_with_a_reason(app, now, client, make_user, make_session, make_course):
@@ -307,6 +400,9 @@ def test_the_l_and_d_team_gives_a_waiting_person_a_place_moves_and_cancels(
     client.post(f"/admin/bookings/{booked_booking.id}/move", data={"session_id": other_date.id})
     assert _booking(other_date, booked).status == CONFIRMED
     assert _booking(session, booked).status == CANCELLED
+    page = _page(client.get(f"/admin/sessions/{session.id}/bookings"))
+    assert (f'<a class="govuk-link" href="/admin/bookings/{booked_booking.id}">History'
+            '<span class="govuk-visually-hidden"> for Booked Person</span></a>') in page
 
     client.post(f"/admin/bookings/{_booking(other_date, booked).id}/cancel", data={"reason": "Left the service"})
     cancelled = _booking(other_date, booked)

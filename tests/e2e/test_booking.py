@@ -145,6 +145,11 @@ def test_the_other_booking_pages_are_accessible(app, browser_page, make_user, ma
         page.goto(path)
         assert page.locator("h1").inner_text() == heading
         assert_accessible(page)
+    # A session they would be refused on says why instead of offering "Book a place".
+    page.goto(f"/sessions/{session.id}")
+    assert "You already have a place on this session." in page.locator("[data-refusal]").inner_text()
+    assert page.get_by_role("button", name="Book a place").count() == 0
+    assert_accessible(page)
     page.goto(f"/bookings/{booked.id}/substitute")
     page.get_by_label("Your colleague’s work e-mail address").fill("nobody@example.org")
     page.get_by_role("button", name="Pass my place to them").click()
@@ -165,3 +170,13 @@ def test_the_other_booking_pages_are_accessible(app, browser_page, make_user, ma
         page.goto(path)
         assert page.locator("h1").inner_text() == heading
         assert_accessible(page)
+
+    # The manager's link after the person cancelled: one clear message.
+    db.session.rollback()  # end the test's read transaction: the server has written since
+    services.cancel_booking(needs_manager, waiting)
+    db.session.commit()
+    page.context.clear_cookies()
+    page.goto(f"/approvals/{token}")
+    assert page.locator("h1").inner_text() == "This request no longer needs an answer"
+    assert "Wendy Wetherall cancelled this place" in page.locator("[data-refusal]").inner_text()
+    assert_accessible(page)

@@ -59,6 +59,18 @@ def test_attendee_answers_both_stages_and_a_reviewer_sees_the_confidence_shift(
     # The session ends; the scheduled job sends the first evaluation.
     set_now(SESSION_END + timedelta(hours=1))
     run_jobs()
+    # The training record says what the certificate waits for, with the way to do it.
+    _sign_in(page, person.email)
+    page.goto("/my-training")
+    assert "Answer the evaluation to get your certificate" in page.locator("main").inner_text()
+    assert_accessible(page)
+    page.get_by_role("link", name="Answer the evaluation").click()
+    assert page.locator("h1").inner_text() == "Safeguarding Level 3"
+    token = _link(mailbox, person.email).split("/evaluation/answer/")[1]
+    assert page.url.endswith(f"/evaluation/answer/{token}"), "the same link as the e-mail's"
+    page.goto("/sign-out")
+    page.get_by_role("button", name="Sign out").click()
+
     page.goto(_link(mailbox, person.email))
     assert page.locator("h1").inner_text() == "Safeguarding Level 3"
     assert_accessible(page)

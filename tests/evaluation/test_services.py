@@ -32,6 +32,7 @@ from app.evaluation.services import (
     ensure_default_question_sets,
     field_name,
     first_evaluation_submitted,
+    invitation_link,
     invitation_token,
     open_invitation,
     publish_draft,
@@ -454,12 +455,13 @@ def test_the_certificate_waits_for_the_first_evaluation(app, question_sets, make
     session = make_session()
     booking = make_booking(session)
     set_now(SESSION_END - timedelta(hours=1))
-    assert "We will e-mail you the link" in certificate_gate(booking)
+    assert "We will e-mail you the link" in certificate_gate(booking).text
     _run(set_now, SESSION_END + timedelta(hours=1))
     [invitation] = _invitations()
     gate = certificate_gate(booking)
-    assert gate.startswith(f"Complete the first evaluation of {session.course.title} to get your certificate")
-    assert "/evaluation/answer/" in gate
+    assert gate.link_text == "Answer the evaluation"
+    assert gate.text == "to get your certificate (open until 30 March 2027)."
+    assert gate.href == invitation_link(invitation)
     assert not first_evaluation_submitted(booking)
 
     answer_by_key(invitation)

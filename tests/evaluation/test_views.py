@@ -9,6 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.bookings.models import Completion
+from app.evaluation.defaults import NO_NAMES_HINT
 from app.evaluation.models import STAGE_ONE, STAGE_TWO, Invitation, ManagerComment, QuestionSet, Response
 from app.evaluation.services import (
     current_question_set,
@@ -57,6 +59,9 @@ def test_the_emailed_link_opens_the_form_without_signing_in(client, invited):
     assert "How confident were you in this area of your work before the course?" in html
     assert "1 – Not at all confident" in html and "5 – Very confident" in html
     assert "Any other comments (optional)" in html
+    # A question without a hint shows none (it showed "None" under every rating question).
+    assert "None" not in html
+    assert html.count('class="govuk-hint"') == html.count(NO_NAMES_HINT) > 0
 
 
 def test_missing_required_answers_show_in_the_error_summary_and_nothing_is_saved(client, invited):
@@ -105,6 +110,32 @@ def test_tampered_and_expired_links_explain_and_change_nothing(client, invited, 
     html = closed.get_data(as_text=True)
     assert "This evaluation has closed" in html and "send it to you again" in html
     assert db.session.scalar(select(func.count(Response.id))) == 0
+
+
+def test_the_training_record_links_the_certificate_to_the_evaluation_it_waits_for(
+        client, invited, login_as, set_now):
+    booking = invited["invitation"].booking
+    # What the register records when it marks the person attended.
+    db.session.add(Completion(user_id=booking.user_id, course_id=booking.session.course_id,
+                              completed_on=SESSION_END.date(), source="attendance", booking_id=booking.id))
+    db.session.commit()
+    login_as(invited["person"])
+    page = client.get("/my-training").get_data(as_text=True)
+    assert "not available yet" not in page
+    link = f'{invited["path"]}">Answer the evaluation</a>'
+    assert f"{link} to get your certificate (open until 30 March 2027)." in page
+    assert link in client.get(f"/my-training/certificates/{booking.id}").get_data(as_text=True)
+
+    set_now(SESSION_END + timedelta(days=30))
+    page = client.get("/my-training").get_data(as_text=True)
+    assert ("Answer the evaluation to get your certificate. Your link to it has closed: "
+            "contact the L&amp;D team") in page
+    assert invited["path"] not in page
+
+    set_now(SESSION_END + timedelta(days=1))
+    answer_by_key(invited["invitation"])
+    page = client.get("/my-training").get_data(as_text=True)
+    assert "ready to download" in page and "Answer the evaluation" not in page
 
 
 def test_the_learner_sees_evaluations_waiting_for_them(client, invited, login_as, make_user):
