@@ -124,7 +124,7 @@ class _Document(FPDF):
 
 
 def sign_in_sheet(session: Session, bookings: list[Booking], blank_rows: int = 8) -> bytes:
-    """The register to print: one row per person (agency, then surname) and rows for walk-ins."""
+    """The register to print: one row per person (by surname) and rows for walk-ins."""
     partnership = current_app.config["PARTNERSHIP_NAME"]
     course = session.course
     pdf = _Document("landscape", footer_text=f"{partnership} · Sign-in sheet · {course.title}")

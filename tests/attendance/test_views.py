@@ -110,6 +110,24 @@ def test_register_before_the_day_downloads_but_does_not_mark(app, world, sign_in
     assert db.session.get(Booking, world["zoe_booking"].id).outcome is None
 
 
+def test_register_page_csv_and_sheet_list_people_by_surname(app, world, sign_in, set_now, make_user,
+                                                            make_booking):
+    # Young (Hillcrest) comes after Constable (the police) though Hillcrest sorts first.
+    make_booking(world["session"], make_user(name="Amir young", agency=world["school"]))
+    set_now(at_london(DAY.replace(hour=10)))
+    client = sign_in(world["trainer"])
+    sid = world["session"].id
+    page = _body(client.get(f"/registers/{sid}"))
+    assert page.index("Zoë Ábrahams") < page.index("Paul Constable") < page.index("Amir young")
+    assert "Hillcrest Primary School" in page and "Metropolitan Police - North" in page
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/registers/{sid}.csv").get_data().decode("utf-8-sig"))))
+    assert [(r["Name"], r["Agency"]) for r in rows] == [
+        ("Zoë Ábrahams", "Hillcrest Primary School"), ("Paul Constable", "Metropolitan Police - North"),
+        ("Amir young", "Hillcrest Primary School")]
+    text = pdf_text(client.get(f"/registers/{sid}.pdf").get_data())
+    assert text.index("Zoë Ábrahams") < text.index("Paul Constable") < text.index("Amir young")
+
+
 def test_trainer_marks_the_register_on_the_day(app, world, sign_in, set_now):
     set_now(at_london(DAY.replace(hour=10)))
     client = sign_in(world["trainer"])
