@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from app.accounts.models import PENDING_APPROVAL, User
@@ -514,6 +516,19 @@ def test_csv_opens_cleanly_in_a_spreadsheet():
     assert rows[1][1] == "2027-03-03" and rows[2][1] == "2027-07-01 09:30"  # UK time
     assert rows[2][2] == "-5"  # numbers are left as numbers
     assert rows[3][1] == "" and rows[4][1] == "Yes" and rows[5][1] == "Zoë"
+
+
+def test_sign_in_sheet_has_a_column_for_walk_ins_work_email(app, people, make_session, make_booking):
+    session = make_session(trainers=[people["trainer"]])
+    make_booking(session, people["zoe"])
+    reader = PdfReader(io.BytesIO(sign_in_sheet(session, register_bookings(session))))
+    lines = reader.pages[0].extract_text().splitlines()
+    header = next(line for line in lines if "Name" in line and "Signature" in line)
+    assert re.search(r"Name\s+Agency\s+Sector\s+Job title\s+Access or dietary needs\s+"
+                     r"Work e-mail \(walk-ins\)\s+Signature", header), header
+    # The sheet goes round the room: booked people's addresses are not printed on it.
+    assert people["zoe"].email not in "\n".join(lines)
+    assert "work e-mail address in a blank row" in "\n".join(lines)
 
 
 def test_sign_in_sheet_lists_people_by_surname(app, people, make_session, make_booking):
