@@ -42,6 +42,27 @@ def _sign_in(page, email: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
+OVERLAPPING_CHART_TEXT = """() => {
+  const found = []
+  for (const svg of document.querySelectorAll('svg.app-chart')) {
+    const boxes = [...svg.querySelectorAll('text')].map((t) => [t.textContent, t.getBoundingClientRect()])
+    boxes.forEach(([a, r], i) => boxes.slice(i + 1).forEach(([b, s]) => {
+      const apart = r.right <= s.left + 0.5 || s.right <= r.left + 0.5 || r.bottom <= s.top + 0.5 || s.bottom <= r.top + 0.5
+      if (!apart) found.push(`${a} / ${b}`)
+    }))
+  }
+  return found
+}"""
+
+
+def _assert_chart_labels_apart(page) -> None:
+    """No two labels of a chart overlap as Chromium draws them, on screen and in print."""
+    for media in ("screen", "print"):
+        page.emulate_media(media=media)
+        assert page.evaluate(OVERLAPPING_CHART_TEXT) == [], media
+    page.emulate_media(media="screen")
+
+
 def test_attendee_answers_both_stages_and_a_reviewer_sees_the_confidence_shift(
         app, browser_page, mailbox, question_sets, make_course, make_session, make_booking,
         make_user, make_agency, set_now):
@@ -146,6 +167,7 @@ def test_attendee_answers_both_stages_and_a_reviewer_sees_the_confidence_shift(
     shift = page.locator("[data-figures=shift]").inner_text()
     assert re.search(r"1\s+1\s+0\s+0\s+1\.0\s+4\.0", shift), shift
     assert page.locator("svg[role=img] title").count() == 4
+    _assert_chart_labels_apart(page)
     assert_accessible(page)
 
     page.get_by_role("link", name="Written answers").click()
@@ -156,6 +178,7 @@ def test_attendee_answers_both_stages_and_a_reviewer_sees_the_confidence_shift(
     page.goto("/evaluation/review/summary?date_from=1&date_from=3&date_from=2027"
               "&date_to=31&date_to=3&date_to=2027")
     assert "Confidence rose for 1 of 1 people" in page.locator("main").inner_text()
+    _assert_chart_labels_apart(page)
     assert_accessible(page)
 
 
