@@ -2,6 +2,7 @@
 evaluation, months later answers the second, and a reviewer sees the confidence shift."""
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 
@@ -224,3 +225,18 @@ def test_the_l_and_d_team_screens_are_accessible(app, browser_page, mailbox, que
     page.get_by_role("button", name=re.compile(r"Send again\s+to Grace Gorringe \(first evaluation\)")).click()
     assert "sent again to Grace Gorringe" in page.locator(".govuk-notification-banner").inner_text()
     assert_accessible(page)
+
+
+def test_the_one_page_summary_prints_on_one_a4_page_with_demo_data(app, browser_page, make_user):
+    from app.demo import load_demo
+
+    load_demo()
+    reviewer = make_user(email="reviewer@example.org", roles=("reviewer",))
+    db.session.commit()
+    page = browser_page
+    _sign_in(page, reviewer.email)
+    page.goto("/evaluation/review/summary")
+    main = page.locator("main").inner_text()
+    assert "Confidence rose for" in main and "By course" in main  # the demo's figures are there
+    pdf = page.pdf(format="A4")
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
