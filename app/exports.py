@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import chain
@@ -15,6 +16,26 @@ from itertools import chain
 from flask import Response, stream_with_context
 
 from app.clock import to_london
+
+@dataclass(frozen=True)
+class Percent:
+    """A share (0.42) that a CSV shows as a number of percent (42) and an XLSX as a percentage cell."""
+
+    fraction: float
+    places: int = 0
+
+    def as_number(self) -> int | float:
+        value = round(self.fraction * 100, self.places)
+        return int(value) if self.places == 0 else value
+
+    def __str__(self) -> str:
+        return f"{self.as_number()}%"
+
+
+def percent(numerator: float, denominator: float, places: int = 0) -> Percent | None:
+    """numerator / denominator as a Percent, or None when there is nothing to divide by."""
+    return Percent(numerator / denominator, places) if denominator else None
+
 
 # A cell starting with one of these is read by spreadsheets as a formula (or hides one).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -46,6 +67,8 @@ def safe_cell(value: object) -> object:
         return value.isoformat()
     if isinstance(value, (int, float, Decimal)):
         return value
+    if isinstance(value, Percent):
+        return value.as_number()
     return defuse_formula(str(value))
 
 

@@ -124,7 +124,7 @@ class _Document(FPDF):
 
 
 def sign_in_sheet(session: Session, bookings: list[Booking], blank_rows: int = 8) -> bytes:
-    """The register to print: one row per person (agency, then surname) and rows for walk-ins."""
+    """The register to print: one row per person (by surname) and rows for walk-ins."""
     partnership = current_app.config["PARTNERSHIP_NAME"]
     course = session.course
     pdf = _Document("landscape", footer_text=f"{partnership} · Sign-in sheet · {course.title}")
@@ -143,8 +143,11 @@ def sign_in_sheet(session: Session, bookings: list[Booking], blank_rows: int = 8
         pdf.line_of("Trainers", ", ".join(names))
     pdf.line_of("Places", f"{len(bookings)} booked. Please sign in the box beside your name.")
     pdf.ln(2)
-    widths = (8, 44, 46, 32, 36, 48, 59)
-    headings = ("", "Name", "Agency", "Sector", "Job title", "Access or dietary needs", "Signature")
+    # The e-mail column is for walk-ins to write in: the sheet goes round the room, so booked
+    # people's addresses (which the register already holds) are not printed on it.
+    widths = (8, 40, 42, 26, 30, 33, 50, 44)
+    headings = ("", "Name", "Agency", "Sector", "Job title", "Access or dietary needs",
+                "Work e-mail (walk-ins)", "Signature")
     pdf.set_font(FONT, size=9)
     with pdf.table(col_widths=widths, line_height=5, padding=1.5, text_align="LEFT",
                    headings_style=HEADINGS, repeat_headings=1) as table:
@@ -161,11 +164,12 @@ def sign_in_sheet(session: Session, bookings: list[Booking], blank_rows: int = 8
             row.cell(agency.sector.name if agency and agency.sector else "")
             row.cell(person.job_title or "")
             row.cell(booking.access_needs or "")
+            row.cell("")
             row.cell("\n\n")  # the signature box is tall enough to sign in
         for number in range(len(bookings) + 1, len(bookings) + blank_rows + 1):
             row = table.row()
             row.cell(str(number))
-            for _ in range(5):
+            for _ in range(6):
                 row.cell("")
             row.cell("\n\n")
     pdf.ln(3)

@@ -167,13 +167,14 @@ def booking_agency(booking: Booking) -> Agency | None:
 
 
 def register_sort_key(booking: Booking) -> tuple:
-    agency = booking_agency(booking)
-    return (sort_text(agency.name if agency else ""), sort_text(surname(booking.user.name)),
-            sort_text(booking.user.name), booking.id or 0)
+    # Trainers look people up by surname (the last word of the name), then first name.
+    name = booking.user.name
+    first = name.split()[0] if name.split() else ""
+    return (sort_text(surname(name)), sort_text(first), sort_text(name), booking.id or 0)
 
 
 def register_bookings(session: Session) -> list[Booking]:
-    """Return the people on a session's register (confirmed places), by agency then surname."""
+    """Return the people on a session's register (confirmed places), by surname then first name."""
     bookings = db.session.scalars(
         select(Booking).where(Booking.session_id == session.id, Booking.status == CONFIRMED)
     ).all()

@@ -134,34 +134,31 @@ def mark(session_id: int):
             if booking_id is None:
                 abort(400)
             marks[booking_id] = value
+    # The walk-in and "mark everyone" buttons submit this form too, so chosen marks are kept.
+    then = request.form.get("then")
     try:
         changed = mark_register(session, marks, current_user)
+        everyone = mark_all_attended(session, current_user) if then == "all-attended" else 0
     except AttendanceError as exc:
         db.session.rollback()
         flash(exc.message, "error")
         return redirect(url_for("attendance.register", session_id=session.id))
     db.session.commit()
+    parts = []
+    if changed or then != "all-attended":
+        parts.append(f"Register saved: {changed} {'change' if changed == 1 else 'changes'}.")
+    if then == "all-attended":
+        parts.append(f"{everyone} {'person' if everyone == 1 else 'people'} marked as attended. "
+                     "Change anyone who did not come, then save.")
     unmarked = sum(1 for b in register_bookings(session) if b.outcome is None)
-    message = f"Register saved: {changed} {'change' if changed == 1 else 'changes'}."
     if unmarked:
-        message += f" {unmarked} not marked yet."
+        parts.append(f"{unmarked} not marked yet.")
+    message = " ".join(parts)
+    if then == "walk-in":
+        if changed:
+            flash(message, "success")
+        return redirect(url_for("attendance.walk_in", session_id=session.id))
     flash(message, "success")
-    return redirect(url_for("attendance.register", session_id=session.id))
-
-
-@bp.route("/registers/<int:session_id>/all-attended", methods=["POST"])
-@requires(TRAINER, ADMIN)
-def all_attended(session_id: int):
-    session = _session_for_register(session_id)
-    try:
-        count = mark_all_attended(session, current_user)
-    except AttendanceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(f"{count} {'person' if count == 1 else 'people'} marked as attended. "
-              "Change anyone who did not come, then save.", "success")
     return redirect(url_for("attendance.register", session_id=session.id))
 
 

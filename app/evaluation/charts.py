@@ -5,6 +5,8 @@ pages that show one also show the same numbers in a table.
 """
 from __future__ import annotations
 
+from collections import Counter
+
 from markupsafe import Markup, escape
 
 from app.evaluation.figures import ConfidenceShift, Distribution, MeasureRow, MonthCounts
@@ -34,6 +36,58 @@ def _text(x: float, y: float, content: str, size: int = 14, anchor: str = "start
             f'text-anchor="{anchor}" font-weight="{weight}">{escape(content)}</text>')
 
 
+# Arial's widest common glyphs are about 0.6 of the font size across (bold a little more): labels
+# are laid out with these figures, so a label never runs into its neighbour.
+CHAR_WIDTH = {"normal": 0.6, "bold": 0.66}
+LINE_HEIGHT = 1.25
+
+
+def text_width(content: str, size: float, weight: str = "normal") -> float:
+    """A generous estimate of the width of a line of text in the charts' font."""
+    return len(content) * size * CHAR_WIDTH[weight]
+
+
+def wrap(content: str, size: float, width: float, max_lines: int = 3) -> list[str]:
+    """Break a label into lines that fit `width`; a label too long for `max_lines` ends in "…"."""
+    per_line = max(int(width // (size * CHAR_WIDTH["normal"])), 1)
+    lines: list[str] = []
+    for word in content.split():
+        while len(word) > per_line:  # a word longer than a line is cut
+            lines.append(word[:per_line - 1] + "-")
+            word = word[per_line - 1:]
+        if lines and len(lines[-1]) + 1 + len(word) <= per_line:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    if len(lines) > max_lines:
+        last = " ".join(lines[max_lines - 1:])
+        lines = lines[:max_lines - 1] + [last[:per_line - 1].rstrip() + "…"]
+    return lines or [""]
+
+
+def unique_labels(labels: list[list[str]], extras: list[str]) -> list[list[str]]:
+    """Make shortened labels distinct: one shared with another gets its extra (e.g. the stage)."""
+    def suffixed(lines: list[str], extra: object) -> list[str]:
+        return lines[:-1] + [f"{lines[-1]} ({extra})"]
+
+    counts = Counter(" ".join(lines) for lines in labels)
+    result = [suffixed(lines, extra) if counts[" ".join(lines)] > 1 else lines
+              for lines, extra in zip(labels, extras)]
+    counts, seen = Counter(" ".join(lines) for lines in result), Counter()
+    for index, lines in enumerate(result):  # still alike: number them
+        text = " ".join(lines)
+        if counts[text] > 1:
+            seen[text] += 1
+            result[index] = suffixed(lines, seen[text])
+    return result
+
+
+def _lines(x: float, y: float, lines: list[str], size: int, anchor: str = "start") -> str:
+    """A label of several lines, the first line's baseline at y."""
+    return "".join(_text(x, y + index * size * LINE_HEIGHT, line, size, anchor)
+                   for index, line in enumerate(lines))
+
+
 def _rect(x: float, y: float, w: float, h: float, colour: str) -> str:
     return f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(w, 0):.1f}" height="{h:.1f}" fill="{colour}"/>'
 
@@ -43,7 +97,7 @@ def _legend(items: list[tuple[str, str]], y: float, x: float = 10) -> list[str]:
     for label, colour in items:
         body.append(_rect(x, y - 11, 14, 14, colour))
         body.append(_text(x + 20, y, label, 13))
-        x += 30 + 7.5 * len(label)
+        x += 20 + text_width(label, 13) + 16
     return body
 
 
@@ -60,7 +114,9 @@ def means_chart(rows: list[MeasureRow], chart_id: str = "chart-means") -> Markup
     body, y = [], 40
     description = []
     for row in rows:
-        body.append(_text(10, y + 15, row.label, 14, weight="bold"))
+        # The measure's name has a line of its own above its bars, clear of their labels.
+        body.append(_text(10, y + 14, row.label, 14, weight="bold"))
+        y += 24
         parts = []
         for index, (label, attr) in enumerate(series):
             value = getattr(row, attr)
@@ -84,21 +140,29 @@ def means_chart(rows: list[MeasureRow], chart_id: str = "chart-means") -> Markup
 def distribution_chart(distributions: list[Distribution], chart_id: str = "chart-ratings") -> Markup:
     """How the ratings of each scale question spread from 1 to 5 (as shares of its answers)."""
     width, left, right = 720, 300, 20
+    size, bar = 12, 20
     plot = width - left - right
     body = _legend([(str(v), SCALE_COLOURS[v]) for v in SCALE_VALUES], 18, left)
     body.insert(0, _text(10, 18, "Rating:", 13))
     y, description = 36, []
-    for d in distributions:
-        label = d.info.text if len(d.info.text) <= 44 else d.info.text[:42] + "…"
-        body.append(_text(left - 8, y + 15, label, 12, anchor="end"))
+    # Questions are wrapped onto up to three lines (not cut short), and two that still read alike
+    # (the same question at both stages) are told apart by their stage.
+    labels = unique_labels([wrap(d.info.text, size, left - 18) for d in distributions],
+                           [f"stage {d.info.stage}" for d in distributions])
+    for d, lines in zip(distributions, labels):
+        lines = wrap(" ".join(lines), size, left - 18, max_lines=len(lines) + 1)
+        height = max(bar, len(lines) * size * LINE_HEIGHT)
+        first = y + (height - len(lines) * size * LINE_HEIGHT) / 2 + size
+        body.append(_lines(left - 8, first, lines, size, anchor="end"))
         x = left
+        top = y + (height - bar) / 2
         for value in SCALE_VALUES:
             share = d.counts.get(value, 0) / d.total if d.total else 0
-            body.append(_rect(x, y, plot * share, 20, SCALE_COLOURS[value]))
+            body.append(_rect(x, top, plot * share, bar, SCALE_COLOURS[value]))
             x += plot * share
         description.append(f"{d.info.text}: " + ", ".join(
             f"{d.counts.get(v, 0)} rated {v}" for v in SCALE_VALUES))
-        y += 28
+        y += height + 8
     return _svg(chart_id, "How each question was rated",
                 "; ".join(description) + "." if description else "No ratings yet.", width, y + 6, body)
 

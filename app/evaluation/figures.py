@@ -36,6 +36,7 @@ from app.evaluation.models import (
     QuestionSet,
     Response,
 )
+from app.exports import Percent
 from app.extensions import db
 
 MEASURES = [  # (label, stage-1 before key, stage-1 after key, stage-2 key)
@@ -450,14 +451,17 @@ def anonymised_answer_rows(filters: ReviewFilters) -> Iterator[list]:
 
 
 def figure_rows(filters: ReviewFilters) -> list[list]:
-    """The review page's figures as rows (section, measure, stage, value, count) for CSV."""
+    """The review page's figures as rows (section, measure, stage, value, count) for CSV or XLSX.
+
+    Shares are Percent values: a number of percent in the CSV, a percentage cell in the XLSX.
+    """
     catalogue = question_catalogue()
     rows: list[list] = []
     for stage, counts in stage_counts(filters).items():
         rows.append(["Response rate", "Invitations sent", stage, counts.sent, ""])
         rows.append(["Response rate", "Responses", stage, counts.responded, ""])
         rows.append(["Response rate", "Response rate (%)", stage,
-                     round(counts.rate * 100, 1) if counts.rate is not None else "", ""])
+                     Percent(counts.rate, 1) if counts.rate is not None else "", ""])
     distributions = rating_distributions(filters, catalogue)
     for row in measure_means(distributions):
         for when, value, count in zip(("before", "after", "at stage 2"),
@@ -469,7 +473,7 @@ def figure_rows(filters: ReviewFilters) -> list[list]:
     for label, value in (("Rose", shift.rose), ("Stayed the same", shift.same), ("Fell", shift.fell)):
         rows.append(["Confidence shift", label, 2, value, ""])
     rows.append(["Confidence shift", "Share whose confidence rose (%)", 2,
-                 round(shift.rose_share * 100, 1) if shift.rose_share is not None else "", ""])
+                 Percent(shift.rose_share, 1) if shift.rose_share is not None else "", ""])
     for d in distributions:
         for value in SCALE_VALUES:
             rows.append(["Rating distribution", f"{d.info.text} [{d.info.key}] = {value}",
@@ -477,7 +481,7 @@ def figure_rows(filters: ReviewFilters) -> list[list]:
     for key, figure in choice_figures(filters, catalogue).items():
         for label, count, share in figure.rows():
             rows.append([figure.info.text, label, STAGE_TWO,
-                         round(share * 100, 1) if share is not None else "", count])
+                         Percent(share, 1) if share is not None else "", count])
     return rows
 
 

@@ -2,7 +2,7 @@
 L&D team's question sets, course settings and invitations."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -57,7 +57,8 @@ from app.evaluation.services import (
     submit_response,
     update_course_setting,
 )
-from app.exports import csv_stream
+from app.exports import csv_stream, download
+from app.reports.exports import XLSX_TYPE, Table, to_xlsx
 from app.extensions import db
 from app.inputs import query_int, query_page
 
@@ -213,6 +214,16 @@ def figures_csv():
     _form, filters = _filters()
     return csv_stream("evaluation-figures.csv", ["section", "measure", "stage", "value", "count"],
                       figures.figure_rows(filters))
+
+
+@bp.route("/evaluation/review/figures.xlsx")
+@requires(REVIEWER, ADMIN)
+def figures_xlsx():
+    _form, filters = _filters()
+    table = Table("Evaluation figures", ["Section", "Measure", "Stage", "Value", "Count"],
+                  figures.figure_rows(filters))
+    heading = f"{current_app.config['PARTNERSHIP_NAME']}: evaluation results"
+    return download(to_xlsx(heading, [table]), "evaluation-figures.xlsx", XLSX_TYPE)
 
 
 @bp.route("/evaluation/review/answers.csv")

@@ -10,7 +10,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from app.exports import BOM, csv_text, defuse_formula
+from app.exports import BOM, Percent, csv_text, defuse_formula
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv; charset=utf-8"
@@ -42,6 +42,12 @@ def _sheet_title(title: str, used: set[str]) -> str:
     return name
 
 
+def _xlsx_value(value: object) -> object:
+    if isinstance(value, Percent):  # a fraction in a percentage cell, so sums and charts work
+        return value.fraction
+    return value if isinstance(value, (datetime, date)) else defuse_formula(value)
+
+
 def to_xlsx(heading: str, tables: list[Table]) -> bytes:
     """An XLSX workbook: one sheet per table, the heading above a bold header row."""
     book = Workbook()
@@ -56,7 +62,10 @@ def to_xlsx(heading: str, tables: list[Table]) -> bytes:
         for cell in sheet[3]:
             cell.font = Font(bold=True)
         for row in table.rows:
-            sheet.append([defuse_formula(v) if not isinstance(v, (datetime, date)) else v for v in row])
+            sheet.append([_xlsx_value(v) for v in row])
+            for cell, value in zip(sheet[sheet.max_row], row):
+                if isinstance(value, Percent):
+                    cell.number_format = "0%"
         sheet.freeze_panes = "A4"
         for index, header in enumerate(table.headers, start=1):
             longest = max([len(str(header))] + [len(str(r[index - 1])) for r in table.rows[:200]

@@ -15,6 +15,7 @@ from app.bookings.places import availability_for
 from app.clock import utcnow
 from app.courses.models import Course, Level, Session
 from app.extensions import db
+from app.exports import percent
 from app.inputs import parse_iso_date, query_int, query_page
 from app.reports import bp, charts, figures
 from app.reports.exports import CSV_TYPE, XLSX_TYPE, Table, to_csv, to_xlsx
@@ -142,7 +143,8 @@ def _need_tables(report: figures.NeedReport) -> list[Table]:
     for block in report.sectors:
         for row in block.rows:
             table.rows.append([row.sector, row.agency or "Whole sector", row.training, row.staff_in_scope,
-                               row.needed, row.booked, row.attended, row.gap, row.percent_met,
+                               row.needed, row.booked, row.attended, row.gap,
+                               percent(row.attended, row.needed),
                                row.refreshers])
     return [table]
 
@@ -284,7 +286,8 @@ def _mix_tables(report: figures.MixReport) -> list[Table]:
         largest = s.largest
         sessions.rows.append([
             format_datetime(s.starts_at), s.title, s.capacity, s.taking_part, len(s.sectors),
-            largest[1] if largest else "", s.largest_share, "Yes" if s.dominated else "No",
+            largest[1] if largest else "",
+            percent(largest[2], s.taking_part) if largest else None, "Yes" if s.dominated else "No",
             "; ".join(f"{name} {n}" for _, name, n in s.sectors)])
     totals = Table("Sector totals", ["Sector", "Places taken"],
                    [[name, n] for _, name, n in report.sector_totals])

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from app.accounts.models import PENDING_APPROVAL, User
@@ -178,11 +180,15 @@ def test_all_attended_marks_only_those_not_yet_marked(app, people, course_sessio
     assert (zoe.outcome, pc.outcome) == (ATTENDED, TURNED_AWAY)
 
 
-def test_register_is_sorted_by_agency_then_surname(app, people, course_session, make_booking):
+def test_register_is_sorted_by_surname_then_first_name(app, people, course_session, make_booking,
+                                                       make_user):
     for key in ("zoe", "pc", "amir"):
         make_booking(course_session, people[key])
+    # The last word is the surname, whatever its case; first names settle a shared surname.
+    make_booking(course_session, make_user(name="Ben van der young", agency=people["police"]))
+    make_booking(course_session, make_user(name="Abel Young", agency=people["police"]))
     names = [b.user.name for b in register_bookings(course_session)]
-    assert names == ["Zoë Ábrahams", "Amir Young", "Paul Constable"]  # Hillcrest, then Metropolitan
+    assert names == ["Zoë Ábrahams", "Paul Constable", "Abel Young", "Amir Young", "Ben van der young"]
 
 
 # ---------------------------------------------------------------- completions and refreshers
@@ -512,7 +518,20 @@ def test_csv_opens_cleanly_in_a_spreadsheet():
     assert rows[3][1] == "" and rows[4][1] == "Yes" and rows[5][1] == "Zoë"
 
 
-def test_sign_in_sheet_lists_people_by_agency_then_surname(app, people, make_session, make_booking):
+def test_sign_in_sheet_has_a_column_for_walk_ins_work_email(app, people, make_session, make_booking):
+    session = make_session(trainers=[people["trainer"]])
+    make_booking(session, people["zoe"])
+    reader = PdfReader(io.BytesIO(sign_in_sheet(session, register_bookings(session))))
+    lines = reader.pages[0].extract_text().splitlines()
+    header = next(line for line in lines if "Name" in line and "Signature" in line)
+    assert re.search(r"Name\s+Agency\s+Sector\s+Job title\s+Access or dietary needs\s+"
+                     r"Work e-mail \(walk-ins\)\s+Signature", header), header
+    # The sheet goes round the room: booked people's addresses are not printed on it.
+    assert people["zoe"].email not in "\n".join(lines)
+    assert "work e-mail address in a blank row" in "\n".join(lines)
+
+
+def test_sign_in_sheet_lists_people_by_surname(app, people, make_session, make_booking):
     session = make_session(trainers=[people["trainer"]], days=2)
     make_booking(session, people["pc"])
     make_booking(session, people["amir"])
@@ -526,5 +545,5 @@ def test_sign_in_sheet_lists_people_by_agency_then_surname(app, people, make_ses
     for expected in ("Zoë Ábrahams", "Hillcrest Primary School", "Education - schools", "Teacher",
                      "Vegetarian; hearing loop", "Police constable", "Tara Pendleford"):
         assert expected in text, expected
-    assert text.index("Zoë Ábrahams") < text.index("Amir Young") < text.index("Paul Constable")
+    assert text.index("Zoë Ábrahams") < text.index("Paul Constable") < text.index("Amir Young")
     assert "Walk-ins: please write" in text

@@ -110,14 +110,33 @@ def test_register_before_the_day_downloads_but_does_not_mark(app, world, sign_in
     assert db.session.get(Booking, world["zoe_booking"].id).outcome is None
 
 
+def test_register_page_csv_and_sheet_list_people_by_surname(app, world, sign_in, set_now, make_user,
+                                                            make_booking):
+    # Young (Hillcrest) comes after Constable (the police) though Hillcrest sorts first.
+    make_booking(world["session"], make_user(name="Amir young", agency=world["school"]))
+    set_now(at_london(DAY.replace(hour=10)))
+    client = sign_in(world["trainer"])
+    sid = world["session"].id
+    page = _body(client.get(f"/registers/{sid}"))
+    assert page.index("Zoë Ábrahams") < page.index("Paul Constable") < page.index("Amir young")
+    assert "Hillcrest Primary School" in page and "Metropolitan Police - North" in page
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/registers/{sid}.csv").get_data().decode("utf-8-sig"))))
+    assert [(r["Name"], r["Agency"]) for r in rows] == [
+        ("Zoë Ábrahams", "Hillcrest Primary School"), ("Paul Constable", "Metropolitan Police - North"),
+        ("Amir young", "Hillcrest Primary School")]
+    text = pdf_text(client.get(f"/registers/{sid}.pdf").get_data())
+    assert text.index("Zoë Ábrahams") < text.index("Paul Constable") < text.index("Amir young")
+
+
 def test_trainer_marks_the_register_on_the_day(app, world, sign_in, set_now):
     set_now(at_london(DAY.replace(hour=10)))
     client = sign_in(world["trainer"])
     sid = world["session"].id
     page = _body(client.get(f"/registers/{sid}"))
     assert "Save the register" in page and "Turned away (late)" in page
-    response = client.post(f"/registers/{sid}/all-attended", follow_redirects=True)
+    response = client.post(f"/registers/{sid}/mark", data={"then": "all-attended"}, follow_redirects=True)
     assert "2 people marked as attended" in _body(response)
+    assert "Register saved" not in _body(response)  # nothing else was chosen
     response = client.post(f"/registers/{sid}/mark", data={
         f"outcome-{world['zoe_booking'].id}": ATTENDED,
         f"outcome-{world['pc_booking'].id}": DID_NOT_ATTEND,
@@ -132,6 +151,31 @@ def test_trainer_marks_the_register_on_the_day(app, world, sign_in, set_now):
     assert "Choose what happened for Paul Constable" in _body(response)
 
 
+def test_leaving_for_the_walk_in_page_or_marking_everyone_saves_the_chosen_marks_first(
+        app, world, sign_in, set_now):
+    set_now(at_london(DAY.replace(hour=10)))
+    client = sign_in(world["trainer"])
+    sid = world["session"].id
+    page = _body(client.get(f"/registers/{sid}"))
+    # Both buttons submit the register's own form (no script needed).
+    for then in ("walk-in", "all-attended"):
+        assert re.search(rf'<button[^>]*name="then"[^>]*value="{then}"|<button[^>]*value="{then}"[^>]*name="then"', page)
+    assert page.count('form="register-form"') == 2 and 'id="register-form"' in page
+    response = client.post(f"/registers/{sid}/mark", data={
+        f"outcome-{world['pc_booking'].id}": DID_NOT_ATTEND, "then": "walk-in"})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/registers/{sid}/walk-in")
+    db.session.expire_all()
+    assert db.session.get(Booking, world["pc_booking"].id).outcome == DID_NOT_ATTEND
+    assert "Register saved: 1 change." in _body(client.get(response.headers["Location"]))
+
+    response = client.post(f"/registers/{sid}/mark", data={
+        f"outcome-{world['pc_booking'].id}": ATTENDED, "then": "all-attended"}, follow_redirects=True)
+    assert "Register saved: 1 change. 1 person marked as attended." in _body(response)
+    db.session.expire_all()
+    assert db.session.get(Booking, world["pc_booking"].id).outcome == ATTENDED
+    assert db.session.get(Booking, world["zoe_booking"].id).outcome == ATTENDED
+
+
 def test_other_trainers_and_coordinators_cannot_open_a_register(app, world, sign_in, set_now):
     set_now(at_london(DAY.replace(hour=10)))
     sid = world["session"].id
@@ -140,7 +184,7 @@ def test_other_trainers_and_coordinators_cannot_open_a_register(app, world, sign
         for url in (f"/registers/{sid}", f"/registers/{sid}.csv", f"/registers/{sid}.pdf",
                     f"/registers/{sid}/walk-in"):
             assert client.get(url).status_code == 403, url
-        assert client.post(f"/registers/{sid}/all-attended").status_code == 403
+        assert client.post(f"/registers/{sid}/mark", data={"then": "all-attended"}).status_code == 403
     client = sign_in(world["coordinator"])
     assert client.get(f"/registers/{sid}").status_code == 403
     assert sign_in(world["trainer"]).get("/registers/99999").status_code == 404
@@ -204,7 +248,7 @@ def test_a_draft_session_has_no_register_even_for_its_trainer(app, world, sign_i
     for url in (f"/registers/{sid}", f"/registers/{sid}.csv", f"/registers/{sid}.pdf",
                 f"/registers/{sid}/walk-in", f"/registers/{sid}/walk-in?q=amir"):
         assert client.get(url).status_code == 404, url
-    assert client.post(f"/registers/{sid}/all-attended").status_code == 404
+    assert client.post(f"/registers/{sid}/mark", data={"then": "all-attended"}).status_code == 404
     assert "Safeguarding Level 3" not in _body(client.get("/registers"))
 
 

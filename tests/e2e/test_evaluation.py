@@ -2,6 +2,7 @@
 evaluation, months later answers the second, and a reviewer sees the confidence shift."""
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 
@@ -40,6 +41,27 @@ def _sign_in(page, email: str) -> None:
     page.get_by_label("E-mail address").fill(email)
     page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+
+
+OVERLAPPING_CHART_TEXT = """() => {
+  const found = []
+  for (const svg of document.querySelectorAll('svg.app-chart')) {
+    const boxes = [...svg.querySelectorAll('text')].map((t) => [t.textContent, t.getBoundingClientRect()])
+    boxes.forEach(([a, r], i) => boxes.slice(i + 1).forEach(([b, s]) => {
+      const apart = r.right <= s.left + 0.5 || s.right <= r.left + 0.5 || r.bottom <= s.top + 0.5 || s.bottom <= r.top + 0.5
+      if (!apart) found.push(`${a} / ${b}`)
+    }))
+  }
+  return found
+}"""
+
+
+def _assert_chart_labels_apart(page) -> None:
+    """No two labels of a chart overlap as Chromium draws them, on screen and in print."""
+    for media in ("screen", "print"):
+        page.emulate_media(media=media)
+        assert page.evaluate(OVERLAPPING_CHART_TEXT) == [], media
+    page.emulate_media(media="screen")
 
 
 def test_attendee_answers_both_stages_and_a_reviewer_sees_the_confidence_shift(
@@ -158,6 +180,7 @@ def test_attendee_answers_both_stages_and_a_reviewer_sees_the_confidence_shift(
     shift = page.locator("[data-figures=shift]").inner_text()
     assert re.search(r"1\s+1\s+0\s+0\s+1\.0\s+4\.0", shift), shift
     assert page.locator("svg[role=img] title").count() == 4
+    _assert_chart_labels_apart(page)
     assert_accessible(page)
 
     page.get_by_role("link", name="Written answers").click()
@@ -168,6 +191,7 @@ def test_attendee_answers_both_stages_and_a_reviewer_sees_the_confidence_shift(
     page.goto("/evaluation/review/summary?date_from=1&date_from=3&date_from=2027"
               "&date_to=31&date_to=3&date_to=2027")
     assert "Confidence rose for 1 of 1 people" in page.locator("main").inner_text()
+    _assert_chart_labels_apart(page)
     assert_accessible(page)
 
 
@@ -213,3 +237,18 @@ def test_the_l_and_d_team_screens_are_accessible(app, browser_page, mailbox, que
     page.get_by_role("button", name=re.compile(r"Send again\s+to Grace Gorringe \(first evaluation\)")).click()
     assert "sent again to Grace Gorringe" in page.locator(".govuk-notification-banner").inner_text()
     assert_accessible(page)
+
+
+def test_the_one_page_summary_prints_on_one_a4_page_with_demo_data(app, browser_page, make_user):
+    from app.demo import load_demo
+
+    load_demo()
+    reviewer = make_user(email="reviewer@example.org", roles=("reviewer",))
+    db.session.commit()
+    page = browser_page
+    _sign_in(page, reviewer.email)
+    page.goto("/evaluation/review/summary")
+    main = page.locator("main").inner_text()
+    assert "Confidence rose for" in main and "By course" in main  # the demo's figures are there
+    pdf = page.pdf(format="A4")
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1

@@ -91,7 +91,7 @@ def test_trainer_marks_learner_gets_certificate_coordinator_sees_charge(
     expect(page.locator(".govuk-notification-banner")).to_contain_text("Register saved: 1 change.")
     assert page.get_by_role("group", name="Sam Dunmore").get_by_label("Did not attend").is_checked()
 
-    page.get_by_role("link", name="Add a walk-in").click()
+    page.get_by_role("button", name="Add a walk-in").click()
     expect(page.locator("h1")).to_have_text("Add a walk-in")
     assert_accessible(page)
     page.get_by_label("Name or e-mail address").fill("amir")
@@ -131,4 +131,65 @@ def test_trainer_marks_learner_gets_certificate_coordinator_sees_charge(
     expect(page.locator(".govuk-caption-l")).to_have_text("Charges statement")
     main = page.locator("main").inner_text()
     assert "Sam Dunmore" in main and "£75.00" in main and "Zoë" not in main
+    assert_accessible(page)
+
+
+SURNAMES = ["Adeyemi", "Bailey", "Chowdhury", "Davies", "Evans", "Fraser", "Green", "Hughes", "Iqbal",
+            "Jones", "Khan", "Lewis", "Morgan", "Nowak", "Owen", "Patel", "Quinn", "Roberts", "Singh",
+            "Taylor", "Usman", "Walsh"]
+
+
+def test_a_long_register_on_a_phone_keeps_save_in_reach_and_marks_survive_a_walk_in(
+        app, live_server, phone_page, set_now, make_user, make_agency, make_course, make_session,
+        make_booking):
+    agencies = [make_agency(name=f"Agency {letter}", sector="Police") for letter in "ZYX"]
+    trainer = make_user(name="Tara Pendleford", roles=("trainer",))
+    session = make_session(course=make_course(title="Safeguarding Level 3"), trainers=[trainer])
+    # Agencies in the reverse order of the surnames: the register must follow the surnames.
+    for index, surname in enumerate(SURNAMES):
+        person = make_user(name=f"Sam {surname}", agency=agencies[index * 3 // len(SURNAMES)],
+                           job_title="Social worker")
+        make_booking(session, person, access_needs="Vegetarian" if index % 4 == 0 else "")
+    make_user(name="Wanda Walkin", email="wanda.walkin@example.org", agency=agencies[0])
+    db.session.commit()
+    set_now(at_london(DAY.replace(hour=10)))
+
+    page = phone_page
+    _sign_in(page, trainer)
+    page.goto(f"/registers/{session.id}")
+    legends = page.locator(".app-register-person legend").all_inner_texts()
+    assert [name.strip() for name in legends] == [f"Sam {s}" for s in SURNAMES]
+    save = page.get_by_role("button", name="Save the register")
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height > 3 * 844  # a register this long is many screens tall on a phone
+    # Once the register is on screen, and all the way down it, Save is on screen too.
+    page.locator(".app-register-person").first.scroll_into_view_if_needed()
+    for where in ("first person", 0.25, 0.5, 0.75):
+        if where != "first person":
+            page.evaluate(f"window.scrollTo(0, {where} * (document.documentElement.scrollHeight - innerHeight))")
+        box = save.bounding_box()
+        assert box and 0 <= box["y"] and box["y"] + box["height"] <= 844, (where, box)
+    # Something in the middle can be tapped and is not hidden under the bar.
+    middle = page.get_by_role("group", name="Sam Khan").get_by_label("Did not attend")
+    middle.check()
+    box = middle.bounding_box()
+    assert box["y"] + box["height"] <= save.bounding_box()["y"]
+    assert_accessible(page)
+
+    # Marks chosen but not saved survive adding a walk-in.
+    page.get_by_role("group", name="Sam Adeyemi").get_by_label("Attended", exact=True).check()
+    page.get_by_role("group", name="Sam Walsh").get_by_label("Partly attended").check()
+    page.get_by_role("button", name="Add a walk-in").click()
+    expect(page.locator("h1")).to_have_text("Add a walk-in")
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Register saved: 3 changes.")
+    page.get_by_label("Name or e-mail address").fill("wanda")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("button", name="Add Wanda Walkin as attended").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Wanda Walkin is on the register")
+    assert page.get_by_role("group", name="Sam Adeyemi").get_by_label("Attended", exact=True).is_checked()
+    assert page.get_by_role("group", name="Sam Khan").get_by_label("Did not attend").is_checked()
+    assert page.get_by_role("group", name="Sam Walsh").get_by_label("Partly attended").is_checked()
+    assert page.get_by_role("group", name="Wanda Walkin").get_by_label("Attended", exact=True).is_checked()
+    legends = [name.strip() for name in page.locator(".app-register-person legend").all_inner_texts()]
+    assert legends.index("Wanda Walkin") + 1 == legends.index("Sam Walsh")  # by surname
     assert_accessible(page)

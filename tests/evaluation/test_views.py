@@ -7,6 +7,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from app.bookings.models import Completion
@@ -216,8 +217,8 @@ def test_review_pages_are_for_reviewers_and_administrators(client, answered, log
     assert client.get("/evaluation/review").status_code == 302  # to sign in
     client = login_as(make_user(roles=("trainer", "coordinator")))
     for path in ("/evaluation/review", "/evaluation/review/answers", "/evaluation/review/summary",
-                 "/evaluation/review/figures.csv", "/evaluation/review/answers.csv",
-                 "/evaluation/questions", "/evaluation/courses", "/evaluation/invitations"):
+                 "/evaluation/review/figures.csv", "/evaluation/review/figures.xlsx",
+                 "/evaluation/review/answers.csv", "/evaluation/questions", "/evaluation/courses", "/evaluation/invitations"):
         assert client.get(path).status_code == 403, path
 
 
@@ -247,6 +248,27 @@ def test_csv_exports_have_the_figures_and_anonymised_answers(client, answered, l
     assert rows[0][:3] == ["response", "stage", "question set version"]
     assert any(r[8] == "confidence_now" and r[10] == "5" for r in rows)
     assert "Lena" not in answers_csv and "lena@example.org" not in answers_csv
+
+
+def test_xlsx_export_of_the_figures_reads_back_with_percentage_cells(client, answered, login_as, make_user):
+    client = login_as(make_user(roles=("reviewer",)))
+    assert "Download these figures (XLSX, for Excel)" in client.get("/evaluation/review").get_data(as_text=True)
+    response = client.get("/evaluation/review/figures.xlsx")
+    assert response.status_code == 200
+    assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert 'filename="evaluation-figures.xlsx"' in response.headers["Content-Disposition"]
+    assert "no-store" in response.headers["Cache-Control"]
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[2] == ("Section", "Measure", "Stage", "Value", "Count")
+    assert ("Confidence shift", "Rose", 2, 1, None) in rows
+    # Shares are fractions in percentage cells (Excel shows 100%), not the number 100.
+    share = next(row for row in sheet.iter_rows(min_row=4)
+                 if row[1].value == "Share whose confidence rose (%)")
+    assert share[3].value == 1.0 and share[3].number_format == "0%"
+    rates = [row[3] for row in sheet.iter_rows(min_row=4) if row[1].value == "Response rate (%)"]
+    assert rates and all(cell.number_format == "0%" and 0 <= cell.value <= 1 for cell in rates)
+    assert "Lena" not in " ".join(str(v) for row in rows for v in row if v is not None)
 
 
 def test_answer_exports_carry_the_security_headers_and_are_never_stored(client, answered, login_as, make_user):
