@@ -162,11 +162,17 @@ def personal_feed(entries: list[FeedEntry], name: str) -> bytes:
     return calendar.to_ical()
 
 
-def invitation(session, attendee, method: str = REQUEST) -> bytes:
-    """A meeting invitation (REQUEST) or cancellation (CANCEL) for one person."""
-    calendar = _calendar(method)
+def invitations(session, attendee, method: str = REQUEST) -> list[bytes]:
+    """Meeting invitations (REQUEST) or cancellations (CANCEL) for one person: one per part.
+
+    iTIP (RFC 5546) carries one UID per calendar and iMIP (RFC 6047) one calendar per message, and
+    Outlook reads only the first event of a REQUEST, so every part travels in a calendar of its own.
+    """
+    found = []
     for event in session_events(session, joining_link=method == REQUEST, attendee=attendee):
         if method == CANCEL:
             event["status"] = "CANCELLED"
+        calendar = _calendar(method)
         calendar.add_component(event)
-    return calendar.to_ical()
+        found.append(calendar.to_ical())
+    return found

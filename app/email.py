@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from email.utils import make_msgid, parseaddr
 from typing import NamedTuple
 
@@ -82,17 +83,59 @@ class OutboxMessage(db.Model):
 
     @property
     def attachments(self) -> list[Attachment]:
-        return [
-            Attachment(a["filename"], a["content_type"], base64.b64decode(a["data"]))
-            for a in json.loads(self.attachments_json or "[]")
-        ]
+        return _attachments(self.attachments_json)
 
 
 @dataclass(frozen=True)
 class Attachment:
+    """A file sent with a message, or with `inline` a text part beside the text and HTML bodies.
+
+    An inline part goes in the message's multipart/alternative with its content type's parameters
+    kept: a calendar must arrive as text/calendar; method=REQUEST there (iMIP, RFC 6047) for Outlook
+    and Exchange to treat the message as a meeting request. A message has at most one inline part
+    of each type.
+    """
+
     filename: str
     content_type: str
     data: bytes
+    inline: bool = False
+
+
+def calendar_part(method: str, data: bytes, filename: str = "invite.ics") -> Attachment:
+    """The inline text/calendar part of an iMIP message (METHOD `method`), in UTF-8."""
+    return Attachment(filename, f"text/calendar; method={method}; charset=utf-8", data, inline=True)
+
+
+def _attachments(attachments_json: str | None) -> list[Attachment]:
+    # Rows from before inline parts have no "inline" key: they were all files.
+    return [
+        Attachment(a["filename"], a["content_type"], base64.b64decode(a["data"]), bool(a.get("inline")))
+        for a in json.loads(attachments_json or "[]")
+    ]
+
+
+def _attachment_json(attachment: Attachment) -> dict:
+    if attachment.inline:
+        main_type, subtype, _ = _content_type(attachment.content_type)
+        if main_type != "text":
+            raise ValueError(f"An inline part must be text, not {attachment.content_type}")
+    stored = {
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "data": base64.b64encode(attachment.data).decode("ascii"),
+    }
+    if attachment.inline:
+        stored["inline"] = True
+    return stored
+
+
+def _content_type(value: str) -> tuple[str, str, dict[str, str]]:
+    """The main type, subtype and parameters of a Content-Type value (parameter names in lower case)."""
+    header = EmailMessage()
+    header["Content-Type"] = value
+    params = {name.lower(): str(param) for name, param in header["Content-Type"].params.items()}
+    return header.get_content_maintype(), header.get_content_subtype(), params
 
 
 def queue_email(
@@ -119,16 +162,7 @@ def queue_email(
         subject=subject,
         text_body=render_template(f"{template}.txt", **context),
         html_body=render_template(f"{template}.html", **context),
-        attachments_json=json.dumps(
-            [
-                {
-                    "filename": a.filename,
-                    "content_type": a.content_type,
-                    "data": base64.b64encode(a.data).decode("ascii"),
-                }
-                for a in attachments or []
-            ]
-        ),
+        attachments_json=json.dumps([_attachment_json(a) for a in _one_inline_each(attachments or [])]),
         next_attempt_at=utcnow(),
         message_id=make_msgid(domain=_sender_domain()),
         retry_until=utcnow() + timedelta(hours=current_app.config["MAIL_RETRY_HOURS"]),
@@ -140,6 +174,13 @@ def queue_email(
     except IntegrityError:
         return None
     return message
+
+
+def _one_inline_each(attachments: list[Attachment]) -> list[Attachment]:
+    inline_types = [_content_type(a.content_type)[1] for a in attachments if a.inline]
+    if len(inline_types) != len(set(inline_types)):
+        raise ValueError("A message has at most one inline part of each type")
+    return attachments
 
 
 def _sender_domain() -> str:
@@ -240,8 +281,26 @@ def _release_claim(token: str) -> None:
     db.session.commit()
 
 
+class _Message(Message):
+    """Flask-Mail's Message, whose alternative body parts keep their Content-Type parameters.
+
+    Flask-Mail writes an alternative as text/<subtype>; charset="utf-8" and no more; a calendar
+    needs its method parameter there too.
+    """
+
+    def __init__(self, *args, alt_params: dict[str, dict[str, str]] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.alt_params = alt_params or {}
+
+    def _mimetext(self, text, subtype="plain"):
+        part = super()._mimetext(text, subtype)
+        for name, value in self.alt_params.get(subtype, {}).items():
+            part.set_param(name, value, requote=False)
+        return part
+
+
 def _mime(message: _Claimed) -> bytes:
-    mail_message = Message(
+    mail_message = _Message(
         subject=message.subject,
         recipients=[message.recipient],
         body=message.text_body,
@@ -250,9 +309,16 @@ def _mime(message: _Claimed) -> bytes:
         extra_headers={"X-Outbox-Id": str(message.id)},
     )
     mail_message.msgId = message.message_id
-    for attachment in json.loads(message.attachments_json or "[]"):
-        mail_message.attach(attachment["filename"], attachment["content_type"],
-                            base64.b64decode(attachment["data"]))
+    for attachment in _attachments(message.attachments_json):
+        if attachment.inline:
+            # After the HTML (Flask-Mail writes alternatives in order): mail programs show the last
+            # alternative they understand, and calendar programs find the calendar wherever it is.
+            _, subtype, params = _content_type(attachment.content_type)
+            charset = params.pop("charset", "utf-8")
+            mail_message.alts[subtype] = attachment.data.decode(charset)
+            mail_message.alt_params[subtype] = params
+        else:
+            mail_message.attach(attachment.filename, attachment.content_type, attachment.data)
     return mail_message.as_bytes()
 
 

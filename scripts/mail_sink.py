@@ -16,6 +16,10 @@ class PrintingHandler:
         print(f"Mail to {message['To']}: {message['Subject']}", flush=True)
         if attachments:
             print(f"Attachments: {', '.join(attachments)}", flush=True)
+        # Meeting requests travel in the body, beside the text and HTML, not as attachments.
+        for part in message.walk():
+            if part.get_content_type() == "text/calendar":
+                print(f"Calendar: {part.get_param('method') or 'no method'}", flush=True)
         print("-" * 72, flush=True)
         print(body.get_content() if body else "(no text part)", flush=True)
         return "250 Message accepted for delivery"

@@ -2,27 +2,54 @@
 
 Each key names the event that caused the message (usually the history row's id), so a message is
 queued once however many times a job runs, and a later event of the same kind gets its own.
+
+Calendars travel as meeting requests and cancellations (iMIP, RFC 6047): a text/calendar part in
+the message body, one session part per message. The message about the booking carries the first
+calendar; each further part (or the old date of a moved booking) follows in a short message of
+its own, so that Outlook, which reads one event per request, puts every part in the calendar and
+every later update or cancellation finds the event it changes.
 """
 from __future__ import annotations
+
+from typing import NamedTuple
 
 from flask import current_app
 
 from app.bookings.models import AWAITING_APPROVAL, CONFIRMED, Booking
-from app.calendar import CANCEL, REQUEST, invitation, session_url
-from app.email import Attachment, queue_email
+from app.calendar import CANCEL, REQUEST, invitations, session_url
+from app.courses.models import SessionPart
+from app.email import Attachment, calendar_part, queue_email
 from app.templating import format_date
 from app.urls import external_url
 
-REQUEST_TYPE = "text/calendar; method=REQUEST; charset=UTF-8"
-CANCEL_TYPE = "text/calendar; method=CANCEL; charset=UTF-8"
+
+class _PartCalendar(NamedTuple):
+    """The meeting request or cancellation for one part of a booking's session."""
+
+    booking: Booking
+    part: SessionPart
+    number: int
+    total: int
+    method: str
+    attachment: Attachment
 
 
-def _invite(booking: Booking, filename: str = "invite.ics") -> Attachment:
-    return Attachment(filename, REQUEST_TYPE, invitation(booking.session, booking.user, method=REQUEST))
+def _calendars(booking: Booking, method: str) -> list[_PartCalendar]:
+    parts = booking.session.parts
+    filename = "invite.ics" if method == REQUEST else "cancel.ics"
+    return [
+        _PartCalendar(booking, part, number, len(parts), method, calendar_part(method, data, filename))
+        for number, (part, data) in enumerate(
+            zip(parts, invitations(booking.session, booking.user, method=method), strict=True), start=1)
+    ]
 
 
-def _cancel_invite(booking: Booking, filename: str = "cancel.ics") -> Attachment:
-    return Attachment(filename, CANCEL_TYPE, invitation(booking.session, booking.user, method=CANCEL))
+def _invite(booking: Booking) -> list[_PartCalendar]:
+    return _calendars(booking, REQUEST)
+
+
+def _cancel_invite(booking: Booking) -> list[_PartCalendar]:
+    return _calendars(booking, CANCEL)
 
 
 def _when(booking: Booking) -> str:
@@ -47,14 +74,35 @@ def _context(booking: Booking, **extra) -> dict:
 
 
 def _send(booking: Booking, key: str, subject: str, template: str, *, to: str | None = None,
-          attachments: list[Attachment] | None = None, **extra):
-    return queue_email(
+          calendars: list[_PartCalendar] | None = None, **extra):
+    calendars = calendars or []
+    queued = queue_email(
         key=key,
         to=to or booking.user.email,
         subject=subject,
         template=f"bookings/emails/{template}",
-        attachments=attachments,
+        attachments=[calendars[0].attachment] if calendars else None,
         **_context(booking, **extra),
+    )
+    for calendar in calendars[1:]:
+        _send_part(calendar, key)
+    return queued
+
+
+def _send_part(calendar: _PartCalendar, key: str) -> None:
+    """Queue the message that carries one further part's calendar."""
+    booking, part = calendar.booking, calendar.part
+    course = booking.session.course
+    which = f" (part {calendar.number} of {calendar.total})" if calendar.total > 1 else ""
+    text = "Calendar invitation" if calendar.method == REQUEST else "Cancelled"
+    queue_email(
+        key=f"{key}:calendar:{calendar.method.lower()}:{booking.id}:{part.id}",
+        to=booking.user.email,
+        subject=f"{text}: {course.title}{which} on {format_date(part.starts_at)}",
+        template="bookings/emails/calendar_part",
+        attachments=[calendar.attachment],
+        **_context(booking, part=part, number=calendar.number, total=calendar.total,
+                   cancelling=calendar.method == CANCEL),
     )
 
 
@@ -65,7 +113,7 @@ def _subject(text: str, booking: Booking) -> str:
 def notify_confirmed(booking: Booking, mark: int) -> None:
     """Tell the person their place is booked, with a calendar invitation."""
     _send(booking, f"booking:{booking.id}:confirmed:{mark}", _subject("Booking confirmed", booking),
-          "confirmed", attachments=[_invite(booking)])
+          "confirmed", calendars=_invite(booking))
 
 
 def notify_awaiting_manager(booking: Booking, mark: int) -> None:
@@ -98,7 +146,7 @@ def notify_promoted(booking: Booking, mark: int) -> None:
     """Tell a waiting person a place has come up (and ask their manager if the course needs it)."""
     confirmed = booking.status == CONFIRMED
     _send(booking, f"booking:{booking.id}:promoted:{mark}", _subject("A place has come up", booking),
-          "promoted", attachments=[_invite(booking)] if confirmed else None)
+          "promoted", calendars=_invite(booking) if confirmed else None)
     if booking.status == AWAITING_APPROVAL:
         notify_manager_asked(booking, mark)
 
@@ -106,7 +154,7 @@ def notify_promoted(booking: Booking, mark: int) -> None:
 def notify_manager_agreed(booking: Booking, mark: int) -> None:
     """Tell the person their manager agreed: the place is confirmed, with the invitation."""
     _send(booking, f"booking:{booking.id}:agreed:{mark}", _subject("Your manager agreed", booking),
-          "manager_agreed", attachments=[_invite(booking)])
+          "manager_agreed", calendars=_invite(booking))
 
 
 def notify_manager_declined(booking: Booking, reason: str, mark: int) -> None:
@@ -138,21 +186,21 @@ def notify_cancelled(booking: Booking, held_place: bool, mark: int, *, invited: 
     `invited`, the place was confirmed, not only held for the manager's answer)."""
     subject = "Booking cancelled" if held_place else "You have left the waiting list"
     _send(booking, f"booking:{booking.id}:cancelled:{mark}", _subject(subject, booking), "cancelled",
-          attachments=[_cancel_invite(booking)] if invited else None, held_place=held_place, invited=invited)
+          calendars=_cancel_invite(booking) if invited else None, held_place=held_place, invited=invited)
 
 
 def notify_session_cancelled(booking: Booking, held_place: bool, *, invited: bool) -> None:
     """Tell a person the session itself is cancelled, with a cancelling invitation if they had one."""
     _send(booking, f"booking:{booking.id}:session-cancelled:{booking.session.sequence}",
           _subject("Session cancelled", booking), "session_cancelled",
-          attachments=[_cancel_invite(booking)] if invited else None, held_place=held_place, invited=invited)
+          calendars=_cancel_invite(booking) if invited else None, held_place=held_place, invited=invited)
 
 
 def notify_session_changed(booking: Booking, changes: list) -> None:
     """Tell a person what changed, with an updated invitation (higher SEQUENCE) for a confirmed place."""
     last = max(c.id for c in changes)
     _send(booking, f"booking:{booking.id}:session-change:{last}", _subject("Session changed", booking),
-          "session_changed", attachments=[_invite(booking)] if booking.status == CONFIRMED else None,
+          "session_changed", calendars=_invite(booking) if booking.status == CONFIRMED else None,
           changes=changes)
 
 
@@ -162,22 +210,18 @@ def notify_substituted(original: Booking, new: Booking, mark: int) -> None:
     invited = new.status == CONFIRMED
     _send(original, f"booking:{original.id}:substituted-out:{mark}",
           _subject(f"Your place has passed to {new.user.name}", original), "substituted_out",
-          attachments=[_cancel_invite(original)] if invited else None, colleague=new.user, invited=invited)
+          calendars=_cancel_invite(original) if invited else None, colleague=new.user, invited=invited)
     _send(new, f"booking:{new.id}:substituted-in:{mark}",
           _subject(f"{original.user.name} has passed you their place", new), "substituted_in",
-          attachments=[_invite(new)] if new.status == CONFIRMED else None, colleague=original.user)
+          calendars=_invite(new) if new.status == CONFIRMED else None, colleague=original.user)
 
 
 def notify_moved(old: Booking, new: Booking, invited: bool, mark: int) -> None:
-    """Tell the person their booking moved: cancel the old date (if they were invited to it), invite
-    to the new one."""
-    attachments = []
-    if invited:
-        attachments.append(_cancel_invite(old, "cancel-old-date.ics"))
-    if new.status == CONFIRMED:
-        attachments.append(_invite(new))
+    """Tell the person their booking moved: invite to the new date, and cancel the old one if they
+    were invited to it."""
+    calendars = (_invite(new) if new.status == CONFIRMED else []) + (_cancel_invite(old) if invited else [])
     _send(new, f"booking:{new.id}:moved:{mark}", _subject("Your booking has moved", new), "moved",
-          attachments=attachments or None, old=old)
+          calendars=calendars, old=old)
 
 
 def notify_reminder(booking: Booking, days: int) -> bool:

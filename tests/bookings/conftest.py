@@ -77,9 +77,9 @@ def make_session(app, make_course):
 
 
 def invites(message) -> list[tuple[str, Calendar]]:
-    """The calendar attachments of a received message: (the MIME method parameter, parsed calendar)."""
+    """The calendars of a received message, wherever they are: (the MIME method parameter, parsed calendar)."""
     found = []
-    for part in message.iter_attachments():
+    for part in message.walk():
         if part.get_content_type() == "text/calendar":
             found.append((part.get_param("method"), Calendar.from_ical(part.get_payload(decode=True))))
     return found

@@ -601,7 +601,17 @@ def test_an_administrator_moves_a_booking_to_another_date(
     assert "Moved to the session on 5 April 2027" in db.session.get(Booking, booking.id).events[-1].reason
     deliver()
     message = next(m for m in mailbox.to(person.email) if subject(m).startswith("Your booking has moved"))
-    assert sorted(c["METHOD"] for _, c in invites(message)) == ["CANCEL", "REQUEST"]
+    [(_, invite)] = invites(message)
+    assert invite["METHOD"] == "REQUEST" and new_date.parts[0].id == _part_id(invite)
+    # One iTIP method per message: the old date is cancelled in a message of its own.
+    [removal] = [m for m in mailbox.to(person.email) if subject(m).startswith("Cancelled: ")]
+    [(_, cancel)] = invites(removal)
+    assert cancel["METHOD"] == "CANCEL" and old.parts[0].id == _part_id(cancel)
+
+
+def _part_id(calendar) -> int:
+    [event] = calendar.walk("VEVENT")
+    return int(str(event["UID"]).split("@")[0].rsplit("-", 1)[1])
 
 
 def test_cancelled_session_bookings_are_cancelled_without_charge_and_everyone_is_told(

@@ -41,7 +41,8 @@ def _sign_in(page, person) -> None:
 
 
 def _calendar(message) -> Calendar:
-    [part] = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
+    # A meeting request is a body part (text/calendar in multipart/alternative), not an attachment.
+    [part] = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
     return Calendar.from_ical(part.get_payload(decode=True))
 
 

@@ -1,12 +1,18 @@
 """The outbox: queued with the change, sent after commit, retried, never sent twice; the
 administrators' copy never holds a working secret link."""
+import base64
+import json
 import re
 from datetime import timedelta
+
+import pytest
 
 from sqlalchemy import select
 
 from app import clock
-from app.email import FAILED, QUEUED, SENT, Attachment, OutboxMessage, deliver_outbox, queue_email
+from app.email import (
+    FAILED, QUEUED, SENT, Attachment, OutboxMessage, calendar_part, deliver_outbox, queue_email,
+)
 from app.extensions import db
 from app.jobs import run_jobs
 from app.urls import SECRET_ARGUMENTS, external_url, mask_secret_links
@@ -34,6 +40,47 @@ def test_delivers_plain_text_html_and_attachments_to_a_real_smtp_server(app, mai
     assert attachment.get_filename() == "invite.ics"
     assert attachment.get_content_type() == "text/calendar"
     assert db.session.scalar(select(OutboxMessage.status)) == SENT
+
+
+CALENDAR = "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\nUID:a@b\r\nSUMMARY:Café\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+
+
+def test_an_inline_calendar_travels_as_a_text_calendar_body_part_beside_text_and_html(app, mailbox):
+    _queue(attachments=[calendar_part("REQUEST", CALENDAR.encode()),
+                        Attachment("notes.txt", "text/plain", b"A file")])
+    db.session.commit()
+    assert deliver_outbox() == (1, 0)
+
+    [received] = mailbox.messages
+    assert received.get_content_type() == "multipart/mixed"
+    [alternative] = [p for p in received.iter_parts() if p.get_content_type() == "multipart/alternative"]
+    assert [p.get_content_type() for p in alternative.iter_parts()] == ["text/plain", "text/html", "text/calendar"]
+    calendar = list(alternative.iter_parts())[2]
+    assert calendar.get_param("method") == "REQUEST" and calendar.get_content_charset() == "utf-8"
+    assert calendar.get_content_disposition() is None  # a body, not an attachment
+    assert calendar.get_content().replace("\r\n", "\n") == CALENDAR.replace("\r\n", "\n")
+    # Only the file is an attachment.
+    assert [a.get_filename() for a in received.iter_attachments()] == ["notes.txt"]
+    assert "Dear Amara" in received.get_body(preferencelist=("plain",)).get_content()
+    assert [a.filename for a in db.session.scalar(select(OutboxMessage)).attachments] == ["invite.ics", "notes.txt"]
+
+
+def test_a_message_queued_before_inline_parts_keeps_its_attachment(app, mailbox):
+    message = _queue()
+    message.attachments_json = json.dumps([{"filename": "invite.ics", "content_type": "text/calendar; method=REQUEST",
+                                            "data": base64.b64encode(CALENDAR.encode()).decode()}])
+    db.session.commit()
+    assert deliver_outbox() == (1, 0)
+    [received] = mailbox.messages
+    [attachment] = list(received.iter_attachments())
+    assert attachment.get_filename() == "invite.ics" and attachment.get_param("method") == "REQUEST"
+
+
+def test_a_message_has_at_most_one_inline_part_of_a_type(app):
+    with pytest.raises(ValueError):
+        _queue(attachments=[calendar_part("REQUEST", b"BEGIN:VCALENDAR"), calendar_part("CANCEL", b"BEGIN:VCALENDAR")])
+    with pytest.raises(ValueError):
+        _queue(attachments=[Attachment("x.png", "image/png", b"PNG", inline=True)])
 
 
 def test_the_same_key_queues_one_message(app, mailbox):
