@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from app.accounts.models import Agency, Sector, User
 from app.bookings.models import HOLDS_PLACE, Booking, Completion
@@ -390,6 +390,8 @@ def delete_course(course: Course, actor: User) -> None:
     db.session.execute(delete(course_prerequisites).where(
         (course_prerequisites.c.course_id == course.id) | (course_prerequisites.c.prerequisite_id == course.id)
     ))
+    # A refresher course that renewed this mistaken course renews nothing now.
+    db.session.execute(update(Course).where(Course.renews_course_id == course.id).values(renews_course_id=None))
     course.themes = []
     course.audience_sectors = []
     db.session.delete(course)

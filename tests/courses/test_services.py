@@ -177,6 +177,17 @@ def test_a_course_with_sessions_is_never_deleted(app, admin, now, make_session, 
     assert db.session.get(Course, spare.id) is None and db.session.get(Course, course.id) is not None
 
 
+def test_deleting_a_mistaken_course_leaves_the_refresher_that_renewed_it_renewing_nothing(app, admin, make_course):
+    mistake = make_course(title="Level 3 (typo)", refresher_months=36)
+    refresher = make_course(title="Level 3 Refresher", renews=mistake)
+    db.session.commit()
+    delete_course(mistake, admin)
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Course, mistake.id) is None
+    assert db.session.get(Course, refresher.id).renews_course_id is None
+
+
 def test_levels_are_data_mapped_to_intercollegiate_levels(app, admin):
     level = create_level("Level 3 refresher", "Level 3 core", admin)
     update_level(level, "Level 3 update", "Level 3 core (refresher)", admin)
