@@ -159,8 +159,12 @@ def eligibility_problem(
         return f"{what}. Cancel that booking first to come on this date instead."
     missing = missing_prerequisites(session.course, person) if check_prerequisites else []
     if missing:
-        return (f"{'You need' if you else name + ' needs'} to complete {_and_list([c.title for c in missing])} "
-                "before booking this course.")
+        message = (f"{'You need' if you else name + ' needs'} to complete {_and_list([c.title for c in missing])} "
+                   "before booking this course.")
+        if _awaiting_check(person, missing):
+            message += (" The training you recorded from elsewhere is waiting for the L&D team to check it."
+                        if you else f" {name} has recorded training from elsewhere that is waiting to be checked.")
+        return message
     suspension = active_suspension(person)
     if suspension:
         return _suspension_message(suspension, you, name)
@@ -186,6 +190,16 @@ def missing_prerequisites(course: Course, person: User) -> list[Course]:
         )
     )
     return [c for c in prerequisites if c.id not in done]
+
+
+def _awaiting_check(person: User, courses: list[Course]) -> bool:
+    """True when the person has learning done elsewhere, not yet checked, for one of `courses`."""
+    return db.session.scalar(
+        select(Completion.id).where(
+            Completion.user_id == person.id, Completion.source == PRIOR_LEARNING,
+            Completion.check_result.is_(None), Completion.course_id.in_([c.id for c in courses]),
+        ).limit(1)
+    ) is not None
 
 
 def _sector_id(agency) -> int | None:

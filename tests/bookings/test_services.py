@@ -704,11 +704,12 @@ def test_learning_done_elsewhere_counts_for_a_prerequisite_only_once_accepted_an
                                              certificate=("My cert.pdf", PDF))
     db.session.commit()
     assert (pending.certificate_name, pending.certificate_type) == ("My cert.pdf", "application/pdf")
-    _refused(needs, services.book_place, session, person, person)
+    _refused(needs + " The training you recorded from elsewhere is waiting for the L&D team to check it.",
+             services.book_place, session, person, person)
 
     services.decide_prior_learning(pending, False, "The certificate is for Level 1 only", admin)
     db.session.commit()
-    _refused(needs, services.book_place, session, person, person)
+    assert "waiting for the L&D team" not in _refused(needs, services.book_place, session, person, person).message
     deliver()
     [refusal] = mailbox.to(person.email)
     assert subject(refusal).startswith("Not accepted: your Safeguarding Level 1 and 2 (online)")
