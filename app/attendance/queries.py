@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import and_, func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from app.accounts.models import ACTIVE, Agency, User
 from app.attendance.models import Charge, Suspension
@@ -14,15 +14,24 @@ from app.attendance.services import (
     ATTENDANCE_SOURCE,
     NO_SHOW_OUTCOMES,
     day_start_utc,
+    refresher_clock,
     refresher_due_on,
     refresher_state,
 )
-from app.bookings.models import CANCELLED, CONFIRMED, PRESENT_OUTCOMES, Booking, Completion
+from app.bookings.models import (
+    CANCELLED,
+    CONFIRMED,
+    PRESENT_OUTCOMES,
+    PRIOR_LEARNING,
+    SELF_RECORDED,
+    Booking,
+    Completion,
+)
 from app.clock import add_months, today_london
 from app.courses.models import Course, Session
 from app.extensions import db
 
-SOURCE_LABELS = {ATTENDANCE_SOURCE: "Attended", "self_recorded": "Completed online"}
+SOURCE_LABELS = {ATTENDANCE_SOURCE: "Attended", SELF_RECORDED: "Completed online", PRIOR_LEARNING: "Done elsewhere"}
 
 
 def default_period() -> tuple[date, date]:
@@ -50,12 +59,19 @@ class RecordRow:
         return session_days(self.booking.session) if self.booking else [self.completed_on]
 
 
+def _source_label(completion: Completion) -> str:
+    label = SOURCE_LABELS.get(completion.source, completion.source)
+    return f"{label}: {completion.provider}" if completion.source == PRIOR_LEARNING else label
+
+
 def training_record(person: User) -> list[RecordRow]:
-    """Every course the person completed, newest first; only the latest of a course is due a refresher."""
+    """Every course the person completed (learning done elsewhere once accepted), newest first; only
+    the latest completion on a refresher clock (a course and the courses that renew it) is due one."""
     completions = db.session.scalars(
         select(Completion)
-        .where(Completion.user_id == person.id)
+        .where(Completion.user_id == person.id, Completion.counts)
         .options(joinedload(Completion.course).joinedload(Course.level),
+                 joinedload(Completion.course).joinedload(Course.renews),
                  joinedload(Completion.booking))
         .order_by(Completion.completed_on.desc(), Completion.id.desc())
     ).all()
@@ -63,15 +79,16 @@ def training_record(person: User) -> list[RecordRow]:
     rows = []
     for completion in completions:
         course = completion.course
+        clock = refresher_clock(course).id
         due = refresher_due_on(completion)
-        if course.id in seen:
+        if clock in seen:
             state = "renewed" if due else ""
         else:
             state = refresher_state(due)
-            seen.add(course.id)
+            seen.add(clock)
         rows.append(RecordRow(
             completion=completion, course=course, completed_on=completion.completed_on,
-            source_label=SOURCE_LABELS.get(completion.source, completion.source),
+            source_label=_source_label(completion),
             hours=course.duration_hours or Decimal("0"),
             level=course.level.name if course.level else "",
             refresher_due=due, refresher_state=state, booking=completion.booking,
@@ -132,28 +149,32 @@ class RefresherRow:
 
 
 def agency_refreshers(agency: Agency, course_id: int | None = None) -> list[RefresherRow]:
-    """The agency's current staff whose refresher is overdue or due soon (latest completion per course)."""
+    """The agency's current staff whose refresher is overdue or due soon: the latest completion on
+    each refresher clock (a course, or a course that renews it), shown under the renewed course."""
+    clock = aliased(Course)
     query = (
-        select(Completion)
+        select(Completion, clock)
         .join(User, User.id == Completion.user_id)
         .join(Course, Course.id == Completion.course_id)
-        .where(User.agency_id == agency.id, User.status == ACTIVE, Course.refresher_months.is_not(None))
+        .join(clock, clock.id == func.coalesce(Course.renews_course_id, Course.id))
+        .where(User.agency_id == agency.id, User.status == ACTIVE, clock.refresher_months.is_not(None),
+               Completion.counts)
         .options(joinedload(Completion.user), joinedload(Completion.course))
         .order_by(Completion.completed_on.desc(), Completion.id.desc())
     )
     if course_id:
-        query = query.where(Completion.course_id == course_id)
+        query = query.where(clock.id == course_id)
     seen: set[tuple[int, int]] = set()
     rows = []
-    for completion in db.session.scalars(query).unique():
-        key = (completion.user_id, completion.course_id)
+    for completion, course in db.session.execute(query).unique():
+        key = (completion.user_id, course.id)
         if key in seen:
             continue
         seen.add(key)
         due = refresher_due_on(completion)
         state = refresher_state(due)
         if state:
-            rows.append(RefresherRow(completion.user, completion.course, completion.completed_on, due, state))
+            rows.append(RefresherRow(completion.user, course, completion.completed_on, due, state))
     return sorted(rows, key=lambda r: (r.due, r.person.name))
 
 

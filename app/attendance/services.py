@@ -49,7 +49,7 @@ from app.bookings.models import (
 )
 from app.clock import add_months, london_to_utc, to_london, today_london, utcnow
 from app.courses.models import CANCELLED as SESSION_CANCELLED
-from app.courses.models import Session
+from app.courses.models import Course, Session
 from app.extensions import db
 from app.locking import lock_rows
 
@@ -609,9 +609,17 @@ def lift_suspension(
 # ---------------------------------------------------------------- refreshers
 
 
+def refresher_clock(course: Course) -> Course:
+    """The course whose refresher clock completing `course` restarts: the course it renews, or itself."""
+    return course.renews or course
+
+
 def refresher_due_on(completion: Completion) -> date | None:
-    """When a refresher of this course is due (None: the course needs no refresher)."""
-    months = completion.course.refresher_months
+    """When the next refresher is due after this completion (None: no refresher is needed).
+
+    A course that renews another (Level 3 Refresher renews Level 3) follows that course's interval.
+    """
+    months = refresher_clock(completion.course).refresher_months
     return add_months(completion.completed_on, months) if months else None
 
 

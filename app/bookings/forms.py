@@ -1,12 +1,15 @@
 """Forms for booking, cancelling, passing on a place, managers' answers and the L&D team's screens."""
+from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
+    GovFileInput,
+    GovRadioInput,
     GovSelect,
     GovSubmitInput,
     GovTextArea,
     GovTextInput,
 )
-from wtforms import BooleanField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.forms import BaseForm, GovDateField
@@ -66,6 +69,13 @@ class AdminBookForm(BaseForm):
     manager_agreed = BooleanField("Their line manager has already agreed", widget=GovCheckboxInput())
     overbook = BooleanField("Overbook: give them a place even if the session is full",
                             widget=GovCheckboxInput())
+    prerequisite_override = TextAreaField(
+        "Book them without a missing prerequisite: reason (optional)",
+        widget=GovTextArea(),
+        description="Only if they have not completed a course this one needs, for example "
+                    "“Level 2 done with their trust, certificate seen”. The reason is kept in the booking’s history.",
+        validators=[Optional(), Length(max=1000, message="The reason must be 1000 characters or fewer")],
+    )
     submit = SubmitField("Book them a place", widget=GovSubmitInput())
 
 
@@ -96,3 +106,41 @@ class CompletionRecordForm(BaseForm):
         validators=[Optional(), Length(max=500, message="Evidence must be 500 characters or fewer")],
     )
     submit = SubmitField("Record completion", widget=GovSubmitInput())
+
+
+class PriorLearningRecordForm(BaseForm):
+    course_id = SelectField("Which course here it is equivalent to", widget=GovSelect(), coerce=int,
+                            validators=[InputRequired("Choose the course here your learning is equivalent to")])
+    provider = StringField(
+        "Who provided it",
+        widget=GovTextInput(),
+        description="For example your own agency, trust or an e-learning provider.",
+        validators=[Optional(), Length(max=200, message="The provider must be 200 characters or fewer")],
+    )
+    completed_on = GovDateField(
+        "Date you completed it",
+        description="For example, 27 3 2027",
+        validators=[InputRequired("Enter the date you completed it, for example 27 3 2027")],
+    )
+    evidence = TextAreaField(
+        "Describe the training and your evidence",
+        widget=GovTextArea(),
+        description="The course title, how long it was, and a certificate number if you have one.",
+        validators=[Optional(), Length(max=2000, message="The description must be 2000 characters or fewer")],
+    )
+    certificate = FileField("Upload your certificate (optional)", widget=GovFileInput(),
+                            description="A PDF, PNG or JPEG file, 5 MB or smaller. Only you and the L&D team see it.")
+    submit = SubmitField("Send for checking", widget=GovSubmitInput())
+
+
+class PriorLearningDecisionForm(BaseForm):
+    decision = RadioField("Does it count as this course?", widget=GovRadioInput(),
+                          choices=[("accept", "Yes, accept it"), ("reject", "No, do not accept it")],
+                          validators=[InputRequired("Choose whether to accept it")])
+    note = TextAreaField(
+        "Why it is not accepted",
+        widget=GovTextArea(),
+        description="Needed if you do not accept it: we tell the person.",
+        validators=[Optional(), Length(max=2000, message="The reason must be 2000 characters or fewer")],
+    )
+    submit = SubmitField("Save and tell them", widget=GovSubmitInput())

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint, or_
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import Agency, User
@@ -55,6 +56,13 @@ OUTCOME_LABELS = {
     TURNED_AWAY: "Turned away (late)",
 }
 PRESENT_OUTCOMES = (ATTENDED, PARTLY_ATTENDED)
+
+# Completion sources and the L&D team's decision on learning done elsewhere.
+ATTENDANCE = "attendance"
+SELF_RECORDED = "self_recorded"  # an online course here, recorded by the person
+PRIOR_LEARNING = "prior_learning"  # equivalent learning done elsewhere, e.g. with their own agency
+ACCEPTED = "accepted"
+REJECTED = "rejected"
 
 
 class Booking(db.Model):
@@ -137,7 +145,8 @@ class BookingEvent(db.Model):
 
 
 class Completion(db.Model):
-    """A course completed: from attendance here, or recorded by the person (online courses)."""
+    """A course completed: from attendance here, recorded by the person (online courses), or
+    equivalent learning done elsewhere (prior learning), which counts only once the L&D team accepts it."""
 
     __tablename__ = "completions"
 
@@ -145,13 +154,31 @@ class Completion(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
     completed_on: Mapped[date]
-    source: Mapped[str] = mapped_column(String(20))  # "attendance" or "self_recorded"
+    source: Mapped[str] = mapped_column(String(20))  # ATTENDANCE, SELF_RECORDED or PRIOR_LEARNING
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), unique=True)
     evidence: Mapped[str] = mapped_column(Text, default="")  # e.g. the e-learning certificate number
     checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # L&D team check
     checked_at: Mapped[datetime | None]
+    # Prior learning: who provided it, and the L&D team's decision (None until checked).
+    provider: Mapped[str] = mapped_column(String(200), default="")
+    check_result: Mapped[str | None] = mapped_column(String(20))
+    check_note: Mapped[str] = mapped_column(Text, default="")  # why it was not accepted
+    # An uploaded certificate (PDF, PNG or JPEG), kept in the database so only the app serves it.
+    certificate_name: Mapped[str] = mapped_column(String(255), default="")
+    certificate_type: Mapped[str] = mapped_column(String(50), default="")
+    certificate_data: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     course: Mapped[Course] = relationship()
     booking: Mapped[Booking | None] = relationship()
+
+    @hybrid_property
+    def counts(self) -> bool:
+        """True when it counts for prerequisites and refreshers (prior learning only once accepted)."""
+        return self.source != PRIOR_LEARNING or self.check_result == ACCEPTED
+
+    @counts.inplace.expression
+    @classmethod
+    def _counts_expression(cls):
+        return or_(cls.source != PRIOR_LEARNING, cls.check_result == ACCEPTED)

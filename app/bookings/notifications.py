@@ -242,3 +242,21 @@ def notify_place_free_late(session, free: int, waiting: int, mark: int) -> None:
         session=session, course=session.course, free=free, waiting=waiting,
         admin_url=external_url("bookings.admin_session_bookings", session_id=session.id),
     )
+
+
+def notify_prior_learning_checked(completion) -> None:
+    """Tell the person whether the L&D team accepted the learning they did elsewhere."""
+    accepted = completion.check_result == "accepted"
+    queue_email(
+        key=f"completion:{completion.id}:checked",
+        to=completion.user.email,
+        subject=("Accepted: " if accepted else "Not accepted: ") + f"your {completion.course.title} from "
+                + completion.provider,
+        template="bookings/emails/prior_learning_checked",
+        completion=completion,
+        person=completion.user,
+        course=completion.course,
+        accepted=accepted,
+        my_bookings_url=external_url("bookings.my_bookings") + "#training",
+        l_and_d_email=current_app.config["L_AND_D_EMAIL"],
+    )

@@ -30,6 +30,10 @@ from app.bookings.models import (
     STATE_LABELS,
     TRANSFERRED,
     WAITING,
+    ACCEPTED,
+    PRIOR_LEARNING,
+    REJECTED,
+    SELF_RECORDED,
     Booking,
     BookingEvent,
     Completion,
@@ -49,7 +53,13 @@ APPROVAL_LINK_DAYS = 21  # longer than any 5-working-day wait, bank holidays inc
 NO_AUTOMATIC_PROMOTION = timedelta(hours=24)
 AGREE = "agree"
 DECLINE = "decline"
-SELF_RECORDED = "self_recorded"
+CERTIFICATE_MAX_BYTES = 5 * 1024 * 1024
+# What an uploaded certificate may be, told by its first bytes (not by its name or the browser's word).
+CERTIFICATE_TYPES = (
+    (b"%PDF-", "application/pdf", ".pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
+    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
+)
 
 
 class BookingError(Exception):
@@ -91,6 +101,7 @@ def eligibility_problem(
     allow_waiting_here: bool = False,
     needs_manager: bool | None = None,
     you: bool = True,
+    check_prerequisites: bool = True,
 ) -> str | None:
     """Say why `person` cannot book `session` now, or None when they can."""
     now = utcnow()
@@ -147,20 +158,14 @@ def eligibility_problem(
                 if status == WAITING else
                 f"{subject} already {'have' if you else 'has'} a place on this course on {format_date(starts_at)}")
         return f"{what}. Cancel that booking first to come on this date instead."
-    prerequisites = session.course.prerequisites
-    if prerequisites:
-        done = set(
-            db.session.scalars(
-                select(Completion.course_id).where(
-                    Completion.user_id == person.id,
-                    Completion.course_id.in_([c.id for c in prerequisites]),
-                )
-            )
-        )
-        missing = [c.title for c in prerequisites if c.id not in done]
-        if missing:
-            return (f"{'You need' if you else name + ' needs'} to complete {_and_list(missing)} "
-                    "before booking this course.")
+    missing = missing_prerequisites(session.course, person) if check_prerequisites else []
+    if missing:
+        message = (f"{'You need' if you else name + ' needs'} to complete {_and_list([c.title for c in missing])} "
+                   "before booking this course.")
+        if _awaiting_check(person, missing):
+            message += (" The training you recorded from elsewhere is waiting for the L&D team to check it."
+                        if you else f" {name} has recorded training from elsewhere that is waiting to be checked.")
+        return message
     suspension = active_suspension(person)
     if suspension:
         return _suspension_message(suspension, you, name)
@@ -169,6 +174,33 @@ def eligibility_problem(
         return ("This course needs your line manager to agree. Add their e-mail address to your account first."
                 if you else f"{name} has no line manager e-mail address on their account.")
     return None
+
+
+def missing_prerequisites(course: Course, person: User) -> list[Course]:
+    """The course's prerequisites the person has not completed (prior learning counts once accepted)."""
+    prerequisites = course.prerequisites
+    if not prerequisites:
+        return []
+    done = set(
+        db.session.scalars(
+            select(Completion.course_id).where(
+                Completion.user_id == person.id,
+                Completion.course_id.in_([c.id for c in prerequisites]),
+                Completion.counts,
+            )
+        )
+    )
+    return [c for c in prerequisites if c.id not in done]
+
+
+def _awaiting_check(person: User, courses: list[Course]) -> bool:
+    """True when the person has learning done elsewhere, not yet checked, for one of `courses`."""
+    return db.session.scalar(
+        select(Completion.id).where(
+            Completion.user_id == person.id, Completion.source == PRIOR_LEARNING,
+            Completion.check_result.is_(None), Completion.course_id.in_([c.id for c in courses]),
+        ).limit(1)
+    ) is not None
 
 
 def _sector_id(agency) -> int | None:
@@ -272,20 +304,27 @@ def book_place(
     on_behalf: bool = False,
     overbook: bool = False,
     manager_agreed: bool = False,
+    prerequisite_override: str = "",
 ) -> Booking:
     """Give a person a place on a session, or a place on its waiting list when it is full for them.
 
     `on_behalf` (the L&D team) ignores the booking window; `overbook` gives a place even when none
-    is free; `manager_agreed` records that the line manager has already agreed.
+    is free; `manager_agreed` records that the line manager has already agreed;
+    `prerequisite_override` (the L&D team, with a reason) books them without a missing prerequisite.
     """
+    override = prerequisite_override.strip()
+    if override and not (on_behalf and actor.has_role(ADMIN)):
+        raise BookingError("Only the L&D team can book someone without a prerequisite.")
     session = _lock_session(session.id)
     lock_rows(User, [person.id])  # one person's two requests for two dates of a course queue here
     needs_manager = session.course.requires_manager_approval and not manager_agreed
     problem = eligibility_problem(
-        session, person, ignore_window=on_behalf, needs_manager=needs_manager, you=actor.id == person.id
+        session, person, ignore_window=on_behalf, needs_manager=needs_manager, you=actor.id == person.id,
+        check_prerequisites=not override,
     )
     if problem:
         raise BookingError(problem)
+    overridden = missing_prerequisites(session.course, person) if override else []
     availability = availability_for([session])[session.id]
     has_place, reservation_id = availability.place_for(person.agency_id, _sector_id(person.agency))
     overbooked = False
@@ -301,6 +340,9 @@ def book_place(
             reason += ", over capacity (overbooked)"
         if manager_agreed and session.course.requires_manager_approval:
             reason += "; line manager's agreement recorded by the L&D team"
+        if overridden:
+            reason += (f"; prerequisite {_and_list([c.title for c in overridden])} overridden by the "
+                       f"L&D team: {override[:1000]}")
     else:
         reason = "Booked" if has_place else "Joined the waiting list: no place free for them"
     booking = _write_booking(
@@ -846,10 +888,86 @@ def record_completion(person: User, course: Course | None, completed_on: date | 
 
 def check_completion(completion: Completion, actor: User) -> None:
     """Mark a self-recorded completion as checked by the L&D team."""
+    if completion.source == PRIOR_LEARNING:
+        raise BookingError("Accept or reject learning done elsewhere: it counts only once accepted.")
     if completion.checked_at is not None:
         raise BookingError("This completion has already been checked.")
     completion.checked_by_id = actor.id
     completion.checked_at = utcnow()
+
+
+def certificate_type(data: bytes) -> tuple[str, str] | None:
+    """The (content type, file extension) of a PDF, PNG or JPEG file; None for anything else."""
+    for magic, content_type, extension in CERTIFICATE_TYPES:
+        if data.startswith(magic):
+            return content_type, extension
+    return None
+
+
+def record_prior_learning(person: User, course: Course | None, provider: str, completed_on: date | None,
+                          evidence: str, actor: User, *, certificate: tuple[str, bytes] | None = None
+                          ) -> Completion:
+    """Record learning done elsewhere as equivalent to a course here, for the L&D team to check.
+
+    `certificate` is (file name, contents): a PDF, PNG or JPEG of at most 5 MB.
+    """
+    if course is None:
+        raise BookingError("Choose the course here that your learning is equivalent to.", "course_id")
+    if not provider.strip():
+        raise BookingError("Enter who provided the training, for example your own agency.", "provider")
+    if completed_on is None:
+        raise BookingError("Enter the date you completed it, for example 27 3 2027.", "completed_on")
+    if completed_on > today_london():
+        raise BookingError("The date you completed it must be today or in the past.", "completed_on")
+    if completed_on < date(2000, 1, 1):
+        raise BookingError("Enter a date after 1 January 2000.", "completed_on")
+    if not evidence.strip():
+        raise BookingError("Describe the training and your evidence, for example the course title and "
+                           "certificate number.", "evidence")
+    name, content_type, data = "", "", None
+    if certificate is not None and certificate[1]:
+        name, data = certificate
+        if len(data) > CERTIFICATE_MAX_BYTES:
+            raise BookingError("The certificate must be 5 MB or smaller.", "certificate")
+        found = certificate_type(data)
+        if found is None:
+            raise BookingError("The certificate must be a PDF, PNG or JPEG file.", "certificate")
+        content_type, extension = found
+        # A stored name is shown back and used in a download header: keep it plain.
+        stem = "".join(ch for ch in name.rsplit(".", 1)[0] if ch.isalnum() or ch in " -_")[:100].strip()
+        name = (stem or "certificate") + extension
+    duplicate = db.session.scalar(
+        select(Completion.id).where(
+            Completion.user_id == person.id, Completion.course_id == course.id,
+            Completion.completed_on == completed_on,
+        )
+    )
+    if duplicate:
+        raise BookingError("You have already recorded this course on that date.", "completed_on")
+    completion = Completion(
+        user_id=person.id, course_id=course.id, completed_on=completed_on, source=PRIOR_LEARNING,
+        provider=provider.strip()[:200], evidence=evidence.strip()[:2000], certificate_name=name,
+        certificate_type=content_type, certificate_data=data, created_at=utcnow(),
+    )
+    db.session.add(completion)
+    db.session.flush()
+    return completion
+
+
+def decide_prior_learning(completion: Completion, accept: bool, note: str, actor: User) -> None:
+    """Accept or reject learning done elsewhere (L&D team) and tell the person."""
+    if completion.source != PRIOR_LEARNING:
+        raise BookingError("Only learning done elsewhere is accepted or rejected.")
+    if completion.check_result is not None:
+        raise BookingError("This has already been checked.")
+    if not accept and not note.strip():
+        raise BookingError("Say why it is not accepted: we tell the person.", "note")
+    completion.check_result = ACCEPTED if accept else REJECTED
+    completion.check_note = note.strip()[:2000]
+    completion.checked_by_id = actor.id
+    completion.checked_at = utcnow()
+    db.session.flush()
+    notify.notify_prior_learning_checked(completion)
 
 
 def reset_calendar_token(person: User) -> None:

@@ -20,12 +20,16 @@ from app.bookings.forms import (
     BookingConfirmForm,
     BookingSubstituteForm,
     CompletionRecordForm,
+    PriorLearningDecisionForm,
+    PriorLearningRecordForm,
 )
 from app.bookings.models import (
     ACTIVE_STATES,
     AWAITING_APPROVAL,
     CONFIRMED,
     HOLDS_PLACE,
+    PRIOR_LEARNING,
+    SELF_RECORDED,
     STATE_LABELS,
     WAITING,
     Booking,
@@ -272,6 +276,48 @@ def record_completion():
     return render_template("bookings/record_completion.html", form=form, courses=courses)
 
 
+@bp.route("/my-training/elsewhere", methods=["GET", "POST"])
+@signed_in
+def record_prior_learning():
+    courses = db.session.scalars(select(Course).where(Course.retired_at.is_(None)).order_by(Course.title)).all()
+    form = PriorLearningRecordForm()
+    form.course_id.choices = [(0, "Choose a course")] + [(c.id, c.title) for c in courses]
+    if form.validate_on_submit():
+        course = db.session.get(Course, form.course_id.data) if form.course_id.data else None
+        upload = form.certificate.data
+        certificate = None
+        if upload is not None and getattr(upload, "filename", ""):
+            # One byte more than allowed is enough to refuse a file that is too big.
+            certificate = (upload.filename, upload.stream.read(services.CERTIFICATE_MAX_BYTES + 1))
+        try:
+            services.record_prior_learning(current_user, course, form.provider.data or "",
+                                           form.completed_on.data, form.evidence.data or "", current_user,
+                                           certificate=certificate)
+        except services.BookingError as exc:
+            db.session.rollback()
+            show_refusal(form, exc)
+        else:
+            db.session.commit()
+            flash(f"Sent for checking: your training equivalent to {course.title}. We will e-mail you "
+                  "when the L&D team has checked it.", "success")
+            return redirect(url_for("bookings.my_bookings") + "#training")
+    return render_template("bookings/record_prior_learning.html", form=form)
+
+
+@bp.route("/completions/<int:completion_id>/certificate")
+@signed_in
+def completion_certificate(completion_id: int):
+    completion = db.session.get(Completion, completion_id)
+    if (completion is None or not completion.certificate_name
+            or (completion.user_id != current_user.id and not current_user.has_role(ADMIN))):
+        abort(404)
+    response = Response(completion.certificate_data, mimetype=completion.certificate_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{completion.certificate_name}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 # ---------------------------------------------------------------- the L&D team
 
 
@@ -311,7 +357,8 @@ def admin_session_bookings(session_id: int):
             try:
                 booking = services.book_place(session, person, current_user, on_behalf=True,
                                               overbook=form.overbook.data,
-                                              manager_agreed=form.manager_agreed.data)
+                                              manager_agreed=form.manager_agreed.data,
+                                              prerequisite_override=form.prerequisite_override.data or "")
             except services.BookingError as exc:
                 db.session.rollback()
                 form.email.errors = list(form.email.errors) + [exc.message]
@@ -456,7 +503,7 @@ def admin_promote(booking_id: int):
 @requires(ADMIN)
 def admin_completions():
     show = request.args.get("show", "unchecked")
-    query = select(Completion).where(Completion.source == services.SELF_RECORDED)
+    query = select(Completion).where(Completion.source.in_((SELF_RECORDED, PRIOR_LEARNING)))
     if show != "all":
         query = query.where(Completion.checked_at.is_(None))
     completions = db.session.scalars(query.order_by(Completion.created_at.desc()).limit(500)).all()
@@ -476,3 +523,26 @@ def admin_check_completion(completion_id: int):
         db.session.commit()
         flash(f"{completion.user.name}’s {completion.course.title} is marked as checked.", "success")
     return redirect(url_for("bookings.admin_completions"))
+
+
+@bp.route("/admin/completions/<int:completion_id>/decide", methods=["GET", "POST"])
+@requires(ADMIN)
+def admin_decide_completion(completion_id: int):
+    completion = db.session.get(Completion, completion_id)
+    if completion is None or completion.source != PRIOR_LEARNING:
+        abort(404)
+    form = PriorLearningDecisionForm()
+    if form.validate_on_submit():
+        try:
+            services.decide_prior_learning(completion, form.decision.data == "accept", form.note.data or "",
+                                           current_user)
+        except services.BookingError as exc:
+            db.session.rollback()
+            show_refusal(form, exc)
+        else:
+            db.session.commit()
+            word = "accepted" if form.decision.data == "accept" else "not accepted"
+            flash(f"{completion.user.name}’s training is {word} as {completion.course.title}. "
+                  "We have e-mailed them.", "success")
+            return redirect(url_for("bookings.admin_completions"))
+    return render_template("bookings/admin_decide_completion.html", completion=completion, form=form)

@@ -191,6 +191,11 @@ def _course_choices(form: CourseForm, course: Course | None) -> None:
     form.audience_sector_ids.choices = [
         (s.id, s.name) for s in db.session.scalars(select(Sector).where(Sector.active.is_(True)).order_by(Sector.position))
     ]
+    form.renews_course_id.choices = [(0, "No other course")] + [
+        (c.id, f"{c.title} ({c.code})")
+        for c in db.session.scalars(select(Course).where(Course.refresher_months > 0).order_by(Course.title))
+        if (course is None or c.id != course.id) and (not c.is_retired or (course and c.id == course.renews_course_id))
+    ]
     current = {c.id for c in course.prerequisites} if course else set()
     form.prerequisite_ids.choices = [
         (c.id, f"{c.title} ({c.code})")
@@ -212,6 +217,7 @@ def _course_details(form: CourseForm) -> CourseDetails:
         prerequisites=pick(Course, form.prerequisite_ids.data),
         duration_hours=form.hours, is_online=form.is_online.data,
         refresher_months=form.refresher_months.number,
+        renews=db.session.get(Course, form.renews_course_id.data) if form.renews_course_id.data else None,
         requires_manager_approval=form.requires_manager_approval.data,
         cancellation_notice_days=form.cancellation_notice_days.number,
         non_attendance_charge_pence=form.charge_pence,
@@ -219,7 +225,7 @@ def _course_details(form: CourseForm) -> CourseDetails:
     )
 
 
-COURSE_ALIASES = {"prerequisites": "prerequisite_ids"}
+COURSE_ALIASES = {"prerequisites": "prerequisite_ids", "renews": "renews_course_id"}
 
 
 @bp.route("/admin/courses/new", methods=["GET", "POST"])
@@ -251,7 +257,8 @@ def admin_course_edit(course_id: int):
         "theme_ids": [t.id for t in course.themes], "grew_from": course.grew_from,
         "duration_hours": f"{course.duration_hours:.2f}".rstrip("0").rstrip("."),
         "prerequisite_ids": [c.id for c in course.prerequisites],
-        "refresher_months": course.refresher_months, "cancellation_notice_days": course.cancellation_notice_days,
+        "refresher_months": course.refresher_months, "renews_course_id": course.renews_course_id or 0,
+        "cancellation_notice_days": course.cancellation_notice_days,
         "non_attendance_charge": f"{course.non_attendance_charge_pence / 100:.2f}",
         "evaluation_delay_months": course.evaluation_delay_months,
         "requires_manager_approval": course.requires_manager_approval, "is_online": course.is_online,

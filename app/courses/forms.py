@@ -118,6 +118,9 @@ class CourseForm(BaseForm):
     prerequisite_ids = MultiCheckboxField("Prerequisites", coerce=int, description="Courses people must complete first.")
     refresher_months = WholeNumberField("Refresher interval in months", description="How often people should do it again, for example 36. Leave blank for none.",
                                         message="The refresher interval must be a whole number of months")
+    renews_course_id = SelectField("Completing it renews the refresher of", widget=GovSelect(), coerce=int, default=0,
+                                   description="For a refresher course: attending it restarts the refresher clock of "
+                                               "the main course, for example Level 3 Refresher renews Level 3.")
     cancellation_notice_days = WholeNumberField("Cancellation notice in working days", message="The notice must be a whole number of working days",
                                                 validators=[DataRequired("Enter the cancellation notice in working days")])
     non_attendance_charge = StringField("Charge for late cancellation or not attending, in pounds", widget=GovTextInput(),

@@ -75,6 +75,8 @@ class Course(db.Model):
     # Online courses (e-learning) are completed by the person recording it, not booked.
     is_online: Mapped[bool] = mapped_column(default=False)
     refresher_months: Mapped[int | None]
+    # Completing this course restarts the refresher clock of another (Level 3 Refresher renews Level 3).
+    renews_course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"), index=True)
     requires_manager_approval: Mapped[bool] = mapped_column(default=True)
     cancellation_notice_days: Mapped[int] = mapped_column(default=5)  # working days
     non_attendance_charge_pence: Mapped[int] = mapped_column(default=0)
@@ -94,6 +96,7 @@ class Course(db.Model):
         order_by="Course.title",
     )
     sessions: Mapped[list[Session]] = relationship(back_populates="course")
+    renews: Mapped[Course | None] = relationship(remote_side=lambda: Course.id)
 
     @property
     def is_retired(self) -> bool:

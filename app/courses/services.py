@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from app.accounts.models import Agency, Sector, User
 from app.bookings.models import HOLDS_PLACE, Booking, Completion
@@ -206,6 +206,7 @@ class CourseDetails:
     duration_hours: Decimal = Decimal("0")
     is_online: bool = False
     refresher_months: int | None = None
+    renews: Course | None = None  # completing this course restarts that course's refresher clock
     requires_manager_approval: bool = True
     cancellation_notice_days: int = 5
     non_attendance_charge_pence: int = 0
@@ -263,7 +264,32 @@ def _validate_course(course: Course, details: CourseDetails) -> None:
     loop = _prerequisite_loop(course, details.prerequisites)
     if loop:
         problems.add("prerequisites", loop)
+    renewal = _renewal_problem(course, details.renews)
+    if renewal:
+        problems.add("renews", renewal)
     problems.raise_any()
+
+
+def _renewal_problem(course: Course, renews: Course | None) -> str | None:
+    """Why `course` cannot renew `renews`'s refresher, or None. Renewal is one step: a refresher
+    course renews a main course, never a course that itself renews another."""
+    if renews is None:
+        return None
+    if course.id is not None and renews.id == course.id:
+        return "A course cannot renew its own refresher: leave it as ‘No other course’"
+    if renews.renews_course_id is not None:
+        main = renews.renews
+        return f"{renews.title} renews {main.title if main else 'another course'} itself: choose that course instead"
+    if not renews.refresher_months:
+        return f"{renews.title} has no refresher interval, so there is no refresher to renew"
+    if course.id is not None:
+        renewed_by = db.session.scalars(
+            select(Course.title).where(Course.renews_course_id == course.id).order_by(Course.title)
+        ).all()
+        if renewed_by:
+            return (f"{', '.join(renewed_by)} already renew{'s' if len(renewed_by) == 1 else ''} this course’s "
+                    "refresher, so this course cannot renew another")
+    return None
 
 
 def _prerequisite_loop(course: Course, prerequisites: list[Course]) -> str | None:
@@ -322,6 +348,7 @@ def _apply_course(course: Course, details: CourseDetails) -> None:
     course.duration_hours = details.duration_hours
     course.is_online = details.is_online
     course.refresher_months = details.refresher_months
+    course.renews = details.renews
     course.requires_manager_approval = details.requires_manager_approval
     course.cancellation_notice_days = details.cancellation_notice_days
     course.non_attendance_charge_pence = details.non_attendance_charge_pence
@@ -363,6 +390,8 @@ def delete_course(course: Course, actor: User) -> None:
     db.session.execute(delete(course_prerequisites).where(
         (course_prerequisites.c.course_id == course.id) | (course_prerequisites.c.prerequisite_id == course.id)
     ))
+    # A refresher course that renewed this mistaken course renews nothing now.
+    db.session.execute(update(Course).where(Course.renews_course_id == course.id).values(renews_course_id=None))
     course.themes = []
     course.audience_sectors = []
     db.session.delete(course)

@@ -235,24 +235,27 @@ def _bookings_grouped(period: Period, viewer: Viewer, kinds, ids):
 
 
 def due_refreshers(period: Period):
-    """Each person's latest completion of each course whose refresher falls due in the period:
-    one GROUP BY over completions with the due windows in HAVING, as a CTE (user_id, course_id,
-    completed_on) the report's groupings share."""
+    """Each person's latest completion on each refresher clock whose refresher falls due in the
+    period: one GROUP BY over completions with the due windows in HAVING, as a CTE (user_id,
+    course_id, completed_on) the report's groupings share. A clock is a course with its refresher
+    interval and the courses that renew it (Level 3 and Level 3 Refresher); course_id is that
+    course, and learning done elsewhere counts once accepted."""
     by_months: dict[int, list[int]] = defaultdict(list)
     for course_id, months in db.session.execute(
         select(Course.id, Course.refresher_months).where(Course.refresher_months > 0)
     ):
         by_months[months].append(course_id)
+    clock = func.coalesce(Course.renews_course_id, Course.id)
     latest = func.max(Completion.completed_on)
     windows = []
     for months, course_ids in by_months.items():
         low, high = completed_between_for_due(period, months)
-        windows.append(and_(Completion.course_id.in_(course_ids), latest.between(low, high)))
+        windows.append(and_(clock.in_(course_ids), latest.between(low, high)))
     return (
-        select(Completion.user_id.label("user_id"), Completion.course_id.label("course_id"),
-               latest.label("completed_on"))
-        .where(Completion.course_id.in_([c for ids in by_months.values() for c in ids] or [-1]))
-        .group_by(Completion.user_id, Completion.course_id)
+        select(Completion.user_id.label("user_id"), clock.label("course_id"), latest.label("completed_on"))
+        .join(Course, Course.id == Completion.course_id)
+        .where(clock.in_([c for ids in by_months.values() for c in ids] or [-1]), Completion.counts)
+        .group_by(Completion.user_id, clock)
         .having(or_(*windows) if windows else false())
         .cte("due")
     )

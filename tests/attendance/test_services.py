@@ -547,3 +547,47 @@ def test_sign_in_sheet_lists_people_by_surname(app, people, make_session, make_b
         assert expected in text, expected
     assert text.index("Zoë Ábrahams") < text.index("Paul Constable") < text.index("Amir Young")
     assert "Walk-ins: please write" in text
+
+
+def test_attending_a_refresher_course_renews_the_main_course_for_the_record_and_the_coordinator(
+        app, people, make_course, make_session, make_booking, set_now):
+    from app.attendance.queries import agency_refreshers
+    from app.bookings.models import ACCEPTED, PRIOR_LEARNING
+
+    level3 = make_course("Safeguarding Level 3", refresher_months=36)
+    refresher = make_course("Safeguarding Level 3 Refresher", refresher_months=None, renews=level3)
+    unlinked = make_course("Prevent", refresher_months=12)
+    zoe, school = people["zoe"], people["school"]
+    db.session.add_all([
+        Completion(user_id=zoe.id, course_id=level3.id, completed_on=date(2023, 1, 10), source="attendance"),
+        Completion(user_id=zoe.id, course_id=unlinked.id, completed_on=date(2026, 1, 10), source="attendance"),
+    ])
+    _on_the_day(set_now)
+    assert [(r.course.title, r.refresher_state) for r in training_record(zoe)] == [
+        ("Prevent", "overdue"), ("Safeguarding Level 3", "overdue")]
+    assert [(r.course.title, r.state) for r in agency_refreshers(school)] == [
+        ("Safeguarding Level 3", "overdue"), ("Prevent", "overdue")]
+
+    session = make_session(course=refresher, trainers=[people["trainer"]])
+    mark_register(session, {make_booking(session, zoe).id: ATTENDED}, people["trainer"])
+    record = {r.course.title: r for r in training_record(zoe)}
+    assert record["Safeguarding Level 3"].refresher_state == "renewed"
+    assert (record["Safeguarding Level 3 Refresher"].refresher_due,
+            record["Safeguarding Level 3 Refresher"].refresher_state) == (date(2030, 3, 3), "")
+    assert record["Prevent"].refresher_state == "overdue", "a course without a renewal link is unchanged"
+    assert [(r.course.title, r.state) for r in agency_refreshers(school)] == [("Prevent", "overdue")]
+    assert agency_refreshers(school, level3.id) == []
+
+    # Level 3 done with another agency counts only once the L&D team accepts it.
+    amir = people["amir"]
+    db.session.add_all([
+        Completion(user_id=amir.id, course_id=level3.id, completed_on=date(2023, 2, 1), source="attendance"),
+        elsewhere := Completion(user_id=amir.id, course_id=level3.id, completed_on=date(2026, 12, 1),
+                                source=PRIOR_LEARNING, provider="Northbridge Academy Trust", evidence="L3 day"),
+    ])
+    assert [r.completed_on for r in training_record(amir)] == [date(2023, 2, 1)]
+    assert [r.person.name for r in agency_refreshers(school)] == ["Amir Young", "Zoë Ábrahams"]
+    elsewhere.check_result = ACCEPTED
+    assert [(r.completed_on, r.refresher_state, r.source_label) for r in training_record(amir)] == [
+        (date(2026, 12, 1), "", "Done elsewhere: Northbridge Academy Trust"), (date(2023, 2, 1), "renewed", "Attended")]
+    assert [r.person.name for r in agency_refreshers(school)] == ["Zoë Ábrahams"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from flask import g
@@ -410,3 +410,22 @@ def test_navigation_shows_each_role_its_attendance_pages(app, world, sign_in):
     assert "My agency" in _navigation(_body(sign_in(world["coordinator"]).get("/")))
     assert "My sessions" in _navigation(_body(sign_in(world["trainer"]).get("/")))
     assert "My sessions" in _navigation(_body(sign_in(world["admin"]).get("/")))
+
+
+def test_the_coordinator_sees_level_3_renewed_by_its_refresher_course(app, world, sign_in, set_now, make_course):
+    from app.bookings.models import Completion
+
+    set_now(at_london(DAY.replace(hour=10)))
+    db.session.add(Completion(user_id=world["zoe"].id, course_id=world["course"].id,
+                              completed_on=date(2023, 1, 10), source="attendance"))
+    db.session.commit()
+    client = sign_in(world["coordinator"])
+    page = _body(client.get("/agency"))
+    assert "10 January 2026" in page and "Overdue" in page
+
+    refresher = make_course(title="Safeguarding Level 3 Refresher", refresher_months=None, renews=world["course"])
+    db.session.add(Completion(user_id=world["zoe"].id, course_id=refresher.id, completed_on=date(2027, 2, 1),
+                              source="attendance"))
+    db.session.commit()
+    page = _body(client.get("/agency"))
+    assert "Overdue" not in page and "No refreshers due in the next" in page

@@ -766,3 +766,95 @@ def test_unused_places_are_not_held_after_the_start_moves_into_the_release_windo
     assert _book(session, make_user(agency=police)).status == CONFIRMED
     assert availability_for([session])[session.id].left == 0
     assert utcnow() < START
+
+
+# ---------------------------------------------------------------- learning done elsewhere and overrides
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def test_learning_done_elsewhere_counts_for_a_prerequisite_only_once_accepted_and_the_person_is_told(
+        app, now, make_user, make_session, make_course, mailbox, deliver):
+    level2 = make_course("Safeguarding Level 1 and 2 (online)", is_online=True)
+    session = make_session(course=make_course("Safeguarding Level 3", prerequisites=(level2,)))
+    person, admin = make_user(email="nurse@example.org"), make_user(roles=("admin",))
+    needs = "You need to complete Safeguarding Level 1 and 2 (online) before booking this course."
+
+    pending = services.record_prior_learning(person, level2, "Northbridge NHS Trust", date(2026, 6, 1),
+                                             "Trust e-learning, certificate T-42", person,
+                                             certificate=("My cert.pdf", PDF))
+    db.session.commit()
+    assert (pending.certificate_name, pending.certificate_type) == ("My cert.pdf", "application/pdf")
+    _refused(needs + " The training you recorded from elsewhere is waiting for the L&D team to check it.",
+             services.book_place, session, person, person)
+
+    services.decide_prior_learning(pending, False, "The certificate is for Level 1 only", admin)
+    db.session.commit()
+    assert "waiting for the L&D team" not in _refused(needs, services.book_place, session, person, person).message
+    deliver()
+    [refusal] = mailbox.to(person.email)
+    assert subject(refusal).startswith("Not accepted: your Safeguarding Level 1 and 2 (online)")
+    assert "Why: The certificate is for Level 1 only" in text_of(refusal)
+
+    again = services.record_prior_learning(person, level2, "Northbridge NHS Trust", date(2026, 7, 1),
+                                           "Level 2 certificate T-43", person)
+    db.session.commit()
+    services.decide_prior_learning(again, True, "", admin)
+    db.session.commit()
+    deliver()
+    accepted = mailbox.to(person.email)[-1]
+    assert _book(session, person).status == CONFIRMED
+    assert subject(accepted).startswith("Accepted: your Safeguarding Level 1 and 2 (online)")
+    assert "It now counts for courses that need Safeguarding Level 1 and 2 (online) first" in text_of(accepted)
+
+
+def test_learning_done_elsewhere_is_refused_without_its_evidence_or_with_a_wrong_file(
+        app, now, make_user, make_course):
+    person, admin = make_user(), make_user(roles=("admin",))
+    course = make_course("Safeguarding Level 3")
+    record = services.record_prior_learning
+    _refused("Enter who provided the training", record, person, course, " ", date(2027, 2, 1), "x", person)
+    _refused("Describe the training", record, person, course, "Trust", date(2027, 2, 1), " ", person)
+    _refused("must be today or in the past", record, person, course, "Trust", date(2027, 3, 2), "x", person)
+    _refused("must be a PDF, PNG or JPEG", record, person, course, "Trust", date(2027, 2, 1), "x", person,
+             certificate=("cert.pdf", b"<html>not a pdf</html>"))
+    _refused("5 MB or smaller", record, person, course, "Trust", date(2027, 2, 1), "x", person,
+             certificate=("cert.pdf", PDF + b"0" * (5 * 1024 * 1024)))
+    completion = record(person, course, "Trust", date(2027, 2, 1), "Level 3 day", person,
+                        certificate=("scan.png", b"\x89PNG\r\n\x1a\n" + b"0" * 20))
+    db.session.commit()
+    assert (completion.certificate_name, completion.certificate_type) == ("scan.png", "image/png")
+    _refused("Accept or reject learning done elsewhere", services.check_completion, completion, admin)
+    _refused("Say why it is not accepted", services.decide_prior_learning, completion, False, " ", admin)
+    services.decide_prior_learning(completion, True, "", admin)
+    db.session.commit()
+    _refused("already been checked", services.decide_prior_learning, completion, False, "no", admin)
+
+
+def test_the_l_and_d_team_can_book_someone_without_a_prerequisite_giving_a_reason(
+        app, now, make_user, make_session, make_course):
+    level2 = make_course("Safeguarding Level 1 and 2 (online)", is_online=True)
+    session = make_session(course=make_course("Safeguarding Level 3", prerequisites=(level2,)))
+    person, admin = make_user(), make_user(roles=("admin",))
+    _refused("needs to complete Safeguarding Level 1 and 2 (online)", services.book_place, session, person, admin,
+             on_behalf=True)
+
+    booking = services.book_place(session, person, admin, on_behalf=True,
+                                  prerequisite_override="Level 2 done with the trust; certificate seen")
+    db.session.commit()
+    assert booking.status == CONFIRMED
+    assert booking.events[-1].reason == (
+        "Booked by the L&D team; prerequisite Safeguarding Level 1 and 2 (online) overridden by the L&D team: "
+        "Level 2 done with the trust; certificate seen")
+
+
+def test_a_learner_cannot_override_a_prerequisite(app, now, make_user, make_session, make_course):
+    level2 = make_course("Safeguarding Level 1 and 2 (online)", is_online=True)
+    session = make_session(course=make_course("Safeguarding Level 3", prerequisites=(level2,)))
+    person = make_user()
+    _refused("Only the L&D team can book someone without a prerequisite", services.book_place, session, person,
+             person, prerequisite_override="I did it at my trust")
+    _refused("Only the L&D team can book someone without a prerequisite", services.book_place, session, person,
+             person, on_behalf=True, prerequisite_override="I did it at my trust")
+    assert _states(session) == {}

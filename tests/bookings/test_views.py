@@ -439,3 +439,77 @@ def test_the_l_and_d_team_checks_recorded_completions(app, now, client, login_as
     assert "Priya Sowerby’s Level 1 and 2 is marked as checked" in page
     assert "ELN-7" not in page and "There is nothing to check" in page
     assert re.search(r"Checked \d+ March 2027", _page(client.get("/admin/completions?show=all")))
+
+
+def test_a_person_sends_learning_done_elsewhere_with_a_certificate_and_the_l_and_d_team_accepts_it(
+        app, now, client, login_as, make_user, make_course, mailbox, deliver):
+    import io
+
+    person = make_user(name="Priya Sowerby", email="priya@example.org")
+    course = make_course("Safeguarding Level 3")
+    login_as(person)
+    assert "Record training you did elsewhere" in _page(client.get("/my-bookings"))
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    response = client.post("/my-training/elsewhere", data={
+        "course_id": str(course.id), "provider": "Northbridge Police", "completed_on": ["3", "2", "2027"],
+        "evidence": "Level 3 day with the force, certificate P-9",
+        "certificate": (io.BytesIO(pdf), "level3.pdf", "application/pdf"),
+    }, content_type="multipart/form-data", follow_redirects=True)
+    page = _page(response)
+    assert "Sent for checking: your training equivalent to Safeguarding Level 3" in page
+    assert "Northbridge Police: waiting for the L&amp;D team to check" in page
+    completion = db.session.scalar(select(Completion).where(Completion.user_id == person.id))
+    own = client.get(f"/completions/{completion.id}/certificate")
+    assert (own.status_code, own.data, own.mimetype) == (200, pdf, "application/pdf")
+    assert "attachment" in own.headers["Content-Disposition"]
+
+    client.post("/sign-out")
+    login_as(make_user(email="colleague@example.org"))
+    assert client.get(f"/completions/{completion.id}/certificate").status_code == 404
+
+    client.post("/sign-out")
+    login_as(make_user(roles=("admin",)))
+    page = _page(client.get("/admin/completions"))
+    assert "Priya Sowerby" in page and "Elsewhere: Northbridge Police" in page and "Accept or reject" in page
+    assert client.get(f"/completions/{completion.id}/certificate").data == pdf
+    page = _page(client.post(f"/admin/completions/{completion.id}/decide", data={"decision": "reject"}))
+    assert "Say why it is not accepted" in page
+    page = _page(client.post(f"/admin/completions/{completion.id}/decide", data={"decision": "accept"},
+                             follow_redirects=True))
+    assert "Priya Sowerby’s training is accepted as Safeguarding Level 3. We have e-mailed them." in page
+    assert "There is nothing to check" in page
+    deliver()
+    [message] = mailbox.to("priya@example.org")
+    assert str(message["Subject"]).startswith("Accepted: your Safeguarding Level 3 from Northbridge Police")
+
+
+def test_a_certificate_that_is_not_a_pdf_or_image_is_refused_beside_its_field(
+        app, now, client, login_as, make_user, make_course):
+    import io
+
+    course = make_course("Safeguarding Level 3")
+    login_as(make_user())
+    page = _page(client.post("/my-training/elsewhere", data={
+        "course_id": str(course.id), "provider": "Trust", "completed_on": ["3", "2", "2027"], "evidence": "Day",
+        "certificate": (io.BytesIO(b"MZ\x90\x00 not a certificate"), "cert.pdf"),
+    }, content_type="multipart/form-data"))
+    assert "The certificate must be a PDF, PNG or JPEG file." in page
+    assert db.session.scalar(select(Completion.id)) is None
+
+
+def test_the_l_and_d_team_books_someone_without_a_prerequisite_and_the_history_shows_why(
+        app, now, client, login_as, make_user, make_course, make_session):
+    level2 = make_course("Safeguarding Level 1 and 2 (online)", is_online=True)
+    session = make_session(course=make_course("Safeguarding Level 3", prerequisites=(level2,)))
+    person = make_user(name="Tom Ashdown", email="tom@example.org")
+    login_as(make_user(roles=("admin",)))
+    page = _page(client.post(f"/admin/sessions/{session.id}/bookings", data={"email": "tom@example.org"}))
+    assert "Tom Ashdown needs to complete Safeguarding Level 1 and 2 (online) before booking this course." in page
+    assert _booking(session, person) is None
+    client.post(f"/admin/sessions/{session.id}/bookings", data={
+        "email": "tom@example.org", "prerequisite_override": "Level 2 with his school; certificate seen"})
+    booking = _booking(session, person)
+    assert booking.status == CONFIRMED
+    page = _page(client.get(f"/admin/bookings/{booking.id}"))
+    assert ("prerequisite Safeguarding Level 1 and 2 (online) overridden by the L&amp;D team: "
+            "Level 2 with his school; certificate seen") in page

@@ -127,6 +127,30 @@ def test_a_prerequisite_loop_is_refused_and_nothing_changes(app, admin, make_cou
     assert db.session.get(Course, online.id).prerequisites == []
 
 
+def test_a_refresher_course_renews_one_main_course_that_has_a_refresher(app, admin, make_course):
+    level3 = make_course(title="Level 3", refresher_months=36)
+    refresher = make_course(title="Level 3 Refresher")
+    prevent = make_course(title="Prevent")
+    level2 = make_course(title="Level 2", refresher_months=36)
+    db.session.commit()
+
+    def refused(course, renews):
+        with pytest.raises(CourseError) as error:
+            update_course(course, _details(course, renews=renews), admin)
+        db.session.rollback()
+        assert error.value.field == "renews"
+        return error.value.message
+
+    assert refused(level3, level3) == "A course cannot renew its own refresher: leave it as ‘No other course’"
+    assert refused(refresher, prevent) == "Prevent has no refresher interval, so there is no refresher to renew"
+    update_course(refresher, _details(refresher, renews=level3), admin)
+    db.session.commit()
+    assert db.session.get(Course, refresher.id).renews_course_id == level3.id
+    assert refused(prevent, refresher) == "Level 3 Refresher renews Level 3 itself: choose that course instead"
+    assert refused(level3, level2) == (
+        "Level 3 Refresher already renews this course’s refresher, so this course cannot renew another")
+
+
 def test_retiring_keeps_sessions_and_refuses_while_published_sessions_are_ahead(app, admin, now, make_session, make_course):
     course = make_course()
     session = make_session(course=course)
@@ -151,6 +175,17 @@ def test_a_course_with_sessions_is_never_deleted(app, admin, now, make_session, 
     delete_course(spare, admin)
     db.session.commit()
     assert db.session.get(Course, spare.id) is None and db.session.get(Course, course.id) is not None
+
+
+def test_deleting_a_mistaken_course_leaves_the_refresher_that_renewed_it_renewing_nothing(app, admin, make_course):
+    mistake = make_course(title="Level 3 (typo)", refresher_months=36)
+    refresher = make_course(title="Level 3 Refresher", renews=mistake)
+    db.session.commit()
+    delete_course(mistake, admin)
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Course, mistake.id) is None
+    assert db.session.get(Course, refresher.id).renews_course_id is None
 
 
 def test_levels_are_data_mapped_to_intercollegiate_levels(app, admin):

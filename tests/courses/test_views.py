@@ -366,6 +366,23 @@ def test_creating_a_course_through_the_form(client, login_as, admin, make_level,
     assert [c.code for c in course.prerequisites] == ["L12"]
 
 
+def test_the_course_form_says_which_course_a_refresher_renews(client, login_as, admin, make_course, now):
+    level3 = make_course(title="Safeguarding Level 3", code="L3", refresher_months=36)
+    refresher = make_course(title="Level 3 Refresher", code="L3R")
+    login_as(admin)
+    html = client.get(f"/admin/courses/{refresher.id}").get_data(as_text=True)
+    assert "Completing it renews the refresher of" in html and "Safeguarding Level 3 (L3)" in html
+    response = client.post(f"/admin/courses/{refresher.id}", data={
+        "title": "Level 3 Refresher", "code": "L3R", "level_id": 0, "duration_hours": "3",
+        "cancellation_notice_days": "5", "non_attendance_charge": "0", "evaluation_delay_months": "3",
+        "renews_course_id": str(level3.id),
+    })
+    assert response.status_code == 302
+    assert db.session.get(Course, refresher.id).renews_course_id == level3.id
+    html = client.get(f"/admin/courses/{refresher.id}").get_data(as_text=True)
+    assert f'<option value="{level3.id}" selected>' in html
+
+
 def test_course_form_errors_sit_beside_their_fields(client, login_as, admin, make_course, now):
     online = make_course(title="Level 1 and 2 online", code="L12")
     level3 = make_course(title="Safeguarding Level 3", code="L3")

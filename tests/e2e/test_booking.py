@@ -166,7 +166,7 @@ def test_the_other_booking_pages_are_accessible(app, browser_page, make_user, ma
         (f"/admin/bookings/{booked.id}/move", "Move Olu Dunmore’s booking"),
         (f"/admin/bookings/{booked.id}/cancel", "Cancel Olu Dunmore’s booking"),
         (f"/admin/bookings/{queued.id}/promote", "Give Wendy Wetherall a place"),
-        ("/admin/completions", "Online training recorded by people"),
+        ("/admin/completions", "Training recorded by people"),
     ]:
         page.goto(path)
         assert page.locator("h1").inner_text() == heading

@@ -69,6 +69,47 @@ def test_refreshers_due_are_the_latest_completions_falling_due_in_the_period(dat
         ("Ivy Ilsley", date(2026, 6, 1)), ("Kim Kettlewell", date(2026, 4, 15))]
 
 
+def test_a_course_that_renews_level_3_takes_its_refresher_out_of_the_report(dataset, make_completion):
+    def due_rows():
+        rows = db.session.execute(figures.refresher_rows(YEAR, ALL, figures.Filters())).all()
+        return sorted((r.name, r.title, figures.due_on(r)) for r in rows)
+
+    def refreshers():
+        report = figures.need_report(dataset.tna, YEAR, ALL)
+        return {(r.sector, r.agency, r.training): r.refreshers for r in report.rows}
+
+    before, before_rows = refreshers(), due_rows()
+    dataset.l3r.renews = dataset.l3
+    db.session.flush()
+    assert (refreshers(), due_rows()) == (before, before_rows), "a link alone changes nothing"
+
+    make_completion(dataset.p.ivy, dataset.l3r, date(2026, 3, 1))  # Ivy's Level 3 was due 1 June 2026
+    db.session.flush()
+    assert due_rows() == [("Kim Kettlewell", "Safeguarding Level 3", date(2026, 4, 15))]
+    after = refreshers()
+    assert after[("Police", "", "Any Level 3 course")] == before[("Police", "", "Any Level 3 course")] - 1 == 0
+    assert after[("Health - acute", "", "Any Level 3 course")] == before[("Health - acute", "", "Any Level 3 course")]
+
+    # Renewed on a date that falls due inside the period, the refresher is due again, under Level 3.
+    make_completion(dataset.p.leo, dataset.l3r, date(2023, 9, 1))  # Leo's Level 3 was due in 2025
+    db.session.flush()
+    assert ("Leo Lindqvist", "Safeguarding Level 3", date(2026, 9, 1)) in due_rows()
+
+
+def test_learning_done_elsewhere_counts_for_the_refreshers_report_once_accepted(dataset):
+    from app.bookings.models import ACCEPTED, PRIOR_LEARNING, Completion
+
+    elsewhere = Completion(user=dataset.p.kim, course=dataset.l3, completed_on=date(2025, 11, 1),
+                           source=PRIOR_LEARNING, provider="St Brigid's own training", evidence="L3 day")
+    db.session.add(elsewhere)
+    db.session.flush()
+    names = lambda: sorted(r.name for r in db.session.execute(figures.refresher_rows(YEAR, ALL, figures.Filters())))
+    assert names() == ["Ivy Ilsley", "Kim Kettlewell"]
+    elsewhere.check_result = ACCEPTED
+    db.session.flush()
+    assert names() == ["Ivy Ilsley"]
+
+
 def test_people_behind_a_figure_follow_the_agency_at_booking(dataset):
     def names(measure, **filters):
         query = figures.booking_rows(YEAR, ALL, measure, figures.Filters(**filters))
