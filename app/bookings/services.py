@@ -165,7 +165,8 @@ def eligibility_problem(
         return _suspension_message(suspension, you, name)
     needs_manager = session.course.requires_manager_approval if needs_manager is None else needs_manager
     if needs_manager and not person.line_manager_email:
-        return ("This course needs your line manager to agree. Add their e-mail address to your account first."
+        return ("This course needs your line manager to agree. Add their e-mail address on your account "
+                "page (Your account, Line manager) first."
                 if you else f"{name} has no line manager e-mail address on their account.")
     return None
 

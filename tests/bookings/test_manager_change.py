@@ -117,3 +117,60 @@ def test_an_administrators_change_of_manager_moves_the_request_too(
     assert booking.events[-1].actor_id == admin.id
     deliver()
     assert len(mailbox.to("nadia@example.org")) == 1
+
+
+# ---------------------------------------------------------------- as people use it
+
+
+def _page(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def test_changing_manager_on_the_account_page_sends_the_request_to_the_new_manager(
+        app, set_now, client, login_as, make_user, make_session, make_course, mailbox, deliver):
+    set_now(NOW)
+    session, person, booking = _held_place(make_user, make_session, make_course)
+    deliver()
+    old_link = f"/approvals/{_approval_link(mailbox.to('morag@example.org')[0])}"
+    assert "Agree to this place" in _page(client.get(old_link))
+
+    login_as(person)
+    done = client.post("/account/details", data={
+        "name": person.name, "job_title": person.job_title, "line_manager_name": "Nadia New",
+        "line_manager_email": "nadia@example.org"}, follow_redirects=True)
+    assert ("We have asked your new line manager to agree to 1 place waiting for an answer; "
+            "the links sent to the old manager no longer work.") in _page(done)
+
+    deliver()
+    [asked] = mailbox.to("nadia@example.org")
+    assert subject(asked).startswith("Please agree Lena Marchbank’s place")
+    refused = client.get(old_link)
+    assert refused.status_code == 400
+    assert "This link is for an earlier request that no longer applies." in _page(refused)
+    manager = app.test_client()
+    new_link = f"/approvals/{_approval_link(asked)}"
+    assert "You have agreed" in _page(manager.post(new_link, data={}))
+    db.session.refresh(booking)
+    assert booking.status == CONFIRMED
+
+
+def test_someone_without_a_manager_is_pointed_to_where_they_add_one_and_can_then_book(
+        app, set_now, client, login_as, make_user, make_session, make_course, mailbox, deliver):
+    set_now(NOW)
+    session = make_session(course=make_course(requires_manager_approval=True))
+    walk_in = make_user(name="Sam Walk", line_manager_name="", line_manager_email="")
+    login_as(walk_in)
+    page = _page(client.get(f"/sessions/{session.id}/book"))
+    assert "Add their e-mail address on your account page" in page
+    link = f"/account/details?next=/sessions/{session.id}/book#line_manager_name"
+    assert f'href="{link}"' in page.replace("%2F", "/")
+
+    done = client.post(f"/account/details?next=/sessions/{session.id}/book", data={
+        "name": "Sam Walk", "job_title": "Youth worker", "line_manager_name": "Lee Lead",
+        "line_manager_email": "lee@example.org"}, follow_redirects=True)
+    page = _page(done)
+    assert "Your details have been saved." in page and "Confirm booking" in page
+    assert "Your line manager (lee@example.org) will be asked to agree" in page
+    client.post(f"/sessions/{session.id}/book", data={"access_needs": ""})
+    deliver()
+    assert len(mailbox.to("lee@example.org")) == 1
