@@ -1022,3 +1022,18 @@ def test_a_learner_cannot_open_another_persons_details(client, make_user, login_
     assert other.name == "Someone Else" and count(AccountEvent) == 0
     # Their own page only ever shows and changes their own account.
     assert "Someone Else" not in text(client.get(f"/account/details?id={other.id}"))
+
+
+def test_administrators_see_the_persons_own_changes_in_the_history(app, admin_client, make_user):
+    person = make_user(name="Ruth Hale", email="ruth@example.org", job_title="Nurse",
+                       line_manager_name="Ann Boss", line_manager_email="ann@example.org")
+    their_browser = app.test_client()
+    assert sign_in(their_browser, person.email).status_code == 302
+    their_browser.post("/account/details", data={
+        "name": "Ruth Hale", "job_title": "Nurse", "line_manager_name": "Bea Boss",
+        "line_manager_email": "bea@example.org"})
+    page = text(admin_client.get(f"/admin/people/{person.id}"))
+    assert re.search(r"Line manager’s e-mail address changed</td>\s*<td[^>]*>"
+                     r"From ‘ann@example.org’ to ‘bea@example.org’</td>\s*<td[^>]*>The person</td>",
+                     page)
+    assert "Bea Boss (bea@example.org)" in page
