@@ -680,6 +680,15 @@ def _apply_details(person: User, actor: User, values: dict[str, object]) -> Deta
     return DetailsChange(changed, reasked)
 
 
+def detail_changes(person: User) -> list[AccountEvent]:
+    """The changes to a person's details, newest first, for them to see."""
+    return list(db.session.scalars(
+        select(AccountEvent)
+        .where(AccountEvent.user_id == person.id, AccountEvent.field.is_not(None))
+        .order_by(AccountEvent.at.desc(), AccountEvent.id.desc())
+    ))
+
+
 def change_own_details(person: User, *, name: str, job_title: str, line_manager_name: str,
                        line_manager_email: str) -> DetailsChange:
     """Change a person's own name, job title and line manager, as they give them."""

@@ -17,19 +17,14 @@ from app.accounts.forms import (
     SignInForm,
 )
 from app.accounts.limits import limited
-from app.accounts.models import (
-    PENDING_APPROVAL,
-    AccountEvent,
-    Agency,
-    User,
-    find_user_by_email,
-)
+from app.accounts.models import PENDING_APPROVAL, Agency, User, find_user_by_email
 from app.accounts.services import (
     AccountError,
     SignInRefused,
     authenticate,
     change_own_details,
     change_password,
+    detail_changes,
     end_sessions,
     person_for_reset,
     register_person,
@@ -205,12 +200,8 @@ def reset_password_link(token: str):
 @bp.route("/account")
 @signed_in
 def account():
-    changes = db.session.scalars(
-        select(AccountEvent)
-        .where(AccountEvent.user_id == current_user.id, AccountEvent.field.is_not(None))
-        .order_by(AccountEvent.at.desc(), AccountEvent.id.desc())
-    ).all()
-    return render_template("accounts/account.html", person=current_user, changes=changes)
+    return render_template("accounts/account.html", person=current_user,
+                           changes=detail_changes(current_user))
 
 
 def reasked_message(count: int, whose: str) -> str:
