@@ -13,7 +13,7 @@ from app.accounts.forms import (
     AccountRefuseForm,
     AgencyEditForm,
     ConfirmForm,
-    PersonAgencyChangeForm,
+    PersonEditForm,
     PersonSearchForm,
     RoleGrantForm,
     SectorEditForm,
@@ -29,6 +29,7 @@ from app.accounts.models import (
     User,
 )
 from app.accounts.services import AccountError
+from app.accounts.views import reasked_message
 from app.extensions import db
 from app.inputs import query_page
 
@@ -307,24 +308,38 @@ def admin_person_refuse(person_id: int):
     return render_template("accounts/admin/person_refuse.html", form=form, person=person)
 
 
-@bp.route("/admin/people/<int:person_id>/agency", methods=["GET", "POST"])
+@bp.route("/admin/people/<int:person_id>/edit", methods=["GET", "POST"])
 @requires(ADMIN)
-def admin_person_agency(person_id: int):
+def admin_person_edit(person_id: int):
     person = _person_or_404(person_id)
-    form = PersonAgencyChangeForm()
+    form = PersonEditForm(obj=person)
     form.agency_id.choices = _active_agency_choices("Choose an agency")
+    if person.agency and not person.agency.active:
+        form.agency_id.choices.append((person.agency.id, f"{person.agency.name} (deactivated)"))
     if form.validate_on_submit():
         try:
-            services.change_agency(person, db.session.get(Agency, form.agency_id.data or 0),
-                                   current_user)
+            change = services.change_person_details(
+                person, current_user, name=form.name.data, email=form.email.data,
+                job_title=form.job_title.data or "",
+                agency=db.session.get(Agency, form.agency_id.data or 0),
+                line_manager_name=form.line_manager_name.data or "",
+                line_manager_email=form.line_manager_email.data or "",
+                reason=form.reason.data or "",
+            )
         except AccountError as exc:
             db.session.rollback()
-            _form_error(form, exc, "agency_id")
+            _form_error(form, exc, "name")
         else:
             db.session.commit()
-            flash(f"{person.name} is now in {person.agency.name}.", "success")
+            if change.fields:
+                message = f"{person.name}’s details have been saved."
+                if "email" in change.fields:
+                    message += f" We have sent a link to {person.email} to confirm it."
+                if change.reasked:
+                    message += " " + reasked_message(len(change.reasked), "their")
+                flash(message, "success")
             return redirect(url_for("accounts.admin_person", person_id=person.id))
-    return render_template("accounts/admin/person_agency.html", form=form, person=person)
+    return render_template("accounts/admin/person_edit.html", form=form, person=person)
 
 
 @bp.route("/admin/people/<int:person_id>/roles/new", methods=["GET", "POST"])

@@ -141,10 +141,53 @@ class PersonSearchForm(BaseForm):
     submit = SubmitField("Search", widget=GovSubmitInput())
 
 
-class PersonAgencyChangeForm(BaseForm):
-    agency_id = SelectField("New agency", widget=GovSelect(), coerce=int,
-                            validators=[InputRequired("Choose the person’s new agency")])
-    submit = SubmitField("Change agency", widget=GovSubmitInput())
+class AccountDetailsForm(BaseForm):
+    """A person's own details: what they may change themselves."""
+
+    name = StringField("Full name", widget=GovTextInput(),
+                       validators=[DataRequired("Enter your full name"), Length(max=200)])
+    job_title = StringField("Job title", widget=GovTextInput(),
+                            validators=[DataRequired("Enter your job title"), Length(max=200)])
+    line_manager_name = StringField("Line manager’s name", widget=GovTextInput(),
+                                    validators=[Length(max=200)])
+    line_manager_email = StringField(
+        "Line manager’s e-mail address",
+        widget=GovTextInput(),
+        description="Some courses ask your manager to agree before your place is confirmed. If a "
+                    "place is waiting for your old manager, we ask the new one instead.",
+        validators=[Length(max=255)],
+    )
+    submit = SubmitField("Save changes", widget=GovSubmitInput())
+
+
+class PersonEditForm(BaseForm):
+    """Everything about a person the L&D team can change (roles have their own page)."""
+
+    name = StringField("Full name", widget=GovTextInput(),
+                       validators=[DataRequired("Enter the person’s full name"), Length(max=200)])
+    email = StringField(
+        "E-mail address", widget=GovTextInput(),
+        description="A new address must be confirmed again: we e-mail a link to it.",
+        validators=[DataRequired("Enter the person’s e-mail address"), Length(max=255)])
+    job_title = StringField("Job title", widget=GovTextInput(), validators=[Length(max=200)])
+    agency_id = SelectField(
+        "Agency", widget=GovSelect(), coerce=int,
+        description="Bookings already made stay with the agency they were made for.",
+        validators=[InputRequired("Choose the person’s agency")])
+    line_manager_name = StringField("Line manager’s name", widget=GovTextInput(),
+                                    validators=[Length(max=200)])
+    line_manager_email = StringField(
+        "Line manager’s e-mail address", widget=GovTextInput(),
+        description="Places waiting for the old manager’s agreement are asked of the new one.",
+        validators=[Length(max=255)])
+    reason = TextAreaField(
+        "Reason, if the address is not on the agency’s e-mail domains (optional)",
+        widget=GovTextArea(),
+        description="Registering with such an address waits for the L&D team’s approval. Say "
+                    "how you know the person works there; the account history keeps it.",
+        validators=[Length(max=1000, message="The reason must be 1000 characters or fewer")],
+    )
+    submit = SubmitField("Save changes", widget=GovSubmitInput())
 
 
 class RoleGrantForm(BaseForm):

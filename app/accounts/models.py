@@ -176,8 +176,23 @@ class RoleGrant(db.Model):
     agency: Mapped[Agency | None] = relationship()
 
 
+# The details a change of which is recorded field by field, with what they were and became.
+DETAIL_LABELS = {
+    "name": "Name",
+    "email": "E-mail address",
+    "job_title": "Job title",
+    "agency": "Agency",
+    "line_manager_name": "Line manager’s name",
+    "line_manager_email": "Line manager’s e-mail address",
+}
+
+
 class AccountEvent(db.Model):
-    """One thing that happened to an account: who did it, when and what."""
+    """One thing that happened to an account: who did it, when and what.
+
+    A change to one of the person's details (DETAIL_LABELS) names the field and keeps the value
+    before and after, so the history shows what it was as well as what it became.
+    """
 
     __tablename__ = "account_events"
 
@@ -186,7 +201,14 @@ class AccountEvent(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     action: Mapped[str] = mapped_column(String(50))
     detail: Mapped[str] = mapped_column(Text, default="")
+    field: Mapped[str | None] = mapped_column(String(50))
+    from_value: Mapped[str | None] = mapped_column(Text)
+    to_value: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def field_label(self) -> str:
+        return DETAIL_LABELS.get(self.field or "", self.field or "")
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from app.accounts import bp
 from app.accounts.access import public, signed_in
 from app.accounts.forms import (
+    AccountDetailsForm,
     AccountRegisterForm,
     ConfirmForm,
     EmailRequestForm,
@@ -21,7 +22,9 @@ from app.accounts.services import (
     AccountError,
     SignInRefused,
     authenticate,
+    change_own_details,
     change_password,
+    detail_changes,
     end_sessions,
     person_for_reset,
     register_person,
@@ -197,7 +200,41 @@ def reset_password_link(token: str):
 @bp.route("/account")
 @signed_in
 def account():
-    return render_template("accounts/account.html", person=current_user)
+    return render_template("accounts/account.html", person=current_user,
+                           changes=detail_changes(current_user))
+
+
+def reasked_message(count: int, whose: str) -> str:
+    """Say how many held places were asked again of the new line manager."""
+    places = "1 place" if count == 1 else f"{count} places"
+    return (f"We have asked {whose} new line manager to agree to {places} waiting for an answer; "
+            "the links sent to the old manager no longer work.")
+
+
+@bp.route("/account/details", methods=["GET", "POST"])
+@signed_in
+def account_details():
+    person = current_user._get_current_object()
+    form = AccountDetailsForm(obj=person)
+    back = _safe_next(request.args.get("next")) or url_for("accounts.account")
+    if form.validate_on_submit():
+        try:
+            change = change_own_details(
+                person, name=form.name.data, job_title=form.job_title.data,
+                line_manager_name=form.line_manager_name.data or "",
+                line_manager_email=form.line_manager_email.data or "",
+            )
+        except AccountError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "name").errors.append(exc.message)
+        else:
+            db.session.commit()
+            if change.fields:
+                flash("Your details have been saved."
+                      + (" " + reasked_message(len(change.reasked), "your") if change.reasked
+                         else ""), "success")
+            return redirect(back)
+    return render_template("accounts/account_details.html", form=form, back=back)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

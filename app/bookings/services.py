@@ -171,7 +171,8 @@ def eligibility_problem(
         return _suspension_message(suspension, you, name)
     needs_manager = session.course.requires_manager_approval if needs_manager is None else needs_manager
     if needs_manager and not person.line_manager_email:
-        return ("This course needs your line manager to agree. Add their e-mail address to your account first."
+        return ("This course needs your line manager to agree. Add their e-mail address on your account "
+                "page (Your account, Line manager) first."
                 if you else f"{name} has no line manager e-mail address on their account.")
     return None
 
@@ -822,6 +823,39 @@ def lapse_unanswered_approvals() -> int:
         count += lapse_approval(booking)
         db.session.commit()
     return count
+
+
+def reassign_pending_approvals(person: User, actor: User | None) -> list[Booking]:
+    """Ask the person's new line manager to agree every place still waiting for the old one.
+
+    Each request starts again: new links (the old manager's stop working, because a link names
+    the moment it was asked) and a new due date, 5 working days from now, as a first request has.
+    """
+    waiting = db.session.scalars(
+        select(Booking)
+        .join(Session, Booking.session_id == Session.id)
+        .where(Booking.user_id == person.id, Booking.status == AWAITING_APPROVAL,
+               Booking.manager_email != (person.line_manager_email or ""),
+               Session.starts_at > utcnow())
+        .order_by(Booking.id)
+    ).all()
+    moved = []
+    for booking in waiting:
+        session = _lock_session(booking.session_id)
+        booking = _refresh(booking)
+        if booking.status != AWAITING_APPROVAL or not person.line_manager_email:
+            continue
+        asked_before = booking.approval_requested_at
+        booking.manager_email = person.line_manager_email
+        _request_approval(booking, session)
+        if asked_before is not None and booking.approval_requested_at <= asked_before:
+            # The links name this moment: it must differ from the old request's for them to stop.
+            booking.approval_requested_at = asked_before + timedelta(microseconds=1)
+        change_status(booking, AWAITING_APPROVAL, actor,
+                      "Line manager changed: the new line manager was asked to agree")
+        notify.notify_manager_asked(booking, _last_event_id(booking))
+        moved.append(booking)
+    return moved
 
 
 # ---------------------------------------------------------------- reminders

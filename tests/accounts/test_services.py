@@ -456,22 +456,140 @@ def test_refusing_a_held_account_keeps_it_out_and_emails_the_reason(make_user):
         services.refuse_account(make_user(), admin)
 
 
-def test_changing_agency_is_recorded_with_from_and_to(make_user, make_agency):
-    admin = make_user()
+def _changes(person: User) -> list[tuple]:
+    return [tuple(row) for row in db.session.execute(
+        select(AccountEvent.field, AccountEvent.from_value, AccountEvent.to_value,
+               AccountEvent.actor_id)
+        .where(AccountEvent.user_id == person.id, AccountEvent.field.is_not(None))
+        .order_by(AccountEvent.id)
+    )]
+
+
+def _own(person: User, **overrides):
+    fields = dict(name=person.name, job_title=person.job_title,
+                  line_manager_name=person.line_manager_name,
+                  line_manager_email=person.line_manager_email)
+    fields.update(overrides)
+    return services.change_own_details(person, **fields)
+
+
+def _admin(person: User, actor: User, **overrides):
+    fields = dict(name=person.name, email=person.email, job_title=person.job_title,
+                  agency=person.agency, line_manager_name=person.line_manager_name,
+                  line_manager_email=person.line_manager_email)
+    fields.update(overrides)
+    return services.change_person_details(person, actor, **fields)
+
+
+def test_a_person_changes_their_own_details_and_each_change_is_recorded(make_user):
+    person = make_user(name="Priya Shah", job_title="Nurse", line_manager_name="Old Boss",
+                       line_manager_email="old.boss@example.org")
+    change = _own(person, name="  Priya  Shah-Evans ", job_title="Ward sister",
+                  line_manager_name="New Boss", line_manager_email="New.Boss@Example.org")
+    assert change.fields == ["name", "job_title", "line_manager_name", "line_manager_email"]
+    assert (person.name, person.job_title, person.line_manager_email) == (
+        "Priya Shah-Evans", "Ward sister", "new.boss@example.org")
+    assert _changes(person) == [
+        ("name", "Priya Shah", "Priya Shah-Evans", person.id),
+        ("job_title", "Nurse", "Ward sister", person.id),
+        ("line_manager_name", "Old Boss", "New Boss", person.id),
+        ("line_manager_email", "old.boss@example.org", "new.boss@example.org", person.id),
+    ]
+    assert _own(person).fields == [], "saving the same details records nothing"
+    assert len(_changes(person)) == 4
+
+
+@pytest.mark.parametrize("overrides, field, message", [
+    ({"name": " "}, "name", "Enter your full name"),
+    ({"job_title": ""}, "job_title", "Enter your job title"),
+    ({"line_manager_email": "not-an-address"}, "line_manager_email", "correct format"),
+    ({"line_manager_email": "me@example.org"}, "line_manager_email", "not your own"),
+    ({"line_manager_email": ""}, "line_manager_email", "Enter your line manager’s e-mail"),
+    ({"line_manager_name": ""}, "line_manager_name", "Enter your line manager’s name"),
+])
+def test_own_details_are_checked_and_a_refusal_changes_nothing(make_user, overrides, field,
+                                                                message):
+    person = make_user(email="me@example.org", line_manager_email="boss@example.org")
+    with pytest.raises(AccountError, match=message) as refused:
+        _own(person, **overrides)
+    assert refused.value.field == field
+    db.session.rollback()
+    db.session.refresh(person)
+    assert person.line_manager_email == "boss@example.org" and _changes(person) == []
+
+
+def test_someone_without_a_manager_may_add_one_later(make_user):
+    walk_in = make_user(line_manager_name="", line_manager_email="")
+    assert _own(walk_in, job_title="Youth worker").fields == ["job_title"]
+    _own(walk_in, line_manager_name="Sam Lead", line_manager_email="sam.lead@example.org")
+    assert walk_in.line_manager_email == "sam.lead@example.org"
+    with pytest.raises(AccountError, match="Enter your line manager’s e-mail"):
+        _own(walk_in, line_manager_email="")
+
+
+def test_an_administrator_changes_any_detail_and_a_new_address_is_confirmed_again(make_user,
+                                                                                   make_agency):
+    admin = make_user(roles=("admin",))
     before = make_agency("Canal Side Surgery")
     after = make_agency("Marlowe Road Practice")
-    person = make_user(agency=before)
-    services.change_agency(person, after, admin)
-    assert person.agency is after
-    event = db.session.scalars(select(AccountEvent).where(AccountEvent.user_id == person.id)).one()
-    assert (event.action, event.detail, event.actor_id) == (
-        "agency changed", "From Canal Side Surgery to Marlowe Road Practice", admin.id)
-    with pytest.raises(AccountError, match="already in Marlowe Road Practice"):
-        services.change_agency(person, after, admin)
+    person = make_user(email="priya@example.org", agency=before)
+    _admin(person, admin, email="Priya.Shah@example.org", agency=after)
+    assert person.agency is after and person.email == "priya.shah@example.org"
+    assert not person.is_verified
+    assert _changes(person) == [
+        ("email", "priya@example.org", "priya.shah@example.org", admin.id),
+        ("agency", "Canal Side Surgery", "Marlowe Road Practice", admin.id),
+    ]
+    [link] = _outbox_to("priya.shah@example.org")
+    assert link.subject == "Confirm your e-mail address"
+
+
+def test_an_administrator_cannot_take_another_persons_address(make_user):
+    admin = make_user(roles=("admin",))
+    make_user(email="taken@example.org")
+    person = make_user()
+    with pytest.raises(AccountError, match="Another account already uses") as refused:
+        _admin(person, admin, email="TAKEN@example.org")
+    assert refused.value.field == "email"
+
+
+def test_only_an_administrator_changes_someone_elses_details(make_user):
+    learner, person = make_user(), make_user(name="Kept Name")
+    with pytest.raises(AccountError, match="Only the L&D team"):
+        _admin(person, learner, name="Changed")
+    assert person.name == "Kept Name"
+
+
+def test_a_move_outside_the_agencys_domains_needs_the_administrators_reason(make_user,
+                                                                          make_agency):
+    admin = make_user(roles=("admin",))
+    school = make_agency("Hillcrest Primary", domains=("hillcrest.sch.example",))
+    person = make_user(email="jo@council.example")
+    with pytest.raises(AccountError, match="not on Hillcrest Primary’s e-mail domains") as refused:
+        _admin(person, admin, agency=school)
+    assert refused.value.field == "reason"
+    db.session.rollback()
+    db.session.refresh(person)
+    assert person.agency is not school
+
+    _admin(person, admin, agency=school, reason="Seconded to the school for a year")
+    assert person.agency is school
+    assert _events(person)[-1] == "approved outside the agency’s domains"
+    assert db.session.scalar(select(AccountEvent.detail).order_by(AccountEvent.id.desc())
+                             .limit(1)) == "Seconded to the school for a year"
+    # Once approved, other details change without asking again; a move on the domains needs none.
+    _admin(person, admin, job_title="Family support worker")
+    _admin(person, admin, email="jo@hillcrest.sch.example")
+    assert person.email == "jo@hillcrest.sch.example"
+
+
+def test_a_closed_agency_cannot_be_chosen_for_a_move(make_user, make_agency):
+    admin = make_user(roles=("admin",))
+    person = make_user()
     closed = make_agency("Closed")
     closed.active = False
     with pytest.raises(AccountError, match="no longer active"):
-        services.change_agency(person, closed, admin)
+        _admin(person, admin, agency=closed)
 
 
 def test_deactivate_and_reactivate(make_user):

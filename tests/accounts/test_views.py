@@ -464,23 +464,78 @@ def test_refusing_an_account_that_is_not_held_changes_nothing(admin_client, make
     assert deliver() == (0, 0)
 
 
+def _edit(person, **overrides):
+    data = {"name": person.name, "email": person.email, "job_title": person.job_title,
+            "agency_id": str(person.agency_id), "line_manager_name": person.line_manager_name,
+            "line_manager_email": person.line_manager_email, "reason": ""}
+    data.update(overrides)
+    return data
+
+
 def test_changing_agency_shows_in_the_history(admin_client, make_user, make_agency):
     before = make_agency("Canal Side Surgery")
     after = make_agency("Marlowe Road Practice")
     person = make_user(name="Priya Moving", agency=before)
-    form = text(admin_client.get(f"/admin/people/{person.id}/agency"))
-    assert "Now in: Canal Side Surgery" in form
+    page = text(admin_client.get(f"/admin/people/{person.id}"))
+    assert f'href="/admin/people/{person.id}/edit#agency_id"' in page
+    form = text(admin_client.get(f"/admin/people/{person.id}/edit"))
+    assert "Change details" in form and "Canal Side Surgery" in form
 
-    refused = admin_client.post(f"/admin/people/{person.id}/agency", data={"agency_id": "0"})
-    assert "Choose the person’s new agency" in text(refused)
+    refused = admin_client.post(f"/admin/people/{person.id}/edit",
+                                data=_edit(person, agency_id="0"))
+    assert "Choose the person’s agency" in text(refused)
 
-    done = admin_client.post(f"/admin/people/{person.id}/agency",
-                             data={"agency_id": str(after.id)}, follow_redirects=True)
+    done = admin_client.post(f"/admin/people/{person.id}/edit",
+                             data=_edit(person, agency_id=str(after.id)), follow_redirects=True)
     page = text(done)
-    assert "Priya Moving is now in Marlowe Road Practice." in page
-    assert "From Canal Side Surgery to Marlowe Road Practice" in page
+    assert "Priya Moving’s details have been saved." in page
+    assert "Agency changed" in page
+    assert "From ‘Canal Side Surgery’ to ‘Marlowe Road Practice’" in page
+    assert "Adaeze Fairweather" in page, "who made the change"
     db.session.refresh(person)
     assert person.agency_id == after.id
+
+
+def test_an_administrator_changes_name_address_job_and_manager(admin_client, make_user, mailbox,
+                                                               deliver):
+    person = make_user(name="Tom Old", email="tom@example.org", job_title="Nurse",
+                       line_manager_name="Ann Boss", line_manager_email="ann@example.org")
+    done = admin_client.post(
+        f"/admin/people/{person.id}/edit",
+        data=_edit(person, name="Tom New", email="tom.new@example.org", job_title="Matron",
+                   line_manager_name="Bea Boss", line_manager_email="bea@example.org"),
+        follow_redirects=True)
+    page = text(done)
+    assert "We have sent a link to tom.new@example.org to confirm it." in page
+    for row in ("From ‘Tom Old’ to ‘Tom New’", "From ‘tom@example.org’ to ‘tom.new@example.org’",
+                "From ‘Nurse’ to ‘Matron’", "From ‘ann@example.org’ to ‘bea@example.org’"):
+        assert row in page
+    deliver()
+    [confirm] = mailbox.to("tom.new@example.org")
+    assert confirm["Subject"] == "Confirm your e-mail address"
+
+
+def test_a_move_outside_the_agency_domains_needs_a_reason_on_the_page(admin_client, make_user,
+                                                                      make_agency):
+    school = make_agency("Hillcrest Primary", domains=("hillcrest.sch.example",))
+    person = make_user(name="Jo Seconded", email="jo@council.example")
+    refused = admin_client.post(f"/admin/people/{person.id}/edit",
+                                data=_edit(person, agency_id=str(school.id)))
+    page = text(refused)
+    assert refused.status_code == 200 and "There is a problem" in page
+    assert "jo@council.example is not on Hillcrest Primary’s e-mail domains (hillcrest.sch.example)" in page
+    db.session.refresh(person)
+    assert person.agency_id != school.id
+
+    done = admin_client.post(f"/admin/people/{person.id}/edit",
+                             data=_edit(person, agency_id=str(school.id),
+                                        reason="Seconded for a year; checked with the head"),
+                             follow_redirects=True)
+    page = text(done)
+    assert "Approved outside the agency’s domains" in page
+    assert "Seconded for a year; checked with the head" in page
+    db.session.refresh(person)
+    assert person.agency_id == school.id
 
 
 def test_deactivating_signs_the_person_out_and_reactivating_lets_them_back(app, admin_client,
@@ -894,3 +949,91 @@ def test_sign_out_and_registration_without_the_csrf_token_are_refused(app, clien
     refused = anonymous.post("/register", data=registration(school))
     assert refused.status_code == 400
     assert count(User) == 1
+
+
+# --- A person's own details -------------------------------------------------------------------
+
+def test_a_person_changes_their_details_and_sees_the_change_on_their_account(client, make_user,
+                                                                            login_as):
+    person = make_user(name="Ruth Hale", email="ruth@example.org", job_title="Nurse",
+                       line_manager_name="Ann Boss", line_manager_email="ann@example.org")
+    login_as(person)
+    page = text(client.get("/account"))
+    for anchor in ("name", "job_title", "line_manager_name"):
+        assert f'href="/account/details#{anchor}"' in page
+    assert "You have not changed your details since you registered." in page
+    form = text(client.get("/account/details"))
+    assert 'value="ann@example.org"' in form
+
+    done = client.post("/account/details", data={
+        "name": "Ruth Hale-Obi", "job_title": "Ward sister", "line_manager_name": "Bea Boss",
+        "line_manager_email": "bea@example.org"}, follow_redirects=True)
+    page = text(done)
+    assert "Your details have been saved." in page
+    assert "Bea Boss (bea@example.org)" in page
+    for was, now in (("Ruth Hale", "Ruth Hale-Obi"), ("Nurse", "Ward sister"),
+                     ("ann@example.org", "bea@example.org")):
+        assert re.search(rf">{re.escape(was)}</td>\s*<td[^>]*>{re.escape(now)}</td>\s*<td[^>]*>You<", page)
+    db.session.refresh(person)
+    assert (person.name, person.line_manager_email) == ("Ruth Hale-Obi", "bea@example.org")
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"line_manager_email": "ruth@example.org"}, "not your own"),
+    ({"line_manager_email": "bea at example"}, "Enter an e-mail address in the correct format"),
+    ({"line_manager_email": ""}, "Enter your line manager’s e-mail address"),
+    ({"name": "Ruth\r\nBcc: x@example.org"}, "cannot contain line breaks"),
+    ({"job_title": ""}, "Enter your job title"),
+])
+def test_bad_details_are_refused_on_the_page_and_change_nothing(client, make_user, login_as,
+                                                                changes, message):
+    person = make_user(name="Ruth Hale", email="ruth@example.org",
+                       line_manager_email="ann@example.org")
+    login_as(person)
+    data = {"name": "Ruth Hale", "job_title": "Nurse", "line_manager_name": "Ann Boss",
+            "line_manager_email": "ann@example.org"}
+    data.update(changes)
+    response = client.post("/account/details", data=data)
+    page = text(response)
+    assert response.status_code == 200 and "There is a problem" in page and message in page
+    assert count(AccountEvent) == 0
+    db.session.refresh(person)
+    assert (person.name, person.line_manager_email) == ("Ruth Hale", "ann@example.org")
+
+
+def test_saving_returns_to_the_page_the_person_came_from_on_this_site_only(client, make_user,
+                                                                          login_as):
+    login_as(make_user(line_manager_name="", line_manager_email=""))
+    data = {"name": "Sam Walk", "job_title": "Youth worker", "line_manager_name": "Lee Lead",
+            "line_manager_email": "lee@example.org"}
+    done = client.post("/account/details?next=/sessions/7/book", data=data)
+    assert done.headers["Location"] == "/sessions/7/book"
+    done = client.post("/account/details?next=https://evil.example/", data=data)
+    assert done.headers["Location"] == "/account"
+
+
+def test_a_learner_cannot_open_another_persons_details(client, make_user, login_as):
+    other = make_user(name="Someone Else")
+    login_as(make_user())
+    assert client.get(f"/admin/people/{other.id}/edit").status_code == 403
+    response = client.post(f"/admin/people/{other.id}/edit", data={"name": "Changed"})
+    assert response.status_code == 403
+    db.session.refresh(other)
+    assert other.name == "Someone Else" and count(AccountEvent) == 0
+    # Their own page only ever shows and changes their own account.
+    assert "Someone Else" not in text(client.get(f"/account/details?id={other.id}"))
+
+
+def test_administrators_see_the_persons_own_changes_in_the_history(app, admin_client, make_user):
+    person = make_user(name="Ruth Hale", email="ruth@example.org", job_title="Nurse",
+                       line_manager_name="Ann Boss", line_manager_email="ann@example.org")
+    their_browser = app.test_client()
+    assert sign_in(their_browser, person.email).status_code == 302
+    their_browser.post("/account/details", data={
+        "name": "Ruth Hale", "job_title": "Nurse", "line_manager_name": "Bea Boss",
+        "line_manager_email": "bea@example.org"})
+    page = text(admin_client.get(f"/admin/people/{person.id}"))
+    assert re.search(r"Line manager’s e-mail address changed</td>\s*<td[^>]*>"
+                     r"From ‘ann@example.org’ to ‘bea@example.org’</td>\s*<td[^>]*>The person</td>",
+                     page)
+    assert "Bea Boss (bea@example.org)" in page
