@@ -777,12 +777,20 @@ def approval_problem(booking: Booking) -> str | None:
 
 
 def answer_approval(booking: Booking, decision: str, reason: str = "") -> Booking:
-    """Record the line manager's answer: agree confirms the place, decline frees it."""
+    """Record the line manager's answer: agree confirms the place, decline frees it.
+
+    The request the caller read (the one the manager's link is for) must still be the current one
+    once the session is locked: a new manager may have been asked meanwhile.
+    """
+    requested = booking.approval_requested_at
     session = _lock_session(booking.session_id)
     booking = _refresh(booking)
     problem = approval_problem(booking)
     if problem:
         raise BookingError(problem)
+    if booking.approval_requested_at != requested:
+        raise BookingError("This link is for an earlier request that no longer applies: "
+                           "the person's line manager has changed.")
     manager = booking.manager_email or "the line manager"
     if decision == AGREE:
         booking.approved_at = booking.confirmed_at = utcnow()

@@ -174,3 +174,21 @@ def test_someone_without_a_manager_is_pointed_to_where_they_add_one_and_can_then
     client.post(f"/sessions/{session.id}/book", data={"access_needs": ""})
     deliver()
     assert len(mailbox.to("lee@example.org")) == 1
+
+
+def test_an_old_managers_answer_that_races_the_change_is_refused_under_the_lock(
+        app, set_now, make_user, make_session, make_course):
+    set_now(NOW)
+    _, person, booking = _held_place(make_user, make_session, make_course)
+    # The old manager's link was read (and found current); before the answer takes the session lock,
+    # another request asks a new manager (written beneath the loaded booking, as a concurrent
+    # transaction's commit would be seen once the lock is taken).
+    found, decision = services.booking_for_approval(services.approval_token(booking, services.AGREE))
+    db.session.execute(
+        Booking.__table__.update().where(Booking.id == booking.id)
+        .values(approval_requested_at=datetime(2027, 3, 4, 14, 0), manager_email="nadia@example.org"))
+    with pytest.raises(services.BookingError, match="earlier request that no longer applies"):
+        services.answer_approval(found, decision)
+    db.session.rollback()
+    db.session.refresh(booking)
+    assert booking.status == AWAITING_APPROVAL
