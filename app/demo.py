@@ -78,11 +78,27 @@ SURNAMES = [
     "Okonkwo-Bray", "Pendleford", "Quarrington", "Rowbotham", "Sowerby", "Thistlewood",
     "Underhay", "Vantongeren", "Wetherall", "Yardley", "Zielinska-Hart",
 ]
-JOB_TITLES = [
-    "Social worker", "Family support worker", "Health visitor", "School nurse", "Designated safeguarding lead",
-    "Police constable", "Probation officer", "Youth worker", "Housing officer", "Nursery manager",
-    "Paediatric nurse", "GP", "Practice nurse", "Teacher", "Early help practitioner",
-]
+# Job titles that fit each sector's agencies (a police constable works for the police, not a GP).
+JOB_TITLES = {
+    "Children's Social Care": ["Social worker", "Senior social worker", "Team manager", "Family support worker"],
+    "Early Help": ["Early help practitioner", "Family support worker", "Parenting practitioner"],
+    "Adult Social Care": ["Social worker", "Occupational therapist", "Care coordinator"],
+    "Health - acute": ["Paediatric nurse", "Midwife", "Emergency department nurse", "Paediatric registrar"],
+    "Health - community": ["Health visitor", "School nurse", "Community nurse"],
+    "Health - mental health": ["Mental health nurse", "Clinical psychologist", "Psychiatrist"],
+    "Health - GP and primary care": ["GP", "Practice nurse", "Practice manager", "Receptionist"],
+    "Police": ["Police constable", "Detective constable", "Police community support officer"],
+    "Probation and Youth Justice": ["Probation officer", "Youth justice worker", "Case manager"],
+    "Education - schools": ["Teacher", "Designated safeguarding lead", "Teaching assistant", "Head of year"],
+    "Education - colleges and FE": ["Lecturer", "Student support officer", "Designated safeguarding lead"],
+    "Early Years and childminders": ["Nursery manager", "Nursery practitioner", "Childminder"],
+    "Housing": ["Housing officer", "Tenancy support officer", "Homelessness caseworker"],
+    "Voluntary and Community": ["Youth worker", "Domestic abuse advocate", "Volunteer coordinator"],
+    "Faith": ["Parish safeguarding officer", "Youth leader", "Children's worker"],
+    "Sport and Leisure": ["Swimming instructor", "Sports coach", "Leisure centre manager"],
+    "Private and independent providers": ["Supervising social worker", "Foster carer support worker"],
+    "Other": ["Safeguarding lead"],
+}
 
 # (e-mail local part, name, agency index, roles) for the named demo logins in the README.
 DEMO_LOGINS = [
@@ -138,6 +154,7 @@ def load_people(rng: random.Random) -> str:
     used = {p.email for p in people}
     password_hash = people[0].password_hash  # hashing once keeps the load quick
     for agency in agencies:
+        titles = JOB_TITLES[agency.sector.name]
         for _ in range(rng.randint(4, 9)):
             first, last = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
             email = f"{first}.{last}@{_domain_for(agency)}".lower()
@@ -145,7 +162,7 @@ def load_people(rng: random.Random) -> str:
                 continue
             used.add(email)
             db.session.add(User(
-                name=f"{first} {last}", email=email, job_title=rng.choice(JOB_TITLES),
+                name=f"{first} {last}", email=email, job_title=rng.choice(titles),
                 agency=agency, line_manager_name="Morag Hollinshead",
                 line_manager_email=f"morag.hollinshead@{_domain_for(agency)}",
                 email_verified_at=now, password_hash=password_hash,
