@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
@@ -22,8 +22,10 @@ from app.accounts.models import (
     Sector,
     User,
 )
+from app import clock
 from app.clock import utcnow
 from app.extensions import db
+from app.jobs import run_jobs
 
 # Published in the README, so guessable by design: the demo sets it without the password policy
 # (app.accounts.services.check_password_strength refuses it), and only on invented accounts.
@@ -196,6 +198,27 @@ def load_command(if_empty: bool) -> None:
     for line in load_demo():
         click.echo(line)
     db.session.commit()
+
+
+@demo_cli.command("advance")
+@click.option("--days", type=click.IntRange(min=1), help="Move the demo's clock forward this many days.")
+@click.option("--reset", is_flag=True, help="Put the demo's clock back to the real time.")
+def advance_command(days: int | None, reset: bool) -> None:
+    """Move the demo's clock forward and run the jobs that fall due (development only)."""
+    if current_app.config["ENV_NAME"] != "development":
+        raise click.ClickException(
+            "The demo clock exists only in development (APP_ENV=development); nothing was changed.")
+    if reset:
+        clock.set_demo_offset(0)
+    elif days:
+        clock.set_demo_offset(clock.demo_offset().days + days)
+    ahead = clock.demo_offset().days
+    click.echo(f"The demo's clock is {ahead} days ahead: it is now {clock.utcnow():%-d %B %Y, %H:%M} UTC"
+               if ahead else "The demo's clock shows the real time.")
+    if days:
+        for name, result in run_jobs().items():
+            click.echo(f"{name}: {result}")
+        db.session.commit()
 
 
 def init_app(app: Flask) -> None:
