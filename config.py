@@ -35,11 +35,13 @@ class Config:
         "PARTNERSHIP_NAME", "Northbridge Safeguarding Children Partnership"
     )
     SERVICE_NAME = os.environ.get("SERVICE_NAME", "Safeguarding training")
-    # Absolute base for links in e-mails (the request's host is not known in cron jobs).
-    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    # Absolute base for links in e-mails (the request's host is not known in cron jobs). Unset, it
+    # follows PORT, so `PORT=8000 make run` (and a second terminal with the same PORT) links to 8000.
+    BASE_URL = (os.environ.get("BASE_URL") or f"http://127.0.0.1:{_int('PORT', 5000)}").rstrip("/")
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
-    MAIL_PORT = _int("MAIL_PORT", 1025)
+    # Unset, it follows the development mail sink's port (`MAIL_SINK_PORT=1026 make run`).
+    MAIL_PORT = _int("MAIL_PORT", _int("MAIL_SINK_PORT", 1025))
     MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
     MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")

@@ -40,6 +40,13 @@ def create_app(config_class=None) -> Flask:
         raise RuntimeError("Refusing to start in production with the development SECRET_KEY.")
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_engine_options(app)
+    # The demo clock exists only in development: anywhere else utcnow() never reads its file.
+    from app import clock
+
+    clock.use_demo_clock(
+        (app.config.get("DEMO_CLOCK_FILE") or f"{app.instance_path}/demo_clock.json")
+        if app.config["ENV_NAME"] == "development" else None
+    )
 
     app.jinja_loader = ChoiceLoader(
         [

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
@@ -22,8 +22,10 @@ from app.accounts.models import (
     Sector,
     User,
 )
+from app import clock
 from app.clock import utcnow
 from app.extensions import db
+from app.jobs import run_jobs
 
 # Published in the README, so guessable by design: the demo sets it without the password policy
 # (app.accounts.services.check_password_strength refuses it), and only on invented accounts.
@@ -78,11 +80,27 @@ SURNAMES = [
     "Okonkwo-Bray", "Pendleford", "Quarrington", "Rowbotham", "Sowerby", "Thistlewood",
     "Underhay", "Vantongeren", "Wetherall", "Yardley", "Zielinska-Hart",
 ]
-JOB_TITLES = [
-    "Social worker", "Family support worker", "Health visitor", "School nurse", "Designated safeguarding lead",
-    "Police constable", "Probation officer", "Youth worker", "Housing officer", "Nursery manager",
-    "Paediatric nurse", "GP", "Practice nurse", "Teacher", "Early help practitioner",
-]
+# Job titles that fit each sector's agencies (a police constable works for the police, not a GP).
+JOB_TITLES = {
+    "Children's Social Care": ["Social worker", "Senior social worker", "Team manager", "Family support worker"],
+    "Early Help": ["Early help practitioner", "Family support worker", "Parenting practitioner"],
+    "Adult Social Care": ["Social worker", "Occupational therapist", "Care coordinator"],
+    "Health - acute": ["Paediatric nurse", "Midwife", "Emergency department nurse", "Paediatric registrar"],
+    "Health - community": ["Health visitor", "School nurse", "Community nurse"],
+    "Health - mental health": ["Mental health nurse", "Clinical psychologist", "Psychiatrist"],
+    "Health - GP and primary care": ["GP", "Practice nurse", "Practice manager", "Receptionist"],
+    "Police": ["Police constable", "Detective constable", "Police community support officer"],
+    "Probation and Youth Justice": ["Probation officer", "Youth justice worker", "Case manager"],
+    "Education - schools": ["Teacher", "Designated safeguarding lead", "Teaching assistant", "Head of year"],
+    "Education - colleges and FE": ["Lecturer", "Student support officer", "Designated safeguarding lead"],
+    "Early Years and childminders": ["Early years practitioner", "Early years SENCo", "Setting manager"],
+    "Housing": ["Housing officer", "Tenancy support officer", "Homelessness caseworker"],
+    "Voluntary and Community": ["Youth worker", "Domestic abuse advocate", "Volunteer coordinator"],
+    "Faith": ["Safeguarding officer", "Youth leader", "Children's worker"],
+    "Sport and Leisure": ["Swimming instructor", "Sports coach", "Leisure centre manager"],
+    "Private and independent providers": ["Supervising social worker", "Foster carer support worker"],
+    "Other": ["Safeguarding lead"],
+}
 
 # (e-mail local part, name, agency index, roles) for the named demo logins in the README.
 DEMO_LOGINS = [
@@ -138,6 +156,7 @@ def load_people(rng: random.Random) -> str:
     used = {p.email for p in people}
     password_hash = people[0].password_hash  # hashing once keeps the load quick
     for agency in agencies:
+        titles = JOB_TITLES[agency.sector.name]
         for _ in range(rng.randint(4, 9)):
             first, last = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
             email = f"{first}.{last}@{_domain_for(agency)}".lower()
@@ -145,7 +164,7 @@ def load_people(rng: random.Random) -> str:
                 continue
             used.add(email)
             db.session.add(User(
-                name=f"{first} {last}", email=email, job_title=rng.choice(JOB_TITLES),
+                name=f"{first} {last}", email=email, job_title=rng.choice(titles),
                 agency=agency, line_manager_name="Morag Hollinshead",
                 line_manager_email=f"morag.hollinshead@{_domain_for(agency)}",
                 email_verified_at=now, password_hash=password_hash,
@@ -179,6 +198,27 @@ def load_command(if_empty: bool) -> None:
     for line in load_demo():
         click.echo(line)
     db.session.commit()
+
+
+@demo_cli.command("advance")
+@click.option("--days", type=click.IntRange(min=1), help="Move the demo's clock forward this many days.")
+@click.option("--reset", is_flag=True, help="Put the demo's clock back to the real time.")
+def advance_command(days: int | None, reset: bool) -> None:
+    """Move the demo's clock forward and run the jobs that fall due (development only)."""
+    if current_app.config["ENV_NAME"] != "development":
+        raise click.ClickException(
+            "The demo clock exists only in development (APP_ENV=development); nothing was changed.")
+    if reset:
+        clock.set_demo_offset(0)
+    elif days:
+        clock.set_demo_offset(clock.demo_offset().days + days)
+    ahead = clock.demo_offset().days
+    click.echo(f"The demo's clock is {ahead} days ahead: it is now {clock.utcnow():%-d %B %Y, %H:%M} UTC"
+               if ahead else "The demo's clock shows the real time.")
+    if days:
+        for name, result in run_jobs().items():
+            click.echo(f"{name}: {result}")
+        db.session.commit()
 
 
 def init_app(app: Flask) -> None:

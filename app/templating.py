@@ -7,7 +7,7 @@ from flask import Flask, current_app, request, url_for
 from flask_login import current_user
 
 from app.accounts.models import ROLE_LABELS
-from app.clock import to_london
+from app.clock import demo_offset, to_london
 
 # (label, endpoint, roles that see it); "anyone" items show to everyone.
 NAVIGATION = [
@@ -82,4 +82,6 @@ def init_app(app: Flask) -> None:
             "service_name": app.config["SERVICE_NAME"],
             "navigation_items": navigation_items,
             "role_labels": ROLE_LABELS,
+            # Development only (`flask demo advance`); always 0 elsewhere.
+            "demo_clock_days": demo_offset().days,
         }

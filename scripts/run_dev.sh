@@ -5,6 +5,13 @@ set -uo pipefail
 PORT=${1:-5000}
 SINK_PORT=${2:-1025}
 VENV=${VENV:-.venv}
+# config.py reads these: links in e-mails, calendars and certificates point at this server
+# (BASE_URL follows PORT unless set) and mail goes to this sink (MAIL_PORT follows MAIL_SINK_PORT).
+export PORT MAIL_SINK_PORT="$SINK_PORT"
+if [ -z "${BASE_URL:-}" ] && ! grep -qs '^BASE_URL=' .env; then
+  export BASE_URL="http://127.0.0.1:$PORT"
+fi
+echo "Links in e-mails point at ${BASE_URL:-the BASE_URL in .env}."
 pids=()
 stop() {
   trap - EXIT INT TERM

@@ -82,6 +82,8 @@ def load_bookings(rng: random.Random) -> str:
     upcoming_courses: set[tuple[int, int]] = set()  # nobody holds two future dates of one course
 
     def may_book(person: User, session: Session) -> bool:
+        if person in session.trainers:  # a trainer does not book a place on her own session
+            return False
         needed = {c.id for c in session.course.prerequisites}
         if not needed <= done.get(person.id, set()):
             return False

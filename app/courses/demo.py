@@ -208,6 +208,16 @@ def _session_days(code: str, first: date) -> list[tuple[date, tuple[time, time]]
     return [(first, DAY)]
 
 
+def _joining_instructions(days: list[tuple[date, tuple[time, time]]], online: bool) -> str:
+    """Say what a learner needs for this session: lunch only where a day runs over lunchtime."""
+    if online:
+        return "Join five minutes early and check your camera and microphone."
+    hours = min((datetime.combine(d, end) - datetime.combine(d, start)).seconds / 3600 for d, (start, end) in days)
+    if hours >= 6:
+        return "Please arrive 15 minutes early to sign in. Lunch and refreshments are provided."
+    return "Please arrive 15 minutes early to sign in. Tea and coffee are provided; this short session has no lunch break."
+
+
 @demo_step
 def load_programme(rng: random.Random) -> str:
     """Levels, themes, venues, the 2014/15 and 2015/16 courses and a year of sessions."""
@@ -266,8 +276,7 @@ def load_programme(rng: random.Random) -> str:
                 capacity=rng.choice([150, 180, 200]) if conference else rng.choice([20, 24, 25, 30]),
                 status=PUBLISHED if offset < 150 else DRAFT,
                 reservation_release_days=14,
-                joining_instructions="Please arrive 15 minutes early to sign in. Lunch is provided on full days."
-                if not online else "Join five minutes early and check your camera and microphone.",
+                joining_instructions=_joining_instructions(days, online),
                 external_trainers="Dr Imogen Castellane (independent reviewer)" if code.startswith("SCR") else "",
             )
             session.parts = [

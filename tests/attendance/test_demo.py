@@ -35,3 +35,31 @@ def test_demo_marks_past_sessions_with_a_walk_in_and_a_waived_charge(
     charges = db.session.scalars(select(Charge)).all()
     assert charges and [c.status for c in charges].count(CHARGE_WAIVED) == 1
     assert summary.startswith("attendance: 25 marked, 1 walk-in") and "(1 waived)" in summary
+
+
+def test_the_full_demo_suspends_no_named_login_queues_no_mail_and_gives_fitting_job_titles(app):
+    from app.attendance.models import Suspension
+    from app.accounts.models import User
+    from app.bookings.models import DID_NOT_ATTEND, TURNED_AWAY
+    from app.demo import DEMO_LOGINS, JOB_TITLES, load_demo
+    from app.email import OutboxMessage
+
+    load_demo()
+    db.session.commit()
+    named = {p.email: p for p in db.session.scalars(select(User))
+             if p.email.split("@")[0] in {local for local, *_ in DEMO_LOGINS}}
+    assert len(named) == len(DEMO_LOGINS)
+    suspended = {s.user_id for s in db.session.scalars(select(Suspension))}
+    assert suspended, "the demo still shows suspensions of other people"
+    assert not suspended & {p.id for p in named.values()}
+    no_shows = db.session.scalars(select(Booking).where(
+        Booking.user_id.in_([p.id for p in named.values()]), Booking.outcome.in_([DID_NOT_ATTEND, TURNED_AWAY]))).all()
+    assert no_shows == []
+    trainer = named["trainer@northbridge-council.example"]
+    own = db.session.scalars(select(Booking).where(Booking.user_id == trainer.id)).all()
+    assert not any(trainer in b.session.trainers for b in own), "the trainer books none of her own sessions"
+    assert db.session.scalars(select(OutboxMessage)).all() == [], "nothing is mailed to invented people"
+    crowd = [p for p in db.session.scalars(select(User)) if p.email not in named]
+    assert all(p.job_title in JOB_TITLES[p.agency.sector.name] for p in crowd)
+    gp = [p for p in crowd if p.agency.name == "Canal Side Surgery"]
+    assert gp and not any(p.job_title == "Police constable" for p in gp)

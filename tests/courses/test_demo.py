@@ -36,6 +36,18 @@ def test_demo_programme_is_realistic(app):
     assert all(s.starts_at == s.parts[0].starts_at and s.ends_at == s.parts[-1].ends_at for s in sessions)
 
 
+def test_demo_joining_instructions_promise_lunch_only_on_full_days(app):
+    load_demo()
+    db.session.commit()
+    sessions = db.session.scalars(select(Session)).all()
+    short = [s for s in sessions if not s.is_online and max(p.ends_at - p.starts_at for p in s.parts) < timedelta(hours=6)]
+    full = [s for s in sessions if not s.is_online and min(p.ends_at - p.starts_at for p in s.parts) >= timedelta(hours=6)]
+    assert short and full
+    assert not any("lunch is provided" in s.joining_instructions.lower() or "lunch and" in s.joining_instructions.lower()
+                   for s in short)
+    assert all("Lunch and refreshments are provided" in s.joining_instructions for s in full)
+
+
 def test_every_programme_view_states_who_may_use_it(app):
     for endpoint, view in app.view_functions.items():
         if endpoint.startswith("courses."):

@@ -1,13 +1,13 @@
 """Browser journey: the L&D team puts a session in the programme; a visitor finds it and saves it to a calendar."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 from icalendar import Calendar
 
 from app.accounts.models import RoleGrant, User
 from app.clock import london_to_utc, today_london
-from app.courses.models import Level, Theme, Venue
+from app.courses.models import PUBLISHED, Course, Level, Session, SessionPart, Theme, Venue
 from app.extensions import db
 from tests.conftest import TEST_PASSWORD
 from tests.e2e.conftest import assert_accessible
@@ -152,3 +152,61 @@ def test_admin_publishes_a_two_part_session_and_a_visitor_finds_and_saves_it(
     assert b"Child Sexual Exploitation: spotting it early" in response.body()
 
     assert db.session.query(User).count() == 2 and db.session.query(RoleGrant).count() == 2
+
+
+def _programme_of(count: int) -> None:
+    """Publish `count` sessions with long titles and venue names, a week apart from next month."""
+    level = db.session.query(Level).filter_by(name="Level 3").one()
+    venue = Venue(name="St Brigid's University Hospital Education and Conference Centre",
+                  address="Hospital Road\nNorthbridge NB2 4BB")
+    for n in range(count):
+        course = Course(code=f"LONG{n}", title=f"Safeguarding children affected by domestic abuse, part {n}",
+                        level=level, duration_hours=6, requires_manager_approval=False)
+        start = london_to_utc(datetime.combine(today_london() + timedelta(days=30 + 7 * n), time(9, 30)))
+        session = Session(course=course, capacity=24, status=PUBLISHED, starts_at=start,
+                          ends_at=start + timedelta(hours=7), venue=venue)
+        session.parts = [SessionPart(starts_at=start, ends_at=start + timedelta(hours=7))]
+        db.session.add(session)
+    db.session.commit()
+
+
+def test_on_a_phone_the_programme_shows_sessions_first_as_cards(phone_page, make_user, make_sector):
+    _setup(make_user, make_sector)
+    _programme_of(6)
+    page = phone_page
+    page.goto("/programme?level=1")
+    assert_accessible(page)
+
+    width = page.evaluate("window.innerWidth")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    first = page.locator(".app-programme-table tbody tr").first
+    places = first.locator("td", has_text="Places left")
+    assert places.is_visible() and "24 of 24" in places.inner_text()
+    box = places.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    # The first result starts above the fold; the filters come after the results.
+    assert first.bounding_box()["y"] < page.evaluate("window.innerHeight")
+    assert page.locator("#filters").bounding_box()["y"] > first.bounding_box()["y"]
+    page.get_by_role("link", name="Filter or search the sessions").click()
+    assert page.url.endswith("#filters")
+    assert page.locator("#filters").bounding_box()["y"] < 100
+
+
+def test_the_keyboard_reaches_the_first_session_in_three_tabs(browser_page, make_user, make_sector):
+    _setup(make_user, make_sector)
+    _programme_of(3)
+    page = browser_page
+    page.goto("/programme?level=1&places=y")
+    first_link = page.locator(".app-programme-table tbody a").first
+    presses = 0
+    while presses < 10:
+        page.keyboard.press("Tab")
+        presses += 1
+        focused = page.evaluate("document.activeElement.textContent.trim()")
+        if focused == "Skip to results":
+            page.keyboard.press("Enter")
+        elif first_link.evaluate("link => link === document.activeElement"):
+            break
+    assert presses <= 3, f"{presses} Tab presses to the first session"
+    assert first_link.evaluate("link => link === document.activeElement")
+    assert_accessible(page)

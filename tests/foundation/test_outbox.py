@@ -236,3 +236,13 @@ def test_every_secret_link_is_masked_in_text_and_html_and_other_links_are_not(ap
         plain = ("See http://localhost/programme.ics, http://localhost/sessions/3 and "
                  "http://localhost/courses/L3SAFE. Join at https://meet.example/j/123?pwd=xyz")
         assert mask_secret_links(plain) == plain
+
+
+def test_a_message_without_an_error_shows_a_dash_not_none(app, make_user, login_as):
+    _queue(key="k-no-error")
+    db.session.commit()
+    message = db.session.scalar(select(OutboxMessage))
+    client = login_as(make_user(roles=("admin",)))
+    page = re.sub(r"\s+", " ", client.get(f"/admin/outbox/{message.id}").get_data(as_text=True))
+    row = re.search(r"Last error </dt> <dd[^>]*>(.*?)</dd>", page).group(1)
+    assert row.strip() == "–"
