@@ -134,10 +134,10 @@ def test_a_walk_in_is_listed_with_past_sessions_not_as_online_training(
     db.session.commit()
     login_as(person)
     page = _page(client.get("/my-bookings"))
-    past_part, recorded_part = page.split(">Past<")[1].split("Online training you have recorded")
+    past_part, recorded_part = page.split(">Past<")[1].split("Training you have recorded")
     assert "Neglect: the graded care profile" in past_part and "Attended" in past_part
     assert "Neglect: the graded care profile" not in recorded_part
-    assert "You have not recorded any online training." in recorded_part
+    assert "You have not recorded any training." in recorded_part
 
 
 def test_cancelling_shows_the_notice_deadline_and_warns_when_late(
