@@ -231,7 +231,7 @@ def work_command(tick: float) -> None:
 
 def _echo_unless_idle(name: str, result: object) -> None:
     """Print what a job did, unless it found nothing to do (every count zero)."""
-    counts = re.findall(r"\d+", str(result))
+    counts = re.findall(r"(?:^|, )(\d+)", str(result))  # "3 sent, 0 failed", "0 stage 1, 0 stage 2"
     if not counts or any(int(count) for count in counts):
         click.echo(f"{name}: {result}")
 
