@@ -902,6 +902,17 @@ def send_reminders() -> int:
 # ---------------------------------------------------------------- completions and calendar
 
 
+def _refuse_duplicate_completion(person: User, course: Course, completed_on: date) -> None:
+    duplicate = db.session.scalar(
+        select(Completion.id).where(
+            Completion.user_id == person.id, Completion.course_id == course.id,
+            Completion.completed_on == completed_on,
+        )
+    )
+    if duplicate:
+        raise BookingError("You have already recorded this course on that date.", "completed_on")
+
+
 def record_completion(person: User, course: Course | None, completed_on: date | None,
                       evidence: str, actor: User) -> Completion:
     """Record that a person completed an online course on a date (the L&D team may check it)."""
@@ -913,14 +924,7 @@ def record_completion(person: User, course: Course | None, completed_on: date | 
         raise BookingError("The date you completed it must be today or in the past.", "completed_on")
     if completed_on < date(2000, 1, 1):
         raise BookingError("Enter a date after 1 January 2000.", "completed_on")
-    duplicate = db.session.scalar(
-        select(Completion.id).where(
-            Completion.user_id == person.id, Completion.course_id == course.id,
-            Completion.completed_on == completed_on,
-        )
-    )
-    if duplicate:
-        raise BookingError("You have already recorded this course on that date.", "completed_on")
+    _refuse_duplicate_completion(person, course, completed_on)
     completion = Completion(user_id=person.id, course_id=course.id, completed_on=completed_on,
                             source=SELF_RECORDED, evidence=evidence.strip()[:2000], created_at=utcnow())
     db.session.add(completion)
@@ -978,14 +982,7 @@ def record_prior_learning(person: User, course: Course | None, provider: str, co
         # A stored name is shown back and used in a download header: keep it plain.
         stem = "".join(ch for ch in name.rsplit(".", 1)[0] if ch.isalnum() or ch in " -_")[:100].strip()
         name = (stem or "certificate") + extension
-    duplicate = db.session.scalar(
-        select(Completion.id).where(
-            Completion.user_id == person.id, Completion.course_id == course.id,
-            Completion.completed_on == completed_on,
-        )
-    )
-    if duplicate:
-        raise BookingError("You have already recorded this course on that date.", "completed_on")
+    _refuse_duplicate_completion(person, course, completed_on)
     completion = Completion(
         user_id=person.id, course_id=course.id, completed_on=completed_on, source=PRIOR_LEARNING,
         provider=provider.strip()[:200], evidence=evidence.strip()[:2000], certificate_name=name,
