@@ -7,6 +7,7 @@ import email.policy
 import socket
 import socketserver
 import threading
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -74,9 +75,10 @@ class _Scripted(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
 
 
+@contextmanager
 def scripted_server(mode: str):
-    """A raw SMTP server that fails as `mode` says: 'silent' never greets; 'drop_mid_data' hangs up
-    halfway through the message."""
+    """A raw SMTP server on 127.0.0.1 that fails as `mode` says: 'silent' never greets;
+    'drop_mid_data' hangs up halfway through the message. Yields its port."""
     release = threading.Event()
 
     class Handler(socketserver.StreamRequestHandler):
@@ -104,7 +106,12 @@ def scripted_server(mode: str):
 
     server = _Scripted(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, release
+    try:
+        yield server.server_address[1]
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
 
 
 def _point_at(app, port: int, timeout: int = 1) -> None:
@@ -167,14 +174,9 @@ def test_a_server_that_refuses_connections_costs_one_attempt_and_loses_nothing(a
 
 def test_a_server_that_never_greets_ends_the_pass_within_its_timeout(app, recorder):
     _queue(3)
-    server, release = scripted_server("silent")
-    try:
-        _point_at(app, server.server_address[1], timeout=1)
+    with scripted_server("silent") as port:
+        _point_at(app, port, timeout=1)
         delivery = _deliver_within(app, 15)
-    finally:
-        release.set()
-        server.shutdown()
-        server.server_close()
     assert delivery == (0, 1)
     message = db.session.scalar(select(OutboxMessage).order_by(OutboxMessage.id))
     assert "timed out" in message.last_error.lower()
@@ -188,14 +190,9 @@ def test_a_server_that_never_greets_ends_the_pass_within_its_timeout(app, record
 
 def test_a_connection_dropped_mid_message_is_retried_on_a_new_connection(app, recorder):
     _queue(4)
-    server, release = scripted_server("drop_mid_data")
-    try:
-        _point_at(app, server.server_address[1])
+    with scripted_server("drop_mid_data") as port:
+        _point_at(app, port)
         delivery = _deliver_within(app, 20)
-    finally:
-        release.set()
-        server.shutdown()
-        server.server_close()
     # Each message got its own fresh connection after the one before it dropped: one attempt each.
     assert delivery == (0, 4)
     assert [m.attempts for m in db.session.scalars(select(OutboxMessage))] == [1, 1, 1, 1]
