@@ -31,7 +31,7 @@ from wtforms import (
 from wtforms.validators import ValidationError
 from wtforms.widgets import TextArea
 
-from app.inputs import DB_INT_MAX, YEAR_MAX, YEAR_MIN, parse_iso_date
+from app.inputs import DB_INT_MAX, YEAR_MAX, YEAR_MIN
 
 _LINE_BREAKS_AND_TABS = "\t\n\r"
 
@@ -135,6 +135,10 @@ class GovDateField(DateField):
     def process_formdata(self, valuelist):
         # The widget shows three boxes again from raw_data, so it always holds exactly three.
         parts = [str(v).strip() for v in valuelist]
+        iso = re.fullmatch(r"([0-9]{1,4})-([0-9]{1,2})-([0-9]{1,2})", parts[0]) if len(parts) == 1 else None
+        if iso:
+            # A link (a download, the next page) carries the date as 2027-03-31: show it in the boxes.
+            parts = [iso.group(3), iso.group(2), iso.group(1)]
         self.raw_data = (parts + ["", "", ""])[:3] if parts else None
         self.data = None
         self.problem = self._problem(parts) if any(parts) else None
@@ -161,16 +165,3 @@ class GovDateField(DateField):
         # without a day are still a mistake to point out, not "no date".
         if getattr(self, "problem", None) and not self.errors:
             self.errors.append(self.problem)
-
-
-class IsoDateField(DateField):
-    """A date in one box as 2027-03-31 (what a browser's date picker sends), years as above."""
-
-    def process_formdata(self, valuelist):
-        self.raw_data = list(valuelist)
-        self.data = None
-        if not any(v.strip() for v in valuelist):
-            return
-        self.data = parse_iso_date(valuelist[0]) if len(valuelist) == 1 else None
-        if self.data is None:
-            raise ValueError(f"Enter a real date from {YEAR_MIN} to {YEAR_MAX}, for example 2027-03-31")

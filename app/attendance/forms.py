@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.attendance.services import SEARCH_MIN_CHARACTERS
 from app.bookings.models import OUTCOME_LABELS
-from app.forms import BaseForm, IsoDateField
+from app.forms import BaseForm, GovDateField
 
 
 class WalkInSearchForm(BaseForm):
@@ -77,8 +77,8 @@ class PeriodFilterForm(BaseForm):
 
     agency_id = SelectField("Agency", widget=GovSelect(), coerce=int, validators=[Optional()])
     course_id = SelectField("Course", widget=GovSelect(), coerce=int, validators=[Optional()])
-    start = IsoDateField("From", widget=GovTextInput(), validators=[Optional()])
-    end = IsoDateField("To", widget=GovTextInput(), validators=[Optional()])
+    start = GovDateField("From", validators=[Optional()])
+    end = GovDateField("To", validators=[Optional()])
     submit = SubmitField("Show", widget=GovSubmitInput())
 
 

@@ -139,7 +139,7 @@ def test_an_agency_period_ending_in_year_9999_is_refused(client, login_as, make_
     for path in ("/agency", "/agency/charges", "/agency/bookings.csv"):
         response = client.get(path, query_string={"start": "2026-04-01", "end": "9999-12-31"})
         assert response.status_code == 200, path
-    assert "Enter a real date from 1900 to 2200" in _text(client.get("/agency?end=9999-12-31"))
+    assert "Enter a year from 1900 to 2200" in _text(client.get("/agency?end=9999-12-31"))
 
 
 # --- Text -----------------------------------------------------------------------------------------
@@ -173,3 +173,16 @@ def test_a_nul_in_the_address_is_a_bad_request(client):
     assert client.get("/programme?q=a%00b").status_code == 400
     assert client.get("/courses/L3%00").status_code == 400
     assert client.get("/programme?q=%zz%ff").status_code == 200
+
+
+def test_the_agency_page_asks_for_dates_as_every_other_page_does(client, login_as, make_user, make_agency):
+    agency = make_agency("Riverside Trust")
+    login_as(make_user(roles=(COORDINATOR,), coordinates=agency, agency=agency))
+    page = _text(client.get("/agency", query_string={"start": "2026-04-01", "end": "2027-03-31"}))
+    # GOV.UK's day, month and year boxes, filled from the link's dates, not a browser date picker.
+    assert 'type="date"' not in page
+    assert page.count('class="govuk-date-input"') == 2
+    assert page.count('name="start"') == 3 and page.count('name="end"') == 3
+    boxes = dict(re.findall(r'id="((?:start|end)-(?:day|month|year))"[^>]*value="([0-9]*)"', page))
+    assert boxes == {"start-day": "01", "start-month": "04", "start-year": "2026",
+                     "end-day": "31", "end-month": "03", "end-year": "2027"}, boxes
