@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from flask import current_app
 
+from app.bookings.approvals import AGREE, DECLINE, approval_token
 from app.bookings.models import AWAITING_APPROVAL, CONFIRMED, Booking, BookingEvent
 from app.calendar import CANCEL, REQUEST, invitations, session_url
 from app.courses.models import SessionPart
@@ -132,8 +133,6 @@ def notify_awaiting_manager(booking: Booking, event: BookingEvent) -> None:
 
 def notify_manager_asked(booking: Booking, event: BookingEvent, substitute_for=None) -> None:
     """Ask the line manager to agree or decline, by links that need no account."""
-    from app.bookings.services import AGREE, DECLINE, approval_token
-
     _send(
         booking, _key(booking, "manager-asked", event),
         f"Please agree {booking.user.name}’s place: {booking.session.course.title} on {_when(booking)}",

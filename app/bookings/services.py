@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import ACTIVE, ADMIN, User
-from app.accounts.tokens import LinkError, make_token, read_token
 from app.attendance.models import Suspension
 from app.attendance.services import active_suspension
 from app.bookings import notifications as notify
+from app.bookings.approvals import AGREE
 from app.bookings.history import change_status
 from app.bookings.models import (
     ACTIVE_STATES,
@@ -49,10 +49,7 @@ from app.locking import lock_rows
 from app.templating import format_date, format_datetime
 
 APPROVAL_WORKING_DAYS = 5
-APPROVAL_LINK_DAYS = 21  # longer than any 5-working-day wait, bank holidays included
 NO_AUTOMATIC_PROMOTION = timedelta(hours=24)
-AGREE = "agree"
-DECLINE = "decline"
 CERTIFICATE_MAX_BYTES = 5 * 1024 * 1024
 # What an uploaded certificate may be, told by its first bytes (not by its name or the browser's word).
 CERTIFICATE_TYPES = (
@@ -714,28 +711,6 @@ def notify_session_changes() -> int:
 
 
 # ---------------------------------------------------------------- the line manager
-
-
-def approval_token(booking: Booking, decision: str) -> str:
-    """A signed link token for a manager's answer to one approval request."""
-    return make_token("manager-approval", {
-        "b": booking.id, "d": decision, "r": booking.approval_requested_at.isoformat(),
-    })
-
-
-def booking_for_approval(token: str) -> tuple[Booking, str]:
-    """The booking and decision a manager's link is for; LinkError if it is altered, old or replaced."""
-    payload = read_token("manager-approval", token, APPROVAL_LINK_DAYS * 24 * 3600)
-    try:
-        booking_id, decision, requested = int(payload["b"]), payload["d"], payload["r"]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise LinkError("This link is not valid. Check you copied the whole link.") from exc
-    booking = db.session.get(Booking, booking_id)
-    if booking is None or decision not in (AGREE, DECLINE):
-        raise LinkError("This link is not valid. Check you copied the whole link.")
-    if booking.approval_requested_at is None or booking.approval_requested_at.isoformat() != requested:
-        raise LinkError("This link is for an earlier request that no longer applies.", expired=True)
-    return booking, decision
 
 
 def _cancelled_by_person(booking: Booking) -> bool:
