@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.accounts.models import ACTIVE, ADMIN, User
+from app.accounts.models import ACTIVE, ADMIN, User, find_user_by_email
 from app.attendance.models import Suspension
 from app.attendance.services import active_suspension
 from app.bookings import notifications as notify
@@ -1050,6 +1050,4 @@ def bookings_on(session: Session, states: Iterable[str]) -> list[Booking]:
 
 def find_person(email: str) -> User | None:
     """The account with this e-mail address, ignoring case and spaces."""
-    from app.accounts.models import find_user_by_email
-
     return find_user_by_email(email) if email and email.strip() else None
