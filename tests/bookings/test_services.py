@@ -9,6 +9,7 @@ from sqlalchemy import select
 from app.accounts.models import DEACTIVATED
 from app.accounts.tokens import LinkError
 from app.bookings import approvals, services
+from app.bookings.approvals import AGREE, DECLINE
 from app.bookings.models import (
     AWAITING_APPROVAL,
     CANCELLED,
@@ -21,11 +22,11 @@ from app.bookings.models import (
     Completion,
 )
 from app.bookings.places import availability_for
-from app.bookings.approvals import AGREE, DECLINE
 from app.bookings.services import BookingError
 from app.clock import utcnow
 from app.courses.models import CANCELLED as SESSION_CANCELLED
 from app.courses.models import DRAFT, SessionChange
+from app.email import OutboxMessage
 from app.extensions import db
 from app.jobs import run_jobs
 from tests.bookings.conftest import NOW, START, invites, subject, text_of
@@ -208,6 +209,27 @@ def test_a_freed_place_goes_to_the_first_waiting_person_who_may_fill_it(
     history = db.session.scalar(select(Booking).where(Booking.user_id == waiting_nurse.id)).events
     assert [(e.from_status, e.to_status) for e in history] == [(None, WAITING), (WAITING, CONFIRMED)]
     assert "waiting list" in history[-1].reason
+
+
+def test_each_message_is_named_by_the_history_row_of_the_change_that_sent_it(
+        app, now, make_user, make_session):
+    session = make_session(capacity=1)
+    first, second = make_user(), make_user()
+    booking = _book(session, first)
+    waiting = _book(session, second)
+    services.cancel_booking(booking, first)
+    db.session.commit()
+    booking = _book(session, first)  # the same row again, on the waiting list this time
+
+    def event_ids(b):
+        return [e.id for e in db.session.scalars(select(Booking).where(Booking.id == b.id)).one().events]
+
+    keys = set(db.session.scalars(select(OutboxMessage.idempotency_key)))
+    booked, cancelled, waiting_again = event_ids(booking)
+    joined, promoted = event_ids(waiting)
+    assert {f"booking:{booking.id}:confirmed:{booked}", f"booking:{booking.id}:cancelled:{cancelled}",
+            f"booking:{booking.id}:waiting:{waiting_again}", f"booking:{waiting.id}:waiting:{joined}",
+            f"booking:{waiting.id}:promoted:{promoted}"} <= keys
 
 
 def test_released_reservations_go_to_waiting_people_by_the_job(
