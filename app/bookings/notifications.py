@@ -15,10 +15,12 @@ from typing import NamedTuple
 
 from flask import current_app
 
-from app.bookings.models import AWAITING_APPROVAL, CONFIRMED, Booking
+from app.bookings.approvals import AGREE, DECLINE, approval_token
+from app.bookings.models import AWAITING_APPROVAL, CONFIRMED, Booking, BookingEvent
 from app.calendar import CANCEL, REQUEST, invitations, session_url
 from app.courses.models import SessionPart
 from app.email import Attachment, calendar_part, queue_email
+from app.extensions import db
 from app.templating import format_date
 from app.urls import external_url
 
@@ -106,28 +108,33 @@ def _send_part(calendar: _PartCalendar, key: str) -> None:
     )
 
 
+def _key(booking: Booking, kind: str, event: BookingEvent) -> str:
+    """The message's key: the booking, the kind of message and the history row that caused it."""
+    if event.id is None:
+        db.session.flush()  # the row gets its id here, the first place it is needed
+    return f"booking:{booking.id}:{kind}:{event.id}"
+
+
 def _subject(text: str, booking: Booking) -> str:
     return f"{text}: {booking.session.course.title} on {_when(booking)}"
 
 
-def notify_confirmed(booking: Booking, mark: int) -> None:
+def notify_confirmed(booking: Booking, event: BookingEvent) -> None:
     """Tell the person their place is booked, with a calendar invitation."""
-    _send(booking, f"booking:{booking.id}:confirmed:{mark}", _subject("Booking confirmed", booking),
+    _send(booking, _key(booking, "confirmed", event), _subject("Booking confirmed", booking),
           "confirmed", calendars=_invite(booking))
 
 
-def notify_awaiting_manager(booking: Booking, mark: int) -> None:
+def notify_awaiting_manager(booking: Booking, event: BookingEvent) -> None:
     """Tell the person their place is held until their line manager agrees."""
-    _send(booking, f"booking:{booking.id}:awaiting:{mark}",
+    _send(booking, _key(booking, "awaiting", event),
           _subject("Place held until your manager agrees", booking), "awaiting_manager")
 
 
-def notify_manager_asked(booking: Booking, mark: int, substitute_for=None) -> None:
+def notify_manager_asked(booking: Booking, event: BookingEvent, substitute_for=None) -> None:
     """Ask the line manager to agree or decline, by links that need no account."""
-    from app.bookings.services import AGREE, DECLINE, approval_token
-
     _send(
-        booking, f"booking:{booking.id}:manager-asked:{mark}",
+        booking, _key(booking, "manager-asked", event),
         f"Please agree {booking.user.name}’s place: {booking.session.course.title} on {_when(booking)}",
         "manager_asked", to=booking.manager_email,
         agree_url=external_url("bookings.approval", token=approval_token(booking, AGREE)),
@@ -136,56 +143,56 @@ def notify_manager_asked(booking: Booking, mark: int, substitute_for=None) -> No
     )
 
 
-def notify_waiting(booking: Booking, mark: int) -> None:
+def notify_waiting(booking: Booking, event: BookingEvent) -> None:
     """Tell the person they are on the waiting list."""
-    _send(booking, f"booking:{booking.id}:waiting:{mark}", _subject("You are on the waiting list", booking),
+    _send(booking, _key(booking, "waiting", event), _subject("You are on the waiting list", booking),
           "waiting")
 
 
-def notify_promoted(booking: Booking, mark: int) -> None:
+def notify_promoted(booking: Booking, event: BookingEvent) -> None:
     """Tell a waiting person a place has come up (and ask their manager if the course needs it)."""
     confirmed = booking.status == CONFIRMED
-    _send(booking, f"booking:{booking.id}:promoted:{mark}", _subject("A place has come up", booking),
+    _send(booking, _key(booking, "promoted", event), _subject("A place has come up", booking),
           "promoted", calendars=_invite(booking) if confirmed else None)
     if booking.status == AWAITING_APPROVAL:
-        notify_manager_asked(booking, mark)
+        notify_manager_asked(booking, event)
 
 
-def notify_manager_agreed(booking: Booking, mark: int) -> None:
+def notify_manager_agreed(booking: Booking, event: BookingEvent) -> None:
     """Tell the person their manager agreed: the place is confirmed, with the invitation."""
-    _send(booking, f"booking:{booking.id}:agreed:{mark}", _subject("Your manager agreed", booking),
+    _send(booking, _key(booking, "agreed", event), _subject("Your manager agreed", booking),
           "manager_agreed", calendars=_invite(booking))
 
 
-def notify_manager_declined(booking: Booking, reason: str, mark: int) -> None:
+def notify_manager_declined(booking: Booking, reason: str, event: BookingEvent) -> None:
     """Tell the person their manager declined the booking."""
-    _send(booking, f"booking:{booking.id}:declined:{mark}", _subject("Your manager declined", booking),
+    _send(booking, _key(booking, "declined", event), _subject("Your manager declined", booking),
           "manager_declined", reason=reason)
 
 
-def notify_approval_lapsed(booking: Booking, mark: int) -> None:
+def notify_approval_lapsed(booking: Booking, event: BookingEvent) -> None:
     """Tell the person and their manager the unanswered request has lapsed and the place is freed."""
-    _send(booking, f"booking:{booking.id}:lapsed:{mark}", _subject("Booking request lapsed", booking),
+    _send(booking, _key(booking, "lapsed", event), _subject("Booking request lapsed", booking),
           "lapsed", audience="person")
     if booking.manager_email:
-        _send(booking, f"booking:{booking.id}:lapsed-manager:{mark}",
+        _send(booking, _key(booking, "lapsed-manager", event),
               f"Request lapsed: {booking.user.name}, {booking.session.course.title} on {_when(booking)}",
               "lapsed", to=booking.manager_email, audience="manager")
 
 
-def notify_manager_request_withdrawn(booking: Booking, mark: int, *, by_person: bool) -> None:
+def notify_manager_request_withdrawn(booking: Booking, event: BookingEvent, *, by_person: bool) -> None:
     """Tell the line manager a place awaiting their answer was cancelled: their links no longer apply."""
-    _send(booking, f"booking:{booking.id}:manager-withdrawn:{mark}",
+    _send(booking, _key(booking, "manager-withdrawn", event),
           f"No answer needed: {booking.user.name}’s place is cancelled ({booking.session.course.title} "
           f"on {_when(booking)})",
           "manager_withdrawn", to=booking.manager_email, by_person=by_person)
 
 
-def notify_cancelled(booking: Booking, held_place: bool, mark: int, *, invited: bool) -> None:
+def notify_cancelled(booking: Booking, held_place: bool, event: BookingEvent, *, invited: bool) -> None:
     """Confirm a cancellation (removing the session from their calendar if it was ever sent to them:
     `invited`, the place was confirmed, not only held for the manager's answer)."""
     subject = "Booking cancelled" if held_place else "You have left the waiting list"
-    _send(booking, f"booking:{booking.id}:cancelled:{mark}", _subject(subject, booking), "cancelled",
+    _send(booking, _key(booking, "cancelled", event), _subject(subject, booking), "cancelled",
           calendars=_cancel_invite(booking) if invited else None, held_place=held_place, invited=invited)
 
 
@@ -204,23 +211,23 @@ def notify_session_changed(booking: Booking, changes: list) -> None:
           changes=changes)
 
 
-def notify_substituted(original: Booking, new: Booking, mark: int) -> None:
+def notify_substituted(original: Booking, new: Booking, event: BookingEvent) -> None:
     """Tell both people the place has passed from one to the other; the colleague gets the invitation."""
     # The colleague's booking has the state the original had: only a confirmed place was invited.
     invited = new.status == CONFIRMED
-    _send(original, f"booking:{original.id}:substituted-out:{mark}",
+    _send(original, _key(original, "substituted-out", event),
           _subject(f"Your place has passed to {new.user.name}", original), "substituted_out",
           calendars=_cancel_invite(original) if invited else None, colleague=new.user, invited=invited)
-    _send(new, f"booking:{new.id}:substituted-in:{mark}",
+    _send(new, _key(new, "substituted-in", event),
           _subject(f"{original.user.name} has passed you their place", new), "substituted_in",
           calendars=_invite(new) if new.status == CONFIRMED else None, colleague=original.user)
 
 
-def notify_moved(old: Booking, new: Booking, invited: bool, mark: int) -> None:
+def notify_moved(old: Booking, new: Booking, invited: bool, event: BookingEvent) -> None:
     """Tell the person their booking moved: invite to the new date, and cancel the old one if they
     were invited to it."""
     calendars = (_invite(new) if new.status == CONFIRMED else []) + (_cancel_invite(old) if invited else [])
-    _send(new, f"booking:{new.id}:moved:{mark}", _subject("Your booking has moved", new), "moved",
+    _send(new, _key(new, "moved", event), _subject("Your booking has moved", new), "moved",
           calendars=calendars, old=old)
 
 

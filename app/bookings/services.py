@@ -13,11 +13,11 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.accounts.models import ACTIVE, ADMIN, User
-from app.accounts.tokens import LinkError, make_token, read_token
+from app.accounts.models import ACTIVE, ADMIN, User, find_user_by_email
 from app.attendance.models import Suspension
 from app.attendance.services import active_suspension
 from app.bookings import notifications as notify
+from app.bookings.approvals import AGREE
 from app.bookings.history import change_status
 from app.bookings.models import (
     ACTIVE_STATES,
@@ -49,10 +49,7 @@ from app.locking import lock_rows
 from app.templating import format_date, format_datetime
 
 APPROVAL_WORKING_DAYS = 5
-APPROVAL_LINK_DAYS = 21  # longer than any 5-working-day wait, bank holidays included
 NO_AUTOMATIC_PROMOTION = timedelta(hours=24)
-AGREE = "agree"
-DECLINE = "decline"
 CERTIFICATE_MAX_BYTES = 5 * 1024 * 1024
 # What an uploaded certificate may be, told by its first bytes (not by its name or the browser's word).
 CERTIFICATE_TYPES = (
@@ -223,13 +220,6 @@ def place_preview(session: Session, person: User) -> tuple[bool, str]:
 # ---------------------------------------------------------------- writing a booking
 
 
-def _last_event_id(booking: Booking) -> int:
-    db.session.flush()
-    return db.session.scalar(
-        select(func.max(BookingEvent.id)).where(BookingEvent.booking_id == booking.id)
-    ) or 0
-
-
 def _write_booking(
     session: Session,
     person: User,
@@ -240,8 +230,9 @@ def _write_booking(
     reservation_id: int | None = None,
     overbooked: bool = False,
     access_needs: str = "",
-) -> Booking:
-    """Create (or reuse: one row per person per session) the person's booking in `status`."""
+) -> tuple[Booking, BookingEvent]:
+    """Create (or reuse: one row per person per session) the person's booking in `status`, with its
+    history row."""
     now = utcnow()
     booking = _booking_for(session.id, person.id)
     fresh = booking is None
@@ -260,17 +251,17 @@ def _write_booking(
     booking.late_cancellation = False
     booking.cancellation_reason = ""
     if not fresh:
-        change_status(booking, status, actor, reason)
+        event = change_status(booking, status, actor, reason)
         db.session.flush()
-        return booking
+        return booking, event
     try:
         # A savepoint: if the same person's other request inserted first, only this insert is undone.
         with db.session.begin_nested():
-            change_status(booking, status, actor, reason)
+            event = change_status(booking, status, actor, reason)
             db.session.flush()
     except IntegrityError as exc:
         raise BookingError("You already have a booking on this session.") from exc
-    return booking
+    return booking, event
 
 
 def _request_approval(booking: Booking, session: Session) -> None:
@@ -346,21 +337,20 @@ def book_place(
                        f"L&D team: {override[:1000]}")
     else:
         reason = "Booked" if has_place else "Joined the waiting list: no place free for them"
-    booking = _write_booking(
+    booking, event = _write_booking(
         session, person, status, actor, reason, reservation_id=reservation_id,
         overbooked=overbooked, access_needs=access_needs,
     )
     if status == AWAITING_APPROVAL:
         _request_approval(booking, session)
-        mark = _last_event_id(booking)
-        notify.notify_manager_asked(booking, mark)
-        notify.notify_awaiting_manager(booking, mark)
+        notify.notify_manager_asked(booking, event)
+        notify.notify_awaiting_manager(booking, event)
     elif status == CONFIRMED:
         if manager_agreed and session.course.requires_manager_approval:
             booking.approved_at = utcnow()
-        notify.notify_confirmed(booking, _last_event_id(booking))
+        notify.notify_confirmed(booking, event)
     else:
-        notify.notify_waiting(booking, _last_event_id(booking))
+        notify.notify_waiting(booking, event)
     return booking
 
 
@@ -385,7 +375,7 @@ def _give_place(booking: Booking, session: Session, reservation_id: int | None, 
     booking.reservation_id = reservation_id
     booking.overbooked = overbooked
     status = AWAITING_APPROVAL if needs_manager else CONFIRMED
-    change_status(booking, status, actor, reason)
+    event = change_status(booking, status, actor, reason)
     if needs_manager:
         booking.manager_email = booking.user.line_manager_email or booking.manager_email
         _request_approval(booking, session)
@@ -393,7 +383,7 @@ def _give_place(booking: Booking, session: Session, reservation_id: int | None, 
         booking.confirmed_at = utcnow()
         if manager_agreed and session.course.requires_manager_approval:
             booking.approved_at = utcnow()
-    notify.notify_promoted(booking, _last_event_id(booking))
+    notify.notify_promoted(booking, event)
 
 
 def _session_event_mark(session: Session) -> int:
@@ -537,11 +527,10 @@ def cancel_booking(booking: Booking, actor: User, reason: str = "", *,
     note = who + (" inside the notice period (late cancellation)" if late else "")
     if reason.strip():
         note += f": {reason.strip()}"
-    change_status(booking, CANCELLED, actor, note)
-    notify.notify_cancelled(booking, held_place, _last_event_id(booking), invited=invited)
+    event = change_status(booking, CANCELLED, actor, note)
+    notify.notify_cancelled(booking, held_place, event, invited=invited)
     if awaiting_manager and booking.manager_email:
-        notify.notify_manager_request_withdrawn(booking, _last_event_id(booking),
-                                                by_person=actor.id == booking.user_id)
+        notify.notify_manager_request_withdrawn(booking, event, by_person=actor.id == booking.user_id)
     if held_place:
         promote_from_waiting_list(session)
     return booking
@@ -580,12 +569,12 @@ def substitute_colleague(booking: Booking, colleague: User | None, actor: User) 
     booking.cancelled_at = utcnow()
     booking.late_cancellation = False
     db.session.flush()
-    new = _write_booking(session, colleague, status, actor, f"Place passed on by {original.name}",
+    new, event = _write_booking(session, colleague, status, actor, f"Place passed on by {original.name}",
                          reservation_id=reservation_id, overbooked=overbooked)
     if status == AWAITING_APPROVAL:
         _request_approval(new, session)
-        notify.notify_manager_asked(new, _last_event_id(new), substitute_for=original)
-    notify.notify_substituted(booking, new, _last_event_id(new))
+        notify.notify_manager_asked(new, event, substitute_for=original)
+    notify.notify_substituted(booking, new, event)
     return new
 
 
@@ -627,7 +616,7 @@ def move_booking(booking: Booking, to_session: Session, actor: User, *, overbook
     booking.cancelled_at = utcnow()
     change_status(booking, CANCELLED, actor, f"Moved to the session on {format_datetime(to_session.starts_at)}")
     db.session.flush()
-    new = _write_booking(
+    new, event = _write_booking(
         to_session, person, status, actor,
         f"Moved from the session on {format_datetime(old_session.starts_at)}"
         + (", over capacity (overbooked)" if overbooked else ""),
@@ -636,10 +625,10 @@ def move_booking(booking: Booking, to_session: Session, actor: User, *, overbook
     new.agency_id = booking.agency_id
     if status == AWAITING_APPROVAL:
         _request_approval(new, to_session)
-        notify.notify_manager_asked(new, _last_event_id(new))
+        notify.notify_manager_asked(new, event)
     elif booking.approved_at:
         new.approved_at = booking.approved_at
-    notify.notify_moved(booking, new, invited, _last_event_id(new))
+    notify.notify_moved(booking, new, invited, event)
     if held_place:
         promote_from_waiting_list(old_session)
     return new
@@ -724,28 +713,6 @@ def notify_session_changes() -> int:
 # ---------------------------------------------------------------- the line manager
 
 
-def approval_token(booking: Booking, decision: str) -> str:
-    """A signed link token for a manager's answer to one approval request."""
-    return make_token("manager-approval", {
-        "b": booking.id, "d": decision, "r": booking.approval_requested_at.isoformat(),
-    })
-
-
-def booking_for_approval(token: str) -> tuple[Booking, str]:
-    """The booking and decision a manager's link is for; LinkError if it is altered, old or replaced."""
-    payload = read_token("manager-approval", token, APPROVAL_LINK_DAYS * 24 * 3600)
-    try:
-        booking_id, decision, requested = int(payload["b"]), payload["d"], payload["r"]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise LinkError("This link is not valid. Check you copied the whole link.") from exc
-    booking = db.session.get(Booking, booking_id)
-    if booking is None or decision not in (AGREE, DECLINE):
-        raise LinkError("This link is not valid. Check you copied the whole link.")
-    if booking.approval_requested_at is None or booking.approval_requested_at.isoformat() != requested:
-        raise LinkError("This link is for an earlier request that no longer applies.", expired=True)
-    return booking, decision
-
-
 def _cancelled_by_person(booking: Booking) -> bool:
     cancelled = [e for e in booking.events if e.to_status == CANCELLED]
     return bool(cancelled) and cancelled[-1].actor_id == booking.user_id
@@ -794,13 +761,13 @@ def answer_approval(booking: Booking, decision: str, reason: str = "") -> Bookin
     manager = booking.manager_email or "the line manager"
     if decision == AGREE:
         booking.approved_at = booking.confirmed_at = utcnow()
-        change_status(booking, CONFIRMED, None, f"Line manager ({manager}) agreed")
-        notify.notify_manager_agreed(booking, _last_event_id(booking))
+        event = change_status(booking, CONFIRMED, None, f"Line manager ({manager}) agreed")
+        notify.notify_manager_agreed(booking, event)
         return booking
     note = f"Line manager ({manager}) declined" + (f": {reason.strip()}" if reason.strip() else "")
     booking.cancellation_reason = reason.strip()
-    change_status(booking, DECLINED, None, note)
-    notify.notify_manager_declined(booking, reason.strip(), _last_event_id(booking))
+    event = change_status(booking, DECLINED, None, note)
+    notify.notify_manager_declined(booking, reason.strip(), event)
     promote_from_waiting_list(session)
     return booking
 
@@ -811,10 +778,10 @@ def lapse_approval(booking: Booking) -> bool:
     booking = _refresh(booking)
     if booking.status != AWAITING_APPROVAL or booking.approval_due_at is None or booking.approval_due_at > utcnow():
         return False
-    change_status(booking, LAPSED, None,
-                  f"Line manager did not answer within {APPROVAL_WORKING_DAYS} working days")
+    event = change_status(booking, LAPSED, None,
+                          f"Line manager did not answer within {APPROVAL_WORKING_DAYS} working days")
     booking.cancelled_at = utcnow()
-    notify.notify_approval_lapsed(booking, _last_event_id(booking))
+    notify.notify_approval_lapsed(booking, event)
     promote_from_waiting_list(session)
     return True
 
@@ -859,9 +826,9 @@ def reassign_pending_approvals(person: User, actor: User | None) -> list[Booking
         if asked_before is not None and booking.approval_requested_at <= asked_before:
             # The links name this moment: it must differ from the old request's for them to stop.
             booking.approval_requested_at = asked_before + timedelta(microseconds=1)
-        change_status(booking, AWAITING_APPROVAL, actor,
-                      "Line manager changed: the new line manager was asked to agree")
-        notify.notify_manager_asked(booking, _last_event_id(booking))
+        event = change_status(booking, AWAITING_APPROVAL, actor,
+                              "Line manager changed: the new line manager was asked to agree")
+        notify.notify_manager_asked(booking, event)
         moved.append(booking)
     return moved
 
@@ -1080,6 +1047,4 @@ def bookings_on(session: Session, states: Iterable[str]) -> list[Booking]:
 
 def find_person(email: str) -> User | None:
     """The account with this e-mail address, ignoring case and spaces."""
-    from app.accounts.models import find_user_by_email
-
     return find_user_by_email(email) if email and email.strip() else None

@@ -10,7 +10,7 @@ from app.accounts.access import ADMIN, public, requires, signed_in
 from app.accounts.limits import limited, per_person
 from app.accounts.models import User
 from app.accounts.tokens import LinkError
-from app.bookings import bp, services
+from app.bookings import approvals, bp, services
 from app.bookings.forms import (
     AdminBookForm,
     AdminMoveForm,
@@ -232,7 +232,7 @@ def reset_calendar():
 def approval(token: str):
     # GET only shows the question: e-mail link scanners open links, and must not answer for anyone.
     try:
-        booking, decision = services.booking_for_approval(token)
+        booking, decision = approvals.booking_for_approval(token)
     except LinkError as exc:
         return render_template("bookings/approval_problem.html", message=exc.message), 400
     problem = services.approval_problem(booking)
@@ -247,7 +247,7 @@ def approval(token: str):
             db.session.commit()
             return render_template("bookings/approval_done.html", booking=booking, decision=decision)
     return render_template("bookings/approval.html", booking=booking, decision=decision, form=form,
-                           problem=problem, session=booking.session, agree=services.AGREE)
+                           problem=problem, session=booking.session, agree=approvals.AGREE)
 
 
 # ---------------------------------------------------------------- online completions

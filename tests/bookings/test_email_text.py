@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 
-from app.bookings import services
-from app.bookings.services import AGREE
+from app.bookings import approvals, services
+from app.bookings.approvals import AGREE
 from app.extensions import db
 from tests.bookings.conftest import text_of
 
@@ -39,7 +39,7 @@ def test_the_manager_asked_and_confirmed_emails_keep_blank_lines_between_paragra
     assert "\n\n\n" not in body
 
     token = next(line for line in body.splitlines() if "/approvals/" in line).strip().rsplit("/", 1)[1]
-    found, decision = services.booking_for_approval(token)
+    found, decision = approvals.booking_for_approval(token)
     services.answer_approval(found, decision)
     db.session.commit()
     deliver()

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.accounts import services as accounts
 from app.accounts.tokens import LinkError
-from app.bookings import services
+from app.bookings import approvals, services
 from app.bookings.models import AWAITING_APPROVAL, CONFIRMED, Booking
 from app.extensions import db
 from tests.bookings.conftest import NOW, subject, text_of
@@ -63,8 +63,8 @@ def test_the_new_manager_is_asked_and_the_old_managers_link_stops_working(
     assert len(mailbox.to("morag@example.org")) == 1, "nothing more goes to the old manager"
 
     with pytest.raises(LinkError, match="earlier request that no longer applies"):
-        services.booking_for_approval(old_token)
-    found, decision = services.booking_for_approval(_approval_link(asked))
+        approvals.booking_for_approval(old_token)
+    found, decision = approvals.booking_for_approval(_approval_link(asked))
     services.answer_approval(found, decision)
     db.session.commit()
     assert booking.status == CONFIRMED
@@ -75,10 +75,10 @@ def test_the_old_link_stops_even_when_the_change_comes_in_the_same_instant(
         app, set_now, make_user, make_session, make_course, mailbox, deliver):
     set_now(NOW)
     _, person, booking = _held_place(make_user, make_session, make_course)
-    old_token = services.approval_token(booking, services.AGREE)
+    old_token = approvals.approval_token(booking, approvals.AGREE)
     _new_manager(person)
     with pytest.raises(LinkError):
-        services.booking_for_approval(old_token)
+        approvals.booking_for_approval(old_token)
 
 
 def test_other_changes_and_other_bookings_are_left_alone(
@@ -183,7 +183,7 @@ def test_an_old_managers_answer_that_races_the_change_is_refused_under_the_lock(
     # The old manager's link was read (and found current); before the answer takes the session lock,
     # another request asks a new manager (written beneath the loaded booking, as a concurrent
     # transaction's commit would be seen once the lock is taken).
-    found, decision = services.booking_for_approval(services.approval_token(booking, services.AGREE))
+    found, decision = approvals.booking_for_approval(approvals.approval_token(booking, approvals.AGREE))
     db.session.execute(
         Booking.__table__.update().where(Booking.id == booking.id)
         .values(approval_requested_at=datetime(2027, 3, 4, 14, 0), manager_email="nadia@example.org"))

@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from app.accounts.models import DEACTIVATED
 from app.accounts.tokens import LinkError
-from app.bookings import services
+from app.bookings import approvals, services
+from app.bookings.approvals import AGREE, DECLINE
 from app.bookings.models import (
     AWAITING_APPROVAL,
     CANCELLED,
@@ -21,10 +22,11 @@ from app.bookings.models import (
     Completion,
 )
 from app.bookings.places import availability_for
-from app.bookings.services import AGREE, DECLINE, BookingError
+from app.bookings.services import BookingError
 from app.clock import utcnow
 from app.courses.models import CANCELLED as SESSION_CANCELLED
 from app.courses.models import DRAFT, SessionChange
+from app.email import OutboxMessage
 from app.extensions import db
 from app.jobs import run_jobs
 from tests.bookings.conftest import NOW, START, invites, subject, text_of
@@ -209,6 +211,27 @@ def test_a_freed_place_goes_to_the_first_waiting_person_who_may_fill_it(
     assert "waiting list" in history[-1].reason
 
 
+def test_each_message_is_named_by_the_history_row_of_the_change_that_sent_it(
+        app, now, make_user, make_session):
+    session = make_session(capacity=1)
+    first, second = make_user(), make_user()
+    booking = _book(session, first)
+    waiting = _book(session, second)
+    services.cancel_booking(booking, first)
+    db.session.commit()
+    booking = _book(session, first)  # the same row again, on the waiting list this time
+
+    def event_ids(b):
+        return [e.id for e in db.session.scalars(select(Booking).where(Booking.id == b.id)).one().events]
+
+    keys = set(db.session.scalars(select(OutboxMessage.idempotency_key)))
+    booked, cancelled, waiting_again = event_ids(booking)
+    joined, promoted = event_ids(waiting)
+    assert {f"booking:{booking.id}:confirmed:{booked}", f"booking:{booking.id}:cancelled:{cancelled}",
+            f"booking:{booking.id}:waiting:{waiting_again}", f"booking:{waiting.id}:waiting:{joined}",
+            f"booking:{waiting.id}:promoted:{promoted}"} <= keys
+
+
 def test_released_reservations_go_to_waiting_people_by_the_job(
         app, now, make_user, make_agency, make_session, set_now, mailbox, deliver):
     health, police = make_agency(sector="Health - acute"), make_agency(sector="Police")
@@ -280,7 +303,7 @@ def test_manager_is_asked_by_signed_links_and_agreeing_confirms_the_place(
     assert invites(held) == []
 
     token = agree_url.strip().rsplit("/", 1)[1]
-    found, decision = services.booking_for_approval(token)
+    found, decision = approvals.booking_for_approval(token)
     assert (found.id, decision) == (booking.id, AGREE)
     services.answer_approval(found, decision)
     db.session.commit()
@@ -301,8 +324,8 @@ def test_declining_frees_the_place_for_the_waiting_list(
     booking = _book(session, person)
     _book(session, waiting)
 
-    token = services.approval_token(booking, DECLINE)
-    found, decision = services.booking_for_approval(token)
+    token = approvals.approval_token(booking, DECLINE)
+    found, decision = approvals.booking_for_approval(token)
     services.answer_approval(found, decision, "Short-staffed that week")
     db.session.commit()
     assert _states(session) == {person.name: DECLINED, waiting.name: AWAITING_APPROVAL}
@@ -319,20 +342,20 @@ def test_links_that_are_tampered_with_expired_or_for_an_earlier_request_are_refu
     session = _approval_session(make_session, make_course)
     person = make_user()
     booking = _book(session, person)
-    token = services.approval_token(booking, AGREE)
+    token = approvals.approval_token(booking, AGREE)
     with pytest.raises(LinkError):
-        services.booking_for_approval(token[:-3] + "abc")
+        approvals.booking_for_approval(token[:-3] + "abc")
 
     services.cancel_booking(booking, person)
     db.session.commit()
     set_now(NOW + timedelta(hours=1))
     _book(session, person)  # a new request: the old link no longer applies
     with pytest.raises(LinkError, match="earlier request"):
-        services.booking_for_approval(token)
+        approvals.booking_for_approval(token)
 
     set_now(NOW + timedelta(days=30))
     with pytest.raises(LinkError, match="expired"):
-        services.booking_for_approval(services.approval_token(booking, AGREE)[:0] + token)
+        approvals.booking_for_approval(approvals.approval_token(booking, AGREE)[:0] + token)
 
 
 def test_unanswered_requests_lapse_after_five_working_days_not_counting_bank_holidays(

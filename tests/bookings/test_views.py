@@ -9,7 +9,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from app.attendance.services import add_walk_in
-from app.bookings import services
+from app.bookings import approvals, services
 from app.bookings.models import AWAITING_APPROVAL, CANCELLED, CONFIRMED, TRANSFERRED, WAITING, Booking, Completion
 from app.courses.models import CANCELLED as SESSION_CANCELLED
 from app.extensions import db
@@ -246,7 +246,7 @@ def test_a_place_awaiting_the_manager_is_tentative_in_the_calendar_feed(
     assert str(events["Level 3"]["STATUS"]) == "TENTATIVE"
     assert "until your line manager agrees" in str(events["Level 3"]["DESCRIPTION"])
 
-    services.answer_approval(_booking(held, person), services.AGREE, "")
+    services.answer_approval(_booking(held, person), approvals.AGREE, "")
     db.session.commit()
     events = {str(e["SUMMARY"]): e for e in Calendar.from_ical(
         client.get(f"/calendar/{person.calendar_token}.ics").data).walk("VEVENT")}
@@ -258,7 +258,7 @@ def test_opening_a_managers_link_changes_nothing_until_they_press_the_button(
     session = make_session(course=make_course(requires_manager_approval=True))
     person = make_user(name="Lena Marchbank")
     booking = _book(session, person)
-    token = services.approval_token(booking, services.AGREE)
+    token = approvals.approval_token(booking, approvals.AGREE)
 
     page = _page(client.get(f"/approvals/{token}"))
     assert "Agree to this place" in page and "Lena Marchbank" in page
@@ -297,7 +297,7 @@ def test_a_managers_link_to_a_cancelled_place_says_so_once(
     session = make_session(course=make_course(requires_manager_approval=True))
     person = make_user(name="Lena Marchbank")
     booking = _book(session, person)
-    token = services.approval_token(booking, services.AGREE)
+    token = approvals.approval_token(booking, approvals.AGREE)
     services.cancel_booking(booking, person)
     db.session.commit()
     for response in (client.get(f"/approvals/{token}"), client.post(f"/approvals/{token}", data={})):
@@ -312,7 +312,7 @@ def test_a_manager_can_decline_with_a_reason(app, now, client, make_user, make_s
     session = make_session(course=make_course(requires_manager_approval=True))
     person = make_user()
     booking = _book(session, person)
-    token = services.approval_token(booking, services.DECLINE)
+    token = approvals.approval_token(booking, approvals.DECLINE)
     assert "Decline this place" in _page(client.get(f"/approvals/{token}"))
     page = _page(client.post(f"/approvals/{token}", data={"reason": "Not this quarter"}))
     assert "You have declined" in page

@@ -9,7 +9,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from app import clock
-from app.bookings import services
+from app.bookings import approvals, services
 from app.bookings.models import CANCELLED, CONFIRMED, WAITING, Booking
 from app.courses.models import PUBLISHED, Course, Reservation, Session, SessionPart, Venue
 from app.email import deliver_outbox
@@ -130,7 +130,7 @@ def test_the_other_booking_pages_are_accessible(app, browser_page, make_user, ma
     needs_manager = services.book_place(approval_session, waiting, waiting)
     services.record_completion(officer, course, NOW.date(), "ELN-1", officer)
     db.session.commit()
-    token = services.approval_token(needs_manager, services.AGREE)
+    token = approvals.approval_token(needs_manager, approvals.AGREE)
     page = browser_page
 
     page.goto(f"/approvals/{token}")
