@@ -418,7 +418,7 @@ def export(report: str, fmt: str):
 
 def _field_error(form, error: ReportsError, default: str) -> None:
     field = getattr(form, error.field or default, None) or getattr(form, default)
-    field.errors = list(field.errors) + [str(error)]
+    field.errors = list(field.errors) + [error.message]
 
 
 def _uploaded(form) -> tuple[bytes, str] | None:
@@ -461,7 +461,7 @@ def needs_new():
             return redirect(url_for(".import_preview", import_id=pending.id))
         except ImportRefused as refused:
             db.session.rollback()
-            form.file.errors = list(form.file.errors) + [str(refused)]
+            form.file.errors = list(form.file.errors) + [refused.message]
             return render_template("reports/need_form.html", form=form, tna=None,
                                    problems=refused.problems), 422
         except ReportsError as error:
@@ -538,7 +538,7 @@ def need_import(tna_id: int):
             except ImportRefused as refused:
                 db.session.rollback()
                 problems = refused.problems
-                form.file.errors = list(form.file.errors) + [str(refused)]
+                form.file.errors = list(form.file.errors) + [refused.message]
     status = 422 if problems else 200
     return render_template("reports/need_import.html", form=form, tna=tna, problems=problems), status
 
@@ -571,7 +571,7 @@ def import_apply(import_id: int):
         db.session.commit()
     except ReportsError as error:
         db.session.rollback()
-        flash(str(error), "error")
+        flash(error.message, "error")
         return redirect(url_for(".needs"))
     flash(f"Imported: {pending.added} added, {pending.changed} changed, {pending.unchanged} unchanged.",
           "success")
@@ -589,7 +589,7 @@ def import_discard(import_id: int):
         flash("The file was discarded; nothing changed.", "success")
     except ReportsError as error:
         db.session.rollback()
-        flash(str(error), "error")
+        flash(error.message, "error")
     return redirect(url_for(".need_detail", tna_id=tna_id) if tna_id else url_for(".needs"))
 
 
