@@ -40,13 +40,15 @@ UNCHANGED = "unchanged"
 
 
 class ReportsError(Exception):
-    """A training needs rule was broken; the message says which, in plain words.
+    """A refusal a person can read; `field` names the form field it belongs to, if any.
 
-    `field` names the form field the message belongs beside, when there is one.
+    The reports domain's one error class: ImportRefused below is the same refusal with its list of
+    problems.
     """
 
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
+        self.message = message
         self.field = field
 
 

@@ -8,16 +8,27 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from app.accounts.access import ADMIN, COORDINATOR, REVIEWER, requires
+from app.accounts.access import ADMIN, REVIEWER, requires
 from app.accounts.models import Agency, Sector
 from app.bookings.models import OUTCOME_LABELS, STATE_LABELS
 from app.bookings.places import availability_for
 from app.clock import utcnow
-from app.courses.models import Course, Level, Session
+from app.courses.models import Course, Level
 from app.extensions import db
-from app.exports import percent
 from app.inputs import parse_iso_date, query_int, query_page
-from app.reports import bp, charts, figures
+from app.reports import bp, figures
+from app.reports.catalogue import (
+    CATALOGUE,
+    LISTED,
+    MEASURE_LABELS,
+    PAGE_SIZE,
+    REPORT_ROLES,
+    Query,
+    Report,
+    filter_args,
+    people_list,
+    people_request,
+)
 from app.reports.exports import CSV_TYPE, XLSX_TYPE, Table, to_csv, to_xlsx
 from app.reports.forms import GapEmailForm, PeriodForm, TnaForm, TnaImportForm, TnaLineForm
 from app.reports.models import PENDING, TnaImport, TnaLine, TrainingNeedsAnalysis
@@ -40,11 +51,7 @@ from app.reports.services import (
     upload_tna_import,
 )
 
-PAGE_SIZE = 50
 PRINT_LIMIT = 5000  # beyond this, the spreadsheet is the better way to read a list
-REPORT_ROLES = (ADMIN, REVIEWER, COORDINATOR)
-MEASURE_LABELS = {key: label for key, (label, _) in figures.BOOKING_MEASURES.items()}
-MEASURE_LABELS.update({"refresher": "Refresher due", "gap": "Behind the gap"})
 
 
 # --- Shared helpers ------------------------------------------------------------------------------
@@ -91,14 +98,6 @@ def _read_period(with_tna: bool = False):
     return form, Period(form.start.data, form.end.data), tna
 
 
-def _filters() -> figures.Filters:
-    args = request.args
-    return figures.Filters(
-        sector_id=query_int("sector"), agency_id=query_int("agency"), course_id=query_int("course"),
-        level_id=query_int("level"), session_id=query_int("session"),
-    )
-
-
 def _query_args(period: Period, **extra) -> dict:
     values = period.args()
     values.update({k: v for k, v in extra.items() if v not in (None, "")})
@@ -113,10 +112,6 @@ def _download(report: str, fmt: str, heading: str, tables: list[Table], period: 
         body, mimetype = to_xlsx(heading, tables), XLSX_TYPE
     return Response(body, mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-
-def _percent(value: int | None) -> str:
-    return "" if value is None else f"{value}%"
 
 
 # --- Home ----------------------------------------------------------------------------------------
@@ -134,73 +129,54 @@ def home():
                            agencies=agencies)
 
 
-# --- Attendance against need ---------------------------------------------------------------------
-
-def _need_tables(report: figures.NeedReport) -> list[Table]:
-    table = Table("Attendance against need", [
-        "Sector", "Agency", "Course or level", "Staff in scope", "Needed", "Booked", "Attended",
-        "Gap", "% met", "Refreshers due"])
-    for block in report.sectors:
-        for row in block.rows:
-            table.rows.append([row.sector, row.agency or "Whole sector", row.training, row.staff_in_scope,
-                               row.needed, row.booked, row.attended, row.gap,
-                               percent(row.attended, row.needed),
-                               row.refreshers])
-    return [table]
+@bp.app_template_global()
+def listed_reports() -> list[Report]:
+    """The reports the home page and the report tabs list, in the catalogue's order."""
+    return LISTED
 
 
-@bp.route("/reports/attendance")
-@requires(*REPORT_ROLES)
-def attendance():
-    form, period, tna = _read_period(with_tna=True)
-    report = figures.need_report(tna, period, _viewer()) if (tna and period) else None
-    chart_list = []
-    if report:
-        for key, label in report.trainings:
-            bars = [charts.Bar(r.agency or r.sector, r.attended, r.booked, r.needed)
-                    for r in report.chart_rows(key)]
-            chart_list.append((label, charts.need_chart(f"{label}: attended and booked against need", bars)))
-    return render_template("reports/attendance.html", form=form, period=period, tna=tna,
-                           report=report, charts=chart_list, viewer=_viewer(),
-                           print_layout=request.args.get("print") == "1")
+# --- The catalogue's reports: a page each, and their exports -------------------------------------
+
+def _show(report: Report):
+    form, period, tna = _read_period(with_tna=report.with_tna)
+    query = Query(period, tna, _viewer(), request.args)
+    built = report.build(query) if report.ready(query) else None
+    return render_template(report.template, form=form, period=period, tna=tna, report=built,
+                           viewer=query.viewer, print_layout=query.print_layout,
+                           **(report.charts(built) if built else {}), **report.page(built, query))
+
+
+def _page_view(report: Report):
+    def show():
+        return _show(report)
+
+    show.__name__ = report.slug
+    return requires(*report.roles)(show)
+
+
+for _report in CATALOGUE.values():
+    if not _report.own_view:
+        bp.add_url_rule(f"/reports/{_report.slug}", _report.slug, _page_view(_report))
+
+
+@bp.route(f"/reports/<any({', '.join(CATALOGUE)}):report>.<any(csv, xlsx):fmt>")
+@requires(*{role for report in CATALOGUE.values() for role in report.roles})
+def export(report: str, fmt: str):
+    entry = CATALOGUE[report]
+    if not current_user.has_role(*entry.roles):
+        abort(403)
+    form, period, tna = _read_period(with_tna=entry.with_tna)
+    if period is None:
+        flash("Choose a period that ends on or after the day it starts.", "error")
+        return redirect(url_for(f".{report}"))
+    if entry.with_tna and tna is None:
+        abort(404)
+    query = Query(period, tna, _viewer(), request.args)
+    built = entry.build(query)
+    return _download(report, fmt, entry.export_heading(built, query), entry.tables(built), period)
 
 
 # --- People behind a figure ----------------------------------------------------------------------
-
-def _describe(measure: str, filters: figures.Filters) -> str:
-    parts = [MEASURE_LABELS[measure]]
-    names = [
-        (filters.course_id, Course, Course.title), (filters.level_id, Level, Level.name),
-        (filters.sector_id, Sector, Sector.name), (filters.agency_id, Agency, Agency.name),
-    ]
-    for value, model, column in names:
-        if value:
-            found = db.session.scalar(select(column).where(model.id == value))
-            if found is None:
-                abort(404)
-            parts.append(f"any {found} course" if model is Level else found)
-    if filters.session_id:
-        title = db.session.execute(
-            select(Course.title, Session.starts_at).join(Session.course)
-            .where(Session.id == filters.session_id)).first()
-        if title is None:
-            abort(404)
-        from app.templating import format_datetime
-
-        parts.append(f"{title[0]} on {format_datetime(title[1])}")
-    return ": ".join([parts[0], ", ".join(parts[1:])]) if len(parts) > 1 else parts[0]
-
-
-def _people_request():
-    measure = request.args.get("measure", "attended")
-    if measure not in MEASURE_LABELS:
-        abort(404)
-    viewer = _viewer()
-    filters = _filters()
-    if filters.agency_id and not viewer.may_see_agency(filters.agency_id):
-        abort(403)
-    return measure, viewer, filters
-
 
 def _page(query, page: int, size: int = PAGE_SIZE):
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
@@ -208,217 +184,46 @@ def _page(query, page: int, size: int = PAGE_SIZE):
     return rows, total
 
 
-def _booking_table(title: str, rows) -> Table:
-    from app.templating import format_datetime
-
-    table = Table(title, ["Name", "E-mail", "Agency when booked", "Sector", "Course", "Session",
-                          "Booking", "Attendance", "Walk-in", "Late cancellation"])
-    for r in rows:
-        table.rows.append([r.name, r.email, r.agency or figures.NOT_RECORDED, r.sector or "", r.title,
-                           format_datetime(r.starts_at), STATE_LABELS.get(r.status, r.status),
-                           OUTCOME_LABELS.get(r.outcome or "", ""), "Yes" if r.walk_in else "",
-                           "Yes" if r.late_cancellation else ""])
-    return table
-
-
-def _refresher_table(title: str, rows) -> Table:
-    table = Table(title, ["Name", "E-mail", "Agency now", "Sector", "Course", "Completed", "Refresher due"])
-    for r in rows:
-        table.rows.append([r.name, r.email, r.agency, r.sector, r.title,
-                           r.completed_on.strftime("%-d %B %Y"), figures.due_on(r).strftime("%-d %B %Y")])
-    return table
-
-
 @bp.route("/reports/people")
-@requires(*REPORT_ROLES)
+@requires(*CATALOGUE["people"].roles)
 def people():
     form, period, _tna = _read_period()
-    measure, viewer, filters = _people_request()
+    viewer = _viewer()
     if period is None:
-        args = {k: v for k, v in _filter_args(filters).items() if v}
+        measure, filters = people_request(viewer)
+        args = {k: v for k, v in filter_args(filters).items() if v}
         return render_template("reports/people.html", form=form, period=None, measure=measure,
                                heading=MEASURE_LABELS[measure], sections=[],
                                args=dict(args, measure=measure))
-    heading = _describe(measure, filters)
+    listing = people_list(Query(period, None, viewer, request.args))
+    measure, filters = listing.measure, listing.filters
     page = query_page()
     sections = []
-    if measure == "gap":
-        for key, title in (("not_attended", "Booked but not (yet) attended"),
-                           ("refresher", "Refresher due in the period")):
-            query = (figures.refresher_rows(period, viewer, filters) if key == "refresher"
-                     else figures.booking_rows(period, viewer, key, filters))
-            rows, total = _page(query, 1)
-            sections.append({"title": title, "kind": key, "rows": rows, "total": total, "pages": 1,
-                             "more": url_for(".people", **_query_args(period, measure=key,
-                                                                      **_filter_args(filters)))})
-    else:
-        query = (figures.refresher_rows(period, viewer, filters) if measure == "refresher"
-                 else figures.booking_rows(period, viewer, measure, filters))
-        if request.args.get("print") == "1":  # on paper: every row, not one page of them
-            rows, total = _page(query, 1, size=PRINT_LIMIT)
-            pages = 1
+    for section in listing.sections:
+        if measure == "gap":  # a first page of each, linked to the whole list
+            rows, total = _page(section.rows, 1)
+            pages, more = 1, url_for(".people", **_query_args(period, measure=section.kind,
+                                                              **filter_args(filters)))
+        elif request.args.get("print") == "1":  # on paper: every row, not one page of them
+            rows, total = _page(section.rows, 1, size=PRINT_LIMIT)
+            pages, more = 1, None
         else:
-            rows, total = _page(query, page)
-            pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-        sections.append({"title": MEASURE_LABELS[measure], "kind": measure, "rows": rows, "total": total,
-                         "pages": pages, "more": None})
-    args = _query_args(period, measure=measure, **_filter_args(filters))
+            rows, total = _page(section.rows, page)
+            pages, more = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), None
+        sections.append({"title": section.title, "kind": section.kind, "rows": rows, "total": total,
+                         "pages": pages, "more": more})
+    args = _query_args(period, measure=measure, **filter_args(filters))
     return render_template("reports/people.html", form=form, period=period, measure=measure,
-                           heading=heading, sections=sections, page=page, args=args,
+                           heading=listing.heading, sections=sections, page=page, args=args,
                            due_on=figures.due_on, state_labels=STATE_LABELS,
                            outcome_labels=OUTCOME_LABELS, print_layout=request.args.get("print") == "1")
-
-
-def _filter_args(filters: figures.Filters) -> dict:
-    return {"sector": filters.sector_id, "agency": filters.agency_id, "course": filters.course_id,
-            "level": filters.level_id, "session": filters.session_id}
-
-
-# --- Multi-agency mix ----------------------------------------------------------------------------
-
-def _mix_tables(report: figures.MixReport) -> list[Table]:
-    from app.templating import format_datetime
-
-    sessions = Table("Sessions", ["Date", "Course", "Places", "Taking part", "Sectors present",
-                                  "Largest sector", "Largest share %", "One sector over half",
-                                  "Sectors"])
-    for s in report.sessions:
-        largest = s.largest
-        sessions.rows.append([
-            format_datetime(s.starts_at), s.title, s.capacity, s.taking_part, len(s.sectors),
-            largest[1] if largest else "",
-            percent(largest[2], s.taking_part) if largest else None, "Yes" if s.dominated else "No",
-            "; ".join(f"{name} {n}" for _, name, n in s.sectors)])
-    totals = Table("Sector totals", ["Sector", "Places taken"],
-                   [[name, n] for _, name, n in report.sector_totals])
-    return [sessions, totals]
-
-
-@bp.route("/reports/mix")
-@requires(*REPORT_ROLES)
-def mix():
-    form, period, _ = _read_period()
-    report = figures.mix_report(period, _viewer()) if period else None
-    only = request.args.get("only", "dominated")
-    page = query_page()
-    shown, pages, chart = [], 1, None
-    if report:
-        listed = report.dominated if only == "dominated" else report.sessions
-        if request.args.get("print") == "1":
-            shown = listed  # the print layout has every session on paper, not one page of them
-        else:
-            pages = max((len(listed) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-            shown = listed[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
-        chart = charts.share_chart("Share of places taken by each sector",
-                                   [(name, n) for _, name, n in report.sector_totals])
-    return render_template("reports/mix.html", form=form, period=period, report=report, shown=shown,
-                           only=only, page=page, pages=pages, chart=chart, viewer=_viewer(),
-                           print_layout=request.args.get("print") == "1")
-
-
-# --- Activity per agency -------------------------------------------------------------------------
-
-ACTIVITY_COLUMNS = [
-    ("bookings", "Bookings"), ("attendances", "Attendances"), ("cancellations", "Cancellations"),
-    ("late_cancellations", "Late cancellations"), ("no_shows", "No-shows"), ("walk_ins", "Walk-ins"),
-]
-ACTIVITY_MEASURES = {"bookings": "bookings", "attendances": "attended", "cancellations": "cancellations",
-                     "late_cancellations": "late_cancellations", "no_shows": "no_shows",
-                     "walk_ins": "walk_ins"}
-
-
-def _activity_tables(report: figures.ActivityReport) -> list[Table]:
-    charge_label = "Charges due (£)"
-    table = Table("Activity per agency", ["Agency", "Sector"] + [l for _, l in ACTIVITY_COLUMNS] + [charge_label])
-    for r in report.rows:
-        table.rows.append([r.agency, r.sector] + [getattr(r, k) for k, _ in ACTIVITY_COLUMNS]
-                          + [round(r.charges_pence / 100, 2)])
-    table.rows.append(["Total", ""] + [report.total(k) for k, _ in ACTIVITY_COLUMNS]
-                      + [round(report.total("charges_pence") / 100, 2)])
-    return [table]
-
-
-@bp.route("/reports/activity")
-@requires(*REPORT_ROLES)
-def activity():
-    form, period, _ = _read_period()
-    report = figures.activity_report(period, _viewer()) if period else None
-    return render_template("reports/activity.html", form=form, period=period, report=report,
-                           columns=ACTIVITY_COLUMNS, measures=ACTIVITY_MEASURES,
-                           print_layout=request.args.get("print") == "1")
-
-
-# --- Annual report tables ------------------------------------------------------------------------
-
-def _annual_tables(report: figures.AnnualReport) -> list[Table]:
-    events = Table("Attendees per event", ["Name of event", "Attendees to date"],
-                   [[title, n] for _, title, n in report.events])
-    events.rows.append(["Total attendees", report.total])
-    sectors = Table("Attendance by sector", ["Sector", "Attendees"],
-                    [[name, n] for _, name, n in report.by_sector])
-    summary = Table("Summary", ["Figure", "Value"], [
-        ["Attendances", report.total], ["Different people who attended", report.people]])
-    tables = [events, sectors, summary]
-    if report.evaluation:
-        tables.append(Table("Evaluation", ["Figure", "Value"], [list(i) for i in report.evaluation]))
-    return tables
-
-
-@bp.route("/reports/annual")
-@requires(*REPORT_ROLES)
-def annual():
-    form, period, _ = _read_period()
-    report = figures.annual_report(period, _viewer()) if period else None
-    chart = None
-    if report:
-        chart = charts.share_chart("Attendance by sector", [(name, n) for _, name, n in report.by_sector])
-    return render_template("reports/annual.html", form=form, period=period, report=report, chart=chart,
-                           viewer=_viewer(), print_layout=request.args.get("print") == "1")
-
-
-# --- Exports -------------------------------------------------------------------------------------
-
-@bp.route("/reports/<any(attendance, mix, activity, annual, people):report>.<any(csv, xlsx):fmt>")
-@requires(*REPORT_ROLES)
-def export(report: str, fmt: str):
-    form, period, tna = _read_period(with_tna=report == "attendance")
-    if period is None:
-        flash("Choose a period that ends on or after the day it starts.", "error")
-        return redirect(url_for(f".{report}"))
-    viewer = _viewer()
-    if report == "attendance":
-        if tna is None:
-            abort(404)
-        heading = f"Attendance against need ({tna.name}), {period.label}"
-        tables = _need_tables(figures.need_report(tna, period, viewer))
-    elif report == "mix":
-        heading = f"Multi-agency mix, {period.label}"
-        tables = _mix_tables(figures.mix_report(period, viewer))
-    elif report == "activity":
-        heading = f"Activity per agency, {period.label}"
-        tables = _activity_tables(figures.activity_report(period, viewer))
-    elif report == "annual":
-        heading = f"Annual report tables, {period.label}"
-        tables = _annual_tables(figures.annual_report(period, viewer))
-    else:
-        measure, viewer, filters = _people_request()
-        heading = f"{_describe(measure, filters)}, {period.label}"
-        tables = []
-        if measure in ("gap", "not_attended") or measure in figures.BOOKING_MEASURES:
-            key = "not_attended" if measure == "gap" else measure
-            tables.append(_booking_table(MEASURE_LABELS[key],
-                                         db.session.execute(figures.booking_rows(period, viewer, key, filters))))
-        if measure in ("gap", "refresher"):
-            tables.append(_refresher_table("Refresher due in the period",
-                                           db.session.execute(figures.refresher_rows(period, viewer, filters))))
-    return _download(report, fmt, heading, tables, period)
 
 
 # --- Training needs analyses ---------------------------------------------------------------------
 
 def _field_error(form, error: ReportsError, default: str) -> None:
     field = getattr(form, error.field or default, None) or getattr(form, default)
-    field.errors = list(field.errors) + [str(error)]
+    field.errors = list(field.errors) + [error.message]
 
 
 def _uploaded(form) -> tuple[bytes, str] | None:
@@ -461,7 +266,7 @@ def needs_new():
             return redirect(url_for(".import_preview", import_id=pending.id))
         except ImportRefused as refused:
             db.session.rollback()
-            form.file.errors = list(form.file.errors) + [str(refused)]
+            form.file.errors = list(form.file.errors) + [refused.message]
             return render_template("reports/need_form.html", form=form, tna=None,
                                    problems=refused.problems), 422
         except ReportsError as error:
@@ -538,7 +343,7 @@ def need_import(tna_id: int):
             except ImportRefused as refused:
                 db.session.rollback()
                 problems = refused.problems
-                form.file.errors = list(form.file.errors) + [str(refused)]
+                form.file.errors = list(form.file.errors) + [refused.message]
     status = 422 if problems else 200
     return render_template("reports/need_import.html", form=form, tna=tna, problems=problems), status
 
@@ -571,7 +376,7 @@ def import_apply(import_id: int):
         db.session.commit()
     except ReportsError as error:
         db.session.rollback()
-        flash(str(error), "error")
+        flash(error.message, "error")
         return redirect(url_for(".needs"))
     flash(f"Imported: {pending.added} added, {pending.changed} changed, {pending.unchanged} unchanged.",
           "success")
@@ -589,7 +394,7 @@ def import_discard(import_id: int):
         flash("The file was discarded; nothing changed.", "success")
     except ReportsError as error:
         db.session.rollback()
-        flash(str(error), "error")
+        flash(error.message, "error")
     return redirect(url_for(".need_detail", tna_id=tna_id) if tna_id else url_for(".needs"))
 
 

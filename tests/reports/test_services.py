@@ -264,6 +264,18 @@ def test_a_new_analysis_from_a_file_refuses_a_period_that_ends_before_it_starts(
     assert (tna.name, len(tna.lines), tna.lines[0].needed) == ("Next year", 1, 1)
 
 
+def test_a_refusal_carries_its_message_and_field_as_other_domains_errors_do(dataset, make_user):
+    admin = make_user(roles=(ADMIN,))
+    with pytest.raises(ReportsError) as refused:
+        upload_tna_import((HEADER + "Police,,,,Level 3,1,1\n").encode(), "x.csv", admin, name="Next year",
+                          starts_on=date(2027, 4, 1), ends_on=date(2027, 3, 1))
+    assert refused.value.message == "The period must end on or after the day it starts."
+    assert refused.value.field == "ends_on"
+    with pytest.raises(ReportsError) as refused:  # an import's refusal is the same kind, with its problems
+        upload_tna_import(b"", "x.csv", admin, name="N", starts_on=date(2026, 4, 1), ends_on=date(2027, 3, 31))
+    assert refused.value.message == "The file has 1 problem." and refused.value.problems == [(1, "The file is empty.")]
+
+
 def test_missing_columns_and_empty_files_are_refused(app, make_user):
     admin = make_user(roles=(ADMIN,))
     with pytest.raises(ImportRefused) as refused:
