@@ -107,17 +107,22 @@ def session_events(session, *, joining_link: bool = False, attendee=None, tentat
         event.add("status", "CANCELLED" if cancelled else "TENTATIVE" if tentative else "CONFIRMED")
         event.add("transp", "OPAQUE")
         if attendee is not None:
-            organizer = vCalAddress(f"mailto:{current_app.config['L_AND_D_EMAIL']}")
-            organizer.params["cn"] = vText(current_app.config["PARTNERSHIP_NAME"])
-            event.add("organizer", organizer)
-            who = vCalAddress(f"mailto:{attendee.email}")
-            who.params["cn"] = vText(attendee.name)
-            who.params["role"] = vText("REQ-PARTICIPANT")
-            who.params["partstat"] = vText("ACCEPTED")
-            who.params["rsvp"] = vText("FALSE")
-            event.add("attendee", who)
+            _add_people(event, attendee)
         events.append(event)
     return events
+
+
+def _add_people(event: Event, attendee) -> None:
+    """The L&D team as ORGANIZER and the person as ATTENDEE: what makes an invitation a meeting."""
+    organizer = vCalAddress(f"mailto:{current_app.config['L_AND_D_EMAIL']}")
+    organizer.params["cn"] = vText(current_app.config["PARTNERSHIP_NAME"])
+    event.add("organizer", organizer)
+    who = vCalAddress(f"mailto:{attendee.email}")
+    who.params["cn"] = vText(attendee.name)
+    who.params["role"] = vText("REQ-PARTICIPANT")
+    who.params["partstat"] = vText("ACCEPTED")
+    who.params["rsvp"] = vText("FALSE")
+    event.add("attendee", who)
 
 
 def _calendar(method: str, name: str | None = None) -> Calendar:
@@ -176,3 +181,21 @@ def invitations(session, attendee, method: str = REQUEST) -> list[bytes]:
         calendar.add_component(event)
         found.append(calendar.to_ical())
     return found
+
+
+def removed_part_cancellation(session, attendee, part) -> bytes:
+    """A CANCEL for a part the session no longer has (`part`: a RemovedPart, its row is gone)."""
+    event = Event()
+    event.add("uid", part.uid)
+    event.add("dtstamp", utcnow().replace(tzinfo=timezone.utc))
+    event.add("sequence", session.sequence)
+    event.add("summary", f"CANCELLED: {session.course.title}")
+    event.add("dtstart", _london(part.starts_at))
+    event.add("dtend", _london(part.ends_at))
+    event.add("description", f"This part of {session.course.title} no longer takes place. "
+                             f"Details: {session_url(session)}")
+    event.add("status", "CANCELLED")
+    _add_people(event, attendee)
+    calendar = _calendar(CANCEL)
+    calendar.add_component(event)
+    return calendar.to_ical()

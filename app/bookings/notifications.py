@@ -17,8 +17,8 @@ from flask import current_app
 
 from app.bookings.approvals import AGREE, DECLINE, approval_token
 from app.bookings.models import AWAITING_APPROVAL, CONFIRMED, Booking, BookingEvent
-from app.calendar import CANCEL, REQUEST, invitations, session_url
-from app.courses.models import SessionPart
+from app.calendar import CANCEL, REQUEST, invitations, removed_part_cancellation, session_url
+from app.courses.models import RemovedPart, SessionPart
 from app.email import Attachment, calendar_part, queue_email
 from app.extensions import db
 from app.templating import format_date
@@ -29,18 +29,19 @@ class _PartCalendar(NamedTuple):
     """The meeting request or cancellation for one part of a booking's session."""
 
     booking: Booking
-    part: SessionPart
+    part: SessionPart | RemovedPart
     number: int
     total: int
     method: str
     attachment: Attachment
+    part_key: str  # names the part in the message's key
 
 
 def _calendars(booking: Booking, method: str) -> list[_PartCalendar]:
     parts = booking.session.parts
     filename = "invite.ics" if method == REQUEST else "cancel.ics"
     return [
-        _PartCalendar(booking, part, number, len(parts), method, calendar_part(method, data, filename))
+        _PartCalendar(booking, part, number, len(parts), method, calendar_part(method, data, filename), str(part.id))
         for number, (part, data) in enumerate(
             zip(parts, invitations(booking.session, booking.user, method=method), strict=True), start=1)
     ]
@@ -98,7 +99,7 @@ def _send_part(calendar: _PartCalendar, key: str) -> None:
     which = f" (part {calendar.number} of {calendar.total})" if calendar.total > 1 else ""
     text = "Calendar invitation" if calendar.method == REQUEST else "Cancelled"
     queue_email(
-        key=f"{key}:calendar:{calendar.method.lower()}:{booking.id}:{part.id}",
+        key=f"{key}:calendar:{calendar.method.lower()}:{booking.id}:{calendar.part_key}",
         to=booking.user.email,
         subject=f"{text}: {course.title}{which} on {format_date(part.starts_at)}",
         template="bookings/emails/calendar_part",
@@ -206,9 +207,17 @@ def notify_session_cancelled(booking: Booking, held_place: bool, *, invited: boo
 def notify_session_changed(booking: Booking, changes: list) -> None:
     """Tell a person what changed, with an updated invitation (higher SEQUENCE) for a confirmed place."""
     last = max(c.id for c in changes)
+    calendars = []
+    if booking.status == CONFIRMED:
+        # The parts it still has are updated; a part it lost is cancelled by its own UID.
+        calendars = _invite(booking) + [
+            _PartCalendar(booking, part, 1, 1, CANCEL,
+                          calendar_part(CANCEL, removed_part_cancellation(booking.session, booking.user, part),
+                                        "cancel.ics"), part.uid)
+            for change in changes for part in change.parts_removed
+        ]
     _send(booking, f"booking:{booking.id}:session-change:{last}", _subject("Session changed", booking),
-          "session_changed", calendars=_invite(booking) if booking.status == CONFIRMED else None,
-          changes=changes)
+          "session_changed", calendars=calendars, changes=changes)
 
 
 def notify_substituted(original: Booking, new: Booking, event: BookingEvent) -> None:

@@ -1,8 +1,10 @@
 """The programme: courses, their sessions (one or more dated parts), venues and reserved places."""
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import Column, ForeignKey, Numeric, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -202,7 +204,23 @@ class SessionChange(db.Model):
     kind: Mapped[str] = mapped_column(String(20))  # "time", "venue", "cancelled"
     detail: Mapped[str] = mapped_column(Text, default="")
     sequence: Mapped[int] = mapped_column(default=0)  # the session's sequence after the change
+    # Parts the change took away, as JSON [{"uid", "starts_at", "ends_at"}]: their rows are gone,
+    # but the people invited to them still need a cancellation that names each one.
+    removed_parts: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     at: Mapped[datetime] = mapped_column(default=utcnow)
     notified_at: Mapped[datetime | None]  # set by the bookings side once people are told
 
     session: Mapped[Session] = relationship(back_populates="changes")
+
+    @property
+    def parts_removed(self) -> list[RemovedPart]:
+        return [RemovedPart(p["uid"], datetime.fromisoformat(p["starts_at"]), datetime.fromisoformat(p["ends_at"]))
+                for p in json.loads(self.removed_parts or "[]")]
+
+
+class RemovedPart(NamedTuple):
+    """A session part a change took away: what its cancellation needs."""
+
+    uid: str
+    starts_at: datetime
+    ends_at: datetime

@@ -5,6 +5,7 @@ leaves nothing saved in part. Services add and flush; the view or command commit
 """
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from sqlalchemy import delete, func, select, update
 
 from app.accounts.models import Agency, Sector, User
 from app.bookings.models import HOLDS_PLACE, Booking, Completion
+from app.calendar import part_uid
 from app.clock import london_to_utc, to_london, utcnow
 from app.courses.models import (
     CANCELLED,
@@ -575,11 +577,13 @@ def update_session(session: Session, plan: SessionPlan, actor: User) -> Session:
     time_changed = _times_differ(session, parts)
     place_changed = (session.venue_id != (plan.venue.id if plan.venue else None)
                      or session.online_url != _clean(plan.online_url))
+    removed = _parts_to_remove(session, parts)
     _apply_plan(session, plan, parts)
     if session.status == PUBLISHED and (time_changed or place_changed):
         session.sequence += 1
         if time_changed:
-            _record_change(session, "time", f"Was {old_times}; now {_times_text(session)}", actor)
+            _record_change(session, "time", f"Was {old_times}; now {_times_text(session)}", actor,
+                           removed_parts=removed)
         if place_changed:
             _record_change(session, "venue", f"Was {old_place}; now {_place_text(session)}", actor)
     db.session.flush()
@@ -623,10 +627,19 @@ def _place_text(session: Session) -> str:
     return "online" if session.online_url else "no venue"
 
 
-def _record_change(session: Session, kind: str, detail: str, actor: User | None) -> None:
+def _record_change(session: Session, kind: str, detail: str, actor: User | None,
+                   removed_parts: list[dict] | None = None) -> None:
     session.changes.append(SessionChange(
         kind=kind, detail=detail, sequence=session.sequence, actor_id=actor.id if actor else None, at=utcnow(),
+        removed_parts=json.dumps(removed_parts or []),
     ))
+
+
+def _parts_to_remove(session: Session, parts: list[tuple[datetime, datetime]]) -> list[dict]:
+    """The parts _apply_plan will take away (the last ones in date order), for their cancellations."""
+    existing = sorted(session.parts, key=lambda p: (p.starts_at, p.id or 0))
+    return [{"uid": part_uid(session.id, part.id), "starts_at": part.starts_at.isoformat(),
+             "ends_at": part.ends_at.isoformat()} for part in existing[len(parts):] if part.id is not None]
 
 
 def _apply_plan(session: Session, plan: SessionPlan, parts: list[tuple[datetime, datetime]]) -> None:

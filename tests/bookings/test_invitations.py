@@ -165,3 +165,34 @@ def test_a_message_that_carries_no_place_carries_no_calendar(app, now, make_user
     [message] = mailbox.to(waiting.email)
     assert subject(message).startswith("You are on the waiting list")
     assert [p for p in message.walk() if p.get_content_type() == "text/calendar"] == []
+
+
+def test_a_part_taken_away_from_a_session_is_cancelled_by_its_own_uid(
+        app, now, make_user, make_session, mailbox, deliver):
+    session = make_session(days=2)
+    admin = make_user(roles=("admin",))
+    person = make_user(email="amara@example.org")
+    services.book_place(session, person, person)
+    db.session.commit()
+    deliver()
+    first, second = [_uid(session, part) for part in session.parts]
+    [kept_start, removed_start] = [part.starts_at for part in session.parts]
+
+    # The two days become one: the first part keeps its UID, the second is taken away.
+    change_session_time(session, [PartTimes(datetime(2027, 3, 22, 9, 30), datetime(2027, 3, 22, 15, 30))], admin)
+    db.session.commit()
+    mailbox.clear()
+    run_jobs("notify_session_changes")
+    deliver()
+    [update] = meetings(mailbox, person.email, "Session changed")
+    assert update["method"] == "REQUEST" and update["uid"] == first
+    [removed] = meetings(mailbox, person.email, "Cancelled: ")
+    assert removed["method"] == "CANCEL" and removed["status"] == "CANCELLED"
+    assert removed["uid"] == second and removed["sequence"] >= update["sequence"]
+    assert removed["start"] == removed_start.replace(tzinfo=UTC)
+    _check_people(removed, person)
+    assert kept_start != removed_start
+
+    # Told once: a second run of the job sends nothing more.
+    run_jobs("notify_session_changes")
+    assert deliver()[0] == 0
