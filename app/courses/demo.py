@@ -250,6 +250,8 @@ def load_programme(rng: random.Random) -> str:
     courses["S11"].audience_roles = "Board members and senior safeguarding leads"
     courses["SCR-MGR"].audience_roles = "Managers and strategic leads"
     courses["INDUCTION"].audience_roles = "Staff in their first six months in Northbridge"
+    # Attending the refresher keeps Level 3 current: it restarts Level 3's three-year clock.
+    courses["L3-REFRESH"].renews = courses["L3"]
     db.session.flush()
 
     trainers = list(db.session.scalars(

@@ -16,6 +16,7 @@ def test_demo_programme_is_realistic(app):
     assert {"L12-ONLINE", "L3", "L3-REFRESH", "SCR-MGR", "SCR-PRAC", "CSE-2015", "EVYP", "INDUCTION", "CONF"} <= set(courses)
     assert [c.code for c in courses["L3"].prerequisites] == ["L12-ONLINE"]
     assert courses["L3"].refresher_months == 36 and courses["L3"].level.intercollegiate_level.startswith("Level 3")
+    assert courses["L3-REFRESH"].renews is courses["L3"], "the refresher keeps Level 3 current"
     assert all(5000 <= c.non_attendance_charge_pence <= 9000 for c in courses.values() if c.non_attendance_charge_pence)
     assert all(2 <= c.cancellation_notice_days <= 7 for c in courses.values() if not c.is_online)
     sessions = db.session.scalars(select(Session)).all()
