@@ -125,6 +125,9 @@ def phone_page(open_page):
 
 def assert_accessible(page) -> None:
     """Run axe-core (WCAG 2.2 A and AA rules) in the page and fail on any violation."""
+    # After a click the next page may still be arriving: check it once its <main> is there.
+    page.wait_for_load_state()
+    page.locator("main").wait_for()
     # Evaluated through DevTools rather than added as an inline <script>, which the policy refuses.
     page.evaluate(AXE.read_text(encoding="utf-8"))
     result = page.evaluate(
