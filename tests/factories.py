@@ -78,16 +78,22 @@ def make_course(app, make_level):
 
 @pytest.fixture
 def make_session(app, make_course):
-    """make_session(course, capacity=2, starts_at=START, days=2, every_days=7, reservations=[(sector, 1)])."""
+    """make_session(course, capacity=2, starts_at=START, days=2, every_days=7, reservations=[(sector, 1)]).
 
-    def _make(course: Course | None = None, starts_at: datetime = START, *, capacity: int = 20,
-              hours: int = 6, days: int = 1, every_days: int = 1, status: str = PUBLISHED,
+    `ends_at` places the session by when its last part ends instead of by when it starts.
+    """
+
+    def _make(course: Course | None = None, starts_at: datetime | None = None, *, ends_at: datetime | None = None,
+              capacity: int = 20, hours: int = 6, days: int = 1, every_days: int = 1, status: str = PUBLISHED,
               venue: str | Venue | None = "Northbridge Civic Centre", trainers: tuple[User, ...] = (),
               reservations=(), **fields) -> Session:
         session = Session(course=course or make_course(), capacity=capacity, status=status, **fields)
         if isinstance(venue, str):
             venue = Venue(name=venue, address="1 High Street\nNorthbridge NB1 1AA")
         session.venue = venue
+        if ends_at is not None:
+            starts_at = ends_at - timedelta(days=(days - 1) * every_days, hours=hours)
+        starts_at = starts_at or START
         for day in range(days):
             begins = starts_at + timedelta(days=day * every_days)
             session.parts.append(SessionPart(starts_at=begins, ends_at=begins + timedelta(hours=hours)))
