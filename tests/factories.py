@@ -42,7 +42,7 @@ def make_level(app):
 
 @pytest.fixture
 def make_venue(app):
-    def _make(name: str = "Civic Centre", *, address: str = "1 Town Hall Square\nNorthbridge NB1 1AA",
+    def _make(name: str = "Civic Centre", address: str = "1 Town Hall Square\nNorthbridge NB1 1AA", *,
               access_information: str = "Step-free entrance.") -> Venue:
         venue = Venue(name=name, address=address, access_information=access_information)
         db.session.add(venue)
