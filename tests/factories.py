@@ -1,6 +1,6 @@
 """The suite's one set of factories for the programme and its bookings (fixtures that return callables).
 
-Rows are made directly, not through the services under test. Times are naive UTC; `london(...)`
+Rows are made directly, not through the services under test. Times are naive UTC; `at_london(...)`
 turns a UK wall-clock time into one. Defaults are the plain case: a published, face-to-face,
 one-day session of six hours, a course that needs no manager's approval, a confirmed booking.
 """
@@ -22,7 +22,7 @@ from app.extensions import db
 START = datetime(2027, 3, 22, 9, 30)
 
 
-def london(moment: datetime) -> datetime:
+def at_london(moment: datetime) -> datetime:
     """Naive UTC for a UK wall-clock time."""
     return london_to_utc(moment)
 

@@ -12,7 +12,7 @@ from datetime import datetime
 import pytest
 from pypdf import PdfReader
 
-from tests.factories import london as at_london  # noqa: F401  (the tests import it from here)
+from tests.factories import at_london  # noqa: F401  (the tests import it from here)
 
 # A Wednesday; sessions in tests start at 9:30 UK time (GMT, so the same in UTC) on this day unless said.
 DAY = datetime(2027, 3, 3, 9, 30)
