@@ -20,6 +20,14 @@ from app import clock, create_app
 from app.accounts.models import ACTIVE, Agency, AgencyDomain, RoleGrant, Sector, User
 from app.extensions import db
 from config import TestConfig
+from tests.factories import (  # noqa: F401  (fixtures, used by name)
+    make_attendee,
+    make_booking,
+    make_course,
+    make_level,
+    make_session,
+    make_venue,
+)
 
 TEST_PASSWORD = "correct horse battery"
 _TMP = Path(tempfile.mkdtemp(prefix="training-tests-"))

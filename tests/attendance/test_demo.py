@@ -8,11 +8,11 @@ from app.attendance.demo import mark_past_registers
 from app.attendance.models import CHARGE_WAIVED, Charge
 from app.bookings.models import Booking
 from app.extensions import db
-from tests.attendance.conftest import at_london
+from tests.attendance.conftest import COURSE, ROOM, at_london
 
 
 def test_demo_marks_past_sessions_with_a_walk_in_and_a_waived_charge(
-        app, make_user, make_agency, make_session, make_booking, set_now):
+        app, make_user, make_agency, make_session, make_course, make_booking, set_now):
     make_user(name="Adaeze Fairweather", roles=("admin",))
     trainer = make_user(name="Tara Pendleford", roles=("trainer",))
     agency = make_agency()
@@ -20,8 +20,10 @@ def test_demo_marks_past_sessions_with_a_walk_in_and_a_waived_charge(
     set_now(at_london(datetime(2027, 6, 1, 9, 0)))
     assert mark_past_registers(random.Random(1)) == "attendance: no past sessions with confirmed bookings to mark"
 
-    past = make_session(trainers=[trainer], start=datetime(2027, 3, 3, 9, 30))
-    future = make_session(trainers=[trainer], start=datetime(2027, 7, 7, 9, 30))
+    past = make_session(trainers=[trainer], starts_at=at_london(datetime(2027, 3, 3, 9, 30)),
+                        course=make_course(**COURSE), **ROOM)
+    future = make_session(trainers=[trainer], starts_at=at_london(datetime(2027, 7, 7, 9, 30)),
+                          course=make_course(**COURSE), **ROOM)
     for person in people[:25]:
         make_booking(past, person)
     make_booking(future, people[0])

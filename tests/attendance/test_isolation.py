@@ -9,7 +9,7 @@ from app.attendance.models import Charge, Suspension
 from app.attendance.services import active_suspension, mark_register
 from app.bookings.models import ATTENDED, DID_NOT_ATTEND, Booking, Completion
 from app.extensions import db
-from tests.attendance.conftest import DAY, at_london, pdf_text
+from tests.attendance.conftest import DAY, ROOM, at_london, pdf_text
 from tests.attendance.test_views import _Client
 from tests.conftest import TEST_PASSWORD
 
@@ -35,9 +35,9 @@ def test_coordinator_of_one_agency_finds_no_name_from_another(
     # A coordinator of the police exists too; their grant must not widen the school coordinator's view.
     make_user(name="Pat Policecoord", agency=police, roles=("coordinator",))
 
-    course = make_course(title="Safeguarding Level 3", charge_pence=7500)
-    earlier = make_session(course=course, trainers=[trainer], start=DAY - timedelta(days=21))
-    session = make_session(course=course, trainers=[trainer])
+    course = make_course(title="Safeguarding Level 3", charge_pence=7500, refresher_months=36, level="Level 3")
+    earlier = make_session(course=course, trainers=[trainer], starts_at=at_london(DAY - timedelta(days=21)), **ROOM)
+    session = make_session(course=course, trainers=[trainer], starts_at=DAY, **ROOM)
     b_earlier = make_booking(earlier, paul)
     zoe_booking = make_booking(session, zoe)
     paul_booking = make_booking(session, paul)

@@ -26,7 +26,7 @@ from pypdf import PdfReader
 from app import fonts
 from app.attendance import pdfs
 from app.attendance.services import register_bookings
-from tests.attendance.conftest import pdf_text
+from tests.attendance.conftest import COURSE, DAY, ROOM, pdf_text
 
 NAMES = {
     "Latin with diacritics": "Zoë Ó Súilleabháin",
@@ -63,11 +63,11 @@ def words_left_to_right(data: bytes, words: list[str]) -> list[str]:
 
 
 @pytest.fixture
-def documents(app, make_user, make_agency, make_session, make_booking):
+def documents(app, make_user, make_agency, make_session, make_course, make_booking):
     """Draw each document for a person of the given name: sheet, certificate, training record."""
     def _draw(name: str) -> dict[str, bytes]:
         person = make_user(name=name, agency=make_agency(name="Hillcrest Primary School"))
-        session = make_session()
+        session = make_session(course=make_course(**COURSE), starts_at=DAY, **ROOM)
         booking = make_booking(session, person)
         return {
             "sign-in sheet": pdfs.sign_in_sheet(session, register_bookings(session)),

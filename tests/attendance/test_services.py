@@ -54,7 +54,7 @@ from app.bookings.models import (
 )
 from app.courses.models import CANCELLED as SESSION_CANCELLED
 from app.extensions import db
-from tests.attendance.conftest import DAY, at_london, pdf_text
+from tests.attendance.conftest import COURSE, DAY, ROOM, at_london, pdf_text
 
 
 @pytest.fixture
@@ -77,8 +77,8 @@ def people(make_user, make_agency):
 
 
 @pytest.fixture
-def course_session(people, make_session):
-    return make_session(trainers=[people["trainer"]])
+def course_session(people, make_session, make_course):
+    return make_session(trainers=[people["trainer"]], course=make_course(**COURSE), starts_at=DAY, **ROOM)
 
 
 def _on_the_day(set_now, hour=10):
@@ -122,8 +122,9 @@ def test_months_are_added_as_people_count_them():
     assert add_months(date(2027, 1, 15), -12) == date(2026, 1, 15)
 
 
-def test_the_window_runs_from_the_last_part_of_a_multi_day_session(app, people, make_session):
-    session = make_session(days=2, every_days=7, trainers=[people["trainer"]])
+def test_the_window_runs_from_the_last_part_of_a_multi_day_session(app, people, make_session, make_course):
+    session = make_session(days=2, every_days=7, trainers=[people["trainer"]], course=make_course(**COURSE),
+                           starts_at=DAY, **ROOM)
     assert marking_window(session) == (date(2027, 3, 3), date(2027, 3, 24))
 
 
@@ -196,8 +197,8 @@ def test_register_is_sorted_by_surname_then_first_name(app, people, course_sessi
 
 def test_attendance_completes_the_course_and_starts_the_refresher_clock(
         app, people, make_session, make_course, make_booking, set_now):
-    course = make_course(refresher_months=36)
-    session = make_session(course=course, days=2, trainers=[people["trainer"]])
+    course = make_course(refresher_months=36, charge_pence=7500, level="Level 3")
+    session = make_session(course=course, days=2, trainers=[people["trainer"]], starts_at=DAY, every_days=7, **ROOM)
     booking = make_booking(session, people["zoe"])
     _on_the_day(set_now)
     mark_register(session, {booking.id: ATTENDED}, people["trainer"])
@@ -214,10 +215,10 @@ def test_attendance_completes_the_course_and_starts_the_refresher_clock(
 
 
 def test_a_later_completion_renews_an_earlier_one(app, people, make_course, make_session, make_booking, set_now):
-    course = make_course(refresher_months=36)
+    course = make_course(refresher_months=36, charge_pence=7500, level="Level 3")
     db.session.add(Completion(user_id=people["zoe"].id, course_id=course.id, completed_on=date(2020, 1, 1),
                               source="self_recorded"))
-    session = make_session(course=course, trainers=[people["trainer"]])
+    session = make_session(course=course, trainers=[people["trainer"]], starts_at=DAY, **ROOM)
     booking = make_booking(session, people["zoe"])
     _on_the_day(set_now)
     mark_register(session, {booking.id: ATTENDED}, people["trainer"])
@@ -264,8 +265,8 @@ def test_corrections_need_an_administrator_and_a_reason(app, people, course_sess
 
 def test_no_shows_are_charged_to_the_booking_agency_and_corrections_void_them(
         app, people, make_course, make_session, make_booking, set_now):
-    course = make_course(charge_pence=7500)
-    session = make_session(course=course, trainers=[people["trainer"]])
+    course = make_course(charge_pence=7500, refresher_months=36, level="Level 3")
+    session = make_session(course=course, trainers=[people["trainer"]], starts_at=DAY, **ROOM)
     booking = make_booking(session, people["pc"])
     _on_the_day(set_now)
     mark_register(session, {booking.id: DID_NOT_ATTEND}, people["trainer"])
@@ -284,14 +285,15 @@ def test_no_shows_are_charged_to_the_booking_agency_and_corrections_void_them(
 
 
 def test_the_charge_follows_the_agency_at_booking_time(app, people, course_session, make_booking, set_now):
-    booking = make_booking(course_session, people["pc"], agency_id=people["school"].id)
+    booking = make_booking(course_session, people["pc"], agency=people["school"])
     _on_the_day(set_now)
     mark_register(course_session, {booking.id: DID_NOT_ATTEND}, people["trainer"])
     assert db.session.scalars(select(Charge)).one().agency_id == people["school"].id
 
 
 def test_a_free_course_raises_no_charge(app, people, make_course, make_session, make_booking, set_now):
-    session = make_session(course=make_course(charge_pence=0), trainers=[people["trainer"]])
+    session = make_session(course=make_course(charge_pence=0, refresher_months=36, level="Level 3"),
+                           trainers=[people["trainer"]], starts_at=DAY, **ROOM)
     booking = make_booking(session, people["pc"])
     _on_the_day(set_now)
     mark_register(session, {booking.id: DID_NOT_ATTEND}, people["trainer"])
@@ -315,11 +317,12 @@ def test_administrators_waive_charges_with_a_reason(app, people, course_session,
     assert charge.status == CHARGE_DUE and charge.waiver_reason == ""
 
 
-def test_late_cancellations_are_charged_once_by_the_job(app, people, make_session, make_booking, runner):
-    session = make_session(trainers=[people["trainer"]])
+def test_late_cancellations_are_charged_once_by_the_job(app, people, make_session, make_course, make_booking, runner):
+    session = make_session(trainers=[people["trainer"]], course=make_course(**COURSE), starts_at=DAY, **ROOM)
     late = make_booking(session, people["pc"], status=CANCELLED, late_cancellation=True)
     make_booking(session, people["zoe"], status=CANCELLED, late_cancellation=False)
-    called_off = make_session(trainers=[people["trainer"]], start=DAY + timedelta(days=30))
+    called_off = make_session(trainers=[people["trainer"]], starts_at=at_london(DAY + timedelta(days=30)),
+                              course=make_course(**COURSE), **ROOM)
     make_booking(called_off, people["pc"], status=CANCELLED, late_cancellation=True)
     called_off.status = SESSION_CANCELLED
     db.session.commit()
@@ -343,10 +346,12 @@ def _no_show(session, booking, trainer, when):
 
 
 def test_repeated_no_shows_suspend_booking_and_tell_the_person_and_manager(
-        app, people, make_session, make_booking, set_now, mailbox, deliver):
+        app, people, make_session, make_course, make_booking, set_now, mailbox, deliver):
     trainer, pc = people["trainer"], people["pc"]
-    first = make_session(trainers=[trainer], start=datetime(2027, 1, 6, 9, 30))
-    second = make_session(trainers=[trainer], start=datetime(2027, 3, 3, 9, 30))
+    first = make_session(trainers=[trainer], starts_at=at_london(datetime(2027, 1, 6, 9, 30)),
+                         course=make_course(**COURSE), **ROOM)
+    second = make_session(trainers=[trainer], starts_at=at_london(datetime(2027, 3, 3, 9, 30)),
+                          course=make_course(**COURSE), **ROOM)
     _no_show(first, make_booking(first, pc), trainer, datetime(2027, 1, 6, 12, 0))
     assert active_suspension(pc) is None
     _no_show(second, make_booking(second, pc), trainer, datetime(2027, 3, 3, 12, 0))
@@ -365,25 +370,29 @@ def test_repeated_no_shows_suspend_booking_and_tell_the_person_and_manager(
     assert active_suspension(pc) is None  # over on its last day
 
 
-def test_no_shows_outside_the_window_do_not_count(app, people, make_session, make_booking, set_now):
+def test_no_shows_outside_the_window_do_not_count(app, people, make_session, make_course, make_booking, set_now):
     trainer, pc = people["trainer"], people["pc"]
-    old = make_session(trainers=[trainer], start=datetime(2026, 1, 7, 9, 30))
-    new = make_session(trainers=[trainer], start=datetime(2027, 3, 3, 9, 30))
+    old = make_session(trainers=[trainer], starts_at=at_london(datetime(2026, 1, 7, 9, 30)),
+                       course=make_course(**COURSE), **ROOM)
+    new = make_session(trainers=[trainer], starts_at=at_london(datetime(2027, 3, 3, 9, 30)),
+                       course=make_course(**COURSE), **ROOM)
     _no_show(old, make_booking(old, pc), trainer, datetime(2026, 1, 7, 12, 0))
     _no_show(new, make_booking(new, pc), trainer, datetime(2027, 3, 3, 12, 0))
     assert active_suspension(pc) is None
 
     app.config["NO_SHOW_WINDOW_MONTHS"] = 18
-    third = make_session(trainers=[trainer], start=datetime(2027, 3, 10, 9, 30))
+    third = make_session(trainers=[trainer], starts_at=at_london(datetime(2027, 3, 10, 9, 30)),
+                         course=make_course(**COURSE), **ROOM)
     booking = make_booking(third, people["zoe"])
     _no_show(third, booking, trainer, datetime(2027, 3, 10, 12, 0))
     assert active_suspension(people["zoe"]) is None  # one no-show of her own
 
 
 def test_lifting_a_suspension_and_no_shows_are_not_counted_twice(
-        app, people, make_session, make_booking, set_now, mailbox, deliver):
+        app, people, make_session, make_course, make_booking, set_now, mailbox, deliver):
     trainer, pc, admin = people["trainer"], people["pc"], people["admin"]
-    sessions = [make_session(trainers=[trainer], start=datetime(2027, 1, 6 + 7 * i, 9, 30)) for i in range(4)]
+    sessions = [make_session(trainers=[trainer], starts_at=at_london(datetime(2027, 1, 6 + 7 * i, 9, 30)),
+                             course=make_course(**COURSE), **ROOM) for i in range(4)]
     for index in (0, 1):
         _no_show(sessions[index], make_booking(sessions[index], pc), trainer, datetime(2027, 1, 6 + 7 * index, 12))
     suspension = active_suspension(pc)
@@ -403,10 +412,12 @@ def test_lifting_a_suspension_and_no_shows_are_not_counted_twice(
 
 
 def test_correcting_a_counted_no_show_lifts_the_automatic_suspension(
-        app, people, make_session, make_booking, set_now):
+        app, people, make_session, make_course, make_booking, set_now):
     trainer, pc, admin = people["trainer"], people["pc"], people["admin"]
-    first = make_session(trainers=[trainer], start=datetime(2027, 1, 6, 9, 30))
-    second = make_session(trainers=[trainer], start=datetime(2027, 1, 13, 9, 30))
+    first = make_session(trainers=[trainer], starts_at=at_london(datetime(2027, 1, 6, 9, 30)),
+                         course=make_course(**COURSE), **ROOM)
+    second = make_session(trainers=[trainer], starts_at=at_london(datetime(2027, 1, 13, 9, 30)),
+                          course=make_course(**COURSE), **ROOM)
     _no_show(first, make_booking(first, pc), trainer, datetime(2027, 1, 6, 12))
     booking = make_booking(second, pc)
     _no_show(second, booking, trainer, datetime(2027, 1, 13, 12))
@@ -518,8 +529,8 @@ def test_csv_opens_cleanly_in_a_spreadsheet():
     assert rows[3][1] == "" and rows[4][1] == "Yes" and rows[5][1] == "Zoë"
 
 
-def test_sign_in_sheet_has_a_column_for_walk_ins_work_email(app, people, make_session, make_booking):
-    session = make_session(trainers=[people["trainer"]])
+def test_sign_in_sheet_has_a_column_for_walk_ins_work_email(app, people, make_session, make_course, make_booking):
+    session = make_session(trainers=[people["trainer"]], course=make_course(**COURSE), starts_at=DAY, **ROOM)
     make_booking(session, people["zoe"])
     reader = PdfReader(io.BytesIO(sign_in_sheet(session, register_bookings(session))))
     lines = reader.pages[0].extract_text().splitlines()
@@ -531,8 +542,9 @@ def test_sign_in_sheet_has_a_column_for_walk_ins_work_email(app, people, make_se
     assert "work e-mail address in a blank row" in "\n".join(lines)
 
 
-def test_sign_in_sheet_lists_people_by_surname(app, people, make_session, make_booking):
-    session = make_session(trainers=[people["trainer"]], days=2)
+def test_sign_in_sheet_lists_people_by_surname(app, people, make_session, make_course, make_booking):
+    session = make_session(trainers=[people["trainer"]], days=2, course=make_course(**COURSE), starts_at=DAY,
+                           every_days=7, **ROOM)
     make_booking(session, people["pc"])
     make_booking(session, people["amir"])
     make_booking(session, people["zoe"], access_needs="Vegetarian; hearing loop")
@@ -554,9 +566,10 @@ def test_attending_a_refresher_course_renews_the_main_course_for_the_record_and_
     from app.attendance.queries import agency_refreshers
     from app.bookings.models import ACCEPTED, PRIOR_LEARNING
 
-    level3 = make_course("Safeguarding Level 3", refresher_months=36)
-    refresher = make_course("Safeguarding Level 3 Refresher", refresher_months=None, renews=level3)
-    unlinked = make_course("Prevent", refresher_months=12)
+    level3 = make_course("Safeguarding Level 3", refresher_months=36, charge_pence=7500, level="Level 3")
+    refresher = make_course("Safeguarding Level 3 Refresher", refresher_months=None, renews=level3,
+                            charge_pence=7500, level="Level 3")
+    unlinked = make_course("Prevent", refresher_months=12, charge_pence=7500, level="Level 3")
     zoe, school = people["zoe"], people["school"]
     db.session.add_all([
         Completion(user_id=zoe.id, course_id=level3.id, completed_on=date(2023, 1, 10), source="attendance"),
@@ -568,7 +581,7 @@ def test_attending_a_refresher_course_renews_the_main_course_for_the_record_and_
     assert [(r.course.title, r.state) for r in agency_refreshers(school)] == [
         ("Safeguarding Level 3", "overdue"), ("Prevent", "overdue")]
 
-    session = make_session(course=refresher, trainers=[people["trainer"]])
+    session = make_session(course=refresher, trainers=[people["trainer"]], starts_at=DAY, **ROOM)
     mark_register(session, {make_booking(session, zoe).id: ATTENDED}, people["trainer"])
     record = {r.course.title: r for r in training_record(zoe)}
     assert record["Safeguarding Level 3"].refresher_state == "renewed"

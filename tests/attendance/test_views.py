@@ -16,7 +16,7 @@ from app.attendance.models import CHARGE_WAIVED, Certificate, Charge, Suspension
 from app.attendance.services import active_suspension, mark_register
 from app.bookings.models import ATTENDED, DID_NOT_ATTEND, Booking, BookingEvent
 from app.extensions import db
-from tests.attendance.conftest import DAY, at_london, pdf_text
+from tests.attendance.conftest import COURSE, DAY, ROOM, at_london, pdf_text
 from tests.conftest import TEST_PASSWORD
 
 
@@ -58,11 +58,12 @@ def world(make_user, make_agency, make_course, make_session, make_booking):
         "zoe": make_user(name="Zoë Ábrahams", agency=school, job_title="Teacher"),
         "pc": make_user(name="Paul Constable", agency=police, job_title="Police constable"),
     }
-    w["course"] = make_course(title="Safeguarding Level 3", charge_pence=7500)
-    w["session"] = make_session(course=w["course"], trainers=[w["trainer"]])
+    w["course"] = make_course(title="Safeguarding Level 3", charge_pence=7500, refresher_months=36, level="Level 3")
+    w["session"] = make_session(course=w["course"], trainers=[w["trainer"]], starts_at=DAY, **ROOM)
     w["zoe_booking"] = make_booking(w["session"], w["zoe"], access_needs="Vegetarian")
     w["pc_booking"] = make_booking(w["session"], w["pc"])
-    w["other_session"] = make_session(course=make_course(title="Prevent"), trainers=[w["other_trainer"]])
+    w["other_session"] = make_session(course=make_course(title="Prevent", **COURSE),
+                                      trainers=[w["other_trainer"]], starts_at=DAY, **ROOM)
     return w
 
 
@@ -373,7 +374,8 @@ def test_administrators_choose_any_agency(app, world, sign_in, set_now):
 
 
 def test_suspensions_page_lifts_a_suspension(app, world, sign_in, set_now, make_session, make_booking, mailbox, deliver):
-    earlier = make_session(course=world["course"], trainers=[world["trainer"]], start=DAY - timedelta(days=28))
+    earlier = make_session(course=world["course"], trainers=[world["trainer"]],
+                           starts_at=at_london(DAY - timedelta(days=28)), **ROOM)
     set_now(at_london(DAY - timedelta(days=28, hours=-3)))
     mark_register(earlier, {make_booking(earlier, world["pc"]).id: DID_NOT_ATTEND}, world["trainer"])
     db.session.commit()
@@ -423,7 +425,8 @@ def test_the_coordinator_sees_level_3_renewed_by_its_refresher_course(app, world
     page = _body(client.get("/agency"))
     assert "10 January 2026" in page and "Overdue" in page
 
-    refresher = make_course(title="Safeguarding Level 3 Refresher", refresher_months=None, renews=world["course"])
+    refresher = make_course(title="Safeguarding Level 3 Refresher", refresher_months=None, renews=world["course"],
+                            charge_pence=7500, level="Level 3")
     db.session.add(Completion(user_id=world["zoe"].id, course_id=refresher.id, completed_on=date(2027, 2, 1),
                               source="attendance"))
     db.session.commit()

@@ -117,7 +117,8 @@ def rush(app, now, make_agency, make_session):
     health = make_agency("St Brigid's Hospital", sector="Health - acute")
     police = make_agency("Metropolitan Police North", sector="Police")
     schools = make_agency("Hillcrest Primary", sector="Education - schools")
-    session = make_session(capacity=10, reservations=[(health.sector, 3), (police.sector, 2)])
+    session = make_session(capacity=10, reservations=[(health.sector, 3), (police.sector, 2)],
+                           reservation_release_days=7)
     health_pool, police_pool = session.reservations
     return session, health_pool, police_pool, [health, police, schools]
 

@@ -24,7 +24,7 @@ def _apart(body: str, before: str, after: str) -> None:
 def test_the_manager_asked_and_confirmed_emails_keep_blank_lines_between_paragraphs(
         app, now, make_user, make_session, make_course, mailbox, deliver):
     session = make_session(course=make_course(requires_manager_approval=True),
-                           joining_instructions="Please arrive by 9:15 and sign in at reception.")
+                           joining_instructions="Please arrive by 9:15 and sign in at reception.", capacity=10)
     person = make_user(name="Lena Marchbank", email="lena@example.org", line_manager_email="morag@example.org")
     booking = services.book_place(session, person, person)
     db.session.commit()
@@ -56,7 +56,7 @@ def test_the_manager_asked_and_confirmed_emails_keep_blank_lines_between_paragra
 def test_the_confirmation_keeps_blank_lines_between_paragraphs(
         app, now, make_user, make_session, mailbox, deliver):
     session = make_session(online_url="https://meet.example/abc",
-                           joining_instructions="Please arrive by 9:15 and sign in at reception.")
+                           joining_instructions="Please arrive by 9:15 and sign in at reception.", capacity=10)
     person = make_user(name="Amara Okonkwo-Bray", email="amara@example.org")
     services.book_place(session, person, person, access_needs="Step-free access")
     db.session.commit()

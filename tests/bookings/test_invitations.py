@@ -85,7 +85,7 @@ def _check_people(found: dict, person) -> None:
 
 def test_a_confirmation_is_a_meeting_request_its_update_raises_the_sequence_and_a_cancellation_matches(
         app, now, make_user, make_session, mailbox, deliver):
-    session = make_session()
+    session = make_session(capacity=10)
     admin = make_user(roles=("admin",))
     person = make_user(email="amara@example.org")
     booking = services.book_place(session, person, person)
@@ -117,7 +117,7 @@ def test_a_confirmation_is_a_meeting_request_its_update_raises_the_sequence_and_
 
 def test_each_part_of_a_two_part_session_arrives_as_its_own_request_and_is_cancelled_part_by_part(
         app, now, make_user, make_session, mailbox, deliver):
-    session = make_session(days=2)
+    session = make_session(days=2, capacity=10)
     admin = make_user(roles=("admin",))
     person = make_user(email="amara@example.org")
     services.book_place(session, person, person)

@@ -22,7 +22,7 @@ def _approval_link(message) -> str:
 
 
 def _held_place(make_user, make_session, make_course):
-    session = make_session(course=make_course(requires_manager_approval=True))
+    session = make_session(course=make_course(requires_manager_approval=True), capacity=10)
     person = make_user(name="Lena Marchbank", email="lena@example.org",
                        line_manager_name="Morag Left", line_manager_email="morag@example.org")
     booking = services.book_place(session, person, person)
@@ -85,7 +85,7 @@ def test_other_changes_and_other_bookings_are_left_alone(
         app, set_now, make_user, make_session, make_course, mailbox, deliver):
     set_now(NOW)
     _, person, held = _held_place(make_user, make_session, make_course)
-    confirmed_session = make_session()
+    confirmed_session = make_session(capacity=10)
     confirmed = services.book_place(confirmed_session, person, person)
     db.session.commit()
     requested = held.approval_requested_at
@@ -157,7 +157,7 @@ def test_changing_manager_on_the_account_page_sends_the_request_to_the_new_manag
 def test_someone_without_a_manager_is_pointed_to_where_they_add_one_and_can_then_book(
         app, set_now, client, login_as, make_user, make_session, make_course, mailbox, deliver):
     set_now(NOW)
-    session = make_session(course=make_course(requires_manager_approval=True))
+    session = make_session(course=make_course(requires_manager_approval=True), capacity=10)
     walk_in = make_user(name="Sam Walk", line_manager_name="", line_manager_email="")
     login_as(walk_in)
     page = _page(client.get(f"/sessions/{session.id}/book"))

@@ -81,24 +81,24 @@ def test_booking_confirms_a_place_records_history_and_emails_a_calendar_invitati
 def test_refusals_say_why_in_plain_words(app, now, make_user, make_session, make_course):
     person = make_user()
     unverified = make_user(verified=False)
-    _refused("Confirm your e-mail address", services.book_place, make_session(), unverified, unverified)
+    _refused("Confirm your e-mail address", services.book_place, make_session(capacity=10), unverified, unverified)
     gone = make_user(name="Former Employee", status=DEACTIVATED)
-    _refused("Former Employee’s account is not active.", services.book_place, make_session(), gone,
+    _refused("Former Employee’s account is not active.", services.book_place, make_session(capacity=10), gone,
              make_user(roles=("admin",)))
-    _refused("has not been published", services.book_place, make_session(status=DRAFT), person, person)
+    _refused("has not been published", services.book_place, make_session(status=DRAFT, capacity=10), person, person)
     _refused("This session has been cancelled", services.book_place,
-             make_session(status=SESSION_CANCELLED), person, person)
-    _refused("already started", services.book_place, make_session(starts_at=NOW - timedelta(minutes=5)),
+             make_session(status=SESSION_CANCELLED, capacity=10), person, person)
+    _refused("already started", services.book_place, make_session(starts_at=NOW - timedelta(minutes=5), capacity=10),
              person, person)
     _refused("Booking for this session opens on 8 March 2027, 9:00am", services.book_place,
-             make_session(booking_opens_at=datetime(2027, 3, 8, 9, 0)), person, person)
+             make_session(booking_opens_at=datetime(2027, 3, 8, 9, 0), capacity=10), person, person)
     _refused("Booking for this session closed on 28 February 2027", services.book_place,
-             make_session(booking_closes_at=datetime(2027, 2, 28, 17, 0)), person, person)
+             make_session(booking_closes_at=datetime(2027, 2, 28, 17, 0), capacity=10), person, person)
     _refused("online course: there is nothing to book", services.book_place,
-             make_session(course=make_course("Level 1 and 2 online", is_online=True)), person, person)
+             make_session(course=make_course("Level 1 and 2 online", is_online=True), capacity=10), person, person)
     no_manager = make_user(line_manager_email="")
     _refused("needs your line manager to agree. Add their e-mail address", services.book_place,
-             make_session(course=make_course(requires_manager_approval=True)), no_manager, no_manager)
+             make_session(course=make_course(requires_manager_approval=True), capacity=10), no_manager, no_manager)
     assert db.session.scalar(select(Booking.id)) is None
 
 
@@ -106,7 +106,7 @@ def test_refuses_a_second_booking_on_the_same_session_or_another_date_of_the_cou
         app, now, make_user, make_session, make_course):
     course = make_course()
     first = make_session(course=course, capacity=1)
-    later = make_session(course=course, starts_at=START + timedelta(days=14))
+    later = make_session(course=course, starts_at=START + timedelta(days=14), capacity=10)
     person, other = make_user(), make_user()
     _book(first, person)
     _refused("You already have a place on this session.", services.book_place, first, person, person)
@@ -123,14 +123,14 @@ def test_a_past_or_cancelled_date_of_the_course_does_not_block_booking(
         app, now, make_user, make_session, make_course, set_now):
     course = make_course()
     person = make_user()
-    _book(make_session(course=course, starts_at=NOW + timedelta(days=2)), person)
+    _book(make_session(course=course, starts_at=NOW + timedelta(days=2), capacity=10), person)
     set_now(NOW + timedelta(days=3))
-    assert _book(make_session(course=course), person).status == CONFIRMED
+    assert _book(make_session(course=course, capacity=10), person).status == CONFIRMED
 
 
 def test_prerequisites_must_be_completed_first(app, now, make_user, make_session, make_course):
     online = make_course("Safeguarding Level 1 and 2 (online)", is_online=True)
-    session = make_session(course=make_course("Safeguarding Level 3", prerequisites=(online,)))
+    session = make_session(course=make_course("Safeguarding Level 3", prerequisites=(online,)), capacity=10)
     person = make_user()
     _refused("You need to complete Safeguarding Level 1 and 2 (online) before booking this course.",
              services.book_place, session, person, person)
@@ -148,8 +148,8 @@ def test_a_suspended_person_cannot_book(app, now, make_user, make_session):
                               reason="Two sessions missed without notice"))
     db.session.commit()
     _refused("Your booking is suspended until 1 June 2027 after sessions were missed", services.book_place,
-             make_session(), person, person)
-    assert _book(make_session(), make_user()).status == CONFIRMED, "others still book"
+             make_session(capacity=10), person, person)
+    assert _book(make_session(capacity=10), make_user()).status == CONFIRMED, "others still book"
 
 
 # ---------------------------------------------------------------- quotas and the waiting list
@@ -158,7 +158,7 @@ def test_a_suspended_person_cannot_book(app, now, make_user, make_session):
 def test_reserved_pools_then_general_places_then_the_waiting_list(
         app, now, make_user, make_agency, make_session, mailbox, deliver):
     health, police = make_agency(sector="Health - acute"), make_agency(sector="Police")
-    session = make_session(capacity=4, reservations=[(health.sector, 2)])
+    session = make_session(capacity=4, reservations=[(health.sector, 2)], reservation_release_days=7)
     pool = session.reservations[0]
     officers = [make_user(agency=police) for _ in range(3)]
     nurses = [make_user(agency=health) for _ in range(3)]
@@ -179,7 +179,7 @@ def test_reserved_pools_then_general_places_then_the_waiting_list(
 def test_a_freed_place_goes_to_the_first_waiting_person_who_may_fill_it(
         app, now, make_user, make_agency, make_session, mailbox, deliver):
     health, police = make_agency(sector="Health - acute"), make_agency(sector="Police")
-    session = make_session(capacity=3, reservations=[(health.sector, 1)])
+    session = make_session(capacity=3, reservations=[(health.sector, 1)], reservation_release_days=7)
     nurse, officer1, officer2 = make_user(agency=health), make_user(agency=police), make_user(agency=police)
     _book(session, nurse)
     _book(session, officer1)
@@ -278,8 +278,8 @@ def test_nobody_is_promoted_within_24_hours_and_the_l_and_d_team_is_told_once(
 # ---------------------------------------------------------------- the line manager
 
 
-def _approval_session(make_session, make_course, **kwargs):
-    return make_session(course=make_course(requires_manager_approval=True), **kwargs)
+def _approval_session(make_session, make_course, capacity=10, **kwargs):
+    return make_session(course=make_course(requires_manager_approval=True), capacity=capacity, **kwargs)
 
 
 def test_manager_is_asked_by_signed_links_and_agreeing_confirms_the_place(
@@ -390,7 +390,7 @@ def test_cancelling_in_good_time_is_free_and_sends_a_cancelling_invitation(
         app, make_user, make_session, set_now, mailbox, deliver):
     # 22 March start, 5 working days' notice: the last free day is Monday 15 March.
     set_now(datetime(2027, 3, 15, 17, 0))
-    session = make_session()
+    session = make_session(capacity=10)
     person = make_user()
     booking = _book(session, person)
     services.cancel_booking(booking, person, "Court hearing")
@@ -407,7 +407,7 @@ def test_cancelling_in_good_time_is_free_and_sends_a_cancelling_invitation(
 
 def test_cancelling_inside_the_notice_period_is_late(app, make_user, make_session, set_now, mailbox, deliver):
     set_now(datetime(2027, 3, 16, 9, 0))
-    session = make_session()
+    session = make_session(capacity=10)
     person = make_user()
     booking = _book(session, person)
     services.cancel_booking(booking, person)
@@ -434,7 +434,7 @@ def test_leaving_the_waiting_list_is_never_late_and_sends_no_invitation(
 
 def test_only_the_person_or_an_administrator_cancels_and_never_after_the_start(
         app, now, make_user, make_session, set_now):
-    session = make_session()
+    session = make_session(capacity=10)
     person, stranger, admin = make_user(), make_user(), make_user(roles=("admin",))
     booking = _book(session, person)
     _refused("You can only cancel your own booking.", services.cancel_booking, booking, stranger)
@@ -524,7 +524,7 @@ def test_passing_on_or_losing_a_held_place_cancels_no_invitation_never_sent(
 def test_a_colleague_from_the_same_agency_takes_the_place_in_the_same_pool(
         app, now, make_user, make_agency, make_session, mailbox, deliver):
     police = make_agency(sector="Police")
-    session = make_session(capacity=2, reservations=[(police.sector, 1)])
+    session = make_session(capacity=2, reservations=[(police.sector, 1)], reservation_release_days=7)
     person = make_user(name="Olu Dunmore", agency=police)
     colleague = make_user(name="Kasia Rowbotham", agency=police)
     booking = _book(session, person)
@@ -550,7 +550,7 @@ def test_passing_a_place_is_refused_for_other_agencies_and_ineligible_colleagues
         app, now, make_user, make_agency, make_session, make_course, set_now):
     agency = make_agency()
     course = make_course()
-    session = make_session(course=course, booking_closes_at=NOW + timedelta(days=1))
+    session = make_session(course=course, booking_closes_at=NOW + timedelta(days=1), capacity=10)
     person = make_user(agency=agency)
     booking = _book(session, person)
     outsider = make_user(name="Outside Person")
@@ -564,7 +564,7 @@ def test_passing_a_place_is_refused_for_other_agencies_and_ineligible_colleagues
     _refused("New Starter has not confirmed their e-mail address", services.substitute_colleague,
              booking, unverified, person)
     already = make_user(name="Booked Elsewhere", agency=agency)
-    _book(make_session(course=course, starts_at=START + timedelta(days=7)), already)
+    _book(make_session(course=course, starts_at=START + timedelta(days=7), capacity=10), already)
     _refused("Booked Elsewhere already has a place on this course", services.substitute_colleague,
              booking, already, person)
 
@@ -615,7 +615,7 @@ def test_an_administrator_moves_a_booking_to_another_date(
     _refused("The new session has no place for them. Tick ‘overbook’", services.move_booking,
              booking, new_date, admin)
     _refused("only move to another session of the same course", services.move_booking,
-             db.session.get(Booking, booking.id), make_session(), admin)
+             db.session.get(Booking, booking.id), make_session(capacity=10), admin)
 
     moved = services.move_booking(db.session.get(Booking, booking.id), new_date, admin, overbook=True)
     db.session.commit()
@@ -693,8 +693,8 @@ def test_changed_sessions_send_an_updated_invitation_with_a_higher_sequence_once
 def test_reminders_go_seven_days_and_one_day_before_to_confirmed_people_only_once(
         app, make_user, make_session, make_course, set_now, mailbox, deliver):
     set_now(NOW)
-    session = make_session(venue=False, online_url="https://meet.example/abc",
-                           joining_instructions="Join ten minutes early.")
+    session = make_session(venue=None, online_url="https://meet.example/abc",
+                           joining_instructions="Join ten minutes early.", capacity=10)
     confirmed = make_user()
     _book(session, confirmed)
     awaiting_session = _approval_session(make_session, make_course)
@@ -717,7 +717,7 @@ def test_reminders_go_seven_days_and_one_day_before_to_confirmed_people_only_onc
 
 
 def test_no_seven_day_reminder_for_a_place_confirmed_inside_the_week(app, make_user, make_session, set_now):
-    session = make_session()
+    session = make_session(capacity=10)
     set_now(START - timedelta(days=3))
     _book(session, make_user())
     assert services.send_reminders() == 0
@@ -725,7 +725,7 @@ def test_no_seven_day_reminder_for_a_place_confirmed_inside_the_week(app, make_u
 
 def test_the_online_link_goes_only_to_confirmed_people(
         app, now, make_user, make_session, mailbox, deliver):
-    session = make_session(capacity=1, venue=False, online_url="https://meet.example/secret")
+    session = make_session(capacity=1, venue=None, online_url="https://meet.example/secret")
     confirmed, waiting = make_user(), make_user()
     _book(session, confirmed)
     _book(session, waiting)
@@ -757,7 +757,7 @@ def test_people_record_online_courses_and_the_l_and_d_team_checks_them(app, now,
 def test_the_calendar_feed_shows_places_held_with_the_link_for_confirmed_only(
         app, now, make_user, make_session, make_course):
     person = make_user()
-    confirmed = make_session(venue=False, online_url="https://meet.example/x")
+    confirmed = make_session(venue=None, online_url="https://meet.example/x", capacity=10)
     awaiting = _approval_session(make_session, make_course)
     waiting = make_session(capacity=0)
     for session in (confirmed, awaiting, waiting):
@@ -773,7 +773,7 @@ def test_the_calendar_feed_shows_places_held_with_the_link_for_confirmed_only(
 def test_place_for_prefers_the_agency_pool_then_the_sector_pool_then_general(
         app, now, make_user, make_agency, make_session):
     police = make_agency(sector="Police")
-    session = make_session(capacity=4, reservations=[(police, 1), (police.sector, 1)])
+    session = make_session(capacity=4, reservations=[(police, 1), (police.sector, 1)], reservation_release_days=7)
     agency_pool, sector_pool = session.reservations
     officers = [make_user(agency=police) for _ in range(4)]
     reservation_ids = [_book(session, o).reservation_id for o in officers]
@@ -783,7 +783,7 @@ def test_place_for_prefers_the_agency_pool_then_the_sector_pool_then_general(
 def test_unused_places_are_not_held_after_the_start_moves_into_the_release_window(
         app, now, make_user, make_agency, make_session, set_now):
     health, police = make_agency(sector="Health - acute"), make_agency(sector="Police")
-    session = make_session(capacity=2, reservations=[(health.sector, 1)])
+    session = make_session(capacity=2, reservations=[(health.sector, 1)], reservation_release_days=7)
     _book(session, make_user(agency=police))
     set_now(START - timedelta(days=6))
     assert _book(session, make_user(agency=police)).status == CONFIRMED
@@ -800,7 +800,7 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 def test_learning_done_elsewhere_counts_for_a_prerequisite_only_once_accepted_and_the_person_is_told(
         app, now, make_user, make_session, make_course, mailbox, deliver):
     level2 = make_course("Safeguarding Level 1 and 2 (online)", is_online=True)
-    session = make_session(course=make_course("Safeguarding Level 3", prerequisites=(level2,)))
+    session = make_session(course=make_course("Safeguarding Level 3", prerequisites=(level2,)), capacity=10)
     person, admin = make_user(email="nurse@example.org"), make_user(roles=("admin",))
     needs = "You need to complete Safeguarding Level 1 and 2 (online) before booking this course."
 
@@ -858,7 +858,7 @@ def test_learning_done_elsewhere_is_refused_without_its_evidence_or_with_a_wrong
 def test_the_l_and_d_team_can_book_someone_without_a_prerequisite_giving_a_reason(
         app, now, make_user, make_session, make_course):
     level2 = make_course("Safeguarding Level 1 and 2 (online)", is_online=True)
-    session = make_session(course=make_course("Safeguarding Level 3", prerequisites=(level2,)))
+    session = make_session(course=make_course("Safeguarding Level 3", prerequisites=(level2,)), capacity=10)
     person, admin = make_user(), make_user(roles=("admin",))
     _refused("needs to complete Safeguarding Level 1 and 2 (online)", services.book_place, session, person, admin,
              on_behalf=True)
@@ -874,7 +874,7 @@ def test_the_l_and_d_team_can_book_someone_without_a_prerequisite_giving_a_reaso
 
 def test_a_learner_cannot_override_a_prerequisite(app, now, make_user, make_session, make_course):
     level2 = make_course("Safeguarding Level 1 and 2 (online)", is_online=True)
-    session = make_session(course=make_course("Safeguarding Level 3", prerequisites=(level2,)))
+    session = make_session(course=make_course("Safeguarding Level 3", prerequisites=(level2,)), capacity=10)
     person = make_user()
     _refused("Only the L&D team can book someone without a prerequisite", services.book_place, session, person,
              person, prerequisite_override="I did it at my trust")

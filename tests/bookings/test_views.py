@@ -41,7 +41,7 @@ def test_every_booking_page_declares_who_may_use_it(app):
 def test_booking_takes_a_confirmation_page_and_one_button(app, now, client, login_as, make_user, make_agency,
                                                           make_session):
     police = make_agency(sector="Children's Social Care & <Police>")
-    session = make_session(capacity=3, reservations=[(police.sector, 1)])
+    session = make_session(capacity=3, reservations=[(police.sector, 1)], reservation_release_days=7)
     person = make_user(agency=police, access_needs="Hearing loop")
     login_as(person)
 
@@ -61,7 +61,7 @@ def test_booking_takes_a_confirmation_page_and_one_button(app, now, client, logi
 
 
 def test_the_booking_page_says_why_someone_cannot_book(app, now, client, login_as, make_user, make_session):
-    session = make_session(booking_opens_at=NOW + timedelta(days=3))
+    session = make_session(booking_opens_at=NOW + timedelta(days=3), capacity=10)
     login_as(make_user())
     page = _page(client.get(f"/sessions/{session.id}/book"))
     assert "You cannot book this session" in page
@@ -76,9 +76,9 @@ def test_the_booking_page_says_why_someone_cannot_book(app, now, client, login_a
 def test_the_session_page_says_why_instead_of_offering_a_booking_that_would_be_refused(
         app, now, client, login_as, make_user, make_session, make_course):
     course = make_course()
-    first = make_session(course=course)
-    later = make_session(course=course, starts_at=START + timedelta(days=14))
-    advanced = make_session(course=make_course("Advanced practice", prerequisites=(course,)))
+    first = make_session(course=course, capacity=10)
+    later = make_session(course=course, starts_at=START + timedelta(days=14), capacity=10)
+    advanced = make_session(course=make_course("Advanced practice", prerequisites=(course,)), capacity=10)
     person = make_user()
     login_as(person)
     page = _page(client.get(f"/sessions/{later.id}"))
@@ -110,11 +110,11 @@ def test_a_full_session_offers_the_waiting_list(app, now, client, login_as, make
 def test_my_bookings_lists_upcoming_and_past_with_actions_and_the_calendar_address(
         app, now, client, login_as, make_user, make_session, make_course, set_now):
     person = make_user()
-    past = make_session(course=make_course("Prevent"), starts_at=NOW - timedelta(days=10))
+    past = make_session(course=make_course("Prevent"), starts_at=NOW - timedelta(days=10), capacity=10)
     set_now(NOW - timedelta(days=20))
     _book(past, person)
     set_now(NOW)
-    upcoming = make_session()
+    upcoming = make_session(capacity=10)
     booking = _book(upcoming, person)
     login_as(person)
     page = _page(client.get("/my-bookings"))
@@ -127,7 +127,7 @@ def test_my_bookings_lists_upcoming_and_past_with_actions_and_the_calendar_addre
 
 def test_a_walk_in_is_listed_with_past_sessions_not_as_online_training(
         app, now, client, login_as, make_user, make_session, make_course, set_now):
-    session = make_session(course=make_course("Neglect: the graded care profile"))
+    session = make_session(course=make_course("Neglect: the graded care profile"), capacity=10)
     person = make_user()
     set_now(START + timedelta(hours=1))
     add_walk_in(session, person, make_user(roles=("admin",)))
@@ -143,7 +143,7 @@ def test_a_walk_in_is_listed_with_past_sessions_not_as_online_training(
 def test_cancelling_shows_the_notice_deadline_and_warns_when_late(
         app, client, login_as, make_user, make_session, set_now):
     set_now(START - timedelta(days=3))
-    session = make_session()
+    session = make_session(capacity=10)
     person = make_user()
     booking = _book(session, person)
     login_as(person)
@@ -157,7 +157,7 @@ def test_cancelling_shows_the_notice_deadline_and_warns_when_late(
 
 
 def test_nobody_can_open_or_cancel_someone_elses_booking(app, now, client, login_as, make_user, make_session):
-    session = make_session()
+    session = make_session(capacity=10)
     booking = _book(session, make_user())
     login_as(make_user())
     assert client.get(f"/bookings/{booking.id}/cancel").status_code == 404
@@ -170,7 +170,7 @@ def test_sending_a_colleague_does_not_name_people_outside_your_agency(
         app, now, client, login_as, make_user, make_agency, make_session):
     person = make_user(agency=make_agency("Hillcrest Primary School"))
     make_user(name="Quentin Elsewhere", email="quentin@other.example", agency=make_agency("Other Trust"))
-    booking = _book(make_session(), person)
+    booking = _book(make_session(capacity=10), person)
     login_as(person)
     url = f"/bookings/{booking.id}/substitute"
     outsider = client.post(url, data={"email": "quentin@other.example"})
@@ -186,7 +186,7 @@ def test_looking_up_colleagues_is_limited_per_person(app, now, client, login_as,
                                                     make_agency, make_session, rate_limits):
     rate_limits["RATELIMIT_COLLEAGUE_LOOKUP"] = "3 per hour"
     person = make_user()
-    booking = _book(make_session(), person)
+    booking = _book(make_session(capacity=10), person)
     login_as(person)
     url = f"/bookings/{booking.id}/substitute"
     for n in range(3):
@@ -198,7 +198,7 @@ def test_looking_up_colleagues_is_limited_per_person(app, now, client, login_as,
 def test_sending_a_colleague_names_problems_next_to_the_field(
         app, now, client, login_as, make_user, make_agency, make_session):
     agency = make_agency()
-    session = make_session()
+    session = make_session(capacity=10)
     person = make_user(agency=agency)
     colleague = make_user(agency=agency, email="kasia@example.org")
     booking = _book(session, person)
@@ -215,7 +215,7 @@ def test_sending_a_colleague_names_problems_next_to_the_field(
 def test_the_calendar_feed_is_public_by_secret_address_and_can_be_reset(
         app, now, client, login_as, make_user, make_session):
     person = make_user()
-    session = make_session(venue=False, online_url="https://meet.example/room")
+    session = make_session(venue=None, online_url="https://meet.example/room", capacity=10)
     _book(session, person)
     token = person.calendar_token
     response = client.get(f"/calendar/{token}.ics")
@@ -236,8 +236,8 @@ def test_the_calendar_feed_is_public_by_secret_address_and_can_be_reset(
 def test_a_place_awaiting_the_manager_is_tentative_in_the_calendar_feed(
         app, now, client, make_user, make_session, make_course):
     person = make_user()
-    confirmed = make_session(course=make_course("Prevent"))
-    held = make_session(course=make_course("Level 3", requires_manager_approval=True))
+    confirmed = make_session(course=make_course("Prevent"), capacity=10)
+    held = make_session(course=make_course("Level 3", requires_manager_approval=True), capacity=10)
     _book(confirmed, person)
     _book(held, person)
     events = {str(e["SUMMARY"]): e for e in Calendar.from_ical(
@@ -255,7 +255,7 @@ def test_a_place_awaiting_the_manager_is_tentative_in_the_calendar_feed(
 
 def test_opening_a_managers_link_changes_nothing_until_they_press_the_button(
         app, now, client, make_user, make_session, make_course):
-    session = make_session(course=make_course(requires_manager_approval=True))
+    session = make_session(course=make_course(requires_manager_approval=True), capacity=10)
     person = make_user(name="Lena Marchbank")
     booking = _book(session, person)
     token = approvals.approval_token(booking, approvals.AGREE)
@@ -277,7 +277,7 @@ def test_opening_a_managers_link_changes_nothing_until_they_press_the_button(
 def test_a_place_awaiting_the_manager_is_yours_to_the_person_and_theirs_to_everyone_else(
         app, now, client, login_as, make_user, make_agency, make_session, make_course):
     agency = make_agency()
-    session = make_session(course=make_course(requires_manager_approval=True))
+    session = make_session(course=make_course(requires_manager_approval=True), capacity=10)
     person = make_user(agency=agency)
     _book(session, person)
 
@@ -294,7 +294,7 @@ def test_a_place_awaiting_the_manager_is_yours_to_the_person_and_theirs_to_every
 
 def test_a_managers_link_to_a_cancelled_place_says_so_once(
         app, now, client, make_user, make_session, make_course):
-    session = make_session(course=make_course(requires_manager_approval=True))
+    session = make_session(course=make_course(requires_manager_approval=True), capacity=10)
     person = make_user(name="Lena Marchbank")
     booking = _book(session, person)
     token = approvals.approval_token(booking, approvals.AGREE)
@@ -309,7 +309,7 @@ def test_a_managers_link_to_a_cancelled_place_says_so_once(
 
 
 def test_a_manager_can_decline_with_a_reason(app, now, client, make_user, make_session, make_course):
-    session = make_session(course=make_course(requires_manager_approval=True))
+    session = make_session(course=make_course(requires_manager_approval=True), capacity=10)
     person = make_user()
     booking = _book(session, person)
     token = approvals.approval_token(booking, approvals.DECLINE)
@@ -339,7 +339,7 @@ def test_recording_online_training_checks_the_date(app, now, client, login_as, m
 
 
 def test_learners_cannot_open_the_l_and_d_screens(app, now, client, login_as, make_user, make_session):
-    session = make_session()
+    session = make_session(capacity=10)
     booking = _book(session, make_user())
     login_as(make_user())
     for path in ["/admin/bookings", f"/admin/sessions/{session.id}/bookings", f"/admin/bookings/{booking.id}",
@@ -350,7 +350,7 @@ def test_learners_cannot_open_the_l_and_d_screens(app, now, client, login_as, ma
 def test_the_l_and_d_team_sees_places_the_waiting_list_and_books_on_behalf(
         app, now, client, login_as, make_user, make_agency, make_session):
     police = make_agency(sector="Police")
-    session = make_session(capacity=1, reservations=[(police.sector, 1)])
+    session = make_session(capacity=1, reservations=[(police.sector, 1)], reservation_release_days=7)
     officer = make_user(name="Olu Dunmore", agency=police)
     waiting = make_user(name="Wendy Wetherall", agency=police)
     _book(session, officer)
@@ -411,7 +411,7 @@ def test_the_l_and_d_team_gives_a_waiting_person_a_place_moves_and_cancels(
 
 def test_the_l_and_d_team_cancels_the_bookings_of_a_cancelled_session(
         app, now, client, login_as, make_user, make_session, mailbox, deliver):
-    session = make_session()
+    session = make_session(capacity=10)
     person = make_user()
     _book(session, person)
     session.status = SESSION_CANCELLED
@@ -500,7 +500,7 @@ def test_a_certificate_that_is_not_a_pdf_or_image_is_refused_beside_its_field(
 def test_the_l_and_d_team_books_someone_without_a_prerequisite_and_the_history_shows_why(
         app, now, client, login_as, make_user, make_course, make_session):
     level2 = make_course("Safeguarding Level 1 and 2 (online)", is_online=True)
-    session = make_session(course=make_course("Safeguarding Level 3", prerequisites=(level2,)))
+    session = make_session(course=make_course("Safeguarding Level 3", prerequisites=(level2,)), capacity=10)
     person = make_user(name="Tom Ashdown", email="tom@example.org")
     login_as(make_user(roles=("admin",)))
     page = _page(client.post(f"/admin/sessions/{session.id}/bookings", data={"email": "tom@example.org"}))

@@ -1,12 +1,12 @@
-"""Factories for the programme: courses, venues and sessions with parts given in London time."""
+"""The programme's tests: an administrator, the clock, and sessions planned through the programme's
+services with parts given in London time."""
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 
 import pytest
 
-from app.courses.models import DRAFT, PUBLISHED, Course, Level, Venue
+from app.courses.models import DRAFT, PUBLISHED, Course, Venue
 from app.courses.services import PartTimes, ReservationPlan, SessionPlan, create_session, publish_sessions
 from app.extensions import db
 
@@ -25,47 +25,6 @@ def now(set_now):
     return NOW
 
 
-@pytest.fixture
-def make_level(app):
-    def _make(name: str = "Level 3", intercollegiate: str = "Level 3 core") -> Level:
-        level = db.session.query(Level).filter_by(name=name).one_or_none()
-        if level is None:
-            level = Level(name=name, intercollegiate_level=intercollegiate)
-            db.session.add(level)
-            db.session.flush()
-        return level
-
-    return _make
-
-
-@pytest.fixture
-def make_course(app, make_level):
-    counter = {"n": 0}
-
-    def _make(title: str | None = None, code: str | None = None, level: str | None = "Level 3", **fields) -> Course:
-        counter["n"] += 1
-        course = Course(
-            code=code or f"C{counter['n']}", title=title or f"Course {counter['n']}",
-            level=make_level(level) if level else None, duration_hours=Decimal("6"), **fields,
-        )
-        db.session.add(course)
-        db.session.flush()
-        return course
-
-    return _make
-
-
-@pytest.fixture
-def make_venue(app):
-    def _make(name: str = "Civic Centre", address: str = "1 Town Hall Square\nNorthbridge NB1 1AA") -> Venue:
-        venue = Venue(name=name, address=address, access_information="Step-free entrance.")
-        db.session.add(venue)
-        db.session.flush()
-        return venue
-
-    return _make
-
-
 def london(text: str) -> datetime:
     """'2027-03-26 09:30' as a naive London wall-clock datetime."""
     return datetime.strptime(text, "%Y-%m-%d %H:%M")
@@ -77,8 +36,11 @@ def parts(*spans: tuple[str, str, str]) -> list[PartTimes]:
 
 
 @pytest.fixture
-def make_session(app, make_course, make_venue, make_user):
-    """make_session(capacity=2, days=[("2027-03-26", "09:30", "16:30")], status="published")."""
+def plan_session(app, make_course, make_venue, make_user):
+    """A session made as the programme's administrators make one, through create_session (and
+    publish_sessions): plan_session(capacity=2, days=[("2027-03-26", "09:30", "16:30")], status="published").
+
+    The shared make_session writes the rows directly; the programme's own tests go through its services."""
     state = {"actor": None, "venue": None}
 
     def _make(course: Course | None = None, capacity: int = 20, days=None, status: str = PUBLISHED,
@@ -94,7 +56,7 @@ def make_session(app, make_course, make_venue, make_user):
                                           agency=s if hasattr(s, "sector_id") else None) for s, p in reservations],
             **plan_fields,
         )
-        session = create_session(course or make_course(), plan, state["actor"])
+        session = create_session(course or make_course(level="Level 3"), plan, state["actor"])
         if status == PUBLISHED:
             publish_sessions([session], state["actor"])
         assert status in (DRAFT, PUBLISHED)

@@ -75,11 +75,11 @@ def vtimezone_offsets(body: bytes, *moments: datetime) -> list[float]:
 
 
 @pytest.fixture
-def clock_change_sessions(app, now, make_session, make_course):
+def clock_change_sessions(app, now, plan_session, make_course):
     """One session in GMT (26 March 2027) and a two-part one across the change to BST (28 March)."""
-    course = make_course(title="Safeguarding Level 3", code="L3")
-    gmt = make_session(course=course, days=[("2027-03-26", "09:30", "16:30")])
-    both = make_session(course=course, days=[("2027-03-26", "13:00", "16:00"), ("2027-03-30", "09:30", "16:30")])
+    course = make_course(title="Safeguarding Level 3", code="L3", level="Level 3")
+    gmt = plan_session(course=course, days=[("2027-03-26", "09:30", "16:30")])
+    both = plan_session(course=course, days=[("2027-03-26", "13:00", "16:00"), ("2027-03-30", "09:30", "16:30")])
     return gmt, both
 
 
@@ -153,12 +153,12 @@ def test_a_cancelled_session_stays_in_the_feed_marked_cancelled(client, admin, c
         assert "The trainer is ill" in events[uid]["description"]
 
 
-def test_feeds_leave_out_drafts_past_sessions_and_other_courses(client, now, set_now, make_session, make_course):
-    course = make_course(code="SCR-PRAC", title="SCR workshop")
-    mine = make_session(course=course, days=[("2027-02-01", "09:30", "12:30")])
-    make_session(course=course, status=DRAFT, days=[("2027-02-02", "09:30", "12:30")])
-    other = make_session(days=[("2027-02-03", "09:30", "12:30")])
-    past = make_session(course=course, days=[("2027-01-20", "09:30", "12:30")])
+def test_feeds_leave_out_drafts_past_sessions_and_other_courses(client, now, set_now, plan_session, make_course):
+    course = make_course(code="SCR-PRAC", title="SCR workshop", level="Level 3")
+    mine = plan_session(course=course, days=[("2027-02-01", "09:30", "12:30")])
+    plan_session(course=course, status=DRAFT, days=[("2027-02-02", "09:30", "12:30")])
+    other = plan_session(days=[("2027-02-03", "09:30", "12:30")])
+    past = plan_session(course=course, days=[("2027-01-20", "09:30", "12:30")])
     set_now(datetime(2027, 1, 25))
     course_uids = set(icalendar_events(fetch(client, "/courses/scr-prac/programme.ics")))
     assert course_uids == {f"session-{mine.id}-part-{mine.parts[0].id}@localhost"}
@@ -168,10 +168,10 @@ def test_feeds_leave_out_drafts_past_sessions_and_other_courses(client, now, set
     assert client.get("/courses/NOPE/programme.ics").status_code == 404
 
 
-def test_a_single_session_downloads_as_a_calendar_file(client, now, make_session):
-    session = make_session(days=[("2027-03-30", "09:30", "16:30")])
+def test_a_single_session_downloads_as_a_calendar_file(client, now, plan_session):
+    session = plan_session(days=[("2027-03-30", "09:30", "16:30")])
     body = fetch(client, f"/sessions/{session.id}/calendar.ics")
     [event] = vobject_events(body).values()
     assert event["start"].astimezone(UTC) == utc("2027-03-30 08:30")
-    draft = make_session(status=DRAFT)
+    draft = plan_session(status=DRAFT)
     assert client.get(f"/sessions/{draft.id}/calendar.ics").status_code == 404

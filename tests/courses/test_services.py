@@ -75,7 +75,7 @@ def test_create_course_keeps_every_detail(app, admin, make_level, make_sector):
 
 
 def test_course_code_must_be_unique_and_url_safe(app, admin, make_course):
-    make_course(code="L3")
+    make_course(code="L3", level="Level 3")
     with pytest.raises(CourseError) as error:
         create_course(CourseDetails(code="l3", title="Another"), admin)
     assert error.value.field == "code" and "already uses the code" in error.value.message
@@ -103,7 +103,7 @@ def _details(course: Course, **changes) -> CourseDetails:
 
 
 def test_a_course_cannot_require_itself(app, admin, make_course):
-    course = make_course(title="Level 3")
+    course = make_course(title="Level 3", level="Level 3")
     with pytest.raises(CourseError) as error:
         update_course(course, _details(course, prerequisites=[course]), admin)
     assert error.value.field == "prerequisites"
@@ -111,9 +111,9 @@ def test_a_course_cannot_require_itself(app, admin, make_course):
 
 
 def test_a_prerequisite_loop_is_refused_and_nothing_changes(app, admin, make_course):
-    online = make_course(title="Level 1/2 online")
-    level3 = make_course(title="Level 3")
-    refresher = make_course(title="Level 3 refresher")
+    online = make_course(title="Level 1/2 online", level="Level 3")
+    level3 = make_course(title="Level 3", level="Level 3")
+    refresher = make_course(title="Level 3 refresher", level="Level 3")
     update_course(level3, _details(level3, prerequisites=[online]), admin)
     update_course(refresher, _details(refresher, prerequisites=[level3]), admin)
     db.session.commit()
@@ -128,10 +128,10 @@ def test_a_prerequisite_loop_is_refused_and_nothing_changes(app, admin, make_cou
 
 
 def test_a_refresher_course_renews_one_main_course_that_has_a_refresher(app, admin, make_course):
-    level3 = make_course(title="Level 3", refresher_months=36)
-    refresher = make_course(title="Level 3 Refresher")
-    prevent = make_course(title="Prevent")
-    level2 = make_course(title="Level 2", refresher_months=36)
+    level3 = make_course(title="Level 3", refresher_months=36, level="Level 3")
+    refresher = make_course(title="Level 3 Refresher", level="Level 3")
+    prevent = make_course(title="Prevent", level="Level 3")
+    level2 = make_course(title="Level 2", refresher_months=36, level="Level 3")
     db.session.commit()
 
     def refused(course, renews):
@@ -151,9 +151,10 @@ def test_a_refresher_course_renews_one_main_course_that_has_a_refresher(app, adm
         "Level 3 Refresher already renews this course’s refresher, so this course cannot renew another")
 
 
-def test_retiring_keeps_sessions_and_refuses_while_published_sessions_are_ahead(app, admin, now, make_session, make_course):
-    course = make_course()
-    session = make_session(course=course)
+def test_retiring_keeps_sessions_and_refuses_while_published_sessions_are_ahead(
+        app, admin, now, plan_session, make_course):
+    course = make_course(level="Level 3")
+    session = plan_session(course=course)
     with pytest.raises(CourseError, match="1 upcoming published session"):
         retire_course(course, admin)
     cancel_session(session, "Trainer ill", admin)
@@ -166,20 +167,20 @@ def test_retiring_keeps_sessions_and_refuses_while_published_sessions_are_ahead(
     assert not course.is_retired
 
 
-def test_a_course_with_sessions_is_never_deleted(app, admin, now, make_session, make_course):
-    course = make_course()
-    make_session(course=course, status=DRAFT)
+def test_a_course_with_sessions_is_never_deleted(app, admin, now, plan_session, make_course):
+    course = make_course(level="Level 3")
+    plan_session(course=course, status=DRAFT)
     with pytest.raises(CourseError, match="retire it instead"):
         delete_course(course, admin)
-    spare = make_course()
+    spare = make_course(level="Level 3")
     delete_course(spare, admin)
     db.session.commit()
     assert db.session.get(Course, spare.id) is None and db.session.get(Course, course.id) is not None
 
 
 def test_deleting_a_mistaken_course_leaves_the_refresher_that_renewed_it_renewing_nothing(app, admin, make_course):
-    mistake = make_course(title="Level 3 (typo)", refresher_months=36)
-    refresher = make_course(title="Level 3 Refresher", renews=mistake)
+    mistake = make_course(title="Level 3 (typo)", refresher_months=36, level="Level 3")
+    refresher = make_course(title="Level 3 Refresher", renews=mistake, level="Level 3")
     db.session.commit()
     delete_course(mistake, admin)
     db.session.commit()
@@ -208,8 +209,8 @@ def test_a_venue_needs_a_name_and_address(app, admin):
 # --- Sessions ----------------------------------------------------------------------------
 
 
-def test_session_parts_are_london_times_stored_in_utc(app, admin, now, make_session):
-    session = make_session(days=[("2027-03-26", "09:30", "16:30"), ("2027-03-30", "09:30", "16:30")], status=DRAFT)
+def test_session_parts_are_london_times_stored_in_utc(app, admin, now, plan_session):
+    session = plan_session(days=[("2027-03-26", "09:30", "16:30"), ("2027-03-30", "09:30", "16:30")], status=DRAFT)
     got = [(p.starts_at, p.ends_at) for p in session.parts]
     assert got == [(datetime(2027, 3, 26, 9, 30), datetime(2027, 3, 26, 16, 30)),  # GMT
                    (datetime(2027, 3, 30, 8, 30), datetime(2027, 3, 30, 15, 30))]  # BST
@@ -226,7 +227,7 @@ def test_session_parts_are_london_times_stored_in_utc(app, admin, now, make_sess
 def test_bad_dates_are_refused(app, admin, now, make_course, make_venue, spans, field, message):
     plan = plan_for(make_venue(), spans)
     with pytest.raises(CourseError) as error:
-        create_session(make_course(), plan, admin)
+        create_session(make_course(level="Level 3"), plan, admin)
     assert (field, message) in error.value.problems
     db.session.rollback()
     assert count(Session) == 0 and count(SessionPart) == 0
@@ -248,7 +249,7 @@ def test_reservations_must_fit_and_name_one_sector_or_agency(app, admin, now, ma
         ReservationPlan(places=2),
     ])
     with pytest.raises(CourseError) as error:
-        create_session(make_course(), plan, admin)
+        create_session(make_course(level="Level 3"), plan, admin)
     problems = dict(error.value.problems)
     assert problems["reservations"] == "The reserved places add up to 12, more than the 10 places on the session"
     assert problems["reservations-2-sector_id"] == "Reserved places 3: choose a sector or an agency, not both"
@@ -261,28 +262,28 @@ def test_booking_window_must_make_sense(app, admin, now, make_course, make_venue
     plan = plan_for(make_venue(), booking_opens_at=london("2027-03-01 09:00"),
                     booking_closes_at=london("2027-03-26 10:00"))
     with pytest.raises(CourseError) as error:
-        create_session(make_course(), plan, admin)
+        create_session(make_course(level="Level 3"), plan, admin)
     assert ("booking_closes_at", "Booking must close before the session starts") in error.value.problems
     plan = plan_for(make_venue(), booking_opens_at=london("2027-03-20 09:00"),
                     booking_closes_at=london("2027-03-10 17:00"))
     with pytest.raises(CourseError) as error:
-        create_session(make_course(), plan, admin)
+        create_session(make_course(level="Level 3"), plan, admin)
     assert ("booking_opens_at", "Booking must open before it closes") in error.value.problems
 
 
 def test_a_session_needs_a_venue_or_a_secure_link(app, admin, now, make_course):
     with pytest.raises(CourseError) as error:
-        create_session(make_course(), plan_for(None), admin)
+        create_session(make_course(level="Level 3"), plan_for(None), admin)
     assert error.value.field == "venue"
     with pytest.raises(CourseError) as error:
-        create_session(make_course(), plan_for(None, online_url="http://meet.example/x"), admin)
+        create_session(make_course(level="Level 3"), plan_for(None, online_url="http://meet.example/x"), admin)
     assert error.value.field == "online_url"
-    session = create_session(make_course(), plan_for(None, online_url="https://meet.example/x"), admin)
+    session = create_session(make_course(level="Level 3"), plan_for(None, online_url="https://meet.example/x"), admin)
     assert session.is_online
 
 
-def test_capacity_cannot_go_below_the_places_held(app, admin, now, make_session, make_user):
-    session = make_session(capacity=5)
+def test_capacity_cannot_go_below_the_places_held(app, admin, now, plan_session, make_user):
+    session = plan_session(capacity=5)
     for _ in range(3):
         book(session, make_user())
     book(session, make_user(), status=BOOKING_CANCELLED)  # holds no place
@@ -298,8 +299,8 @@ def test_capacity_cannot_go_below_the_places_held(app, admin, now, make_session,
     assert session.capacity == 3
 
 
-def test_a_refused_edit_changes_nothing(app, admin, now, make_session, make_venue):
-    session = make_session(days=[("2027-03-26", "09:30", "16:30")])
+def test_a_refused_edit_changes_nothing(app, admin, now, plan_session, make_venue):
+    session = plan_session(days=[("2027-03-26", "09:30", "16:30")])
     plan = plan_from_session(session)
     plan.parts = parts(("2027-04-01", "09:30", "16:30"))
     plan.venue = make_venue("Elsewhere")
@@ -312,8 +313,8 @@ def test_a_refused_edit_changes_nothing(app, admin, now, make_session, make_venu
     assert fresh.sequence == 0 and count(SessionChange) == 0
 
 
-def test_changing_a_published_session_keeps_part_ids_and_records_the_change(app, admin, now, make_session, make_venue):
-    session = make_session(days=[("2027-03-26", "09:30", "16:30"), ("2027-04-02", "09:30", "16:30")])
+def test_changing_a_published_session_keeps_part_ids_and_records_the_change(app, admin, now, plan_session, make_venue):
+    session = plan_session(days=[("2027-03-26", "09:30", "16:30"), ("2027-04-02", "09:30", "16:30")])
     ids = [p.id for p in session.parts]
     change_session_time(session, parts(("2027-03-26", "10:00", "16:30"), ("2027-04-09", "09:30", "16:30")), admin)
     db.session.commit()
@@ -330,20 +331,20 @@ def test_changing_a_published_session_keeps_part_ids_and_records_the_change(app,
     assert changes[0].actor_id == admin.id
 
 
-def test_changes_that_people_need_not_hear_about_do_not_raise_the_sequence(app, admin, now, make_session):
-    session = make_session()
+def test_changes_that_people_need_not_hear_about_do_not_raise_the_sequence(app, admin, now, plan_session):
+    session = plan_session()
     plan = plan_from_session(session)
     plan.capacity = 30
     plan.joining_instructions = "Bring a pen"
     update_session(session, plan, admin)
     assert session.sequence == 0 and count(SessionChange) == 0
-    draft = make_session(status=DRAFT)
+    draft = plan_session(status=DRAFT)
     change_session_time(draft, parts(("2027-05-05", "09:30", "12:30")), admin)
     assert draft.sequence == 0 and count(SessionChange) == 0
 
 
-def test_adding_and_removing_parts_keeps_the_first_parts(app, admin, now, make_session):
-    session = make_session(days=[("2027-03-26", "09:30", "16:30")])
+def test_adding_and_removing_parts_keeps_the_first_parts(app, admin, now, plan_session):
+    session = plan_session(days=[("2027-03-26", "09:30", "16:30")])
     first = session.parts[0].id
     change_session_time(session, parts(("2027-03-26", "09:30", "16:30"), ("2027-03-27", "09:30", "16:30")), admin)
     db.session.commit()
@@ -355,9 +356,9 @@ def test_adding_and_removing_parts_keeps_the_first_parts(app, admin, now, make_s
     assert session.ends_at == datetime(2027, 3, 26, 13, 0)
 
 
-def test_reserved_places_people_hold_cannot_be_taken_away(app, admin, now, make_session, make_agency, make_user):
+def test_reserved_places_people_hold_cannot_be_taken_away(app, admin, now, plan_session, make_agency, make_user):
     police = make_agency(sector="Police")
-    session = make_session(capacity=10, reservations=[(police.sector, 2)])
+    session = plan_session(capacity=10, reservations=[(police.sector, 2)])
     pool = session.reservations[0]
     book(session, make_user(agency=police), reservation=pool)
     plan = plan_from_session(session)
@@ -372,9 +373,10 @@ def test_reserved_places_people_hold_cannot_be_taken_away(app, admin, now, make_
     assert db.session.get(Reservation, pool.id).places == 4  # the same row: bookings still point at it
 
 
-def test_a_reservation_with_only_past_bookings_is_kept_without_places(app, admin, now, make_session, make_agency, make_user):
+def test_a_reservation_with_only_past_bookings_is_kept_without_places(
+        app, admin, now, plan_session, make_agency, make_user):
     police = make_agency(sector="Police")
-    session = make_session(capacity=10, reservations=[(police.sector, 2)])
+    session = plan_session(capacity=10, reservations=[(police.sector, 2)])
     pool = session.reservations[0]
     book(session, make_user(agency=police), reservation=pool, status=BOOKING_CANCELLED)
     plan = plan_from_session(session)
@@ -385,11 +387,11 @@ def test_a_reservation_with_only_past_bookings_is_kept_without_places(app, admin
     assert plan_from_session(session).reservations == []
 
 
-def test_duplicating_copies_the_set_up_to_new_dates_across_a_clock_change(app, admin, now, make_session, make_agency,
+def test_duplicating_copies_the_set_up_to_new_dates_across_a_clock_change(app, admin, now, plan_session, make_agency,
                                                                            make_user):
     police = make_agency(sector="Police")
     trainer = make_user(name="Tara Trainer", roles=("trainer",))
-    session = make_session(
+    session = plan_session(
         capacity=24, days=[("2027-03-19", "09:30", "16:30"), ("2027-03-22", "09:30", "16:30")],
         reservations=[(police.sector, 2)], trainers=[trainer], joining_instructions="Bring lunch",
         external_trainers="Dr Visiting", booking_closes_at=london("2027-03-17 17:00"),
@@ -411,8 +413,8 @@ def test_duplicating_copies_the_set_up_to_new_dates_across_a_clock_change(app, a
     assert copies[1].starts_at == datetime(2027, 6, 4, 8, 30)
 
 
-def test_duplicating_to_a_past_date_copies_nothing(app, admin, now, make_session):
-    session = make_session()
+def test_duplicating_to_a_past_date_copies_nothing(app, admin, now, plan_session):
+    session = plan_session()
     with pytest.raises(CourseError) as error:
         duplicate_session(session, [date(2027, 4, 1), date(2026, 12, 1)], admin)
     assert error.value.field == "dates-1"
@@ -421,10 +423,10 @@ def test_duplicating_to_a_past_date_copies_nothing(app, admin, now, make_session
     assert count(Session) == 1
 
 
-def test_publishing_many_is_all_or_nothing(app, admin, now, make_session, make_course):
-    course = make_course(title="Level 3")
-    good = [make_session(course=course, status=DRAFT, days=[(f"2027-03-{d}", "09:30", "16:30")]) for d in (22, 23)]
-    cancelled = make_session(course=course, status=DRAFT, days=[("2027-03-24", "09:30", "16:30")])
+def test_publishing_many_is_all_or_nothing(app, admin, now, plan_session, make_course):
+    course = make_course(title="Level 3", level="Level 3")
+    good = [plan_session(course=course, status=DRAFT, days=[(f"2027-03-{d}", "09:30", "16:30")]) for d in (22, 23)]
+    cancelled = plan_session(course=course, status=DRAFT, days=[("2027-03-24", "09:30", "16:30")])
     cancel_session(cancelled, "Not needed", admin)
     with pytest.raises(CourseError) as error:
         publish_sessions(good + [cancelled], admin)
@@ -435,8 +437,8 @@ def test_publishing_many_is_all_or_nothing(app, admin, now, make_session, make_c
     assert all(s.status == PUBLISHED for s in good)
 
 
-def test_cancelling_records_the_reason_and_raises_the_sequence(app, admin, now, make_session):
-    session = make_session()
+def test_cancelling_records_the_reason_and_raises_the_sequence(app, admin, now, plan_session):
+    session = plan_session()
     with pytest.raises(CourseError) as error:
         cancel_session(session, "  ", admin)
     assert error.value.field == "reason"
@@ -451,25 +453,25 @@ def test_cancelling_records_the_reason_and_raises_the_sequence(app, admin, now, 
         update_session(session, plan_from_session(session), admin)
 
 
-def test_a_session_that_has_happened_cannot_be_cancelled(app, admin, now, make_session, set_now):
-    session = make_session()
+def test_a_session_that_has_happened_cannot_be_cancelled(app, admin, now, plan_session, set_now):
+    session = plan_session()
     set_now(datetime(2027, 3, 27))
     with pytest.raises(CourseError, match="already taken place"):
         cancel_session(session, "Too late", admin)
 
 
-def test_only_unbooked_drafts_can_be_deleted(app, admin, now, make_session, make_user):
-    published = make_session()
+def test_only_unbooked_drafts_can_be_deleted(app, admin, now, plan_session, make_user):
+    published = plan_session()
     with pytest.raises(CourseError, match="Only a draft"):
         delete_session(published, admin)
-    draft = make_session(status=DRAFT)
+    draft = plan_session(status=DRAFT)
     delete_session(draft, admin)
     db.session.commit()
     assert db.session.get(Session, draft.id) is None
 
 
-def test_plan_round_trip_shows_london_times(app, admin, now, make_session):
-    session = make_session(days=[("2027-04-02", "09:30", "16:30")])
+def test_plan_round_trip_shows_london_times(app, admin, now, plan_session):
+    session = plan_session(days=[("2027-04-02", "09:30", "16:30")])
     plan = plan_from_session(session)
     assert plan.parts == [PartTimes(london("2027-04-02 09:30"), london("2027-04-02 16:30"))]
     assert session.starts_at == datetime(2027, 4, 2, 8, 30)

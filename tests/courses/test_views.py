@@ -46,7 +46,7 @@ def counted_queries():
 
 
 @pytest.fixture
-def programme(app, now, make_session, make_course, make_level, make_venue, make_sector, admin):
+def programme(app, now, plan_session, make_course, make_level, make_venue, make_sector, admin):
     """A small programme: Level 3 in March (GMT) and April (BST), an SCR workshop, a draft, a past one."""
     cse = Theme(name="CSE")
     scr = Theme(name="SCR learning")
@@ -63,14 +63,14 @@ def programme(app, now, make_session, make_course, make_level, make_venue, make_
     level3.prerequisites = [make_course(title="Level 1 and 2 online", code="L12", level=None, is_online=True)]
     riverside = make_venue("Riverside Conference Hall", "Riverside Quay")
     sessions = {
-        "l3_march": make_session(course=level3, capacity=4, days=[("2027-03-18", "09:30", "16:30"),
+        "l3_march": plan_session(course=level3, capacity=4, days=[("2027-03-18", "09:30", "16:30"),
                                                                  ("2027-03-25", "09:30", "16:30")]),
-        "l3_april": make_session(course=level3, capacity=20, days=[("2027-04-08", "09:30", "16:30")],
+        "l3_april": plan_session(course=level3, capacity=20, days=[("2027-04-08", "09:30", "16:30")],
                                  reservations=[(police, 5)]),
-        "scr": make_session(course=workshop, capacity=30, venue=riverside, days=[("2027-03-10", "13:30", "16:30")]),
-        "cse": make_session(course=exploitation, capacity=25, online_url="https://meet.example/cse",
+        "scr": plan_session(course=workshop, capacity=30, venue=riverside, days=[("2027-03-10", "13:30", "16:30")]),
+        "cse": plan_session(course=exploitation, capacity=25, online_url="https://meet.example/cse",
                             days=[("2027-05-12", "09:30", "16:30")]),
-        "draft": make_session(course=level3, status=DRAFT, days=[("2027-06-01", "09:30", "16:30")]),
+        "draft": plan_session(course=level3, status=DRAFT, days=[("2027-06-01", "09:30", "16:30")]),
     }
     db.session.commit()
     return sessions
@@ -352,7 +352,7 @@ def test_admin_home_links_to_the_programme_screens(client, login_as, admin):
 
 def test_creating_a_course_through_the_form(client, login_as, admin, make_level, make_course, now):
     level = make_level("Level 3")
-    online = make_course(title="Level 1 and 2 online", code="L12")
+    online = make_course(title="Level 1 and 2 online", code="L12", level="Level 3")
     login_as(admin)
     response = client.post("/admin/courses/new", data={
         "title": "Safeguarding Level 3", "code": "L3", "level_id": level.id, "duration_hours": "12",
@@ -367,8 +367,8 @@ def test_creating_a_course_through_the_form(client, login_as, admin, make_level,
 
 
 def test_the_course_form_says_which_course_a_refresher_renews(client, login_as, admin, make_course, now):
-    level3 = make_course(title="Safeguarding Level 3", code="L3", refresher_months=36)
-    refresher = make_course(title="Level 3 Refresher", code="L3R")
+    level3 = make_course(title="Safeguarding Level 3", code="L3", refresher_months=36, level="Level 3")
+    refresher = make_course(title="Level 3 Refresher", code="L3R", level="Level 3")
     login_as(admin)
     html = client.get(f"/admin/courses/{refresher.id}").get_data(as_text=True)
     assert "Completing it renews the refresher of" in html and "Safeguarding Level 3 (L3)" in html
@@ -384,8 +384,8 @@ def test_the_course_form_says_which_course_a_refresher_renews(client, login_as, 
 
 
 def test_course_form_errors_sit_beside_their_fields(client, login_as, admin, make_course, now):
-    online = make_course(title="Level 1 and 2 online", code="L12")
-    level3 = make_course(title="Safeguarding Level 3", code="L3")
+    online = make_course(title="Level 1 and 2 online", code="L12", level="Level 3")
+    level3 = make_course(title="Safeguarding Level 3", code="L3", level="Level 3")
     level3.prerequisites = [online]
     db.session.commit()
     login_as(admin)
@@ -428,7 +428,7 @@ def _session_form(venue: int, **overrides) -> dict:
 
 def test_creating_a_two_part_session_with_reservations(client, login_as, admin, make_course, make_venue, make_sector,
                                                        make_user, now):
-    course = make_course(title="Safeguarding Level 3", code="L3")
+    course = make_course(title="Safeguarding Level 3", code="L3", level="Level 3")
     venue = make_venue()
     police, health = make_sector("Police"), make_sector("Health - acute")
     trainer = make_user(name="Tara Trainer", roles=("trainer",))
@@ -467,7 +467,7 @@ def test_creating_a_two_part_session_with_reservations(client, login_as, admin, 
 ])
 def test_session_form_refuses_nonsense_and_saves_nothing(client, login_as, admin, make_course, make_venue, make_sector,
                                                          now, overrides, message):
-    course = make_course()
+    course = make_course(level="Level 3")
     venue = make_venue()
     police = make_sector("Police")
     data = _session_form(venue.id, **{"reservations-0-sector_id": str(police.id)} | overrides)
@@ -482,8 +482,9 @@ def test_session_form_refuses_nonsense_and_saves_nothing(client, login_as, admin
     assert db.session.scalar(select(func.count()).select_from(Session)) == 0
 
 
-def test_editing_a_published_session_tells_the_admin_people_will_hear(client, login_as, admin, make_session, make_venue, now):
-    session = make_session(days=[("2027-03-26", "09:30", "16:30"), ("2027-04-02", "09:30", "16:30")])
+def test_editing_a_published_session_tells_the_admin_people_will_hear(
+        client, login_as, admin, plan_session, make_venue, now):
+    session = plan_session(days=[("2027-03-26", "09:30", "16:30"), ("2027-04-02", "09:30", "16:30")])
     part_ids = [p.id for p in session.parts]
     login_as(admin)
     response = client.post(f"/admin/sessions/{session.id}", data=_session_form(
@@ -496,11 +497,12 @@ def test_editing_a_published_session_tells_the_admin_people_will_hear(client, lo
     assert "Dates or times: Was" in text_of(client.get(f"/admin/sessions/{session.id}"))
 
 
-def test_sessions_at_a_glance_show_fill_and_publish_many(client, login_as, admin, make_session, make_course, make_user, now):
-    course = make_course(title="Safeguarding Level 3")
-    published = make_session(course=course, capacity=4, days=[("2027-03-01", "09:30", "16:30")])
+def test_sessions_at_a_glance_show_fill_and_publish_many(
+        client, login_as, admin, plan_session, make_course, make_user, now):
+    course = make_course(title="Safeguarding Level 3", level="Level 3")
+    published = plan_session(course=course, capacity=4, days=[("2027-03-01", "09:30", "16:30")])
     book(published, make_user())
-    drafts = [make_session(course=course, status=DRAFT, days=[(f"2027-04-0{d}", "09:30", "16:30")]) for d in (5, 6, 7)]
+    drafts = [plan_session(course=course, status=DRAFT, days=[(f"2027-04-0{d}", "09:30", "16:30")]) for d in (5, 6, 7)]
     login_as(admin)
     page = text_of(client.get("/admin/sessions"))
     assert "1 of 4 (25%)" in page and "Draft" in page
@@ -513,8 +515,8 @@ def test_sessions_at_a_glance_show_fill_and_publish_many(client, login_as, admin
     assert "Choose at least one session to publish" in text_of(response)
 
 
-def test_copying_a_session_to_new_dates(client, login_as, admin, make_session, now):
-    session = make_session(days=[("2027-03-26", "09:30", "16:30")])
+def test_copying_a_session_to_new_dates(client, login_as, admin, plan_session, now):
+    session = plan_session(days=[("2027-03-26", "09:30", "16:30")])
     login_as(admin)
     data = {f"dates-{n}": ["", "", ""] for n in range(6)}
     data["dates-0"] = ["7", "5", "2027"]
@@ -529,8 +531,8 @@ def test_copying_a_session_to_new_dates(client, login_as, admin, make_session, n
     assert "Enter a real date" in response.get_data(as_text=True)
 
 
-def test_cancelling_a_session_through_the_form(client, login_as, admin, make_session, now):
-    session = make_session()
+def test_cancelling_a_session_through_the_form(client, login_as, admin, plan_session, now):
+    session = plan_session()
     login_as(admin)
     response = client.post(f"/admin/sessions/{session.id}/cancel", data={"reason": ""})
     assert "Enter the reason for cancelling" in response.get_data(as_text=True)
@@ -554,9 +556,9 @@ def test_levels_themes_and_venues_are_managed_as_data(client, login_as, admin, n
     assert "Enter the venue’s address" in response.get_data(as_text=True)
 
 
-def test_retiring_a_course_through_the_screen(client, login_as, admin, make_session, make_course, now):
-    course = make_course(title="Old course")
-    session = make_session(course=course)
+def test_retiring_a_course_through_the_screen(client, login_as, admin, plan_session, make_course, now):
+    course = make_course(title="Old course", level="Level 3")
+    session = plan_session(course=course)
     login_as(admin)
     response = client.post(f"/admin/courses/{course.id}/retire", follow_redirects=True)
     assert "1 upcoming published session" in text_of(response)

@@ -18,10 +18,6 @@ from tests.conftest import TEST_PASSWORD
 from tests.e2e.conftest import assert_accessible
 from tests.evaluation.conftest import (  # noqa: F401  (fixtures used by name)
     SESSION_END,
-    make_attendee,
-    make_booking,
-    make_course,
-    make_session,
     question_sets,
 )
 
@@ -69,9 +65,9 @@ def test_attendee_answers_both_stages_and_a_reviewer_sees_the_confidence_shift(
         make_user, make_agency, set_now):
     police = make_agency(name="Metropolitan Police - North Area BCU", sector="Police")
     course = make_course(title="Safeguarding Level 3")
-    session = make_session(course)
+    session = make_session(course, ends_at=SESSION_END, hours=7, venue=None)
     person = make_user(name="Olu Nettleford", email="olu@met-north.police.example", agency=police)
-    booking = make_booking(session, person, outcome=None, walk_in=True)
+    booking = make_booking(session, person, outcome=None, walk_in=True, history=True)
     record_outcome(booking, ATTENDED, None, "Walk-in, signed the register")  # as the register does
     reviewer = make_user(name="Rhys Quarrington", email="rhys@met-north.police.example",
                          roles=("reviewer",), agency=police)
@@ -197,8 +193,8 @@ def test_attendee_answers_both_stages_and_a_reviewer_sees_the_confidence_shift(
 
 def test_the_l_and_d_team_screens_are_accessible(app, browser_page, mailbox, question_sets,
                                                  make_session, make_booking, make_user, set_now):
-    session = make_session()
-    make_booking(session, make_user(name="Grace Gorringe"))
+    session = make_session(ends_at=SESSION_END, hours=7, venue=None)
+    make_booking(session, make_user(name="Grace Gorringe"), outcome=ATTENDED, history=True)
     admin = make_user(email="admin@example.org", roles=("admin",))
     db.session.commit()
     set_now(SESSION_END + timedelta(hours=1))

@@ -8,13 +8,7 @@ from datetime import datetime
 from playwright.sync_api import expect
 
 from app.extensions import db
-from tests.attendance.conftest import (  # noqa: F401  (the factories are fixtures)
-    at_london,
-    make_booking,
-    make_course,
-    make_session,
-    pdf_text,
-)
+from tests.attendance.conftest import COURSE, DAY, ROOM, at_london, pdf_text
 from tests.conftest import TEST_PASSWORD
 from tests.e2e.conftest import assert_accessible
 
@@ -52,8 +46,8 @@ def test_trainer_marks_learner_gets_certificate_coordinator_sees_charge(
     zoe = make_user(name="Zoë Ábrahams", email="zoe.abrahams@hillcrest.example", agency=school, job_title="Teacher")
     sam = make_user(name="Sam Dunmore", email="sam.dunmore@hillcrest.example", agency=school, job_title="Teaching assistant")
     amir = make_user(name="Amir Young", email="amir.young@hillcrest.example", agency=school, job_title="SENCO")
-    course = make_course(title="Safeguarding Level 3", charge_pence=7500)
-    session = make_session(course=course, trainers=[trainer])
+    course = make_course(title="Safeguarding Level 3", charge_pence=7500, refresher_months=36, level="Level 3")
+    session = make_session(course=course, trainers=[trainer], starts_at=DAY, **ROOM)
     make_booking(session, zoe, access_needs="Vegetarian")
     make_booking(session, sam)
     db.session.commit()
@@ -144,7 +138,8 @@ def test_a_long_register_on_a_phone_keeps_save_in_reach_and_marks_survive_a_walk
         make_booking):
     agencies = [make_agency(name=f"Agency {letter}", sector="Police") for letter in "ZYX"]
     trainer = make_user(name="Tara Pendleford", roles=("trainer",))
-    session = make_session(course=make_course(title="Safeguarding Level 3"), trainers=[trainer])
+    session = make_session(course=make_course(title="Safeguarding Level 3", **COURSE), trainers=[trainer],
+                           starts_at=DAY, **ROOM)
     # Agencies in the reverse order of the surnames: the register must follow the surnames.
     for index, surname in enumerate(SURNAMES):
         person = make_user(name=f"Sam {surname}", agency=agencies[index * 3 // len(SURNAMES)],

@@ -9,11 +9,7 @@ from tests.conftest import TEST_PASSWORD
 from tests.e2e.conftest import assert_accessible
 from tests.reports.conftest import (  # noqa: F401  (the reports' fixtures, used here too)
     dataset,
-    make_booking,
     make_completion,
-    make_course,
-    make_level,
-    make_session,
     make_tna,
 )
 

@@ -1,6 +1,7 @@
 """Coordinators see their own staff's unanswered evaluations on the agency page, and no one else's."""
 from datetime import timedelta
 
+from app.bookings.models import ATTENDED
 from app.evaluation.services import outstanding_evaluations, send_due_evaluations
 from app.extensions import db
 from tests.evaluation.conftest import SESSION_END, answer_by_key
@@ -11,10 +12,11 @@ def test_agency_page_lists_open_unanswered_evaluations_of_its_own_staff(
         login_as, set_now):
     school = make_agency(name="Hillcrest Primary School", sector="Education - schools")
     police = make_agency(name="North Area Police", sector="Police")
-    session = make_session()
-    waiting = make_booking(session, make_attendee(name="Amara Jephcott", agency=school))
-    answered = make_booking(session, make_attendee(name="Ben Kettlewell", agency=school))
-    make_booking(session, make_attendee(name="Olu Wetherall", agency=police))
+    session = make_session(ends_at=SESSION_END, hours=7, venue=None)
+    waiting = make_booking(session, make_attendee(name="Amara Jephcott", agency=school), outcome=ATTENDED, history=True)
+    answered = make_booking(session, make_attendee(name="Ben Kettlewell", agency=school), outcome=ATTENDED,
+                            history=True)
+    make_booking(session, make_attendee(name="Olu Wetherall", agency=police), outcome=ATTENDED, history=True)
     set_now(SESSION_END + timedelta(hours=1))
     send_due_evaluations()
     db.session.commit()

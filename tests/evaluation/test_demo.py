@@ -23,8 +23,8 @@ def test_with_past_sessions_but_no_registers_it_invents_attendance_and_answers(
     make_user(roles=("admin",))
     for n in range(20):
         make_attendee()
-    make_session(ends_at=utcnow() - timedelta(days=150))
-    make_session(ends_at=utcnow() - timedelta(days=10))
+    make_session(ends_at=utcnow() - timedelta(days=150), hours=7, venue=None)
+    make_session(ends_at=utcnow() - timedelta(days=10), hours=7, venue=None)
     summary = load_evaluations(random.Random(2015))
     assert "first" in summary and "second" in summary
     counts = figures.stage_counts(figures.ReviewFilters())

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.bookings.history import set_outcome
-from app.bookings.models import DID_NOT_ATTEND, PARTLY_ATTENDED, TURNED_AWAY
+from app.bookings.models import ATTENDED, DID_NOT_ATTEND, PARTLY_ATTENDED, TURNED_AWAY
 from app.clock import financial_year
 from app.email import SENT, OutboxMessage
 from app.evaluation import figures
@@ -91,8 +91,8 @@ def test_default_question_sets_follow_the_agreed_minimum_set_and_load_once(app):
 def test_a_new_version_is_a_draft_until_published_and_answers_keep_their_version(
         app, question_sets, make_session, make_booking, make_user, set_now):
     admin = make_user(roles=("admin",))
-    session = make_session()
-    first = make_booking(session)
+    session = make_session(ends_at=SESSION_END, hours=7, venue=None)
+    first = make_booking(session, outcome=ATTENDED, history=True)
     _run(set_now, SESSION_END + timedelta(hours=1))
     [old_invitation] = _invitations()
     answer_by_key(old_invitation)
@@ -111,7 +111,8 @@ def test_a_new_version_is_a_draft_until_published_and_answers_keep_their_version
     with pytest.raises(EvaluationError):
         save_question(draft, QuestionData(text="Late change", kind="text"), admin)
 
-    make_booking(make_session(ends_at=SESSION_END + timedelta(days=1)))
+    make_booking(make_session(ends_at=SESSION_END + timedelta(days=1), hours=7, venue=None), outcome=ATTENDED,
+                 history=True)
     _run(set_now, SESSION_END + timedelta(days=1, hours=1))
     new_invitation = _invitations()[-1]
     assert new_invitation.question_set.version == 2
@@ -150,12 +151,15 @@ def test_question_edits_are_checked(app, question_sets, make_user):
 
 def test_stage_one_goes_to_everyone_present_once_the_last_part_has_ended(
         app, question_sets, make_session, make_booking, make_user, make_attendee, mailbox, set_now):
-    session = make_session(days=2)  # a two-day course: the first day's end is not the end
-    attended = make_booking(session, make_attendee(name="Amara Attended", email="amara@example.org"))
-    partly = make_booking(session, make_attendee(email="pat@example.org"), outcome=PARTLY_ATTENDED)
-    walk_in = make_booking(session, make_attendee(email="walkin@example.org"), walk_in=True)
-    make_booking(session, make_attendee(email="absent@example.org"), outcome=DID_NOT_ATTEND)
-    make_booking(session, make_attendee(email="late@example.org"), outcome=TURNED_AWAY)
+    # A two-day course: the first day's end is not the end.
+    session = make_session(days=2, ends_at=SESSION_END, hours=7, venue=None)
+    attended = make_booking(session, make_attendee(name="Amara Attended", email="amara@example.org"),
+                            outcome=ATTENDED, history=True)
+    partly = make_booking(session, make_attendee(email="pat@example.org"), outcome=PARTLY_ATTENDED, history=True)
+    walk_in = make_booking(session, make_attendee(email="walkin@example.org"), walk_in=True, outcome=ATTENDED,
+                           history=True)
+    make_booking(session, make_attendee(email="absent@example.org"), outcome=DID_NOT_ATTEND, history=True)
+    make_booking(session, make_attendee(email="late@example.org"), outcome=TURNED_AWAY, history=True)
 
     _run(set_now, SESSION_END - timedelta(days=1) + timedelta(hours=1))  # after day one
     assert _invitations() == [] and mailbox.messages == []
@@ -177,8 +181,8 @@ def test_stage_one_goes_to_everyone_present_once_the_last_part_has_ended(
 
 def test_a_register_marked_late_still_gets_its_evaluations(
         app, question_sets, make_session, make_booking, make_user, make_attendee, mailbox, set_now):
-    session = make_session()
-    booking = make_booking(session, make_attendee(email="late-register@example.org"), outcome=None)
+    session = make_session(ends_at=SESSION_END, hours=7, venue=None)
+    booking = make_booking(session, make_attendee(email="late-register@example.org"), outcome=None, history=True)
     _run(set_now, SESSION_END + timedelta(days=1))
     assert _invitations() == []
 
@@ -192,7 +196,7 @@ def test_a_register_marked_late_still_gets_its_evaluations(
 
 def test_nothing_is_sent_for_sessions_long_past(app, question_sets, make_session, make_booking,
                                                 mailbox, set_now):
-    make_booking(make_session())
+    make_booking(make_session(ends_at=SESSION_END, hours=7, venue=None), outcome=ATTENDED, history=True)
     _run(set_now, SESSION_END + timedelta(days=200))
     assert _invitations() == [] and mailbox.messages == []
 
@@ -200,11 +204,11 @@ def test_nothing_is_sent_for_sessions_long_past(app, question_sets, make_session
 def test_stage_two_goes_after_the_course_delay_with_a_copy_to_the_line_manager(
         app, question_sets, make_course, make_session, make_booking, make_user, make_attendee, mailbox, set_now):
     admin = make_user(roles=("admin",))
-    course = make_course(title="Serious Case Review workshop", delay_months=2)
+    course = make_course(title="Serious Case Review workshop", evaluation_delay_months=2)
     update_course_setting(course, admin, manager_copy=True, certificate_needs_evaluation=True)
-    session = make_session(course)
+    session = make_session(course, ends_at=SESSION_END, hours=7, venue=None)
     person = make_attendee(email="kasia@example.org", line_manager_email="boss@example.org")
-    make_booking(session, person)
+    make_booking(session, person, outcome=ATTENDED, history=True)
     _run(set_now, SESSION_END + timedelta(hours=1))
     mailbox.clear()
 
@@ -228,7 +232,8 @@ def test_stage_two_goes_after_the_course_delay_with_a_copy_to_the_line_manager(
 
 def test_no_manager_copy_unless_the_course_says_so(app, question_sets, make_session, make_booking,
                                                    make_user, make_attendee, mailbox, set_now):
-    make_booking(make_session(), make_attendee(line_manager_email="boss@example.org"))
+    make_booking(make_session(ends_at=SESSION_END, hours=7, venue=None),
+                 make_attendee(line_manager_email="boss@example.org"), outcome=ATTENDED, history=True)
     _run(set_now, SESSION_END + timedelta(days=92))
     assert len(_invitations(STAGE_TWO)) == 1
     assert mailbox.to("boss@example.org") == []
@@ -236,9 +241,9 @@ def test_no_manager_copy_unless_the_course_says_so(app, question_sets, make_sess
 
 def test_reminders_after_seven_and_fourteen_days_then_no_more(
         app, question_sets, make_session, make_booking, make_user, make_attendee, mailbox, set_now):
-    session = make_session()
-    make_booking(session, make_attendee(email="slow@example.org"))
-    answered = make_booking(session, make_attendee(email="quick@example.org"))
+    session = make_session(ends_at=SESSION_END, hours=7, venue=None)
+    make_booking(session, make_attendee(email="slow@example.org"), outcome=ATTENDED, history=True)
+    answered = make_booking(session, make_attendee(email="quick@example.org"), outcome=ATTENDED, history=True)
     sent = SESSION_END + timedelta(minutes=10)
     _run(set_now, sent)
     answer_by_key(next(i for i in _invitations() if i.booking_id == answered.id))
@@ -264,10 +269,10 @@ def test_reminders_after_seven_and_fourteen_days_then_no_more(
 
 def test_two_runs_at_once_send_each_evaluation_once(app, question_sets, make_session, make_booking,
                                                    make_user, make_attendee, mailbox, set_now):
-    session = make_session()
+    session = make_session(ends_at=SESSION_END, hours=7, venue=None)
     people = [make_attendee(email=f"p{n}@example.org") for n in range(12)]
     for person in people:
-        make_booking(session, person)
+        make_booking(session, person, outcome=ATTENDED, history=True)
     set_now(SESSION_END + timedelta(hours=1))
     errors = []
 
@@ -300,7 +305,8 @@ def test_two_runs_at_once_send_each_evaluation_once(app, question_sets, make_ses
 
 def test_an_smtp_outage_loses_nothing_and_sends_nothing_twice(
         app, question_sets, make_session, make_booking, make_user, make_attendee, mailbox, set_now):
-    make_booking(make_session(), make_attendee(email="patient@example.org"))
+    make_booking(make_session(ends_at=SESSION_END, hours=7, venue=None),
+                 make_attendee(email="patient@example.org"), outcome=ATTENDED, history=True)
     mailbox.refuse = True
     _run(set_now, SESSION_END + timedelta(hours=1))
     assert len(_invitations()) == 1
@@ -319,7 +325,8 @@ def test_an_smtp_outage_loses_nothing_and_sends_nothing_twice(
 def test_an_administrator_can_resend_an_invitation_even_after_it_closed(
         app, question_sets, make_session, make_booking, make_user, make_attendee, mailbox, set_now):
     admin = make_user(roles=("admin",))
-    make_booking(make_session(), make_attendee(email="away@example.org"))
+    make_booking(make_session(ends_at=SESSION_END, hours=7, venue=None), make_attendee(email="away@example.org"),
+                 outcome=ATTENDED, history=True)
     _run(set_now, SESSION_END + timedelta(hours=1))
     [invitation] = _invitations()
     token = invitation_token(invitation)
@@ -347,7 +354,7 @@ def test_an_administrator_can_resend_an_invitation_even_after_it_closed(
 
 @pytest.fixture
 def invitation(app, question_sets, make_session, make_booking, set_now):
-    make_booking(make_session())
+    make_booking(make_session(ends_at=SESSION_END, hours=7, venue=None), outcome=ATTENDED, history=True)
     _run(set_now, SESSION_END + timedelta(hours=1))
     return _invitations()[0]
 
@@ -382,7 +389,7 @@ def test_answers_beyond_the_allowed_values_are_refused(app, invitation, key, val
 
 def test_stage_two_choices_must_be_offered_ones_and_choose_many_is_a_row_per_option(
         app, question_sets, make_session, make_booking, set_now):
-    make_booking(make_session())
+    make_booking(make_session(ends_at=SESSION_END, hours=7, venue=None), outcome=ATTENDED, history=True)
     _run(set_now, SESSION_END + timedelta(days=92))
     [second] = _invitations(STAGE_TWO)
     with pytest.raises(AnswersInvalid):
@@ -435,7 +442,7 @@ def test_a_course_can_add_its_own_questions(app, question_sets, make_course, mak
         key="neglect_toolkit"), admin)
     with pytest.raises(EvaluationError, match="already uses"):
         save_course_question(course, STAGE_ONE, QuestionData(text="Trainer?", kind="text", key="trainer"), admin)
-    make_booking(make_session(course))
+    make_booking(make_session(course, ends_at=SESSION_END, hours=7, venue=None), outcome=ATTENDED, history=True)
     _run(set_now, SESSION_END + timedelta(hours=1))
     [invitation] = _invitations()
     assert questions_for(invitation)[-1].id == own.id
@@ -452,8 +459,8 @@ def test_a_course_can_add_its_own_questions(app, question_sets, make_course, mak
 def test_the_certificate_waits_for_the_first_evaluation(app, question_sets, make_session,
                                                         make_booking, make_user, set_now):
     admin = make_user(roles=("admin",))
-    session = make_session()
-    booking = make_booking(session)
+    session = make_session(ends_at=SESSION_END, hours=7, venue=None)
+    booking = make_booking(session, outcome=ATTENDED, history=True)
     set_now(SESSION_END - timedelta(hours=1))
     assert "We will e-mail you the link" in certificate_gate(booking).text
     _run(set_now, SESSION_END + timedelta(hours=1))
@@ -468,7 +475,8 @@ def test_the_certificate_waits_for_the_first_evaluation(app, question_sets, make
     assert first_evaluation_submitted(booking)
     assert certificate_gate(booking) is None
 
-    other = make_booking(make_session(ends_at=SESSION_END + timedelta(days=1)))
+    other = make_booking(make_session(ends_at=SESSION_END + timedelta(days=1), hours=7, venue=None),
+                         outcome=ATTENDED, history=True)
     update_course_setting(other.session.course, admin, manager_copy=False,
                           certificate_needs_evaluation=False)
     assert certificate_gate(other) is None
@@ -484,10 +492,11 @@ def small_programme(app, question_sets, make_course, make_session, make_booking,
     health = make_agency(sector="Health - acute")
     level3 = make_course(title="Safeguarding Level 3")
     other = make_course(title="Prevent")
-    session = make_session(level3)
+    session = make_session(level3, ends_at=SESSION_END, hours=7, venue=None)
     people = [make_attendee(name=f"Named Person {n}", agency=police if n < 2 else health) for n in range(4)]
-    bookings = [make_booking(session, p) for p in people]
-    make_booking(make_session(other), make_attendee(name="Other Course Person", agency=health))
+    bookings = [make_booking(session, p, outcome=ATTENDED, history=True) for p in people]
+    make_booking(make_session(other, ends_at=SESSION_END, hours=7, venue=None),
+                 make_attendee(name="Other Course Person", agency=health), outcome=ATTENDED, history=True)
     _run(set_now, SESSION_END + timedelta(hours=1))
     first = {i.booking_id: i for i in _invitations(STAGE_ONE)}
     # Stage 1: person 0, 1 and 2 answer; person 3 does not; the Prevent attendee does not.

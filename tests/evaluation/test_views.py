@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from app.bookings.models import Completion
+from app.bookings.models import ATTENDED, Completion
 from app.evaluation.defaults import NO_NAMES_HINT
 from app.evaluation.models import STAGE_ONE, STAGE_TWO, Invitation, ManagerComment, QuestionSet, Response
 from app.evaluation.services import (
@@ -36,8 +36,8 @@ def _invite(set_now, moment):
 @pytest.fixture
 def invited(app, question_sets, make_session, make_booking, make_user, set_now, mailbox):
     person = make_user(name="Lena Marchbank", email="lena@example.org")
-    session = make_session()
-    make_booking(session, person)
+    session = make_session(ends_at=SESSION_END, hours=7, venue=None)
+    make_booking(session, person, outcome=ATTENDED, history=True)
     [invitation] = _invite(set_now, SESSION_END + timedelta(hours=1))
     return {"person": person, "session": session, "invitation": invitation,
             "path": link_in(mailbox.to("lena@example.org")[0])}
@@ -162,9 +162,10 @@ def test_someone_else_sees_none_of_them(client, invited, login_as, make_user):
 def test_the_line_manager_comments_once_by_their_own_link(client, app, question_sets, make_session,
                                                           make_booking, make_user, set_now, mailbox):
     admin = make_user(roles=("admin",))
-    session = make_session()
+    session = make_session(ends_at=SESSION_END, hours=7, venue=None)
     update_course_setting(session.course, admin, manager_copy=True, certificate_needs_evaluation=True)
-    make_booking(session, make_user(name="Jonah Ilsley", line_manager_email="manager@example.org"))
+    make_booking(session, make_user(name="Jonah Ilsley", line_manager_email="manager@example.org"),
+                 outcome=ATTENDED, history=True)
     _invite(set_now, SESSION_END + timedelta(days=92))
     path = link_in(mailbox.to("manager@example.org")[0])
     page = client.get(path).get_data(as_text=True)

@@ -1,86 +1,22 @@
-"""Factories for the reports' tests, and one small fixed data set whose figures are worked out
-by hand in the tests."""
+"""The reports' own factories (completions, needs analyses), and one small fixed data set whose
+figures are worked out by hand in the tests."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from types import SimpleNamespace
 
 import pytest
 
 from app.attendance.services import charge_late_cancellation, record_outcome
 from app.accounts.models import User
-from app.bookings.models import (
-    ATTENDED,
-    CANCELLED,
-    CONFIRMED,
-    DID_NOT_ATTEND,
-    PARTLY_ATTENDED,
-    Booking,
-    Completion,
-)
+from app.bookings.models import ATTENDED, CANCELLED, DID_NOT_ATTEND, PARTLY_ATTENDED, Completion
 from app.courses.models import CANCELLED as SESSION_CANCELLED
-from app.courses.models import PUBLISHED, Course, Level, Session, SessionPart
+from app.courses.models import Course
 from app.extensions import db
 from app.reports.models import TnaLine, TrainingNeedsAnalysis, line_key
 
 NOW = datetime(2026, 10, 1, 9, 0)  # half-way through the 2026-27 financial year
 YEAR_START, YEAR_END = date(2026, 4, 1), date(2027, 3, 31)
-
-
-@pytest.fixture
-def make_level(app):
-    def _make(name: str = "Level 3", position: int = 3) -> Level:
-        level = Level(name=name, position=position)
-        db.session.add(level)
-        db.session.flush()
-        return level
-
-    return _make
-
-
-@pytest.fixture
-def make_course(app):
-    counter = {"n": 0}
-
-    def _make(title: str | None = None, code: str | None = None, level: Level | None = None,
-              refresher_months: int | None = None, charge_pence: int = 0) -> Course:
-        counter["n"] += 1
-        course = Course(code=code or f"C{counter['n']}", title=title or f"Course {counter['n']}",
-                        level=level, refresher_months=refresher_months,
-                        non_attendance_charge_pence=charge_pence)
-        db.session.add(course)
-        db.session.flush()
-        return course
-
-    return _make
-
-
-@pytest.fixture
-def make_session(app):
-    def _make(course: Course, starts_at: datetime, capacity: int = 20, status: str = PUBLISHED,
-              hours: int = 6) -> Session:
-        session = Session(course=course, capacity=capacity, status=status, starts_at=starts_at,
-                          ends_at=starts_at + timedelta(hours=hours))
-        session.parts = [SessionPart(starts_at=starts_at, ends_at=starts_at + timedelta(hours=hours))]
-        db.session.add(session)
-        db.session.flush()
-        return session
-
-    return _make
-
-
-@pytest.fixture
-def make_booking(app):
-    def _make(session: Session, person, status: str = CONFIRMED, outcome: str | None = None,
-              agency=None, walk_in: bool = False, late_cancellation: bool = False) -> Booking:
-        booking = Booking(session=session, user=person, agency_id=(agency or person.agency).id,
-                          status=status, outcome=outcome, walk_in=walk_in,
-                          late_cancellation=late_cancellation)
-        db.session.add(booking)
-        db.session.flush()
-        return booking
-
-    return _make
 
 
 @pytest.fixture
@@ -123,7 +59,7 @@ def dataset(app, set_now, make_agency, make_user, make_level, make_course, make_
     pol_b = make_agency("Northbridge Police South", sector="Police")
     trust = make_agency("St Brigid's Hospital", sector="Health - acute")
     police, health = pol_a.sector, trust.sector
-    level3 = make_level("Level 3")
+    level3 = make_level("Level 3", position=3)
     l3 = make_course("Safeguarding Level 3", "L3", level3, refresher_months=36, charge_pence=5000)
     l3r = make_course("Level 3 Refresher", "L3R", level3, charge_pence=5000)
     scr = make_course("Serious Case Review workshop", "SCR", charge_pence=7500)
