@@ -59,7 +59,7 @@ from app.courses.models import DRAFT, PUBLISHED, Session, session_trainers
 from app.evaluation.services import outstanding_evaluations
 from app.exports import csv_download, pdf_download
 from app.extensions import db
-from app.form_errors import show_refusal
+from app.refusals import show_refusal
 from app.inputs import query_int, query_page, whole_number
 from app.urls import external_url
 

@@ -44,7 +44,7 @@ from app.courses.models import CANCELLED as SESSION_CANCELLED
 from app.courses.models import Course, Session
 from app.courses.queries import visible_session
 from app.extensions import db
-from app.form_errors import show_refusal
+from app.refusals import show_refusal
 
 STATE_TAG_COLOURS = {
     CONFIRMED: "green",
