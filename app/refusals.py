@@ -9,9 +9,12 @@ from app.extensions import db
 
 
 def show_refusal(form, exc: DomainError, field: str | None = None) -> None:
-    """Show a domain error beside the field it names, or as an error banner when it names none."""
-    name = field or exc.field
-    target = getattr(form, name, None) if form is not None and name else None
+    """Show a refusal beside the field it names; failing that beside `field`, the form's default
+    place for refusals; failing that as an error banner."""
+    target = None
+    for name in (exc.field, field):
+        if target is None and form is not None and name:
+            target = getattr(form, name, None)
     if target is not None:
         target.errors = list(target.errors) + [exc.message]
     else:
@@ -19,8 +22,8 @@ def show_refusal(form, exc: DomainError, field: str | None = None) -> None:
 
 
 @dataclass
-class Outcome:
-    """What became of a service call: `error` is the refusal, if there was one."""
+class Attempt:
+    """A service call a view made: `error` is the refusal, if there was one."""
 
     error: DomainError | None = None
 
@@ -36,14 +39,15 @@ class Outcome:
 @contextmanager
 def refusals(form=None, field: str | None = None, show: bool = True):
     """Run the block's service calls as one change: commit if they succeed; if one refuses, roll
-    back and show the refusal beside its field (or `field`) on `form`, else as an error banner.
-    With show=False the view shows `outcome.message` itself."""
-    outcome = Outcome()
+    back and show the refusal beside its field on `form` (or beside `field` when it names none),
+    else as an error banner.
+    With show=False the view shows `attempt.message` itself."""
+    attempt = Attempt()
     try:
-        yield outcome
+        yield attempt
     except DomainError as exc:
         db.session.rollback()
-        outcome.error = exc
+        attempt.error = exc
         if show:
             show_refusal(form, exc, field)
     else:
