@@ -14,3 +14,7 @@ class DomainError(Exception):
         self.message = message
         self.field = field
         self.problems = problems or [(field, message)]
+
+    def on_form(self) -> list[tuple]:
+        """The (field, message) pairs to show on a form."""
+        return self.problems
