@@ -68,7 +68,7 @@ class AnswersInvalid(EvaluationError):
     """Answers that cannot be saved; `errors` maps each form field to its message."""
 
     def __init__(self, errors: dict[str, str]):
-        super().__init__("Check your answers.")
+        super().__init__("Check your answers.", problems=list(errors.items()))
         self.errors = errors
 
 
