@@ -53,7 +53,11 @@ class ImportRefused(ReportsError):
 
     def __init__(self, problems: list[tuple[int, str]]):
         super().__init__(f"The file has {len(problems)} problem{'s' if len(problems) != 1 else ''}.",
-                         problems=problems)
+                         "file", problems)
+
+    def on_form(self) -> list[tuple]:
+        # The lines are listed in a table; the form shows only the summary, beside the file.
+        return [(self.field, self.message)]
 
 
 def check_period(starts_on: date | None, ends_on: date | None) -> Period:
