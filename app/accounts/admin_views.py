@@ -28,18 +28,12 @@ from app.accounts.models import (
     Sector,
     User,
 )
-from app.accounts.services import AccountError
 from app.accounts.views import reasked_message
 from app.extensions import db
 from app.inputs import query_page
+from app.refusals import refusals
 
 PEOPLE_PAGE_SIZE = 25
-
-
-def _form_error(form, exc: AccountError, default_field: str) -> None:
-    """Show a refusal against the field it belongs to (or the form's first field)."""
-    field = getattr(form, exc.field or default_field, None) or getattr(form, default_field)
-    field.errors = list(field.errors) + [exc.message]
 
 
 def _active_agency_choices(placeholder: str) -> list[tuple[int, str]]:
@@ -68,13 +62,9 @@ def admin_sector_new():
     form = SectorEditForm()
     del form.active  # a new sector is in use
     if form.validate_on_submit():
-        try:
+        with refusals(form, field="name") as attempt:
             sector = services.create_sector(form.name.data, current_user)
-        except AccountError as exc:
-            db.session.rollback()
-            _form_error(form, exc, "name")
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash(f"Sector ‘{sector.name}’ added.", "success")
             return redirect(url_for("accounts.admin_sectors"))
     return render_template("accounts/admin/sector_form.html", form=form, sector=None)
@@ -86,13 +76,9 @@ def admin_sector_edit(sector_id: int):
     sector = db.session.get(Sector, sector_id) or abort(404)
     form = SectorEditForm(obj=sector)
     if form.validate_on_submit():
-        try:
+        with refusals(form, field="name") as attempt:
             services.update_sector(sector, form.name.data, bool(form.active.data), current_user)
-        except AccountError as exc:
-            db.session.rollback()
-            _form_error(form, exc, "name")
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash(f"Sector ‘{sector.name}’ saved.", "success")
             return redirect(url_for("accounts.admin_sectors"))
     return render_template("accounts/admin/sector_form.html", form=form, sector=sector)
@@ -104,13 +90,9 @@ def admin_sector_delete(sector_id: int):
     sector = db.session.get(Sector, sector_id) or abort(404)
     if ConfirmForm().validate_on_submit():
         name = sector.name
-        try:
+        with refusals() as attempt:
             services.delete_sector(sector, current_user)
-        except AccountError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash(f"Sector ‘{name}’ deleted.", "success")
     return redirect(url_for("accounts.admin_sectors"))
 
@@ -152,16 +134,12 @@ def admin_agency_new():
     del form.active  # a new agency is active
     form.sector_id.choices = _sector_choices(None)
     if form.validate_on_submit():
-        try:
+        with refusals(form, field="name") as attempt:
             agency = services.create_agency(
                 form.name.data, db.session.get(Sector, form.sector_id.data or 0),
                 form.domains.data or "", current_user,
             )
-        except AccountError as exc:
-            db.session.rollback()
-            _form_error(form, exc, "name")
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash(f"Agency ‘{agency.name}’ added.", "success")
             return redirect(url_for("accounts.admin_agencies"))
     return render_template("accounts/admin/agency_form.html", form=form, agency=None)
@@ -176,16 +154,12 @@ def admin_agency_edit(agency_id: int):
     if request.method == "GET":
         form.domains.data = "\n".join(agency.domain_names)
     if form.validate_on_submit():
-        try:
+        with refusals(form, field="name") as attempt:
             services.update_agency(
                 agency, form.name.data, db.session.get(Sector, form.sector_id.data or 0),
                 form.domains.data or "", bool(form.active.data), current_user,
             )
-        except AccountError as exc:
-            db.session.rollback()
-            _form_error(form, exc, "name")
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash(f"Agency ‘{agency.name}’ saved.", "success")
             return redirect(url_for("accounts.admin_agencies"))
     people = db.session.scalar(
@@ -201,13 +175,10 @@ def admin_agency_delete(agency_id: int):
     agency = db.session.get(Agency, agency_id) or abort(404)
     if ConfirmForm().validate_on_submit():
         name = agency.name
-        try:
+        with refusals() as attempt:
             services.delete_agency(agency, current_user)
-        except AccountError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
+        if attempt.refused:
             return redirect(url_for("accounts.admin_agency_edit", agency_id=agency_id))
-        db.session.commit()
         flash(f"Agency ‘{name}’ deleted.", "success")
     return redirect(url_for("accounts.admin_agencies"))
 
@@ -278,13 +249,9 @@ def admin_person_action(person_id: int, action: str):
     person = _person_or_404(person_id)
     if ConfirmForm().validate_on_submit():
         service, message = _BUTTON_ACTIONS[action]
-        try:
+        with refusals() as attempt:
             service(person, current_user)
-        except AccountError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash(message.format(name=person.name, email=person.email), "success")
     return redirect(url_for("accounts.admin_person", person_id=person.id))
 
@@ -295,13 +262,9 @@ def admin_person_refuse(person_id: int):
     person = _person_or_404(person_id)
     form = AccountRefuseForm()
     if form.validate_on_submit():
-        try:
+        with refusals(form, field="reason") as attempt:
             services.refuse_account(person, current_user, form.reason.data or "")
-        except AccountError as exc:
-            db.session.rollback()
-            _form_error(form, exc, "reason")
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash(f"{person.name}’s account is refused. We have e-mailed them to say so.",
                   "success")
             return redirect(url_for("accounts.admin_person", person_id=person.id))
@@ -317,7 +280,7 @@ def admin_person_edit(person_id: int):
     if person.agency and not person.agency.active:
         form.agency_id.choices.append((person.agency.id, f"{person.agency.name} (deactivated)"))
     if form.validate_on_submit():
-        try:
+        with refusals(form, field="name") as attempt:
             change = services.change_person_details(
                 person, current_user, name=form.name.data, email=form.email.data,
                 job_title=form.job_title.data or "",
@@ -326,11 +289,7 @@ def admin_person_edit(person_id: int):
                 line_manager_email=form.line_manager_email.data or "",
                 reason=form.reason.data or "",
             )
-        except AccountError as exc:
-            db.session.rollback()
-            _form_error(form, exc, "name")
-        else:
-            db.session.commit()
+        if not attempt.refused:
             if change.fields:
                 message = f"{person.name}’s details have been saved."
                 if "email" in change.fields:
@@ -353,13 +312,9 @@ def admin_person_role_grant(person_id: int):
         form.agency_id.data = person.agency_id
     if form.validate_on_submit():
         agency = db.session.get(Agency, form.agency_id.data) if form.agency_id.data else None
-        try:
+        with refusals(form, field="role") as attempt:
             services.grant_role(person, form.role.data, current_user, agency)
-        except AccountError as exc:
-            db.session.rollback()
-            _form_error(form, exc, "role")
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash(f"{person.name} now has the role {ROLE_LABELS[form.role.data]}"
                   + (f" for {agency.name}" if agency and form.role.data == "coordinator" else "")
                   + ".", "success")
@@ -376,12 +331,8 @@ def admin_person_role_remove(person_id: int, grant_id: int):
     person = grant.user
     if ConfirmForm().validate_on_submit():
         label = ROLE_LABELS[grant.role]
-        try:
+        with refusals() as attempt:
             services.revoke_role(grant, current_user)
-        except AccountError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash(f"{person.name} no longer has the role {label}.", "success")
     return redirect(url_for("accounts.admin_person", person_id=person_id))

@@ -33,6 +33,7 @@ from app.accounts.passwords import hash_password, password_matches, password_pro
 from app.accounts.tokens import LinkError, make_token, read_token
 from app.clock import utcnow
 from app.email import queue_email
+from app.errors import DomainError
 from app.extensions import db
 from app.urls import external_url
 
@@ -45,13 +46,8 @@ GENERIC_LOCAL_PARTS = {
 }
 
 
-class AccountError(Exception):
+class AccountError(DomainError):
     """A refusal a person can read; `field` names the form field it belongs to, if any."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 def normalise_email(address: str, field: str = "email") -> str:

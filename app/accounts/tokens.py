@@ -8,14 +8,14 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from app.clock import utcnow
+from app.errors import DomainError
 
 
-class LinkError(Exception):
+class LinkError(DomainError):
     """A link that is tampered with or has expired; `expired` tells which."""
 
     def __init__(self, message: str, expired: bool = False):
         super().__init__(message)
-        self.message = message
         self.expired = expired
 
 

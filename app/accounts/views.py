@@ -19,7 +19,6 @@ from app.accounts.forms import (
 from app.accounts.limits import limited
 from app.accounts.models import PENDING_APPROVAL, Agency, User, find_user_by_email
 from app.accounts.services import (
-    AccountError,
     SignInRefused,
     authenticate,
     change_own_details,
@@ -35,6 +34,7 @@ from app.accounts.services import (
 )
 from app.accounts.tokens import LinkError
 from app.extensions import db, login_manager
+from app.refusals import refusals
 
 
 @login_manager.user_loader
@@ -69,7 +69,7 @@ def register():
     form.agency_id.choices = _agency_choices()
     if form.validate_on_submit():
         agency = db.session.get(Agency, form.agency_id.data) if form.agency_id.data else None
-        try:
+        with refusals(form, field="email") as attempt:
             registration = register_person(
                 name=form.name.data,
                 email=form.email.data,
@@ -79,11 +79,7 @@ def register():
                 line_manager_name=form.line_manager_name.data,
                 line_manager_email=form.line_manager_email.data,
             )
-        except AccountError as exc:
-            db.session.rollback()
-            getattr(form, exc.field or "email").errors.append(exc.message)
-        else:
-            db.session.commit()
+        if not attempt.refused:
             return render_template("accounts/registered.html", email=registration.email,
                                    held=registration.held)
     return render_template("accounts/register.html", form=form)
@@ -92,13 +88,11 @@ def register():
 @bp.route("/verify/<token>", endpoint="verify_email")
 @public
 def verify_email_link(token: str):
-    try:
+    with refusals(show=False) as attempt:
         person, confirmed_now = verify_email(token)
-    except LinkError as exc:
-        db.session.rollback()
-        return render_template("accounts/link_problem.html", message=exc.message,
-                               expired=exc.expired, resend=True), 400
-    db.session.commit()
+    if attempt.refused:
+        return render_template("accounts/link_problem.html", message=attempt.message,
+                               expired=attempt.error.expired, resend=True), 400
     if not confirmed_now:
         flash("Your e-mail address was already confirmed. You do not need this link again.",
               "info")
@@ -185,13 +179,9 @@ def reset_password_link(token: str):
                                expired=exc.expired, resend=False), 400
     form = PasswordResetForm()
     if form.validate_on_submit():
-        try:
+        with refusals(form, field="password") as attempt:
             reset_password(token, form.password.data)
-        except (AccountError, LinkError) as exc:
-            db.session.rollback()
-            form.password.errors.append(exc.message)
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash("Your password has been changed. You can now sign in.", "success")
             return redirect(url_for("accounts.sign_in"))
     return render_template("accounts/reset.html", form=form)
@@ -218,17 +208,13 @@ def account_details():
     form = AccountDetailsForm(obj=person)
     back = _safe_next(request.args.get("next")) or url_for("accounts.account")
     if form.validate_on_submit():
-        try:
+        with refusals(form, field="name") as attempt:
             change = change_own_details(
                 person, name=form.name.data, job_title=form.job_title.data,
                 line_manager_name=form.line_manager_name.data or "",
                 line_manager_email=form.line_manager_email.data or "",
             )
-        except AccountError as exc:
-            db.session.rollback()
-            getattr(form, exc.field or "name").errors.append(exc.message)
-        else:
-            db.session.commit()
+        if not attempt.refused:
             if change.fields:
                 flash("Your details have been saved."
                       + (" " + reasked_message(len(change.reasked), "your") if change.reasked
@@ -243,13 +229,9 @@ def change_password_page():
     form = PasswordChangeForm()
     if form.validate_on_submit():
         remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
-        try:
+        with refusals(form, field="password") as attempt:
             change_password(current_user, form.current_password.data, form.password.data)
-        except AccountError as exc:
-            db.session.rollback()
-            getattr(form, exc.field or "password").errors.append(exc.message)
-        else:
-            db.session.commit()
+        if not attempt.refused:
             # Every other session has ended; this one carries on with the new token.
             login_user(current_user._get_current_object(), remember=remembered)
             flash("Your password has been changed. Anywhere else you were signed in, you have "

@@ -50,6 +50,7 @@ from app.bookings.models import (
 from app.clock import add_months, london_to_utc, to_london, today_london, utcnow
 from app.courses.models import CANCELLED as SESSION_CANCELLED
 from app.courses.models import Course, Session
+from app.errors import DomainError
 from app.extensions import db
 from app.locking import lock_rows
 
@@ -61,13 +62,8 @@ SEARCH_MIN_CHARACTERS = 3
 SEARCH_MAX_PEOPLE = 10
 
 
-class AttendanceError(Exception):
+class AttendanceError(DomainError):
     """A refusal a person can read; `field` names the form field it belongs to, if any."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 # ---------------------------------------------------------------- dates

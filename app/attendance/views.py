@@ -24,7 +24,6 @@ from app.attendance.forms import (
 from app.attendance.models import CHARGE_STATUS_LABELS, Charge, Suspension
 from app.attendance.services import (
     SEARCH_MAX_PEOPLE,
-    AttendanceError,
     active_suspension,
     add_walk_in,
     booking_agency,
@@ -59,7 +58,7 @@ from app.courses.models import DRAFT, PUBLISHED, Session, session_trainers
 from app.evaluation.services import outstanding_evaluations
 from app.exports import csv_download, pdf_download
 from app.extensions import db
-from app.form_errors import show_refusal
+from app.refusals import refusals
 from app.inputs import query_int, query_page, whole_number
 from app.urls import external_url
 
@@ -136,14 +135,11 @@ def mark(session_id: int):
             marks[booking_id] = value
     # The walk-in and "mark everyone" buttons submit this form too, so chosen marks are kept.
     then = request.form.get("then")
-    try:
+    with refusals() as attempt:
         changed = mark_register(session, marks, current_user)
         everyone = mark_all_attended(session, current_user) if then == "all-attended" else 0
-    except AttendanceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+    if attempt.refused:
         return redirect(url_for("attendance.register", session_id=session.id))
-    db.session.commit()
     parts = []
     if changed or then != "all-attended":
         parts.append(f"Register saved: {changed} {'change' if changed == 1 else 'changes'}.")
@@ -220,15 +216,11 @@ def walk_in(session_id: int):
     form.agency_id.choices = _agency_choices()
     if request.method == "POST" and form.validate_on_submit():
         agency = db.session.get(Agency, form.agency_id.data) if form.agency_id.data else None
-        try:
+        with refusals(form) as attempt:
             booking = register_walk_in(session, current_user, name=form.name.data,
                                        email=form.email.data, job_title=form.job_title.data,
                                        agency=agency)
-        except AttendanceError as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash(f"{booking.user.name} is on the register as a walk-in who attended. They can set "
                   "a password with ‘Forgotten your password?’ to see their training record.", "success")
             return redirect(url_for("attendance.register", session_id=session.id))
@@ -242,13 +234,10 @@ def walk_in(session_id: int):
 def walk_in_existing(session_id: int, user_id: int):
     session = _session_for_register(session_id)
     person = db.session.get(User, user_id) or abort(404)
-    try:
+    with refusals() as attempt:
         add_walk_in(session, person, current_user)
-    except AttendanceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+    if attempt.refused:
         return redirect(url_for("attendance.walk_in", session_id=session.id))
-    db.session.commit()
     flash(f"{person.name} is on the register as a walk-in who attended.", "success")
     return redirect(url_for("attendance.register", session_id=session.id))
 
@@ -266,14 +255,10 @@ def correct(booking_id: int):
         form.counts_as_complete.data = counts_as_complete(booking)
     if form.validate_on_submit():
         outcome = None if form.outcome.data == "none" else form.outcome.data
-        try:
+        with refusals(form) as attempt:
             changed = correct_outcome(booking, outcome, current_user, form.reason.data,
                                       counts_as_complete=form.counts_as_complete.data)
-        except AttendanceError as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash("Correction saved." if changed else "Nothing changed.", "success")
             return redirect(url_for("attendance.correct", booking_id=booking.id))
     events = db.session.scalars(
@@ -533,13 +518,9 @@ def waive(charge_id: int):
     if not form.validate_on_submit():
         flash("Say why the charge is waived, for example illness.", "error")
         return redirect(back)
-    try:
+    with refusals() as attempt:
         waive_charge(charge, current_user, form.reason.data)
-    except AttendanceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
+    if not attempt.refused:
         flash(f"The charge for {charge.user.name} is waived.", "success")
     return redirect(back)
 
@@ -548,13 +529,9 @@ def waive(charge_id: int):
 @requires(ADMIN)
 def reinstate(charge_id: int):
     charge = db.session.get(Charge, charge_id) or abort(404)
-    try:
+    with refusals() as attempt:
         reinstate_charge(charge, current_user)
-    except AttendanceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
+    if not attempt.refused:
         flash(f"The charge for {charge.user.name} is due again.", "success")
     return redirect(_back_to(url_for("attendance.correct", booking_id=charge.booking_id)))
 
@@ -575,12 +552,8 @@ def lift(suspension_id: int):
     if not form.validate_on_submit():
         flash("Say why the suspension is lifted.", "error")
         return redirect(url_for("attendance.suspensions"))
-    try:
+    with refusals() as attempt:
         lift_suspension(suspension, current_user, form.reason.data)
-    except AttendanceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
+    if not attempt.refused:
         flash(f"{suspension.user.name} can book again; they have been told by e-mail.", "success")
     return redirect(url_for("attendance.suspensions"))

@@ -44,6 +44,7 @@ from app.calendar import FeedEntry
 from app.clock import today_london, utcnow
 from app.courses.models import CANCELLED as SESSION_CANCELLED
 from app.courses.models import PUBLISHED, Course, Session, SessionChange
+from app.errors import DomainError
 from app.extensions import db
 from app.locking import lock_rows
 from app.templating import format_date, format_datetime
@@ -59,13 +60,8 @@ CERTIFICATE_TYPES = (
 )
 
 
-class BookingError(Exception):
+class BookingError(DomainError):
     """A refusal a person can read; `field` names the form field it belongs to, if any."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 # ---------------------------------------------------------------- who may book

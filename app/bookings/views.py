@@ -44,7 +44,7 @@ from app.courses.models import CANCELLED as SESSION_CANCELLED
 from app.courses.models import Course, Session
 from app.courses.queries import visible_session
 from app.extensions import db
-from app.form_errors import show_refusal
+from app.refusals import refusals
 
 STATE_TAG_COLOURS = {
     CONFIRMED: "green",
@@ -85,17 +85,14 @@ def book(session_id: int):
     if request.method == "GET":
         form.access_needs.data = current_user.access_needs
     elif form.validate_on_submit():
-        try:
+        with refusals() as attempt:
             booking = services.book_place(session, current_user, current_user,
                                           access_needs=form.access_needs.data or "")
-        except services.BookingError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
+            # Read before the commit: once it has committed, the person sees the outcome even if
+            # the database is lost a moment later.
+            status = booking.status
+        if attempt.refused:
             return redirect(url_for("bookings.book", session_id=session_id))
-        # Read before the commit: once it has committed, the person sees the outcome even if the
-        # database is lost a moment later.
-        status = booking.status
-        db.session.commit()
         if status == CONFIRMED:
             flash("Your place is booked. We have e-mailed you a calendar invitation.", "success")
         elif status == AWAITING_APPROVAL:
@@ -150,15 +147,12 @@ def cancel(booking_id: int):
         form.submit.label.text = "Leave the waiting list"
     if form.validate_on_submit():
         leaving = form.leaving.data == WAITING
-        try:
+        with refusals() as attempt:
             booking = services.cancel_booking(booking, current_user, form.reason.data or "",
                                               leaving_waiting_list=leaving)
-        except services.BookingError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
+            late = booking.late_cancellation
+        if attempt.refused:
             return redirect(url_for("bookings.my_bookings"))
-        late = booking.late_cancellation
-        db.session.commit()
         if late:
             flash("Your booking is cancelled. It was inside the notice period, so it counts as a late "
                   "cancellation and may be charged to your agency.", "success")
@@ -185,13 +179,9 @@ def substitute(booking_id: int):
     form = BookingSubstituteForm()
     if form.validate_on_submit():
         colleague = services.find_person(form.email.data)
-        try:
+        with refusals(form) as attempt:
             new = services.substitute_colleague(booking, colleague, current_user)
-        except services.BookingError as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash(f"Your place has passed to {new.user.name}. We have e-mailed you both.", "success")
             return redirect(url_for("bookings.my_bookings"))
     return render_template("bookings/substitute.html", booking=booking, session=booking.session, form=form)
@@ -238,14 +228,11 @@ def approval(token: str):
     problem = services.approval_problem(booking)
     form = ApprovalAnswerForm()
     if problem is None and form.validate_on_submit():
-        try:
+        with refusals(show=False) as attempt:
             services.answer_approval(booking, decision, form.reason.data or "")
-        except services.BookingError as exc:
-            db.session.rollback()
-            problem = exc.message
-        else:
-            db.session.commit()
+        if not attempt.refused:
             return render_template("bookings/approval_done.html", booking=booking, decision=decision)
+        problem = attempt.message
     return render_template("bookings/approval.html", booking=booking, decision=decision, form=form,
                            problem=problem, session=booking.session, agree=approvals.AGREE)
 
@@ -263,14 +250,10 @@ def record_completion():
     form.course_id.choices = [(0, "Choose a course")] + [(c.id, c.title) for c in courses]
     if form.validate_on_submit():
         course = db.session.get(Course, form.course_id.data) if form.course_id.data else None
-        try:
+        with refusals(form) as attempt:
             services.record_completion(current_user, course, form.completed_on.data,
                                        form.evidence.data or "", current_user)
-        except services.BookingError as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash(f"Recorded: you completed {course.title}.", "success")
             return redirect(url_for("bookings.my_bookings") + "#training")
     return render_template("bookings/record_completion.html", form=form, courses=courses)
@@ -289,15 +272,11 @@ def record_prior_learning():
         if upload is not None and getattr(upload, "filename", ""):
             # One byte more than allowed is enough to refuse a file that is too big.
             certificate = (upload.filename, upload.stream.read(services.CERTIFICATE_MAX_BYTES + 1))
-        try:
+        with refusals(form) as attempt:
             services.record_prior_learning(current_user, course, form.provider.data or "",
                                            form.completed_on.data, form.evidence.data or "", current_user,
                                            certificate=certificate)
-        except services.BookingError as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash(f"Sent for checking: your training equivalent to {course.title}. We will e-mail you "
                   "when the L&D team has checked it.", "success")
             return redirect(url_for("bookings.my_bookings") + "#training")
@@ -354,16 +333,12 @@ def admin_session_bookings(session_id: int):
         if person is None:
             form.email.errors = list(form.email.errors) + ["There is no account with that e-mail address"]
         else:
-            try:
+            with refusals(form, field="email") as attempt:
                 booking = services.book_place(session, person, current_user, on_behalf=True,
                                               overbook=form.overbook.data,
                                               manager_agreed=form.manager_agreed.data,
                                               prerequisite_override=form.prerequisite_override.data or "")
-            except services.BookingError as exc:
-                db.session.rollback()
-                form.email.errors = list(form.email.errors) + [exc.message]
-            else:
-                db.session.commit()
+            if not attempt.refused:
                 if booking.status == WAITING:
                     flash(f"The session is full for {person.name}, so they are on the waiting list. "
                           "Tick ‘overbook’ to give them a place anyway.", "info")
@@ -388,13 +363,9 @@ def admin_session_bookings(session_id: int):
 @requires(ADMIN)
 def admin_cancel_session_bookings(session_id: int):
     session = _session_or_404(session_id)
-    try:
+    with refusals() as attempt:
         count = services.cancel_session_bookings(session, current_user)
-    except services.BookingError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
+    if not attempt.refused:
         flash(f"{count} booking{'s' if count != 1 else ''} cancelled; everyone has been told.", "success")
     return redirect(url_for("bookings.admin_session_bookings", session_id=session_id))
 
@@ -423,13 +394,9 @@ def admin_cancel(booking_id: int):
     form.reason.label.text = "Reason (optional)"
     form.reason.description = "Recorded in the booking’s history and told to the person."
     if form.validate_on_submit():
-        try:
+        with refusals() as attempt:
             services.cancel_booking(booking, current_user, form.reason.data or "")
-        except services.BookingError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash(f"{booking.user.name}’s booking is cancelled and they have been told.", "success")
         return redirect(back)
     return render_template(
@@ -459,13 +426,9 @@ def admin_move(booking_id: int):
         if target is None:
             form.session_id.errors = list(form.session_id.errors) + ["Choose the session to move them to"]
         else:
-            try:
+            with refusals(form) as attempt:
                 new = services.move_booking(booking, target, current_user, overbook=form.overbook.data)
-            except services.BookingError as exc:
-                db.session.rollback()
-                show_refusal(form, exc)
-            else:
-                db.session.commit()
+            if not attempt.refused:
                 flash(f"{new.user.name} has been moved and told.", "success")
                 return redirect(url_for("bookings.admin_session_bookings", session_id=new.session_id))
     return render_template("bookings/admin_move.html", booking=booking, session=booking.session, form=form,
@@ -482,14 +445,10 @@ def admin_promote(booking_id: int):
         return redirect(back)
     form = AdminPromoteForm()
     if form.validate_on_submit():
-        try:
+        with refusals(form) as attempt:
             services.promote_booking(booking, current_user, overbook=form.overbook.data,
                                      manager_agreed=form.manager_agreed.data)
-        except services.BookingError as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash(f"{booking.user.name} has been given a place and told.", "success")
             return redirect(back)
     availability = availability_for([booking.session])[booking.session_id]
@@ -514,13 +473,9 @@ def admin_completions():
 @requires(ADMIN)
 def admin_check_completion(completion_id: int):
     completion = db.session.get(Completion, completion_id) or abort(404)
-    try:
+    with refusals() as attempt:
         services.check_completion(completion, current_user)
-    except services.BookingError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
+    if not attempt.refused:
         flash(f"{completion.user.name}’s {completion.course.title} is marked as checked.", "success")
     return redirect(url_for("bookings.admin_completions"))
 
@@ -533,14 +488,10 @@ def admin_decide_completion(completion_id: int):
         abort(404)
     form = PriorLearningDecisionForm()
     if form.validate_on_submit():
-        try:
+        with refusals(form) as attempt:
             services.decide_prior_learning(completion, form.decision.data == "accept", form.note.data or "",
                                            current_user)
-        except services.BookingError as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
-        else:
-            db.session.commit()
+        if not attempt.refused:
             word = "accepted" if form.decision.data == "accept" else "not accepted"
             flash(f"{completion.user.name}’s training is {word} as {completion.course.title}. "
                   "We have e-mailed them.", "success")

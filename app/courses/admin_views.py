@@ -31,7 +31,6 @@ from app.courses.models import DRAFT, PUBLISHED, Course, Level, Session, Theme, 
 from app.courses.queries import admin_sessions_query, count_of, load_sessions
 from app.courses.services import (
     CourseDetails,
-    CourseError,
     PartTimes,
     ReservationPlan,
     SessionPlan,
@@ -60,6 +59,7 @@ from app.courses.services import (
 from app.courses.views import STATE_TAG_CLASSES
 from app.extensions import db
 from app.inputs import query_int, query_page, whole_number
+from app.refusals import first_input, refusals
 
 ADMIN_PAGE_SIZE = 100
 
@@ -87,7 +87,7 @@ def _collect(form, found: dict[str, list[str]]) -> None:
         if isinstance(field, FieldList):
             for message in field.errors:
                 if isinstance(message, str) and field.entries:
-                    found.setdefault(_anchor(_first_input(field.entries[0])), [message])
+                    found.setdefault(_anchor(first_input(field.entries[0])), [message])
             for entry in field.entries:
                 if isinstance(entry, FormField):
                     _collect(entry.form, found)
@@ -97,64 +97,28 @@ def _collect(form, found: dict[str, list[str]]) -> None:
             found.setdefault(_anchor(field), [field.errors[0]])
 
 
-def _first_input(entry):
-    return next(iter(entry.form)) if isinstance(entry, FormField) else entry
-
-
 def _anchor(field) -> str:
     # Date boxes are named after the field; the first box (day) is what the link should focus.
     return f"{field.id}-day" if field.type == "GovDateField" else field.id
 
 
-def _field(form, path: str | None):
-    """The form field a service problem names ("capacity", "parts-1-ends_at"...)."""
-    if not path:
-        return None
-    name, _, rest = path.partition("-")
-    field = form._fields.get(name)
-    while field is not None and rest:
-        index, _, rest = rest.partition("-")
-        if not index.isdigit() or not isinstance(field, FieldList) or int(index) >= len(field.entries):
-            return None
-        field = field.entries[int(index)]
-        if rest and isinstance(field, FormField):
-            sub, _, rest = rest.partition("-")
-            field = field.form._fields.get(sub)
-    return field
+def _paths(aliases: dict[str, str] | None = None, index_maps: dict[str, list[int]] | None = None):
+    """Turn the field paths a service names into this form's: its aliases for renamed fields, and
+    its row numbers where the service numbered only the rows it was given."""
+    aliases, index_maps = aliases or {}, index_maps or {}
 
+    def rename(path: str | None) -> str | None:
+        if not path:
+            return path
+        name, _, rest = path.partition("-")
+        name = aliases.get(name, name)
+        if rest and name in index_maps:
+            index, _, tail = rest.partition("-")
+            if index.isdigit() and int(index) < len(index_maps[name]):
+                rest = f"{index_maps[name][int(index)]}" + (f"-{tail}" if tail else "")
+        return f"{name}-{rest}" if rest else name
 
-def _show_problems(form, error: CourseError, aliases: dict[str, str] | None = None,
-                   index_maps: dict[str, list[int]] | None = None) -> None:
-    """Put each problem beside its field (or in a flash when no field fits)."""
-    db.session.rollback()
-    for path, message in error.problems:
-        path = _remap(path, aliases or {}, index_maps or {})
-        field = _field(form, path)
-        if isinstance(field, FormField):
-            field = _first_input(field)
-        if field is None or isinstance(field, FieldList):
-            target = field.entries[0] if isinstance(field, FieldList) and field.entries else None
-            target = _first_input(target) if target is not None else None
-            if target is None:
-                flash(message, "error")
-                continue
-            field = target
-        if not isinstance(field.errors, list):
-            field.errors = list(field.errors)
-        if message not in field.errors:
-            field.errors.append(message)
-
-
-def _remap(path: str | None, aliases: dict[str, str], index_maps: dict[str, list[int]]) -> str | None:
-    if not path:
-        return path
-    name, _, rest = path.partition("-")
-    name = aliases.get(name, name)
-    if rest and name in index_maps:
-        index, _, tail = rest.partition("-")
-        if index.isdigit() and int(index) < len(index_maps[name]):
-            rest = f"{index_maps[name][int(index)]}" + (f"-{tail}" if tail else "")
-    return f"{name}-{rest}" if rest else name
+    return rename
 
 
 def _get_or_404(model, object_id: int):
@@ -235,12 +199,9 @@ def admin_course_new():
                             "requires_manager_approval": True, "non_attendance_charge": "0"})
     _course_choices(form, None)
     if form.validate_on_submit():
-        try:
+        with refusals(form, rename=_paths(COURSE_ALIASES)) as attempt:
             course = create_course(_course_details(form), current_user)
-        except CourseError as error:
-            _show_problems(form, error, COURSE_ALIASES)
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash(f"{course.title} added. Now add its sessions.", "success")
             return redirect(url_for("courses.admin_session_new", course_id=course.id))
     return render_template("courses/admin/course_form.html", f=form, form=ErrorSummary(form), course=None)
@@ -265,12 +226,9 @@ def admin_course_edit(course_id: int):
     })
     _course_choices(form, course)
     if form.validate_on_submit():
-        try:
+        with refusals(form, rename=_paths(COURSE_ALIASES)) as attempt:
             update_course(course, _course_details(form), current_user)
-        except CourseError as error:
-            _show_problems(form, error, COURSE_ALIASES)
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash(f"{course.title} saved.", "success")
             return redirect(url_for("courses.admin_courses"))
     session_count = db.session.scalar(select(func.count()).select_from(Session).where(Session.course_id == course.id))
@@ -280,13 +238,10 @@ def admin_course_edit(course_id: int):
 
 def _course_action(course_id: int, action, done: str):
     course = _get_or_404(Course, course_id)
-    try:
+    with refusals() as attempt:
         action(course, current_user)
-    except CourseError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    if attempt.refused:
         return redirect(url_for("courses.admin_course_edit", course_id=course_id))
-    db.session.commit()
     flash(done.format(title=course.title), "success")
     return redirect(url_for("courses.admin_courses"))
 
@@ -317,13 +272,10 @@ def admin_course_delete(course_id: int):
 def admin_levels():
     form = LevelForm()
     if form.validate_on_submit():
-        try:
+        with refusals(form) as attempt:
             level = create_level(form.name.data, form.intercollegiate_level.data, current_user,
                                  position=form.position.number)
-        except CourseError as error:
-            _show_problems(form, error)
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash(f"Level {level.name} added.", "success")
             return redirect(url_for("courses.admin_levels"))
     levels = db.session.scalars(select(Level).order_by(Level.position, Level.name)).all()
@@ -337,13 +289,10 @@ def admin_level_edit(level_id: int):
     form = LevelForm(data=None if request.method == "POST" else {
         "name": level.name, "intercollegiate_level": level.intercollegiate_level, "position": level.position})
     if form.validate_on_submit():
-        try:
+        with refusals(form) as attempt:
             update_level(level, form.name.data, form.intercollegiate_level.data, current_user,
                          position=form.position.number)
-        except CourseError as error:
-            _show_problems(form, error)
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash(f"Level {level.name} saved.", "success")
             return redirect(url_for("courses.admin_levels"))
     return render_template("courses/admin/level_form.html", f=form, form=ErrorSummary(form), level=level)
@@ -354,12 +303,9 @@ def admin_level_edit(level_id: int):
 def admin_themes():
     form = ThemeForm()
     if form.validate_on_submit():
-        try:
+        with refusals(form) as attempt:
             theme = create_theme(form.name.data, current_user)
-        except CourseError as error:
-            _show_problems(form, error)
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash(f"Theme {theme.name} added.", "success")
             return redirect(url_for("courses.admin_themes"))
     themes = db.session.scalars(select(Theme).order_by(Theme.name)).all()
@@ -372,12 +318,9 @@ def admin_theme_edit(theme_id: int):
     theme = _get_or_404(Theme, theme_id)
     form = ThemeForm(data=None if request.method == "POST" else {"name": theme.name})
     if form.validate_on_submit():
-        try:
+        with refusals(form) as attempt:
             rename_theme(theme, form.name.data, current_user)
-        except CourseError as error:
-            _show_problems(form, error)
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash(f"Theme {theme.name} saved.", "success")
             return redirect(url_for("courses.admin_themes"))
     return render_template("courses/admin/theme_form.html", f=form, form=ErrorSummary(form), theme=theme)
@@ -411,12 +354,9 @@ def _venue_details(form: VenueForm) -> VenueDetails:
 def admin_venue_new():
     form = VenueForm()
     if form.validate_on_submit():
-        try:
+        with refusals(form) as attempt:
             venue = create_venue(_venue_details(form), current_user)
-        except CourseError as error:
-            _show_problems(form, error)
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash(f"{venue.name} added.", "success")
             return redirect(url_for("courses.admin_venues"))
     return render_template("courses/admin/venue_form.html", f=form, form=ErrorSummary(form), venue=None)
@@ -430,12 +370,9 @@ def admin_venue_edit(venue_id: int):
         "name": venue.name, "address": venue.address, "access_information": venue.access_information,
         "active": venue.active})
     if form.validate_on_submit():
-        try:
+        with refusals(form) as attempt:
             update_venue(venue, _venue_details(form), current_user)
-        except CourseError as error:
-            _show_problems(form, error)
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash(f"{venue.name} saved.", "success")
             return redirect(url_for("courses.admin_venues"))
     return render_template("courses/admin/venue_form.html", f=form, form=ErrorSummary(form), venue=venue)
@@ -478,14 +415,9 @@ def admin_sessions():
 def admin_sessions_publish():
     ids = [n for n in map(whole_number, request.form.getlist("session_ids")) if n is not None]
     sessions = load_sessions(select(Session).where(Session.id.in_(ids))) if ids else []
-    try:
+    with refusals() as attempt:
         published = publish_sessions(sessions, current_user)
-    except CourseError as error:
-        db.session.rollback()
-        for _field, message in error.problems:
-            flash(message, "error")
-    else:
-        db.session.commit()
+    if not attempt.refused:
         count = len(published)
         flash(f"{count} session{'s' if count != 1 else ''} published." if count else "Those sessions were already published.",
               "success")
@@ -624,14 +556,11 @@ def admin_session_new(course_id: int):
     _session_choices(form, None)
     if request.method == "POST" and form.validate():
         plan, rows = _plan_from_form(form)
-        try:
+        with refusals(form, rename=_paths(SESSION_ALIASES, rows)) as attempt:
             session = create_session(course, plan, current_user)
-        except CourseError as error:
-            _show_problems(form, error, SESSION_ALIASES, rows)
-        else:
             if request.form.get("publish") == "yes":
                 publish_sessions([session], current_user)
-            db.session.commit()
+        if not attempt.refused:
             flash(f"Session added{' and published' if session.status == PUBLISHED else ' as a draft'}.", "success")
             return redirect(url_for("courses.admin_session_edit", session_id=session.id))
     return render_template("courses/admin/session_form.html", f=form, form=ErrorSummary(form), course=course, session=None)
@@ -653,12 +582,9 @@ def admin_session_edit(session_id: int):
     if request.method == "POST" and form.validate():
         plan, row_map = _plan_from_form(form)
         sequence_before = session.sequence
-        try:
+        with refusals(form, rename=_paths(SESSION_ALIASES, row_map)) as attempt:
             update_session(session, plan, current_user)
-        except CourseError as error:
-            _show_problems(form, error, SESSION_ALIASES, row_map)
-        else:
-            db.session.commit()
+        if not attempt.refused:
             told = " The people booked will be told about the change." if session.sequence != sequence_before else ""
             flash("Session saved." + told, "success")
             return redirect(url_for("courses.admin_session_edit", session_id=session.id))
@@ -674,13 +600,11 @@ def admin_session_copy(session_id: int):
     form = SessionCopyForm()
     if form.validate_on_submit():
         days = [entry.data for entry in form.dates.entries if entry.data]
-        try:
+        # The service numbers the dates it was given; the form numbers every box, filled or not.
+        given = {"dates": [i for i, e in enumerate(form.dates.entries) if e.data]}
+        with refusals(form, rename=_paths(index_maps=given)) as attempt:
             copies = duplicate_session(session, days, current_user)
-        except CourseError as error:
-            index_map = {"dates": [i for i, e in enumerate(form.dates.entries) if e.data]}
-            _show_problems(form, error, index_maps=index_map)
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash(f"{len(copies)} draft cop{'ies' if len(copies) != 1 else 'y'} made. Tick them below and publish.", "success")
             return redirect(url_for("courses.admin_sessions", course=session.course_id, status=DRAFT))
     return render_template("courses/admin/session_copy.html", f=form, form=ErrorSummary(form), session=session)
@@ -692,12 +616,9 @@ def admin_session_cancel(session_id: int):
     session = _get_or_404(Session, session_id)
     form = SessionCancelForm()
     if form.validate_on_submit():
-        try:
+        with refusals(form) as attempt:
             cancel_session(session, form.reason.data, current_user)
-        except CourseError as error:
-            _show_problems(form, error)
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash("Session cancelled. The people booked will be told.", "success")
             return redirect(url_for("courses.admin_session_edit", session_id=session.id))
     held = availability_for([session])[session.id].taken
@@ -710,13 +631,10 @@ def admin_session_cancel(session_id: int):
 def admin_session_delete(session_id: int):
     session = _get_or_404(Session, session_id)
     course_id = session.course_id
-    try:
+    with refusals() as attempt:
         delete_session(session, current_user)
-    except CourseError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    if attempt.refused:
         return redirect(url_for("courses.admin_session_edit", session_id=session_id))
-    db.session.commit()
     flash("Draft session deleted.", "success")
     return redirect(url_for("courses.admin_sessions", course=course_id))
 

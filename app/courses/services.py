@@ -32,6 +32,7 @@ from app.courses.models import (
     Venue,
     course_prerequisites,
 )
+from app.errors import DomainError
 from app.extensions import db
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,29}$")
@@ -39,19 +40,12 @@ MAX_CAPACITY = 1000
 MAX_PARTS = 10
 
 
-class CourseError(Exception):
+class CourseError(DomainError):
     """A programme change refused, with a message a person can read.
 
     `field` names the form field the first problem belongs to; `problems` lists every
     (field, message) found, so a form can show each one beside its field.
     """
-
-    def __init__(self, message: str, field: str | None = None,
-                 problems: list[tuple[str | None, str]] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.problems = problems or [(field, message)]
 
 
 class _Problems:

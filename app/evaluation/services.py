@@ -23,6 +23,7 @@ from app.attendance.certificates import Refusal, add_certificate_gate
 from app.bookings.models import PRESENT_OUTCOMES, Booking
 from app.clock import utcnow
 from app.courses.models import CANCELLED, Course, Session
+from app.errors import DomainError
 from app.evaluation import notifications
 from app.evaluation.defaults import DEFAULT_QUESTIONS
 from app.evaluation.models import (
@@ -59,20 +60,15 @@ MAX_TEXT_ANSWER = 5000
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 
 
-class EvaluationError(Exception):
+class EvaluationError(DomainError):
     """Something a person asked for that the evaluation rules do not allow."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 class AnswersInvalid(EvaluationError):
     """Answers that cannot be saved; `errors` maps each form field to its message."""
 
     def __init__(self, errors: dict[str, str]):
-        super().__init__("Check your answers.")
+        super().__init__("Check your answers.", problems=list(errors.items()))
         self.errors = errors
 
 

@@ -30,8 +30,6 @@ from app.evaluation.models import (
     QuestionSet,
 )
 from app.evaluation.services import (
-    AnswersInvalid,
-    EvaluationError,
     InvitationLinkError,
     QuestionData,
     course_questions,
@@ -61,6 +59,7 @@ from app.exports import csv_stream, download
 from app.reports.exports import XLSX_TYPE, Table, to_xlsx
 from app.extensions import db
 from app.inputs import query_int, query_page
+from app.refusals import refusals, show_refusal
 
 # --- Answering by link (no sign-in) -------------------------------------------------------------
 
@@ -80,18 +79,13 @@ def answer(token: str):
     questions = questions_for(invitation)
     form = build_answer_form(questions)
     if form.validate_on_submit():
-        try:
+        with refusals(show=False) as attempt:
             submit_response(invitation, raw_answers(form, request.form))
-        except AnswersInvalid as exc:
-            db.session.rollback()
-            for name, message in exc.errors.items():
-                form[name].errors = [message]
-        except InvitationLinkError as exc:
-            db.session.rollback()
-            return _link_problem(exc)
-        else:
-            db.session.commit()
+        if not attempt.refused:
             return render_template("evaluation/thanks.html", invitation=invitation)
+        if isinstance(attempt.error, InvitationLinkError):
+            return _link_problem(attempt.error)
+        show_refusal(form, attempt.error)
     return render_template("evaluation/answer.html", form=form, invitation=invitation,
                            fields=[(form[field_name(q)], q) for q in questions], SCALE=SCALE)
 
@@ -105,17 +99,13 @@ def manager_comment(token: str):
         return _link_problem(exc, manager=True)
     form = ManagerCommentForm()
     if form.validate_on_submit():
-        try:
+        with refusals(show=False) as attempt:
             submit_manager_comment(invitation, form.comment.data)
-        except InvitationLinkError as exc:
-            db.session.rollback()
-            return _link_problem(exc, manager=True)
-        except EvaluationError as exc:
-            db.session.rollback()
-            form.comment.errors.append(exc.message)
-        else:
-            db.session.commit()
+        if not attempt.refused:
             return render_template("evaluation/manager_thanks.html", invitation=invitation)
+        if isinstance(attempt.error, InvitationLinkError):
+            return _link_problem(attempt.error, manager=True)
+        show_refusal(form, attempt.error, field="comment")
     return render_template("evaluation/manager_comment.html", form=form, invitation=invitation)
 
 
@@ -313,14 +303,6 @@ def _fill_question_form(form: QuestionEditForm, question: Question) -> None:
     form.options.data = "\n".join(o.label for o in question.options)
 
 
-def _field_error(form, exc: EvaluationError) -> None:
-    target = getattr(form, exc.field, None) if exc.field else None
-    if target is None:
-        flash(exc.message, "error")
-    else:
-        target.errors = list(target.errors) + [exc.message]
-
-
 @bp.route("/evaluation/questions/<int:set_id>/add", methods=["GET", "POST"])
 @bp.route("/evaluation/questions/<int:set_id>/<int:question_id>/edit", methods=["GET", "POST"])
 @requires(ADMIN)
@@ -338,13 +320,9 @@ def edit_question(set_id: int, question_id: int | None = None):
     if request.method == "GET" and question is not None:
         _fill_question_form(form, question)
     if form.validate_on_submit():
-        try:
+        with refusals(form) as attempt:
             save_question(question_set, _question_data(form), current_user, question)
-        except EvaluationError as exc:
-            db.session.rollback()
-            _field_error(form, exc)
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash("Question saved.", "success")
             return redirect(url_for("evaluation.question_set", set_id=set_id))
     return render_template("evaluation/question_edit.html", form=form, question=question,
@@ -364,13 +342,9 @@ def _draft_question(set_id: int, question_id: int) -> Question:
 @requires(ADMIN)
 def remove_draft_question(set_id: int, question_id: int):
     question = _draft_question(set_id, question_id)
-    try:
+    with refusals() as attempt:
         remove_question(question, current_user)
-    except EvaluationError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
+    if not attempt.refused:
         flash("Question removed from the draft.", "success")
     return redirect(url_for("evaluation.question_set", set_id=set_id))
 
@@ -379,13 +353,8 @@ def remove_draft_question(set_id: int, question_id: int):
 @requires(ADMIN)
 def move_draft_question(set_id: int, question_id: int):
     question = _draft_question(set_id, question_id)
-    try:
+    with refusals() as attempt:
         move_question(question, -1 if request.form.get("direction") == "up" else 1, current_user)
-    except EvaluationError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
     return redirect(url_for("evaluation.question_set", set_id=set_id))
 
 
@@ -395,13 +364,9 @@ def publish_version(set_id: int):
     question_set = db.session.get(QuestionSet, set_id) or abort(404)
     form = PublishForm()
     if form.validate_on_submit():
-        try:
+        with refusals() as attempt:
             publish_draft(question_set, current_user, form.note.data or "")
-        except EvaluationError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash(f"Version {question_set.version} is published: evaluations sent from now on use it. "
                   "Answers already given keep the version they were given.", "success")
     return redirect(url_for("evaluation.question_set", set_id=set_id))
@@ -411,13 +376,10 @@ def publish_version(set_id: int):
 @requires(ADMIN)
 def discard_version(set_id: int):
     question_set = db.session.get(QuestionSet, set_id) or abort(404)
-    try:
+    with refusals() as attempt:
         discard_draft(question_set, current_user)
-    except EvaluationError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+    if attempt.refused:
         return redirect(url_for("evaluation.question_set", set_id=set_id))
-    db.session.commit()
     flash("The draft was discarded.", "success")
     return redirect(url_for("evaluation.question_sets"))
 
@@ -473,13 +435,9 @@ def edit_course_question(course_id: int, stage: int | None = None, question_id: 
     if request.method == "GET" and question is not None:
         _fill_question_form(form, question)
     if form.validate_on_submit():
-        try:
+        with refusals(form) as attempt:
             save_course_question(course, stage, _question_data(form), current_user, replacing=question)
-        except EvaluationError as exc:
-            db.session.rollback()
-            _field_error(form, exc)
-        else:
-            db.session.commit()
+        if not attempt.refused:
             flash("Question saved.", "success")
             return redirect(url_for("evaluation.course_settings", course_id=course.id))
     return render_template("evaluation/question_edit.html", form=form, question=question,
@@ -494,13 +452,9 @@ def retire_question(course_id: int, question_id: int):
     question = db.session.get(Question, question_id)
     if question is None or question.course_id != course_id:
         abort(404)
-    try:
+    with refusals() as attempt:
         retire_course_question(question, current_user)
-    except EvaluationError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
+    if not attempt.refused:
         flash("The course no longer asks that question. Its answers are kept.", "success")
     return redirect(url_for("evaluation.course_settings", course_id=course_id))
 
@@ -539,12 +493,8 @@ def invitations():
 @requires(ADMIN)
 def resend(invitation_id: int):
     invitation = db.session.get(Invitation, invitation_id) or abort(404)
-    try:
+    with refusals() as attempt:
         resend_invitation(invitation, current_user)
-    except EvaluationError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
+    if not attempt.refused:
         flash(f"The evaluation was sent again to {invitation.user.name}.", "success")
     return redirect(url_for("evaluation.invitations", session_id=invitation.session_id))

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from app.accounts.models import ACTIVE, COORDINATOR, Agency, RoleGrant, Sector, User
 from app.clock import today_london, utcnow
 from app.courses.models import Course, Level
+from app.errors import DomainError
 from app.exports import csv_text, restore_defused
 from app.extensions import db
 from app.inputs import DB_INT_MAX
@@ -39,25 +40,24 @@ CHANGED = "changed"
 UNCHANGED = "unchanged"
 
 
-class ReportsError(Exception):
+class ReportsError(DomainError):
     """A refusal a person can read; `field` names the form field it belongs to, if any.
 
     The reports domain's one error class: ImportRefused below is the same refusal with its list of
     problems.
     """
 
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
 
 class ImportRefused(ReportsError):
     """An uploaded file has rows that cannot be used; `problems` lists (line number, reason)."""
 
     def __init__(self, problems: list[tuple[int, str]]):
-        self.problems = problems
-        super().__init__(f"The file has {len(problems)} problem{'s' if len(problems) != 1 else ''}.")
+        super().__init__(f"The file has {len(problems)} problem{'s' if len(problems) != 1 else ''}.",
+                         "file", problems)
+
+    def on_form(self) -> list[tuple]:
+        # The lines are listed in a table; the form shows only the summary, beside the file.
+        return [(self.field, self.message)]
 
 
 def check_period(starts_on: date | None, ends_on: date | None) -> Period:

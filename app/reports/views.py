@@ -16,6 +16,7 @@ from app.clock import utcnow
 from app.courses.models import Course, Level
 from app.extensions import db
 from app.inputs import parse_iso_date, query_int, query_page
+from app.refusals import refusals
 from app.reports import bp, figures
 from app.reports.catalogue import (
     CATALOGUE,
@@ -35,7 +36,6 @@ from app.reports.models import PENDING, TnaImport, TnaLine, TrainingNeedsAnalysi
 from app.reports.periods import Period, financial_year
 from app.reports.services import (
     ImportRefused,
-    ReportsError,
     apply_import,
     coordinators_of,
     create_tna,
@@ -221,11 +221,6 @@ def people():
 
 # --- Training needs analyses ---------------------------------------------------------------------
 
-def _field_error(form, error: ReportsError, default: str) -> None:
-    field = getattr(form, error.field or default, None) or getattr(form, default)
-    field.errors = list(field.errors) + [error.message]
-
-
 def _uploaded(form) -> tuple[bytes, str] | None:
     storage = form.file.data
     if storage is None or not getattr(storage, "filename", ""):
@@ -254,24 +249,20 @@ def needs_new():
         form.name.data = f"Training needs {year.starts_on.year} to {year.ends_on.year}"
     if form.validate_on_submit():
         upload = _uploaded(form)
-        try:
+        with refusals(form, field="name") as attempt:
             if upload is None:
                 tna = create_tna(form.name.data, form.starts_on.data, form.ends_on.data, current_user)
-                db.session.commit()
-                flash(f"“{tna.name}” created. Add its lines or import them from a CSV file.", "success")
-                return redirect(url_for(".need_detail", tna_id=tna.id))
-            pending = upload_tna_import(*upload, current_user, name=form.name.data,
-                                        starts_on=form.starts_on.data, ends_on=form.ends_on.data)
-            db.session.commit()
+            else:
+                pending = upload_tna_import(*upload, current_user, name=form.name.data,
+                                            starts_on=form.starts_on.data, ends_on=form.ends_on.data)
+        if not attempt.refused and upload is None:
+            flash(f"“{tna.name}” created. Add its lines or import them from a CSV file.", "success")
+            return redirect(url_for(".need_detail", tna_id=tna.id))
+        if not attempt.refused:
             return redirect(url_for(".import_preview", import_id=pending.id))
-        except ImportRefused as refused:
-            db.session.rollback()
-            form.file.errors = list(form.file.errors) + [refused.message]
+        if isinstance(attempt.error, ImportRefused):
             return render_template("reports/need_form.html", form=form, tna=None,
-                                   problems=refused.problems), 422
-        except ReportsError as error:
-            db.session.rollback()
-            _field_error(form, error, "name")
+                                   problems=attempt.error.problems), 422
     return render_template("reports/need_form.html", form=form, tna=None, problems=None)
 
 
@@ -305,15 +296,12 @@ def need_edit(tna_id: int):
     form = TnaForm(obj=tna)
     del form.file
     if form.validate_on_submit():
-        try:
+        with refusals(form, field="name") as attempt:
             update_tna(tna, form.name.data, form.starts_on.data, form.ends_on.data, current_user)
-            db.session.commit()
+        if not attempt.refused:
             flash("Saved.", "success")
             return redirect(url_for(".need_detail", tna_id=tna.id))
-        except ReportsError as error:
-            db.session.rollback()
-            tna = _tna_or_404(tna_id)
-            _field_error(form, error, "name")
+        tna = _tna_or_404(tna_id)
     return render_template("reports/need_form.html", form=form, tna=tna, problems=None)
 
 
@@ -336,14 +324,12 @@ def need_import(tna_id: int):
         if upload is None:
             form.file.errors = list(form.file.errors) + ["Choose a CSV file to upload"]
         else:
-            try:
+            with refusals(form) as attempt:
                 pending = upload_tna_import(*upload, current_user, tna=tna)
-                db.session.commit()
+            if not attempt.refused:
                 return redirect(url_for(".import_preview", import_id=pending.id))
-            except ImportRefused as refused:
-                db.session.rollback()
-                problems = refused.problems
-                form.file.errors = list(form.file.errors) + [refused.message]
+            if isinstance(attempt.error, ImportRefused):
+                problems = attempt.error.problems
     status = 422 if problems else 200
     return render_template("reports/need_import.html", form=form, tna=tna, problems=problems), status
 
@@ -371,12 +357,9 @@ def import_preview(import_id: int):
 @requires(ADMIN)
 def import_apply(import_id: int):
     pending = _pending_or_404(import_id)
-    try:
+    with refusals() as attempt:
         tna = apply_import(pending, current_user)
-        db.session.commit()
-    except ReportsError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    if attempt.refused:
         return redirect(url_for(".needs"))
     flash(f"Imported: {pending.added} added, {pending.changed} changed, {pending.unchanged} unchanged.",
           "success")
@@ -388,13 +371,10 @@ def import_apply(import_id: int):
 def import_discard(import_id: int):
     pending = _pending_or_404(import_id)
     tna_id = pending.tna_id
-    try:
+    with refusals() as attempt:
         discard_import(pending, current_user)
-        db.session.commit()
+    if not attempt.refused:
         flash("The file was discarded; nothing changed.", "success")
-    except ReportsError as error:
-        db.session.rollback()
-        flash(error.message, "error")
     return redirect(url_for(".need_detail", tna_id=tna_id) if tna_id else url_for(".needs"))
 
 
@@ -437,14 +417,11 @@ def line_edit(tna_id: int, line_id: int | None = None):
             abort(404)
     form = _line_form(tna, line)
     if form.validate_on_submit():
-        try:
+        with refusals(form, field="needed") as attempt:
             _save_line_from(form, tna, line)
-            db.session.commit()
+        if not attempt.refused:
             flash("Line saved.", "success")
             return redirect(url_for(".need_detail", tna_id=tna.id))
-        except ReportsError as error:
-            db.session.rollback()
-            _field_error(form, error, "needed")
     return render_template("reports/line_form.html", form=form, tna=tna, line=line)
 
 
@@ -489,14 +466,10 @@ def gap_email():
     if form.validate_on_submit():
         chosen = [b for b in reachable if b.agency.id in set(form.agencies.data)]
         fig = {b.agency.id: {"needed": b.needed, "attended": b.attended, "gap": b.gap} for b in chosen}
-        try:
+        with refusals(form, field="agencies") as attempt:
             outcome = email_gap(tna, course=course, level=level, agencies=[b.agency for b in chosen],
                                 figures=fig, sessions=sessions, actor=current_user)
-            db.session.commit()
-        except ReportsError as error:
-            db.session.rollback()
-            _field_error(form, error, "agencies")
-        else:
+        if not attempt.refused:
             if outcome.sent:
                 flash("E-mailed the coordinators of " + ", ".join(a.name for a in outcome.sent) + ".",
                       "success")
