@@ -865,6 +865,16 @@ def send_reminders() -> int:
 # ---------------------------------------------------------------- completions and calendar
 
 
+def _check_completed_on(completed_on: date | None) -> None:
+    """A completion date is given, in the past, and after 2000."""
+    if completed_on is None:
+        raise BookingError("Enter the date you completed it, for example 27 3 2027.", "completed_on")
+    if completed_on > today_london():
+        raise BookingError("The date you completed it must be today or in the past.", "completed_on")
+    if completed_on < date(2000, 1, 1):
+        raise BookingError("Enter a date after 1 January 2000.", "completed_on")
+
+
 def _refuse_duplicate_completion(person: User, course: Course, completed_on: date) -> None:
     duplicate = db.session.scalar(
         select(Completion.id).where(
@@ -881,12 +891,7 @@ def record_completion(person: User, course: Course | None, completed_on: date | 
     """Record that a person completed an online course on a date (the L&D team may check it)."""
     if course is None or not course.is_online:
         raise BookingError("Choose the online course you completed.", "course_id")
-    if completed_on is None:
-        raise BookingError("Enter the date you completed it, for example 27 3 2027.", "completed_on")
-    if completed_on > today_london():
-        raise BookingError("The date you completed it must be today or in the past.", "completed_on")
-    if completed_on < date(2000, 1, 1):
-        raise BookingError("Enter a date after 1 January 2000.", "completed_on")
+    _check_completed_on(completed_on)
     _refuse_duplicate_completion(person, course, completed_on)
     completion = Completion(user_id=person.id, course_id=course.id, completed_on=completed_on,
                             source=SELF_RECORDED, evidence=evidence.strip()[:2000], created_at=utcnow())
@@ -924,12 +929,7 @@ def record_prior_learning(person: User, course: Course | None, provider: str, co
         raise BookingError("Choose the course here that your learning is equivalent to.", "course_id")
     if not provider.strip():
         raise BookingError("Enter who provided the training, for example your own agency.", "provider")
-    if completed_on is None:
-        raise BookingError("Enter the date you completed it, for example 27 3 2027.", "completed_on")
-    if completed_on > today_london():
-        raise BookingError("The date you completed it must be today or in the past.", "completed_on")
-    if completed_on < date(2000, 1, 1):
-        raise BookingError("Enter a date after 1 January 2000.", "completed_on")
+    _check_completed_on(completed_on)
     if not evidence.strip():
         raise BookingError("Describe the training and your evidence, for example the course title and "
                            "certificate number.", "evidence")
