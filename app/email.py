@@ -35,6 +35,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.clock import utcnow
 from app.extensions import db, mail
 from app.locking import write_intent
+from app.urls import external_url
 
 log = logging.getLogger(__name__)
 
@@ -532,8 +533,6 @@ def report_failed_messages() -> int:
     ).all()
     if not failed:
         return 0
-    from app.urls import external_url
-
     ids = ",".join(str(m.id) for m in failed)
     queue_email(
         key=FAILURE_NOTICE_KEY + hashlib.sha256(ids.encode()).hexdigest(),
