@@ -8,13 +8,15 @@ anything under it (a `securitypolicyviolation` event or a console error naming t
 from __future__ import annotations
 
 import json
+import re
 import threading
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
-from tests.conftest import make_test_config
+from tests.conftest import TEST_PASSWORD, make_test_config
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -139,3 +141,17 @@ def assert_accessible(page) -> None:
         for v in result["violations"]
     ]
     assert not violations, f"axe-core on {page.url}:\n" + json.dumps(violations, indent=2)
+
+
+def sign_in(page, email: str, password: str = TEST_PASSWORD) -> None:
+    """Sign in through the form and wait until the signed-in page has arrived.
+
+    Going to the next address while the sign-in's redirect is still loading races the browser's
+    own navigation; wait for it to finish first.
+    """
+    page.goto("/sign-in")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).not_to_have_url(re.compile(r"/sign-in"))
+    page.wait_for_load_state()

@@ -11,8 +11,7 @@ from app.bookings import services
 from app.courses.models import PUBLISHED, Course, Session, SessionPart, Venue
 from app.email import deliver_outbox
 from app.extensions import db
-from tests.e2e.conftest import assert_accessible
-from tests.e2e.test_booking import _sign_in
+from tests.e2e.conftest import assert_accessible, sign_in
 
 NOW = datetime(2027, 3, 1, 9, 0)
 START = datetime(2027, 3, 22, 9, 30)
@@ -44,7 +43,7 @@ def test_a_new_line_manager_is_asked_about_the_held_place(app, browser_page, mai
     old_link = _agree_path(mailbox.to("morag@northbridge.example")[0])
     page = browser_page
 
-    _sign_in(page, lena)
+    sign_in(page, lena.email)
     page.goto("/account")
     assert "Morag Left (morag@northbridge.example)" in page.locator("main").inner_text()
     assert_accessible(page)
@@ -83,7 +82,7 @@ def test_an_administrator_moves_someone_outside_the_agencys_domains_with_a_reaso
     jo = make_user(name="Jo Seconded", email="jo@council.example")
     page = browser_page
 
-    _sign_in(page, admin)
+    sign_in(page, admin.email)
     page.goto(f"/admin/people/{jo.id}")
     assert_accessible(page)
     page.get_by_role("link", name="Change agency").click()

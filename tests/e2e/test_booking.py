@@ -14,8 +14,7 @@ from app.bookings.models import CANCELLED, CONFIRMED, WAITING, Booking
 from app.courses.models import PUBLISHED, Course, Reservation, Session, SessionPart, Venue
 from app.email import deliver_outbox
 from app.extensions import db
-from tests.conftest import TEST_PASSWORD
-from tests.e2e.conftest import assert_accessible
+from tests.e2e.conftest import assert_accessible, sign_in
 
 NOW = datetime(2027, 3, 1, 9, 0)
 START = datetime(2027, 3, 22, 9, 30)
@@ -30,14 +29,6 @@ def _session(capacity: int, **extra) -> Session:
     db.session.add(session)
     db.session.commit()
     return session
-
-
-def _sign_in(page, person) -> None:
-    page.goto("/sign-in")
-    page.get_by_label("E-mail address").fill(person.email)
-    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
 
 
 def _calendar(message) -> Calendar:
@@ -57,7 +48,7 @@ def test_book_see_the_email_cancel_and_the_waiting_colleague_is_promoted(
     colleague = make_user(name="Kasia Rowbotham", email="kasia@northbridge.example", agency=agency)
     page = browser_page
 
-    _sign_in(page, lena)
+    sign_in(page, lena.email)
     page.goto(f"/sessions/{session.id}/book")
     assert page.locator("h1").inner_text() == "Check and confirm your booking"
     assert "a general place" in page.locator("main").inner_text()
@@ -104,7 +95,7 @@ def test_book_see_the_email_cancel_and_the_waiting_colleague_is_promoted(
 
     # The colleague sees the place in their bookings.
     page.context.clear_cookies()
-    _sign_in(page, colleague)
+    sign_in(page, colleague.email)
     page.goto("/my-bookings")
     assert "Booked" in page.locator("table").first.inner_text()
     assert_accessible(page)
@@ -137,7 +128,7 @@ def test_the_other_booking_pages_are_accessible(app, browser_page, make_user, ma
     assert page.locator("h1").inner_text() == "Agree to this place"
     assert_accessible(page)
 
-    _sign_in(page, officer)
+    sign_in(page, officer.email)
     for path, heading in [
         (f"/bookings/{booked.id}/substitute", "Send a colleague instead"),
         ("/my-training/online", "Record online training"),
@@ -158,7 +149,7 @@ def test_the_other_booking_pages_are_accessible(app, browser_page, make_user, ma
     assert_accessible(page)
 
     page.context.clear_cookies()
-    _sign_in(page, admin)
+    sign_in(page, admin.email)
     for path, heading in [
         ("/admin/bookings", "Bookings by session"),
         (f"/admin/sessions/{session.id}/bookings", "Bookings: Safeguarding Level 3"),

@@ -14,8 +14,7 @@ from app.bookings.models import ATTENDED
 from app.evaluation.services import certificate_gate
 from app.extensions import db
 from app.jobs import run_jobs
-from tests.conftest import TEST_PASSWORD
-from tests.e2e.conftest import assert_accessible
+from tests.e2e.conftest import assert_accessible, sign_in
 from tests.evaluation.conftest import (  # noqa: F401  (fixtures used by name)
     SESSION_END,
     question_sets,
@@ -30,13 +29,6 @@ def _link(mailbox, address: str, index: int = -1) -> str:
 
 def _choose(page, legend: str, option: str) -> None:
     page.get_by_role("group", name=legend).get_by_label(option, exact=True).check()
-
-
-def _sign_in(page, email: str) -> None:
-    page.goto("/sign-in")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 OVERLAPPING_CHART_TEXT = """() => {
@@ -78,7 +70,7 @@ def test_attendee_answers_both_stages_and_a_reviewer_sees_the_confidence_shift(
     set_now(SESSION_END + timedelta(hours=1))
     run_jobs()
     # The training record says what the certificate waits for, with the way to do it.
-    _sign_in(page, person.email)
+    sign_in(page, person.email)
     page.goto("/my-training")
     assert "Answer the evaluation to get your certificate" in page.locator("main").inner_text()
     assert_accessible(page)
@@ -126,7 +118,7 @@ def test_attendee_answers_both_stages_and_a_reviewer_sees_the_confidence_shift(
     assert certificate_gate(booking) is None, "the certificate is released"
 
     # Answering stage 1 released the certificate: the attendee downloads it.
-    _sign_in(page, person.email)
+    sign_in(page, person.email)
     page.goto(f"/my-training/certificates/{booking.id}")
     assert_accessible(page)
     with page.expect_download() as download:
@@ -158,7 +150,7 @@ def test_attendee_answers_both_stages_and_a_reviewer_sees_the_confidence_shift(
     assert "Evaluation sent" in page.locator(".govuk-panel").inner_text()
 
     # The learner's own list shows both as sent.
-    _sign_in(page, person.email)
+    sign_in(page, person.email)
     page.get_by_role("link", name="My evaluations").click()
     assert "Nothing is waiting for you" in page.locator("main").inner_text()
     assert_accessible(page)
@@ -166,7 +158,7 @@ def test_attendee_answers_both_stages_and_a_reviewer_sees_the_confidence_shift(
     page.get_by_role("button", name="Sign out").click()
 
     # A reviewer sees the shift from 1 before the course to 4 months later, without names.
-    _sign_in(page, reviewer.email)
+    sign_in(page, reviewer.email)
     page.get_by_role("link", name="Evaluation", exact=True).click()
     expect(page.locator("h1")).to_have_text("Evaluation results")
     expect(page.locator("[data-figure=confidence-rose]")).to_contain_text(
@@ -200,7 +192,7 @@ def test_the_l_and_d_team_screens_are_accessible(app, browser_page, mailbox, que
     set_now(SESSION_END + timedelta(hours=1))
     run_jobs()
     page = browser_page
-    _sign_in(page, admin.email)
+    sign_in(page, admin.email)
 
     page.goto("/admin/")
     page.get_by_role("link", name="Evaluation questions").click()
@@ -242,7 +234,7 @@ def test_the_one_page_summary_prints_on_one_a4_page_with_demo_data(app, browser_
     reviewer = make_user(email="reviewer@example.org", roles=("reviewer",))
     db.session.commit()
     page = browser_page
-    _sign_in(page, reviewer.email)
+    sign_in(page, reviewer.email)
     page.goto("/evaluation/review/summary")
     main = page.locator("main").inner_text()
     assert "Confidence rose for" in main and "By course" in main  # the demo's figures are there

@@ -3,18 +3,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import TEST_PASSWORD
+from tests.e2e.conftest import sign_in
 
 
 @pytest.mark.parametrize("roles", [("coordinator",), ("reviewer",), ("admin",), ("admin", "trainer", "reviewer")])
 def test_sign_out_stays_on_the_first_line_of_the_navigation_at_1280px(browser_page, make_user, make_agency, roles):
     person = make_user(email="staff@northbridge.example", roles=roles, agency=make_agency())
     page = browser_page
-    page.goto("/sign-in")
-    page.get_by_label("E-mail address").fill(person.email)
-    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    sign_in(page, person.email)
     page.goto("/programme")
 
     items = page.locator(".govuk-service-navigation__item")

@@ -9,8 +9,7 @@ from app.accounts.models import RoleGrant, User
 from app.clock import london_to_utc, today_london
 from app.courses.models import PUBLISHED, Course, Level, Session, SessionPart, Theme, Venue
 from app.extensions import db
-from tests.conftest import TEST_PASSWORD
-from tests.e2e.conftest import assert_accessible
+from tests.e2e.conftest import assert_accessible, sign_in
 
 
 def _setup(make_user, make_sector):
@@ -43,10 +42,7 @@ def test_admin_publishes_a_two_part_session_and_a_visitor_finds_and_saves_it(
     second_day = first_day + timedelta(days=7)
 
     # The administrator signs in through the form.
-    page.goto("/sign-in")
-    page.fill("#email", admin.email)
-    page.fill("#password", TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, admin.email)
     page.goto("/admin/")
     page.get_by_role("link", name="Courses").click()
     assert_accessible(page)

@@ -9,8 +9,7 @@ from playwright.sync_api import expect
 
 from app.extensions import db
 from tests.attendance.conftest import COURSE, DAY, ROOM, at_london, pdf_text
-from tests.conftest import TEST_PASSWORD
-from tests.e2e.conftest import assert_accessible
+from tests.e2e.conftest import assert_accessible, sign_in
 
 DAY = datetime(2027, 3, 3, 9, 30)
 
@@ -18,14 +17,6 @@ DAY = datetime(2027, 3, 3, 9, 30)
 def _phone(open_page):
     return open_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
                      accept_downloads=True)
-
-
-def _sign_in(page, person):
-    page.goto("/sign-in")
-    page.get_by_label("E-mail address").fill(person.email)
-    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("h1")).to_have_text("Multi-agency safeguarding training")
 
 
 def _open_menu_item(page, name):
@@ -57,7 +48,7 @@ def test_trainer_marks_learner_gets_certificate_coordinator_sees_charge(
     # The evening before: the trainer downloads the sign-in sheet; marking is not open yet.
     set_now(at_london(datetime(2027, 3, 2, 19, 0)))
     page = phone_page
-    _sign_in(page, trainer)
+    sign_in(page, trainer.email)
     _open_menu_item(page, "My sessions")
     expect(page.locator("h1")).to_have_text("My sessions")
     assert_accessible(page)
@@ -99,7 +90,7 @@ def test_trainer_marks_learner_gets_certificate_coordinator_sees_charge(
 
     # The learner downloads her certificate from her training record.
     page = _phone(open_page)
-    _sign_in(page, zoe)
+    sign_in(page, zoe.email)
     _open_menu_item(page, "My training")
     expect(page.locator("h1")).to_have_text("My training record")
     assert "Safeguarding Level 3" in page.locator("main").inner_text()
@@ -114,7 +105,7 @@ def test_trainer_marks_learner_gets_certificate_coordinator_sees_charge(
 
     # The coordinator sees Sam's no-show and the charge for it.
     page = _phone(open_page)
-    _sign_in(page, coordinator)
+    sign_in(page, coordinator.email)
     _open_menu_item(page, "My agency")
     expect(page.locator(".govuk-caption-l")).to_have_text("Staff training")
     main = page.locator("main").inner_text()
@@ -150,7 +141,7 @@ def test_a_long_register_on_a_phone_keeps_save_in_reach_and_marks_survive_a_walk
     set_now(at_london(DAY.replace(hour=10)))
 
     page = phone_page
-    _sign_in(page, trainer)
+    sign_in(page, trainer.email)
     page.goto(f"/registers/{session.id}")
     legends = page.locator(".app-register-person legend").all_inner_texts()
     assert [name.strip() for name in legends] == [f"Sam {s}" for s in SURNAMES]

@@ -5,8 +5,7 @@ from openpyxl import load_workbook
 
 from app.accounts.models import ADMIN
 from app.extensions import db
-from tests.conftest import TEST_PASSWORD
-from tests.e2e.conftest import assert_accessible
+from tests.e2e.conftest import assert_accessible, sign_in
 from tests.reports.conftest import (  # noqa: F401  (the reports' fixtures, used here too)
     dataset,
     make_completion,
@@ -26,10 +25,7 @@ def test_import_a_needs_analysis_follow_a_gap_and_export(app, browser_page, data
     db.session.delete(dataset.tna)  # the journey imports its own
     db.session.commit()
     page = browser_page
-    page.goto("/sign-in")
-    page.get_by_label("E-mail address").fill(admin.email)
-    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, admin.email)
 
     page.locator(".govuk-service-navigation").get_by_role("link", name="Reports").click()
     assert page.locator("h1").inner_text() == "Reports"
