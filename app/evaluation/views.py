@@ -56,10 +56,10 @@ from app.evaluation.services import (
     update_course_setting,
 )
 from app.exports import csv_stream, download
-from app.reports.exports import XLSX_TYPE, Table, to_xlsx
 from app.extensions import db
 from app.inputs import query_int, query_page
 from app.refusals import refusals, show_refusal
+from app.spreadsheets import XLSX_TYPE, Table, to_xlsx
 
 # --- Answering by link (no sign-in) -------------------------------------------------------------
 
