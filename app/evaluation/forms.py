@@ -21,8 +21,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.evaluation.answering import field_name
 from app.evaluation.models import CHOOSE_MANY, KIND_LABELS, TEXT, Question
-from app.evaluation.services import field_name
 from app.forms import BaseForm, GovDateField
 
 
