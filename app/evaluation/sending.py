@@ -126,6 +126,18 @@ def _claim_reminder(invitation_id: int, column, condition, now: datetime) -> boo
     return result.rowcount == 1
 
 
+def _send_reminder(number: int, column, open_, due, now: datetime) -> int:
+    """Send reminder `number` on every open invitation it is due on; return how many went."""
+    sent = 0
+    due_ids = db.session.scalars(select(Invitation.id).where(open_, due).order_by(Invitation.id)).all()
+    for invitation_id in due_ids:
+        if _claim_reminder(invitation_id, column, open_, now):
+            invitation = db.session.get(Invitation, invitation_id, populate_existing=True)
+            notifications.notify_reminder(invitation, number, invitation_link(invitation))
+            sent += 1
+    return sent
+
+
 def send_reminders(now: datetime | None = None) -> int:
     """Remind people who have not answered: once after 7 days, once after 14, then no more."""
     now = now or utcnow()
@@ -134,29 +146,15 @@ def send_reminders(now: datetime | None = None) -> int:
     open_ = and_(Invitation.submitted_at.is_(None), Invitation.expires_at > now)
     # Counted from the latest sending, so a resent invitation is not followed at once by a reminder.
     last_sent = func.coalesce(Invitation.resent_at, Invitation.sent_at)
-    sent = 0
-    due_first = db.session.scalars(
-        select(Invitation.id).where(open_, Invitation.reminder_1_at.is_(None),
-                                    last_sent <= now - first).order_by(Invitation.id)
-    ).all()
-    for invitation_id in due_first:
-        if _claim_reminder(invitation_id, Invitation.reminder_1_at, open_, now):
-            invitation = db.session.get(Invitation, invitation_id, populate_existing=True)
-            notifications.notify_reminder(invitation, 1, invitation_link(invitation))
-            sent += 1
-    due_second = db.session.scalars(
-        select(Invitation.id).where(
-            open_, Invitation.reminder_1_at.is_not(None), Invitation.reminder_2_at.is_(None),
-            last_sent <= now - second,
-            # Keep the two reminders apart even when the job has not run for a while.
-            Invitation.reminder_1_at <= now - (second - first),
-        ).order_by(Invitation.id)
-    ).all()
-    for invitation_id in due_second:
-        if _claim_reminder(invitation_id, Invitation.reminder_2_at, open_, now):
-            invitation = db.session.get(Invitation, invitation_id, populate_existing=True)
-            notifications.notify_reminder(invitation, 2, invitation_link(invitation))
-            sent += 1
+    due_first = and_(Invitation.reminder_1_at.is_(None), last_sent <= now - first)
+    sent = _send_reminder(1, Invitation.reminder_1_at, open_, due_first, now)
+    due_second = and_(
+        Invitation.reminder_1_at.is_not(None), Invitation.reminder_2_at.is_(None),
+        last_sent <= now - second,
+        # Keep the two reminders apart even when the job has not run for a while.
+        Invitation.reminder_1_at <= now - (second - first),
+    )
+    sent += _send_reminder(2, Invitation.reminder_2_at, open_, due_second, now)
     db.session.flush()
     return sent
 

@@ -2,6 +2,8 @@
 L&D team's question sets, course settings and invitations."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -79,6 +81,20 @@ def _link_problem(exc: InvitationLinkError, manager: bool = False):
     return render_template("evaluation/link_problem.html", problem=exc, manager=manager), status
 
 
+def _send_by_link(form, send: Callable[[], object], thanks: str, invitation: Invitation,
+                  manager: bool = False, field: str | None = None):
+    """Run what a link's form sends: the thanks page, the link's problem, or None (the refusal is
+    then on the form)."""
+    with refusals(show=False) as attempt:
+        send()
+    if not attempt.refused:
+        return render_template(thanks, invitation=invitation)
+    if isinstance(attempt.error, InvitationLinkError):
+        return _link_problem(attempt.error, manager=manager)
+    show_refusal(form, attempt.error, field=field)
+    return None
+
+
 @bp.route("/evaluation/answer/<token>", methods=["GET", "POST"])
 @public
 def answer(token: str):
@@ -89,13 +105,10 @@ def answer(token: str):
     questions = questions_for(invitation)
     form = build_answer_form(questions)
     if form.validate_on_submit():
-        with refusals(show=False) as attempt:
-            submit_response(invitation, raw_answers(form, request.form))
-        if not attempt.refused:
-            return render_template("evaluation/thanks.html", invitation=invitation)
-        if isinstance(attempt.error, InvitationLinkError):
-            return _link_problem(attempt.error)
-        show_refusal(form, attempt.error)
+        sent = _send_by_link(form, lambda: submit_response(invitation, raw_answers(form, request.form)),
+                             "evaluation/thanks.html", invitation)
+        if sent is not None:
+            return sent
     return render_template("evaluation/answer.html", form=form, invitation=invitation,
                            fields=[(form[field_name(q)], q) for q in questions], SCALE=SCALE)
 
@@ -109,13 +122,11 @@ def manager_comment(token: str):
         return _link_problem(exc, manager=True)
     form = ManagerCommentForm()
     if form.validate_on_submit():
-        with refusals(show=False) as attempt:
-            submit_manager_comment(invitation, form.comment.data)
-        if not attempt.refused:
-            return render_template("evaluation/manager_thanks.html", invitation=invitation)
-        if isinstance(attempt.error, InvitationLinkError):
-            return _link_problem(attempt.error, manager=True)
-        show_refusal(form, attempt.error, field="comment")
+        sent = _send_by_link(form, lambda: submit_manager_comment(invitation, form.comment.data),
+                             "evaluation/manager_thanks.html", invitation, manager=True,
+                             field="comment")
+        if sent is not None:
+            return sent
     return render_template("evaluation/manager_comment.html", form=form, invitation=invitation)
 
 
