@@ -76,39 +76,38 @@ from app.spreadsheets import XLSX_TYPE, Table, to_xlsx
 # --- Answering by link (no sign-in) -------------------------------------------------------------
 
 
-def _link_problem(exc: InvitationLinkError, manager: bool = False):
+@bp.errorhandler(InvitationLinkError)
+def link_problem(exc: InvitationLinkError):
+    """Say why a link cannot be used: altered, closed, or already answered."""
     status = {"invalid": 400, "expired": 410, "submitted": 200}[exc.reason]
+    manager = request.endpoint == "evaluation.manager_comment"
     return render_template("evaluation/link_problem.html", problem=exc, manager=manager), status
 
 
 def _send_by_link(form, send: Callable[[], object], thanks: str, invitation: Invitation,
-                  manager: bool = False, field: str | None = None):
-    """Run what a link's form sends: the thanks page, the link's problem, or None (the refusal is
-    then on the form)."""
+                  field: str | None = None):
+    """Run what a link's form sends: the thanks page, or None with the refusal on the form."""
     with refusals(show=False) as attempt:
         send()
     if not attempt.refused:
         return render_template(thanks, invitation=invitation)
     if isinstance(attempt.error, InvitationLinkError):
-        return _link_problem(attempt.error, manager=manager)
+        raise attempt.error  # rolled back; link_problem shows it
     show_refusal(form, attempt.error, field=field)
     return None
 
 
+# A link that cannot be used raises InvitationLinkError, which link_problem shows.
 @bp.route("/evaluation/answer/<token>", methods=["GET", "POST"])
 @public
 def answer(token: str):
-    try:
-        invitation = open_invitation(token)
-    except InvitationLinkError as exc:
-        return _link_problem(exc)
+    invitation = open_invitation(token)
     questions = questions_for(invitation)
     form = build_answer_form(questions)
-    if form.validate_on_submit():
-        sent = _send_by_link(form, lambda: submit_response(invitation, raw_answers(form, request.form)),
-                             "evaluation/thanks.html", invitation)
-        if sent is not None:
-            return sent
+    if form.validate_on_submit() and (sent := _send_by_link(
+            form, lambda: submit_response(invitation, raw_answers(form, request.form)),
+            "evaluation/thanks.html", invitation)):
+        return sent
     return render_template("evaluation/answer.html", form=form, invitation=invitation,
                            fields=[(form[field_name(q)], q) for q in questions], SCALE=SCALE)
 
@@ -116,17 +115,12 @@ def answer(token: str):
 @bp.route("/evaluation/manager/<token>", methods=["GET", "POST"])
 @public
 def manager_comment(token: str):
-    try:
-        invitation = open_manager_link(token)
-    except InvitationLinkError as exc:
-        return _link_problem(exc, manager=True)
+    invitation = open_manager_link(token)
     form = ManagerCommentForm()
-    if form.validate_on_submit():
-        sent = _send_by_link(form, lambda: submit_manager_comment(invitation, form.comment.data),
-                             "evaluation/manager_thanks.html", invitation, manager=True,
-                             field="comment")
-        if sent is not None:
-            return sent
+    if form.validate_on_submit() and (sent := _send_by_link(
+            form, lambda: submit_manager_comment(invitation, form.comment.data),
+            "evaluation/manager_thanks.html", invitation, field="comment")):
+        return sent
     return render_template("evaluation/manager_comment.html", form=form, invitation=invitation)
 
 
