@@ -231,7 +231,6 @@ def discard_draft(question_set: QuestionSet, actor: User) -> None:
     db.session.flush()
 
 
-
 # --- A course's own questions ------------------------------------------------------------------
 
 def course_questions(course_id: int, stage: int) -> list[Question]:
