@@ -109,8 +109,8 @@ def _sqlite_engine_options(app: Flask) -> None:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
-# Each domain's blueprint, its URL prefix, and the modules that attach views, jobs and demo steps
-# to it. They are imported here rather than by their packages, so that one domain's models can be
+# Each domain's blueprint, its URL prefix, and the modules that attach views, jobs, demo steps
+# (and evaluation's certificate gate) to it. They are imported here rather than by their packages, so that one domain's models can be
 # imported by another's without pulling in views (the domains' models refer to each other). The
 # order is the order of the demo data: people, programme, bookings, registers, evaluation, reports.
 BLUEPRINTS = {
@@ -120,7 +120,7 @@ BLUEPRINTS = {
     "courses": (None, ("views", "admin_views", "demo")),
     "bookings": (None, ("views", "jobs", "demo")),
     "attendance": (None, ("views", "jobs", "demo")),
-    "evaluation": (None, ("views", "jobs", "demo")),
+    "evaluation": (None, ("views", "jobs", "demo", "certificate_gate")),
     "reports": (None, ("views", "jobs", "demo")),
 }
 

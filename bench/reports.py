@@ -192,7 +192,7 @@ def build_evaluations(db, bookings: list[dict], sessions: dict[int, dict], n_ans
                       rng: random.Random) -> int:
     """Invitations, responses and about `n_answers` rating answers for attended bookings."""
     from app.evaluation.models import STAGE_ONE, STAGE_TWO, Answer, Invitation, Question, Response
-    from app.evaluation.services import ensure_default_question_sets
+    from app.evaluation.question_sets import ensure_default_question_sets
 
     ensure_default_question_sets()
     db.session.commit()

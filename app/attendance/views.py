@@ -55,7 +55,7 @@ from app.bookings.models import (
 )
 from app.clock import today_london
 from app.courses.models import DRAFT, PUBLISHED, Session, session_trainers
-from app.evaluation.services import outstanding_evaluations
+from app.evaluation.queries import outstanding_evaluations
 from app.exports import csv_download, pdf_download
 from app.extensions import db
 from app.refusals import refusals

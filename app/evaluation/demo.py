@@ -13,15 +13,10 @@ from app.bookings.models import ATTENDED, CONFIRMED, PARTLY_ATTENDED, PRESENT_OU
 from app.clock import utcnow
 from app.courses.models import CANCELLED, Session
 from app.demo import demo_step
+from app.evaluation.answering import field_name, questions_for, submit_response
 from app.evaluation.models import STAGE_ONE, STAGE_TWO, Invitation
-from app.evaluation.services import (
-    current_question_set,
-    ensure_default_question_sets,
-    field_name,
-    questions_for,
-    stage_two_due_at,
-    submit_response,
-)
+from app.evaluation.question_sets import current_question_set, ensure_default_question_sets
+from app.evaluation.sending import stage_two_due_at
 from app.extensions import db
 
 PLANS = [

@@ -1,5 +1,5 @@
 """The evaluation's scheduled work, run by the job runner (app.jobs)."""
-from app.evaluation.services import send_due_evaluations
+from app.evaluation.sending import send_due_evaluations
 from app.jobs import job
 
 

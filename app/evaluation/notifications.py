@@ -27,40 +27,40 @@ def _subject(invitation: Invitation, prefix: str = "") -> str:
     return f"{prefix}{title}: how have you used the learning?"
 
 
+def _key(invitation: Invitation, event: str) -> str:
+    return f"evaluation:{invitation.booking_id}:stage{invitation.stage}:{event}"
+
+
+def _queue_invitation(invitation: Invitation, link: str, event: str, kind: str,
+                      subject_prefix: str = "") -> None:
+    # The invitation, its reminders and a resend are one e-mail, worded by its kind.
+    queue_email(
+        key=_key(invitation, event), to=invitation.user.email,
+        subject=_subject(invitation, subject_prefix), template="evaluation/emails/invitation",
+        kind=kind, **_context(invitation, link),
+    )
+
+
 def notify_invitation(invitation: Invitation, link: str) -> None:
     """Queue the invitation to a stage's evaluation."""
-    queue_email(
-        key=f"evaluation:{invitation.booking_id}:stage{invitation.stage}:invitation",
-        to=invitation.user.email, subject=_subject(invitation),
-        template="evaluation/emails/invitation", kind="invitation",
-        **_context(invitation, link),
-    )
+    _queue_invitation(invitation, link, "invitation", kind="invitation")
 
 
 def notify_reminder(invitation: Invitation, number: int, link: str) -> None:
     """Queue the first or second reminder to someone who has not answered."""
-    queue_email(
-        key=f"evaluation:{invitation.booking_id}:stage{invitation.stage}:reminder{number}",
-        to=invitation.user.email, subject=_subject(invitation, "Reminder: "),
-        template="evaluation/emails/invitation", kind="reminder",
-        **_context(invitation, link),
-    )
+    _queue_invitation(invitation, link, f"reminder{number}", kind="reminder",
+                      subject_prefix="Reminder: ")
 
 
 def notify_resent(invitation: Invitation, count: int, link: str) -> None:
     """Queue an invitation an administrator has sent again."""
-    queue_email(
-        key=f"evaluation:{invitation.booking_id}:stage{invitation.stage}:resent{count}",
-        to=invitation.user.email, subject=_subject(invitation),
-        template="evaluation/emails/invitation", kind="resent",
-        **_context(invitation, link),
-    )
+    _queue_invitation(invitation, link, f"resent{count}", kind="resent")
 
 
 def notify_manager_copy(invitation: Invitation, manager_email: str, link: str) -> None:
     """Queue the line manager's copy of the second evaluation, asking for their comment."""
     queue_email(
-        key=f"evaluation:{invitation.booking_id}:stage{invitation.stage}:manager",
+        key=_key(invitation, "manager"),
         to=manager_email,
         subject=f"{invitation.user.name} – putting {invitation.session.course.title} into practice",
         template="evaluation/emails/manager_copy",

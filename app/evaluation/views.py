@@ -2,16 +2,28 @@
 L&D team's question sets, course settings and invitations."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.accounts.access import ADMIN, REVIEWER, public, requires, signed_in
-from app.accounts.models import Sector, User
+from app.accounts.models import Sector
 from app.clock import financial_year, utcnow
 from app.courses.models import Course, Level, Session
 from app.courses.queries import visible_session
 from app.evaluation import bp, charts, figures
+from app.evaluation.answering import (
+    field_name,
+    open_invitation,
+    open_manager_link,
+    questions_for,
+    submit_manager_comment,
+    submit_response,
+)
+from app.evaluation.course_settings import course_setting, update_course_setting
+from app.evaluation.errors import InvitationLinkError
 from app.evaluation.forms import (
     CourseSettingsForm,
     ManagerCommentForm,
@@ -21,6 +33,7 @@ from app.evaluation.forms import (
     build_answer_form,
     raw_answers,
 )
+from app.evaluation.links import invitation_link
 from app.evaluation.models import (
     SCALE,
     STAGE_LABELS,
@@ -29,63 +42,72 @@ from app.evaluation.models import (
     Question,
     QuestionSet,
 )
-from app.evaluation.services import (
-    InvitationLinkError,
+from app.evaluation.queries import (
+    answered_by_question_set,
+    course_question_counts,
+    courses_by_title,
+    invitation_counts,
+    invitations_for,
+    question_set_versions,
+    session_invitations,
+    sessions_with_invitations,
+)
+from app.evaluation.question_sets import (
     QuestionData,
     course_questions,
-    course_setting,
     current_question_set,
     discard_draft,
     draft_question_set,
-    field_name,
-    invitation_link,
-    invitations_for,
     move_question,
-    open_invitation,
-    open_manager_link,
     publish_draft,
-    questions_for,
     remove_question,
-    resend_invitation,
     retire_course_question,
     save_course_question,
     save_question,
     start_draft,
-    submit_manager_comment,
-    submit_response,
-    update_course_setting,
 )
+from app.evaluation.sending import resend_invitation
 from app.exports import csv_stream, download
-from app.reports.exports import XLSX_TYPE, Table, to_xlsx
 from app.extensions import db
 from app.inputs import query_int, query_page
 from app.refusals import refusals, show_refusal
+from app.spreadsheets import XLSX_TYPE, Table, to_xlsx
 
 # --- Answering by link (no sign-in) -------------------------------------------------------------
 
 
-def _link_problem(exc: InvitationLinkError, manager: bool = False):
+@bp.errorhandler(InvitationLinkError)
+def link_problem(exc: InvitationLinkError):
+    """Say why a link cannot be used: altered, closed, or already answered."""
     status = {"invalid": 400, "expired": 410, "submitted": 200}[exc.reason]
+    manager = request.endpoint == "evaluation.manager_comment"
     return render_template("evaluation/link_problem.html", problem=exc, manager=manager), status
 
 
+def _send_by_link(form, send: Callable[[], object], thanks: str, invitation: Invitation,
+                  field: str | None = None):
+    """Run what a link's form sends: the thanks page, or None with the refusal on the form."""
+    with refusals(show=False) as attempt:
+        send()
+    if not attempt.refused:
+        return render_template(thanks, invitation=invitation)
+    if isinstance(attempt.error, InvitationLinkError):
+        raise attempt.error  # rolled back; link_problem shows it
+    show_refusal(form, attempt.error, field=field)
+    return None
+
+
+# A link that cannot be used raises InvitationLinkError, which link_problem shows.
 @bp.route("/evaluation/answer/<token>", methods=["GET", "POST"])
 @public
 def answer(token: str):
-    try:
-        invitation = open_invitation(token)
-    except InvitationLinkError as exc:
-        return _link_problem(exc)
+    invitation = open_invitation(token)
     questions = questions_for(invitation)
     form = build_answer_form(questions)
-    if form.validate_on_submit():
-        with refusals(show=False) as attempt:
-            submit_response(invitation, raw_answers(form, request.form))
-        if not attempt.refused:
-            return render_template("evaluation/thanks.html", invitation=invitation)
-        if isinstance(attempt.error, InvitationLinkError):
-            return _link_problem(attempt.error)
-        show_refusal(form, attempt.error)
+    if form.validate_on_submit() and (sent := _send_by_link(
+            form, lambda: submit_response(invitation, raw_answers(form, request.form)),
+            "evaluation/thanks.html", invitation)):
+        return sent
     return render_template("evaluation/answer.html", form=form, invitation=invitation,
                            fields=[(form[field_name(q)], q) for q in questions], SCALE=SCALE)
 
@@ -93,19 +115,12 @@ def answer(token: str):
 @bp.route("/evaluation/manager/<token>", methods=["GET", "POST"])
 @public
 def manager_comment(token: str):
-    try:
-        invitation = open_manager_link(token)
-    except InvitationLinkError as exc:
-        return _link_problem(exc, manager=True)
+    invitation = open_manager_link(token)
     form = ManagerCommentForm()
-    if form.validate_on_submit():
-        with refusals(show=False) as attempt:
-            submit_manager_comment(invitation, form.comment.data)
-        if not attempt.refused:
-            return render_template("evaluation/manager_thanks.html", invitation=invitation)
-        if isinstance(attempt.error, InvitationLinkError):
-            return _link_problem(attempt.error, manager=True)
-        show_refusal(form, attempt.error, field="comment")
+    if form.validate_on_submit() and (sent := _send_by_link(
+            form, lambda: submit_manager_comment(invitation, form.comment.data),
+            "evaluation/manager_thanks.html", invitation, field="comment")):
+        return sent
     return render_template("evaluation/manager_comment.html", form=form, invitation=invitation)
 
 
@@ -257,15 +272,11 @@ def review_summary():
 def question_sets():
     stages = []
     for stage in STAGES:
-        versions = db.session.scalars(
-            select(QuestionSet).where(QuestionSet.stage == stage).order_by(QuestionSet.version.desc())
-        ).all()
-        stages.append({"stage": stage, "label": STAGE_LABELS[stage], "versions": versions,
+        stages.append({"stage": stage, "label": STAGE_LABELS[stage],
+                       "versions": question_set_versions(stage),
                        "current": current_question_set(stage), "draft": draft_question_set(stage)})
-    answered = dict(db.session.execute(
-        select(Invitation.question_set_id, func.count(Invitation.submitted_at)).group_by(
-            Invitation.question_set_id)).all())
-    return render_template("evaluation/question_sets.html", stages=stages, answered=answered)
+    return render_template("evaluation/question_sets.html", stages=stages,
+                           answered=answered_by_question_set())
 
 
 @bp.route("/evaluation/questions/<int:set_id>")
@@ -390,14 +401,10 @@ def discard_version(set_id: int):
 @bp.route("/evaluation/courses")
 @requires(ADMIN)
 def course_list():
-    courses = db.session.scalars(select(Course).order_by(Course.title)).all()
-    extra_counts = dict(db.session.execute(
-        select(Question.course_id, func.count(Question.id))
-        .where(Question.course_id.is_not(None), Question.retired_at.is_(None))
-        .group_by(Question.course_id)).all())
+    courses = courses_by_title()
     return render_template("evaluation/courses.html", courses=courses,
                            settings={c.id: course_setting(c) for c in courses},
-                           extra_counts=extra_counts)
+                           extra_counts=course_question_counts())
 
 
 @bp.route("/evaluation/courses/<int:course_id>", methods=["GET", "POST"])
@@ -469,23 +476,10 @@ def invitations():
     now = utcnow()
     if session_id:
         session = db.session.get(Session, session_id) or abort(404)
-        rows = db.session.scalars(
-            select(Invitation).join(User, User.id == Invitation.user_id)
-            .where(Invitation.session_id == session.id).order_by(Invitation.stage, User.name)
-        ).all()
         return render_template("evaluation/invitations_session.html", session=session,
-                               invitations=rows, now=now)
-    page = query_page()
-    sessions = db.paginate(
-        select(Session).where(Session.id.in_(select(Invitation.session_id)))
-        .order_by(Session.starts_at.desc()), page=page, per_page=30, error_out=False)
-    ids = [s.id for s in sessions.items]
-    counts = {}
-    for sid, stage, sent, answered in db.session.execute(
-            select(Invitation.session_id, Invitation.stage, func.count(Invitation.id),
-                   func.count(Invitation.submitted_at))
-            .where(Invitation.session_id.in_(ids)).group_by(Invitation.session_id, Invitation.stage)):
-        counts[(sid, stage)] = (sent, answered)
+                               invitations=session_invitations(session), now=now)
+    sessions = sessions_with_invitations(query_page())
+    counts = invitation_counts([s.id for s in sessions.items])
     return render_template("evaluation/invitations.html", sessions=sessions, counts=counts)
 
 

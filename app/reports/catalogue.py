@@ -21,7 +21,7 @@ from app.exports import percent
 from app.extensions import db
 from app.inputs import query_int, query_page
 from app.reports import charts, figures
-from app.reports.exports import Table
+from app.spreadsheets import Table
 from app.reports.models import TrainingNeedsAnalysis
 from app.reports.periods import Period
 

@@ -30,7 +30,7 @@ from app.reports.catalogue import (
     people_list,
     people_request,
 )
-from app.reports.exports import CSV_TYPE, XLSX_TYPE, Table, to_csv, to_xlsx
+from app.spreadsheets import CSV_TYPE, XLSX_TYPE, Table, to_csv, to_xlsx
 from app.reports.forms import GapEmailForm, PeriodForm, TnaForm, TnaImportForm, TnaLineForm
 from app.reports.models import PENDING, TnaImport, TnaLine, TrainingNeedsAnalysis
 from app.reports.periods import Period, financial_year

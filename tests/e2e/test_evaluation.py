@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 from app.attendance.services import record_outcome
 from app.bookings.models import ATTENDED
-from app.evaluation.services import certificate_gate
+from app.evaluation.certificate_gate import certificate_gate
 from app.extensions import db
 from app.jobs import run_jobs
 from tests.e2e.conftest import assert_accessible, sign_in

@@ -9,13 +9,9 @@ from datetime import datetime
 
 import pytest
 
+from app.evaluation.answering import field_name, questions_for, submit_response
 from app.evaluation.models import STAGE_ONE, Invitation
-from app.evaluation.services import (
-    ensure_default_question_sets,
-    field_name,
-    questions_for,
-    submit_response,
-)
+from app.evaluation.question_sets import ensure_default_question_sets
 from app.extensions import db
 
 # A Tuesday in March 2027: sessions end at 16:30 UTC.

@@ -2,7 +2,8 @@
 from datetime import timedelta
 
 from app.bookings.models import ATTENDED
-from app.evaluation.services import outstanding_evaluations, send_due_evaluations
+from app.evaluation.queries import outstanding_evaluations
+from app.evaluation.sending import send_due_evaluations
 from app.extensions import db
 from tests.evaluation.conftest import SESSION_END, answer_by_key
 

@@ -13,6 +13,11 @@ from app.bookings.models import ATTENDED, DID_NOT_ATTEND, PARTLY_ATTENDED, TURNE
 from app.clock import financial_year
 from app.email import SENT, OutboxMessage
 from app.evaluation import figures
+from app.evaluation.answering import field_name, open_invitation, questions_for, submit_response
+from app.evaluation.certificate_gate import certificate_gate, first_evaluation_submitted
+from app.evaluation.course_settings import update_course_setting
+from app.evaluation.errors import AnswersInvalid, EvaluationError, InvitationLinkError
+from app.evaluation.links import invitation_link, invitation_token
 from app.evaluation.models import (
     STAGE_ONE,
     STAGE_TWO,
@@ -22,29 +27,16 @@ from app.evaluation.models import (
     QuestionSet,
     Response,
 )
-from app.evaluation.services import (
-    AnswersInvalid,
-    EvaluationError,
-    InvitationLinkError,
+from app.evaluation.question_sets import (
     QuestionData,
-    certificate_gate,
     current_question_set,
     ensure_default_question_sets,
-    field_name,
-    first_evaluation_submitted,
-    invitation_link,
-    invitation_token,
-    open_invitation,
     publish_draft,
-    questions_for,
-    resend_invitation,
     save_course_question,
     save_question,
-    send_due_evaluations,
     start_draft,
-    submit_response,
-    update_course_setting,
 )
+from app.evaluation.sending import resend_invitation, send_due_evaluations
 from app.extensions import db
 from app.jobs import run_jobs
 from app.locking import write_intent

@@ -11,15 +11,12 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from app.bookings.models import ATTENDED, Completion
+from app.evaluation.answering import field_name, questions_for
+from app.evaluation.course_settings import update_course_setting
 from app.evaluation.defaults import NO_NAMES_HINT
+from app.evaluation.links import invitation_token
 from app.evaluation.models import STAGE_ONE, STAGE_TWO, Invitation, ManagerComment, QuestionSet, Response
-from app.evaluation.services import (
-    current_question_set,
-    field_name,
-    invitation_token,
-    questions_for,
-    update_course_setting,
-)
+from app.evaluation.question_sets import current_question_set
 from app.extensions import db
 from app.jobs import run_jobs
 from tests.evaluation.conftest import SESSION_END, STAGE_ONE_DEFAULTS, answer_by_key, link_in

@@ -1,4 +1,8 @@
-"""Report tables written as CSV (one block per table) or XLSX (one sheet per table)."""
+"""Tables written as one CSV (one block per table) or one XLSX workbook (one sheet per table).
+
+Shared by every page that exports more than one table (reports, evaluation figures); cells go
+through app.exports, so a spreadsheet carries no formula smuggled in.
+"""
 from __future__ import annotations
 
 import io
