@@ -74,47 +74,9 @@ from app.courses.scheduling import (
 )
 from app.extensions import db
 from app.inputs import query_int, query_page, whole_number
-from app.refusals import first_input, refusals
+from app.refusals import refusals
 
 ADMIN_PAGE_SIZE = 100
-
-
-class ErrorSummary:
-    """Every error on a form, nested rows included, in page order, for the error summary."""
-
-    _fields: dict = {}
-
-    def __init__(self, form):
-        self.form = form
-
-    @property
-    def errors(self) -> dict[str, list[str]]:
-        found: dict[str, list[str]] = {}
-        _collect(self.form, found)
-        return found
-
-    def __bool__(self) -> bool:
-        return True
-
-
-def _collect(form, found: dict[str, list[str]]) -> None:
-    for field in form:
-        if isinstance(field, FieldList):
-            for message in field.errors:
-                if isinstance(message, str) and field.entries:
-                    found.setdefault(_anchor(first_input(field.entries[0])), [message])
-            for entry in field.entries:
-                if isinstance(entry, FormField):
-                    _collect(entry.form, found)
-                elif entry.errors:
-                    found.setdefault(_anchor(entry), [entry.errors[0]])
-        elif field.errors and isinstance(field.errors[0], str):
-            found.setdefault(_anchor(field), [field.errors[0]])
-
-
-def _anchor(field) -> str:
-    # Date boxes are named after the field; the first box (day) is what the link should focus.
-    return f"{field.id}-day" if field.type == "GovDateField" else field.id
 
 
 def _paths(aliases: dict[str, str] | None = None, index_maps: dict[str, list[int]] | None = None):
@@ -208,7 +170,7 @@ def admin_course_new():
         if not attempt.refused:
             flash(f"{course.title} added. Now add its sessions.", "success")
             return redirect(url_for("courses.admin_session_new", course_id=course.id))
-    return render_template("courses/admin/course_form.html", f=form, form=ErrorSummary(form), course=None)
+    return render_template("courses/admin/course_form.html", form=form, course=None)
 
 
 @bp.route("/admin/courses/<int:course_id>", methods=["GET", "POST"])
@@ -235,7 +197,7 @@ def admin_course_edit(course_id: int):
         if not attempt.refused:
             flash(f"{course.title} saved.", "success")
             return redirect(url_for("courses.admin_courses"))
-    return render_template("courses/admin/course_form.html", f=form, form=ErrorSummary(form), course=course,
+    return render_template("courses/admin/course_form.html", form=form, course=course,
                            session_count=session_count(course))
 
 
@@ -282,7 +244,7 @@ def admin_levels():
             flash(f"Level {level.name} added.", "success")
             return redirect(url_for("courses.admin_levels"))
     levels = levels_in_order()
-    return render_template("courses/admin/levels.html", f=form, form=ErrorSummary(form), levels=levels)
+    return render_template("courses/admin/levels.html", form=form, levels=levels)
 
 
 @bp.route("/admin/levels/<int:level_id>", methods=["GET", "POST"])
@@ -298,7 +260,7 @@ def admin_level_edit(level_id: int):
         if not attempt.refused:
             flash(f"Level {level.name} saved.", "success")
             return redirect(url_for("courses.admin_levels"))
-    return render_template("courses/admin/level_form.html", f=form, form=ErrorSummary(form), level=level)
+    return render_template("courses/admin/level_form.html", form=form, level=level)
 
 
 @bp.route("/admin/themes", methods=["GET", "POST"])
@@ -312,7 +274,7 @@ def admin_themes():
             flash(f"Theme {theme.name} added.", "success")
             return redirect(url_for("courses.admin_themes"))
     themes = themes_by_name()
-    return render_template("courses/admin/themes.html", f=form, form=ErrorSummary(form), themes=themes)
+    return render_template("courses/admin/themes.html", form=form, themes=themes)
 
 
 @bp.route("/admin/themes/<int:theme_id>", methods=["GET", "POST"])
@@ -326,7 +288,7 @@ def admin_theme_edit(theme_id: int):
         if not attempt.refused:
             flash(f"Theme {theme.name} saved.", "success")
             return redirect(url_for("courses.admin_themes"))
-    return render_template("courses/admin/theme_form.html", f=form, form=ErrorSummary(form), theme=theme)
+    return render_template("courses/admin/theme_form.html", form=form, theme=theme)
 
 
 @bp.route("/admin/themes/<int:theme_id>/delete", methods=["POST"])
@@ -362,7 +324,7 @@ def admin_venue_new():
         if not attempt.refused:
             flash(f"{venue.name} added.", "success")
             return redirect(url_for("courses.admin_venues"))
-    return render_template("courses/admin/venue_form.html", f=form, form=ErrorSummary(form), venue=None)
+    return render_template("courses/admin/venue_form.html", form=form, venue=None)
 
 
 @bp.route("/admin/venues/<int:venue_id>", methods=["GET", "POST"])
@@ -378,7 +340,7 @@ def admin_venue_edit(venue_id: int):
         if not attempt.refused:
             flash(f"{venue.name} saved.", "success")
             return redirect(url_for("courses.admin_venues"))
-    return render_template("courses/admin/venue_form.html", f=form, form=ErrorSummary(form), venue=venue)
+    return render_template("courses/admin/venue_form.html", form=form, venue=venue)
 
 
 # --- Sessions ------------------------------------------------------------------------------
@@ -560,7 +522,7 @@ def admin_session_new(course_id: int):
         if not attempt.refused:
             flash(f"Session added{' and published' if session.status == PUBLISHED else ' as a draft'}.", "success")
             return redirect(url_for("courses.admin_session_edit", session_id=session.id))
-    return render_template("courses/admin/session_form.html", f=form, form=ErrorSummary(form), course=course, session=None)
+    return render_template("courses/admin/session_form.html", form=form, course=course, session=None)
 
 
 @bp.route("/admin/sessions/<int:session_id>", methods=["GET", "POST"])
@@ -586,7 +548,7 @@ def admin_session_edit(session_id: int):
             flash("Session saved." + told, "success")
             return redirect(url_for("courses.admin_session_edit", session_id=session.id))
     availability = booking_facts().places([session])[session.id]
-    return render_template("courses/admin/session_form.html", f=form, form=ErrorSummary(form), course=session.course,
+    return render_template("courses/admin/session_form.html", form=form, course=session.course,
                            session=session, availability=availability)
 
 
@@ -604,7 +566,7 @@ def admin_session_copy(session_id: int):
         if not attempt.refused:
             flash(f"{len(copies)} draft cop{'ies' if len(copies) != 1 else 'y'} made. Tick them below and publish.", "success")
             return redirect(url_for("courses.admin_sessions", course=session.course_id, status=DRAFT))
-    return render_template("courses/admin/session_copy.html", f=form, form=ErrorSummary(form), session=session)
+    return render_template("courses/admin/session_copy.html", form=form, session=session)
 
 
 @bp.route("/admin/sessions/<int:session_id>/cancel", methods=["GET", "POST"])
@@ -619,7 +581,7 @@ def admin_session_cancel(session_id: int):
             flash("Session cancelled. The people booked will be told.", "success")
             return redirect(url_for("courses.admin_session_edit", session_id=session.id))
     held = booking_facts().places([session])[session.id].taken
-    return render_template("courses/admin/session_cancel.html", f=form, form=ErrorSummary(form), session=session,
+    return render_template("courses/admin/session_cancel.html", form=form, session=session,
                            held=held)
 
 
