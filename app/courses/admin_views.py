@@ -232,19 +232,27 @@ def admin_course_delete(course_id: int):
 # --- Levels, themes, venues ----------------------------------------------------------------
 
 
+def _saved(form, change, done: str, list_page: str):
+    """Run `change` (a service) for a submitted form; once saved, flash `done` (naming the thing
+    saved as {name}) and go back to `list_page`. None when there is nothing to save or it was refused."""
+    if not form.validate_on_submit():
+        return None
+    with refusals(form) as attempt:
+        thing = change()
+    if attempt.refused:
+        return None
+    flash(done.format(name=thing.name), "success")
+    return redirect(url_for(list_page))
+
+
 @bp.route("/admin/levels", methods=["GET", "POST"])
 @requires(ADMIN)
 def admin_levels():
     form = LevelForm()
-    if form.validate_on_submit():
-        with refusals(form) as attempt:
-            level = create_level(form.name.data, form.intercollegiate_level.data, current_user,
-                                 position=form.position.number)
-        if not attempt.refused:
-            flash(f"Level {level.name} added.", "success")
-            return redirect(url_for("courses.admin_levels"))
-    levels = levels_in_order()
-    return render_template("courses/admin/levels.html", form=form, levels=levels)
+    return _saved(form, lambda: create_level(form.name.data, form.intercollegiate_level.data, current_user,
+                                             position=form.position.number),
+                  "Level {name} added.", "courses.admin_levels") \
+        or render_template("courses/admin/levels.html", form=form, levels=levels_in_order())
 
 
 @bp.route("/admin/levels/<int:level_id>", methods=["GET", "POST"])
@@ -253,28 +261,18 @@ def admin_level_edit(level_id: int):
     level = _get_or_404(Level, level_id)
     form = LevelForm(data=None if request.method == "POST" else {
         "name": level.name, "intercollegiate_level": level.intercollegiate_level, "position": level.position})
-    if form.validate_on_submit():
-        with refusals(form) as attempt:
-            update_level(level, form.name.data, form.intercollegiate_level.data, current_user,
-                         position=form.position.number)
-        if not attempt.refused:
-            flash(f"Level {level.name} saved.", "success")
-            return redirect(url_for("courses.admin_levels"))
-    return render_template("courses/admin/level_form.html", form=form, level=level)
+    return _saved(form, lambda: update_level(level, form.name.data, form.intercollegiate_level.data, current_user,
+                                             position=form.position.number),
+                  "Level {name} saved.", "courses.admin_levels") \
+        or render_template("courses/admin/level_form.html", form=form, level=level)
 
 
 @bp.route("/admin/themes", methods=["GET", "POST"])
 @requires(ADMIN)
 def admin_themes():
     form = ThemeForm()
-    if form.validate_on_submit():
-        with refusals(form) as attempt:
-            theme = create_theme(form.name.data, current_user)
-        if not attempt.refused:
-            flash(f"Theme {theme.name} added.", "success")
-            return redirect(url_for("courses.admin_themes"))
-    themes = themes_by_name()
-    return render_template("courses/admin/themes.html", form=form, themes=themes)
+    return _saved(form, lambda: create_theme(form.name.data, current_user), "Theme {name} added.", "courses.admin_themes") \
+        or render_template("courses/admin/themes.html", form=form, themes=themes_by_name())
 
 
 @bp.route("/admin/themes/<int:theme_id>", methods=["GET", "POST"])
@@ -282,13 +280,9 @@ def admin_themes():
 def admin_theme_edit(theme_id: int):
     theme = _get_or_404(Theme, theme_id)
     form = ThemeForm(data=None if request.method == "POST" else {"name": theme.name})
-    if form.validate_on_submit():
-        with refusals(form) as attempt:
-            rename_theme(theme, form.name.data, current_user)
-        if not attempt.refused:
-            flash(f"Theme {theme.name} saved.", "success")
-            return redirect(url_for("courses.admin_themes"))
-    return render_template("courses/admin/theme_form.html", form=form, theme=theme)
+    return _saved(form, lambda: rename_theme(theme, form.name.data, current_user), "Theme {name} saved.",
+                  "courses.admin_themes") \
+        or render_template("courses/admin/theme_form.html", form=form, theme=theme)
 
 
 @bp.route("/admin/themes/<int:theme_id>/delete", methods=["POST"])
@@ -318,13 +312,8 @@ def _venue_details(form: VenueForm) -> VenueDetails:
 @requires(ADMIN)
 def admin_venue_new():
     form = VenueForm()
-    if form.validate_on_submit():
-        with refusals(form) as attempt:
-            venue = create_venue(_venue_details(form), current_user)
-        if not attempt.refused:
-            flash(f"{venue.name} added.", "success")
-            return redirect(url_for("courses.admin_venues"))
-    return render_template("courses/admin/venue_form.html", form=form, venue=None)
+    return _saved(form, lambda: create_venue(_venue_details(form), current_user), "{name} added.", "courses.admin_venues") \
+        or render_template("courses/admin/venue_form.html", form=form, venue=None)
 
 
 @bp.route("/admin/venues/<int:venue_id>", methods=["GET", "POST"])
@@ -334,13 +323,9 @@ def admin_venue_edit(venue_id: int):
     form = VenueForm(data=None if request.method == "POST" else {
         "name": venue.name, "address": venue.address, "access_information": venue.access_information,
         "active": venue.active})
-    if form.validate_on_submit():
-        with refusals(form) as attempt:
-            update_venue(venue, _venue_details(form), current_user)
-        if not attempt.refused:
-            flash(f"{venue.name} saved.", "success")
-            return redirect(url_for("courses.admin_venues"))
-    return render_template("courses/admin/venue_form.html", form=form, venue=venue)
+    return _saved(form, lambda: update_venue(venue, _venue_details(form), current_user), "{name} saved.",
+                  "courses.admin_venues") \
+        or render_template("courses/admin/venue_form.html", form=form, venue=venue)
 
 
 # --- Sessions ------------------------------------------------------------------------------
