@@ -63,7 +63,6 @@ def change_session_venue(session: Session, venue: Venue | None, actor: User, onl
     return update_session(session, plan, actor)
 
 
-
 def _times_differ(session: Session, parts: list[tuple[datetime, datetime]]) -> bool:
     current = sorted((p.starts_at, p.ends_at) for p in session.parts)
     return current != list(parts)
@@ -93,8 +92,6 @@ def _parts_to_remove(session: Session, parts: list[tuple[datetime, datetime]]) -
     existing = sorted(session.parts, key=lambda p: (p.starts_at, p.id or 0))
     return [{"uid": part_uid(session.id, part.id), "starts_at": part.starts_at.isoformat(),
              "ends_at": part.ends_at.isoformat()} for part in existing[len(parts):] if part.id is not None]
-
-
 
 
 def cancel_session(session: Session, reason: str, actor: User) -> Session:

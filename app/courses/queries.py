@@ -220,7 +220,6 @@ def admin_sessions_query(status: str, period: str, course_id: int, now: datetime
     return query
 
 
-
 def sessions_with_ids(ids: list[int]) -> list[Session]:
     """The sessions with these ids, loaded for their pages."""
     return load_sessions(select(Session).where(Session.id.in_(ids))) if ids else []

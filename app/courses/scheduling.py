@@ -55,7 +55,6 @@ class SessionPlan:
     reservations: list[ReservationPlan] = field(default_factory=list)
 
 
-
 def _reservation_key(sector: Sector | None, agency: Agency | None) -> tuple[str, int]:
     return ("agency", agency.id) if agency is not None else ("sector", sector.id if sector else 0)
 
@@ -151,7 +150,6 @@ def validate_plan(session: Session, plan: SessionPlan, *, check_past: bool) -> l
     return sorted(parts_utc)
 
 
-
 def create_session(course: Course, plan: SessionPlan, actor: User) -> Session:
     """Add a draft session of `course` with its parts, venue, trainers and reserved places."""
     if course.is_retired:
@@ -163,7 +161,6 @@ def create_session(course: Course, plan: SessionPlan, actor: User) -> Session:
     apply_plan(session, plan, parts)
     session.course = course
     return saved(session, new=True)
-
 
 
 def parts_in_utc(plan: SessionPlan) -> list[tuple[datetime, datetime]]:
@@ -235,7 +232,6 @@ def plan_from_session(session: Session) -> SessionPlan:
     )
 
 
-
 def publish_sessions(sessions: list[Session], actor: User) -> list[Session]:
     """Publish draft sessions so people can see and book them (all or none)."""
     if not sessions:
@@ -267,7 +263,6 @@ def publish_sessions(sessions: list[Session], actor: User) -> list[Session]:
 
 def _first_day(session: Session) -> str:
     return format_date(session.starts_at) if session.starts_at else "no date"
-
 
 
 def delete_session(session: Session, actor: User) -> None:
