@@ -5,6 +5,9 @@ the start), each reserved pool (for one agency or one sector) is for its own peo
 places (capacity minus all reservations) are for everyone. A person fills a place in their own
 agency's pool first, then their sector's, then a general place. From the release date every free
 place is general. Counts come from one grouped query for any number of sessions.
+
+This is the one home of counting the places bookings hold; the programme (courses) reads them
+through the answers registered at the end of this module (see app/courses/availability.py).
 """
 from __future__ import annotations
 
@@ -13,11 +16,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
-from app.bookings.models import HOLDS_PLACE, Booking
+from app.accounts.models import User
+from app.bookings.models import HOLDS_PLACE, Booking, Completion
 from app.clock import utcnow
-from app.courses.models import CANCELLED, PUBLISHED, Reservation, Session
+from app.courses.availability import Places, register_booking_facts
+from app.courses.models import CANCELLED, PUBLISHED, Course, Reservation, Session
 from app.extensions import db
 
 FEW_PLACES = 3
@@ -37,6 +42,15 @@ STATE_LABELS = {
     NOT_OPEN: "Not open yet",
     SESSION_CANCELLED: "Cancelled",
 }
+STATE_TAG_CLASSES = {
+    OPEN: "govuk-tag--green",
+    FEW: "govuk-tag--yellow",
+    FULL: "govuk-tag--orange",
+    CLOSED: "govuk-tag--grey",
+    NOT_OPEN: "govuk-tag--blue",
+    SESSION_CANCELLED: "govuk-tag--red",
+}
+BOOKABLE_STATES = (OPEN, FEW, FULL)
 GENERAL = None  # the pool key of general places
 
 
@@ -121,6 +135,27 @@ def is_released(session: Session, now: datetime | None = None) -> bool:
     return moment is not None and (now or utcnow()) >= moment
 
 
+def held_places(session_ids: Iterable[int]) -> dict[tuple[int, int | None], int]:
+    """Places held now, by (session id, reservation id or None for general places)."""
+    taken: dict[tuple[int, int | None], int] = defaultdict(int)
+    for session_id, reservation_id, count in db.session.execute(
+        select(Booking.session_id, Booking.reservation_id, func.count())
+        .where(Booking.session_id.in_(list(session_ids)), Booking.status.in_(HOLDS_PLACE))
+        .group_by(Booking.session_id, Booking.reservation_id)
+    ):
+        taken[(session_id, reservation_id)] = count
+    return taken
+
+
+def places_held_count() -> ColumnElement[int]:
+    """The number of places held on the session of the enclosing query (a correlated count)."""
+    return (
+        select(func.count()).select_from(Booking)
+        .where(Booking.session_id == Session.id, Booking.status.in_(HOLDS_PLACE))
+        .scalar_subquery()
+    )
+
+
 def availability_for(sessions: Iterable[Session], now: datetime | None = None) -> dict[int, Availability]:
     """Places on each session, from two grouped queries whatever the number of sessions."""
     sessions = list(sessions)
@@ -128,13 +163,7 @@ def availability_for(sessions: Iterable[Session], now: datetime | None = None) -
         return {}
     now = now or utcnow()
     ids = [s.id for s in sessions]
-    taken: dict[tuple[int, int | None], int] = defaultdict(int)
-    for session_id, reservation_id, count in db.session.execute(
-        select(Booking.session_id, Booking.reservation_id, func.count())
-        .where(Booking.session_id.in_(ids), Booking.status.in_(HOLDS_PLACE))
-        .group_by(Booking.session_id, Booking.reservation_id)
-    ):
-        taken[(session_id, reservation_id)] = count
+    taken = held_places(ids)
     pools: dict[int, list[Pool]] = defaultdict(list)
     for reservation in db.session.scalars(
         select(Reservation).where(Reservation.session_id.in_(ids)).order_by(Reservation.id)
@@ -185,3 +214,57 @@ def booking_state(session: Session, availability: Availability, now: datetime | 
     if availability.left <= FEW_PLACES:
         return FEW
     return OPEN
+
+
+class ProgrammeBookingFacts:
+    """The programme's questions about bookings, answered here (see app/courses/availability.py)."""
+
+    def places(self, sessions: Iterable[Session], now: datetime | None = None) -> dict[int, Places]:
+        sessions = list(sessions)
+        now = now or utcnow()
+        availability = availability_for(sessions, now)
+        result = {}
+        for session in sessions:
+            places = availability[session.id]
+            state = booking_state(session, places, now)
+            result[session.id] = Places(
+                taken=places.taken, left=places.left, state=state, state_label=STATE_LABELS[state],
+                state_class=STATE_TAG_CLASSES[state], bookable=state in BOOKABLE_STATES,
+                release_at=release_moment(session), detail=places,
+            )
+        return result
+
+    def has_places_left(self) -> ColumnElement[bool]:
+        return Session.capacity > places_held_count()
+
+    def held_by_reservation(self, session: Session) -> dict[int | None, int]:
+        if session.id is None:
+            return {}
+        return {reservation_id: count for (_, reservation_id), count in held_places([session.id]).items()}
+
+    def reservations_in_use(self, reservation_ids: Iterable[int]) -> set[int]:
+        ids = list(reservation_ids)
+        if not ids:
+            return set()
+        return set(db.session.scalars(
+            select(Booking.reservation_id).where(Booking.reservation_id.in_(ids)).distinct()
+        ))
+
+    def has_bookings(self, session: Session) -> bool:
+        return session.id is not None and db.session.scalar(
+            select(Booking.id).where(Booking.session_id == session.id).limit(1)
+        ) is not None
+
+    def has_completions(self, course: Course) -> bool:
+        return db.session.scalar(
+            select(Completion.id).where(Completion.course_id == course.id).limit(1)
+        ) is not None
+
+    def booking_refusal(self, session: Session, person: User) -> str | None:
+        # Imported here: the booking rules import this module for its counts.
+        from app.bookings.services import eligibility_problem
+
+        return eligibility_problem(session, person)
+
+
+register_booking_facts(ProgrammeBookingFacts())

@@ -5,15 +5,22 @@ from datetime import datetime, time
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 from wtforms import FieldList, FormField
 
 from app.accounts.access import ADMIN, requires
 from app.accounts.models import Agency, Sector, User
-from app.bookings.places import STATE_LABELS, availability_for, booking_state
-from app.clock import utcnow
 from app.courses import bp
+from app.courses.availability import booking_facts
+from app.courses.catalogue import (
+    CourseDetails,
+    create_course,
+    delete_course,
+    reinstate_course,
+    retire_course,
+    update_course,
+)
+from app.courses.changes import cancel_session, update_session
+from app.courses.copying import duplicate_session
 from app.courses.forms import (
     PART_ROWS,
     RESERVATION_ROWS,
@@ -27,79 +34,49 @@ from app.courses.forms import (
     ThemeForm,
     VenueForm,
 )
-from app.courses.models import DRAFT, PUBLISHED, Course, Level, Session, Theme, Venue
-from app.courses.queries import admin_sessions_query, count_of, load_sessions
-from app.courses.services import (
-    CourseDetails,
+from app.courses.models import CANCELLED, DRAFT, PUBLISHED, Course, Level, Session, Theme, Venue
+from app.courses.queries import (
+    active_agencies,
+    active_sectors,
+    admin_sessions_query,
+    catalogue,
+    count_of,
+    last_session_of,
+    levels_in_order,
+    load_sessions,
+    refresher_courses,
+    session_count,
+    sessions_with_ids,
+    themes_by_name,
+    trainer_candidates,
+    upcoming_session_counts,
+    venues_by_name,
+    with_ids,
+)
+from app.courses.reference_data import (
+    VenueDetails,
+    create_level,
+    create_theme,
+    create_venue,
+    delete_theme,
+    rename_theme,
+    update_level,
+    update_venue,
+)
+from app.courses.scheduling import (
     PartTimes,
     ReservationPlan,
     SessionPlan,
-    VenueDetails,
-    cancel_session,
-    create_course,
-    create_level,
     create_session,
-    create_theme,
-    create_venue,
-    delete_course,
     delete_session,
-    delete_theme,
-    duplicate_session,
     plan_from_session,
     publish_sessions,
-    reinstate_course,
-    rename_theme,
-    retire_course,
-    trainer_candidates,
-    update_course,
-    update_level,
-    update_session,
-    update_venue,
 )
-from app.courses.views import STATE_TAG_CLASSES
 from app.extensions import db
 from app.inputs import query_int, query_page, whole_number
-from app.refusals import first_input, refusals
+from app.refusals import refusals
 
 ADMIN_PAGE_SIZE = 100
-
-
-class ErrorSummary:
-    """Every error on a form, nested rows included, in page order, for the error summary."""
-
-    _fields: dict = {}
-
-    def __init__(self, form):
-        self.form = form
-
-    @property
-    def errors(self) -> dict[str, list[str]]:
-        found: dict[str, list[str]] = {}
-        _collect(self.form, found)
-        return found
-
-    def __bool__(self) -> bool:
-        return True
-
-
-def _collect(form, found: dict[str, list[str]]) -> None:
-    for field in form:
-        if isinstance(field, FieldList):
-            for message in field.errors:
-                if isinstance(message, str) and field.entries:
-                    found.setdefault(_anchor(first_input(field.entries[0])), [message])
-            for entry in field.entries:
-                if isinstance(entry, FormField):
-                    _collect(entry.form, found)
-                elif entry.errors:
-                    found.setdefault(_anchor(entry), [entry.errors[0]])
-        elif field.errors and isinstance(field.errors[0], str):
-            found.setdefault(_anchor(field), [field.errors[0]])
-
-
-def _anchor(field) -> str:
-    # Date boxes are named after the field; the first box (day) is what the link should focus.
-    return f"{field.id}-day" if field.type == "GovDateField" else field.id
 
 
 def _paths(aliases: dict[str, str] | None = None, index_maps: dict[str, list[int]] | None = None):
@@ -135,50 +112,39 @@ def _get_or_404(model, object_id: int):
 @requires(ADMIN)
 def admin_courses():
     show_retired = request.args.get("retired") == "1"
-    query = select(Course).options(selectinload(Course.level)).order_by(Course.title)
-    if not show_retired:
-        query = query.where(Course.retired_at.is_(None))
-    courses = db.session.scalars(query).all()
-    upcoming = dict(db.session.execute(
-        select(Session.course_id, func.count()).where(Session.starts_at > utcnow(), Session.status != "cancelled")
-        .group_by(Session.course_id)
-    ).all())
+    courses = catalogue(include_retired=show_retired)
+    upcoming = upcoming_session_counts()
     return render_template("courses/admin/courses.html", courses=courses, upcoming=upcoming, show_retired=show_retired)
 
 
 def _course_choices(form: CourseForm, course: Course | None) -> None:
     form.level_id.choices = [(0, "No level")] + [
         (lv.id, lv.name + (f" (Intercollegiate {lv.intercollegiate_level})" if lv.intercollegiate_level else ""))
-        for lv in db.session.scalars(select(Level).order_by(Level.position, Level.name))
+        for lv in levels_in_order()
     ]
-    form.theme_ids.choices = [(t.id, t.name) for t in db.session.scalars(select(Theme).order_by(Theme.name))]
-    form.audience_sector_ids.choices = [
-        (s.id, s.name) for s in db.session.scalars(select(Sector).where(Sector.active.is_(True)).order_by(Sector.position))
-    ]
+    form.theme_ids.choices = [(t.id, t.name) for t in themes_by_name()]
+    form.audience_sector_ids.choices = [(s.id, s.name) for s in active_sectors()]
     form.renews_course_id.choices = [(0, "No other course")] + [
         (c.id, f"{c.title} ({c.code})")
-        for c in db.session.scalars(select(Course).where(Course.refresher_months > 0).order_by(Course.title))
+        for c in refresher_courses()
         if (course is None or c.id != course.id) and (not c.is_retired or (course and c.id == course.renews_course_id))
     ]
     current = {c.id for c in course.prerequisites} if course else set()
     form.prerequisite_ids.choices = [
         (c.id, f"{c.title} ({c.code})")
-        for c in db.session.scalars(select(Course).order_by(Course.title))
+        for c in catalogue()
         if (course is None or c.id != course.id) and (not c.is_retired or c.id in current)
     ]
 
 
 def _course_details(form: CourseForm) -> CourseDetails:
-    def pick(model, ids):
-        return list(db.session.scalars(select(model).where(model.id.in_(ids or [])))) if ids else []
-
     return CourseDetails(
         code=form.code.data, title=form.title.data, description=form.description.data,
         learning_outcomes=form.learning_outcomes.data, audience_roles=form.audience_roles.data,
         grew_from=form.grew_from.data,
         level=db.session.get(Level, form.level_id.data) if form.level_id.data else None,
-        themes=pick(Theme, form.theme_ids.data), audience_sectors=pick(Sector, form.audience_sector_ids.data),
-        prerequisites=pick(Course, form.prerequisite_ids.data),
+        themes=with_ids(Theme, form.theme_ids.data), audience_sectors=with_ids(Sector, form.audience_sector_ids.data),
+        prerequisites=with_ids(Course, form.prerequisite_ids.data),
         duration_hours=form.hours, is_online=form.is_online.data,
         refresher_months=form.refresher_months.number,
         renews=db.session.get(Course, form.renews_course_id.data) if form.renews_course_id.data else None,
@@ -204,7 +170,7 @@ def admin_course_new():
         if not attempt.refused:
             flash(f"{course.title} added. Now add its sessions.", "success")
             return redirect(url_for("courses.admin_session_new", course_id=course.id))
-    return render_template("courses/admin/course_form.html", f=form, form=ErrorSummary(form), course=None)
+    return render_template("courses/admin/course_form.html", form=form, course=None)
 
 
 @bp.route("/admin/courses/<int:course_id>", methods=["GET", "POST"])
@@ -231,9 +197,8 @@ def admin_course_edit(course_id: int):
         if not attempt.refused:
             flash(f"{course.title} saved.", "success")
             return redirect(url_for("courses.admin_courses"))
-    session_count = db.session.scalar(select(func.count()).select_from(Session).where(Session.course_id == course.id))
-    return render_template("courses/admin/course_form.html", f=form, form=ErrorSummary(form), course=course,
-                           session_count=session_count)
+    return render_template("courses/admin/course_form.html", form=form, course=course,
+                           session_count=session_count(course))
 
 
 def _course_action(course_id: int, action, done: str):
@@ -267,19 +232,27 @@ def admin_course_delete(course_id: int):
 # --- Levels, themes, venues ----------------------------------------------------------------
 
 
+def _saved(form, change, done: str, list_page: str):
+    """Run `change` (a service) for a submitted form; once saved, flash `done` (naming the thing
+    saved as {name}) and go back to `list_page`. None when there is nothing to save or it was refused."""
+    if not form.validate_on_submit():
+        return None
+    with refusals(form) as attempt:
+        thing = change()
+    if attempt.refused:
+        return None
+    flash(done.format(name=thing.name), "success")
+    return redirect(url_for(list_page))
+
+
 @bp.route("/admin/levels", methods=["GET", "POST"])
 @requires(ADMIN)
 def admin_levels():
     form = LevelForm()
-    if form.validate_on_submit():
-        with refusals(form) as attempt:
-            level = create_level(form.name.data, form.intercollegiate_level.data, current_user,
-                                 position=form.position.number)
-        if not attempt.refused:
-            flash(f"Level {level.name} added.", "success")
-            return redirect(url_for("courses.admin_levels"))
-    levels = db.session.scalars(select(Level).order_by(Level.position, Level.name)).all()
-    return render_template("courses/admin/levels.html", f=form, form=ErrorSummary(form), levels=levels)
+    return _saved(form, lambda: create_level(form.name.data, form.intercollegiate_level.data, current_user,
+                                             position=form.position.number),
+                  "Level {name} added.", "courses.admin_levels") \
+        or render_template("courses/admin/levels.html", form=form, levels=levels_in_order())
 
 
 @bp.route("/admin/levels/<int:level_id>", methods=["GET", "POST"])
@@ -288,28 +261,18 @@ def admin_level_edit(level_id: int):
     level = _get_or_404(Level, level_id)
     form = LevelForm(data=None if request.method == "POST" else {
         "name": level.name, "intercollegiate_level": level.intercollegiate_level, "position": level.position})
-    if form.validate_on_submit():
-        with refusals(form) as attempt:
-            update_level(level, form.name.data, form.intercollegiate_level.data, current_user,
-                         position=form.position.number)
-        if not attempt.refused:
-            flash(f"Level {level.name} saved.", "success")
-            return redirect(url_for("courses.admin_levels"))
-    return render_template("courses/admin/level_form.html", f=form, form=ErrorSummary(form), level=level)
+    return _saved(form, lambda: update_level(level, form.name.data, form.intercollegiate_level.data, current_user,
+                                             position=form.position.number),
+                  "Level {name} saved.", "courses.admin_levels") \
+        or render_template("courses/admin/level_form.html", form=form, level=level)
 
 
 @bp.route("/admin/themes", methods=["GET", "POST"])
 @requires(ADMIN)
 def admin_themes():
     form = ThemeForm()
-    if form.validate_on_submit():
-        with refusals(form) as attempt:
-            theme = create_theme(form.name.data, current_user)
-        if not attempt.refused:
-            flash(f"Theme {theme.name} added.", "success")
-            return redirect(url_for("courses.admin_themes"))
-    themes = db.session.scalars(select(Theme).order_by(Theme.name)).all()
-    return render_template("courses/admin/themes.html", f=form, form=ErrorSummary(form), themes=themes)
+    return _saved(form, lambda: create_theme(form.name.data, current_user), "Theme {name} added.", "courses.admin_themes") \
+        or render_template("courses/admin/themes.html", form=form, themes=themes_by_name())
 
 
 @bp.route("/admin/themes/<int:theme_id>", methods=["GET", "POST"])
@@ -317,13 +280,9 @@ def admin_themes():
 def admin_theme_edit(theme_id: int):
     theme = _get_or_404(Theme, theme_id)
     form = ThemeForm(data=None if request.method == "POST" else {"name": theme.name})
-    if form.validate_on_submit():
-        with refusals(form) as attempt:
-            rename_theme(theme, form.name.data, current_user)
-        if not attempt.refused:
-            flash(f"Theme {theme.name} saved.", "success")
-            return redirect(url_for("courses.admin_themes"))
-    return render_template("courses/admin/theme_form.html", f=form, form=ErrorSummary(form), theme=theme)
+    return _saved(form, lambda: rename_theme(theme, form.name.data, current_user), "Theme {name} saved.",
+                  "courses.admin_themes") \
+        or render_template("courses/admin/theme_form.html", form=form, theme=theme)
 
 
 @bp.route("/admin/themes/<int:theme_id>/delete", methods=["POST"])
@@ -340,7 +299,7 @@ def admin_theme_delete(theme_id: int):
 @bp.route("/admin/venues")
 @requires(ADMIN)
 def admin_venues():
-    venues = db.session.scalars(select(Venue).order_by(Venue.active.desc(), Venue.name)).all()
+    venues = venues_by_name(active_first=True)
     return render_template("courses/admin/venues.html", venues=venues)
 
 
@@ -353,13 +312,8 @@ def _venue_details(form: VenueForm) -> VenueDetails:
 @requires(ADMIN)
 def admin_venue_new():
     form = VenueForm()
-    if form.validate_on_submit():
-        with refusals(form) as attempt:
-            venue = create_venue(_venue_details(form), current_user)
-        if not attempt.refused:
-            flash(f"{venue.name} added.", "success")
-            return redirect(url_for("courses.admin_venues"))
-    return render_template("courses/admin/venue_form.html", f=form, form=ErrorSummary(form), venue=None)
+    return _saved(form, lambda: create_venue(_venue_details(form), current_user), "{name} added.", "courses.admin_venues") \
+        or render_template("courses/admin/venue_form.html", form=form, venue=None)
 
 
 @bp.route("/admin/venues/<int:venue_id>", methods=["GET", "POST"])
@@ -369,13 +323,9 @@ def admin_venue_edit(venue_id: int):
     form = VenueForm(data=None if request.method == "POST" else {
         "name": venue.name, "address": venue.address, "access_information": venue.access_information,
         "active": venue.active})
-    if form.validate_on_submit():
-        with refusals(form) as attempt:
-            update_venue(venue, _venue_details(form), current_user)
-        if not attempt.refused:
-            flash(f"{venue.name} saved.", "success")
-            return redirect(url_for("courses.admin_venues"))
-    return render_template("courses/admin/venue_form.html", f=form, form=ErrorSummary(form), venue=venue)
+    return _saved(form, lambda: update_venue(venue, _venue_details(form), current_user), "{name} saved.",
+                  "courses.admin_venues") \
+        or render_template("courses/admin/venue_form.html", form=form, venue=venue)
 
 
 # --- Sessions ------------------------------------------------------------------------------
@@ -391,19 +341,17 @@ def admin_sessions():
     total = count_of(query)
     page = query_page()
     sessions = load_sessions(query, limit=ADMIN_PAGE_SIZE, offset=(page - 1) * ADMIN_PAGE_SIZE)
-    now = utcnow()
-    availability = availability_for(sessions, now)
+    places_on = booking_facts().places(sessions)
     rows = []
     for session in sessions:
-        places = availability[session.id]
-        state = booking_state(session, places, now)
+        places = places_on[session.id]
         rows.append({
             "session": session, "taken": places.taken, "left": places.left,
             "fill": round(100 * places.taken / session.capacity) if session.capacity else 0,
-            "state_label": STATE_LABELS[state] if session.status != DRAFT else "Draft",
-            "state_class": STATE_TAG_CLASSES.get(state, "") if session.status != DRAFT else "govuk-tag--grey",
+            "state_label": places.state_label if session.status != DRAFT else "Draft",
+            "state_class": places.state_class if session.status != DRAFT else "govuk-tag--grey",
         })
-    courses = db.session.scalars(select(Course).order_by(Course.title)).all()
+    courses = catalogue()
     return render_template(
         "courses/admin/sessions.html", rows=rows, status=status, period=period, course_id=course_id,
         courses=courses, total=total, page=page, pages=max((total + ADMIN_PAGE_SIZE - 1) // ADMIN_PAGE_SIZE, 1),
@@ -414,7 +362,7 @@ def admin_sessions():
 @requires(ADMIN)
 def admin_sessions_publish():
     ids = [n for n in map(whole_number, request.form.getlist("session_ids")) if n is not None]
-    sessions = load_sessions(select(Session).where(Session.id.in_(ids))) if ids else []
+    sessions = sessions_with_ids(ids)
     with refusals() as attempt:
         published = publish_sessions(sessions, current_user)
     if not attempt.refused:
@@ -440,12 +388,11 @@ def _session_form(formdata=None, data=None, part_rows: int = PART_ROWS) -> Sessi
 
 
 def _session_choices(form: SessionForm, session: Session | None) -> None:
-    venues = db.session.scalars(select(Venue).order_by(Venue.name)).all()
+    venues = venues_by_name()
     form.venue_id.choices = [(0, "No venue: online only")] + [
         (v.id, v.name) for v in venues if v.active or (session is not None and v.id == session.venue_id)
     ]
-    sectors = db.session.scalars(select(Sector).where(Sector.active.is_(True)).order_by(Sector.position)).all()
-    agencies = db.session.scalars(select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)).all()
+    sectors, agencies = active_sectors(), active_agencies()
     for entry in form.reservations.entries:
         entry.form.sector_id.choices = [(0, "Choose a sector")] + [(s.id, s.name) for s in sectors]
         entry.form.agency_id.choices = [(0, "Choose an agency")] + [(a.id, a.name) for a in agencies]
@@ -498,8 +445,7 @@ def _plan_from_form(form: SessionForm) -> tuple[SessionPlan, dict[str, list[int]
             agency=db.session.get(Agency, row.agency_id.data) if row.agency_id.data else None,
         ))
         reservation_rows.append(index)
-    trainers = list(db.session.scalars(select(User).where(User.id.in_(form.trainer_ids.data or [])))) \
-        if form.trainer_ids.data else []
+    trainers = with_ids(User, form.trainer_ids.data)
 
     def moment(day, clock, default):
         return datetime.combine(day, clock or default) if day else None
@@ -526,9 +472,7 @@ SESSION_ALIASES = {"venue": "venue_id", "booking_opens_at": "booking_opens_on", 
 
 def _new_session_defaults(course: Course) -> dict:
     """A new session starts from the course's last one (venue, places, reservations, trainers)."""
-    last = db.session.scalar(
-        select(Session).where(Session.course_id == course.id).order_by(Session.created_at.desc(), Session.id.desc())
-    )
+    last = last_session_of(course)
     if last is None:
         return _session_data(SessionPlan(parts=[], capacity=24), PART_ROWS)
     plan = plan_from_session(last)
@@ -563,7 +507,7 @@ def admin_session_new(course_id: int):
         if not attempt.refused:
             flash(f"Session added{' and published' if session.status == PUBLISHED else ' as a draft'}.", "success")
             return redirect(url_for("courses.admin_session_edit", session_id=session.id))
-    return render_template("courses/admin/session_form.html", f=form, form=ErrorSummary(form), course=course, session=None)
+    return render_template("courses/admin/session_form.html", form=form, course=course, session=None)
 
 
 @bp.route("/admin/sessions/<int:session_id>", methods=["GET", "POST"])
@@ -576,7 +520,7 @@ def admin_session_edit(session_id: int):
     else:
         form = _session_form(data=_session_data(plan_from_session(session), rows), part_rows=rows)
     _session_choices(form, session)
-    if request.method == "POST" and session.status == "cancelled":
+    if request.method == "POST" and session.status == CANCELLED:
         flash("This session is cancelled and cannot be changed.", "error")
         return redirect(url_for("courses.admin_session_edit", session_id=session.id))
     if request.method == "POST" and form.validate():
@@ -588,8 +532,8 @@ def admin_session_edit(session_id: int):
             told = " The people booked will be told about the change." if session.sequence != sequence_before else ""
             flash("Session saved." + told, "success")
             return redirect(url_for("courses.admin_session_edit", session_id=session.id))
-    availability = availability_for([session])[session.id] if session.id else None
-    return render_template("courses/admin/session_form.html", f=form, form=ErrorSummary(form), course=session.course,
+    availability = booking_facts().places([session])[session.id]
+    return render_template("courses/admin/session_form.html", form=form, course=session.course,
                            session=session, availability=availability)
 
 
@@ -607,7 +551,7 @@ def admin_session_copy(session_id: int):
         if not attempt.refused:
             flash(f"{len(copies)} draft cop{'ies' if len(copies) != 1 else 'y'} made. Tick them below and publish.", "success")
             return redirect(url_for("courses.admin_sessions", course=session.course_id, status=DRAFT))
-    return render_template("courses/admin/session_copy.html", f=form, form=ErrorSummary(form), session=session)
+    return render_template("courses/admin/session_copy.html", form=form, session=session)
 
 
 @bp.route("/admin/sessions/<int:session_id>/cancel", methods=["GET", "POST"])
@@ -621,8 +565,8 @@ def admin_session_cancel(session_id: int):
         if not attempt.refused:
             flash("Session cancelled. The people booked will be told.", "success")
             return redirect(url_for("courses.admin_session_edit", session_id=session.id))
-    held = availability_for([session])[session.id].taken
-    return render_template("courses/admin/session_cancel.html", f=form, form=ErrorSummary(form), session=session,
+    held = booking_facts().places([session])[session.id].taken
+    return render_template("courses/admin/session_cancel.html", form=form, session=session,
                            held=held)
 
 

@@ -25,10 +25,45 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.forms import BaseForm, GovDateField, SubForm
+from app.refusals import first_input
 
 PART_ROWS = 4
 RESERVATION_ROWS = 6
 COPY_ROWS = 6
+
+
+class AdminForm(BaseForm):
+    """A programme administration form whose `errors` feed the page's error summary whole.
+
+    The errors of nested rows (a session's parts and reserved places, a copy's dates) are listed
+    too, in page order, each keyed by the id its link focuses (the day box of a date).
+    """
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        _collect_errors(self, found)
+        return found
+
+
+def _collect_errors(form, found: dict[str, list[str]]) -> None:
+    for field in form:
+        if isinstance(field, FieldList):
+            for message in field.errors:
+                if isinstance(message, str) and field.entries:
+                    found.setdefault(_anchor(first_input(field.entries[0])), [message])
+            for entry in field.entries:
+                if isinstance(entry, FormField):
+                    _collect_errors(entry.form, found)
+                elif entry.errors:
+                    found.setdefault(_anchor(entry), [entry.errors[0]])
+        elif field.errors and isinstance(field.errors[0], str):
+            found.setdefault(_anchor(field), [field.errors[0]])
+
+
+def _anchor(field) -> str:
+    # Date boxes are named after the field; the first box (day) is what the link should focus.
+    return f"{field.id}-day" if field.type == "GovDateField" else field.id
 
 
 # Sessions are run in this century: a year beyond is a typing slip.
@@ -102,7 +137,7 @@ class MultiCheckboxField(SelectMultipleField):
         self.data = [d for d in (self.data or []) if str(d) in values]
 
 
-class CourseForm(BaseForm):
+class CourseForm(AdminForm):
     title = StringField("Title", widget=GovTextInput(), validators=[DataRequired("Enter the course’s title"), Length(max=200)])
     code = StringField("Short code", widget=GovTextInput(), description="Letters, numbers and hyphens, for example L3 or SCR-PRAC. It appears in web addresses.",
                        validators=[DataRequired("Enter a short code for the course, for example L3"), Length(max=30)])
@@ -146,7 +181,7 @@ class CourseForm(BaseForm):
         self.charge_pence = int(Decimal(text) * 100)
 
 
-class LevelForm(BaseForm):
+class LevelForm(AdminForm):
     name = StringField("Level name", widget=GovTextInput(), description="The partnership’s own name, for example Level 3 or Conference.",
                        validators=[DataRequired("Enter the level’s name"), Length(max=100)])
     intercollegiate_level = StringField("Intercollegiate level", widget=GovTextInput(),
@@ -156,12 +191,12 @@ class LevelForm(BaseForm):
     submit = SubmitField("Save level", widget=GovSubmitInput())
 
 
-class ThemeForm(BaseForm):
+class ThemeForm(AdminForm):
     name = StringField("Theme", widget=GovTextInput(), validators=[DataRequired("Enter the theme’s name"), Length(max=100)])
     submit = SubmitField("Save theme", widget=GovSubmitInput())
 
 
-class VenueForm(BaseForm):
+class VenueForm(AdminForm):
     name = StringField("Venue name", widget=GovTextInput(), validators=[DataRequired("Enter the venue’s name"), Length(max=200)])
     address = StringField("Address", widget=GovTextArea(), validators=[DataRequired("Enter the venue’s address")])
     access_information = StringField("Access information", widget=GovTextArea(),
@@ -206,7 +241,7 @@ class ReservationForm(SubForm):
         return not self.sector_id.data and not self.agency_id.data and not (self.places.data or "").strip()
 
 
-class SessionForm(BaseForm):
+class SessionForm(AdminForm):
     parts = FieldList(FormField(PartForm), min_entries=PART_ROWS, max_entries=PART_ROWS)
     venue_id = SelectField("Venue", widget=GovSelect(), coerce=int, validate_choice=False)
     online_url = StringField("Online joining link", widget=GovTextInput(), validators=[Length(max=500)],
@@ -241,12 +276,12 @@ class SessionForm(BaseForm):
             raise ValidationError("Enter the date and times of at least one part")
 
 
-class SessionCopyForm(BaseForm):
+class SessionCopyForm(AdminForm):
     dates = FieldList(GovDateField("First day of the copy", years=SESSION_YEARS), min_entries=COPY_ROWS, max_entries=COPY_ROWS)
     submit = SubmitField("Make the copies", widget=GovSubmitInput())
 
 
-class SessionCancelForm(BaseForm):
+class SessionCancelForm(AdminForm):
     reason = StringField("Reason for cancelling", widget=GovTextArea(),
                          description="People booked will see this in the message telling them.",
                          validators=[DataRequired("Enter the reason for cancelling"), Length(max=2000)])

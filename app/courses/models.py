@@ -18,30 +18,21 @@ DRAFT = "draft"
 PUBLISHED = "published"
 CANCELLED = "cancelled"
 
-course_themes = Table(
-    "course_themes",
-    db.metadata,
-    Column("course_id", ForeignKey("courses.id"), primary_key=True),
-    Column("theme_id", ForeignKey("themes.id"), primary_key=True),
-)
-course_audience_sectors = Table(
-    "course_audience_sectors",
-    db.metadata,
-    Column("course_id", ForeignKey("courses.id"), primary_key=True),
-    Column("sector_id", ForeignKey("sectors.id"), primary_key=True),
-)
-course_prerequisites = Table(
-    "course_prerequisites",
-    db.metadata,
-    Column("course_id", ForeignKey("courses.id"), primary_key=True),
-    Column("prerequisite_id", ForeignKey("courses.id"), primary_key=True),
-)
-session_trainers = Table(
-    "session_trainers",
-    db.metadata,
-    Column("session_id", ForeignKey("sessions.id"), primary_key=True),
-    Column("user_id", ForeignKey("users.id"), primary_key=True),
-)
+
+def _pairs(name: str, left: str, left_key: str, right: str, right_key: str) -> Table:
+    """A table of pairs linking two tables (a many-to-many relationship)."""
+    return Table(
+        name,
+        db.metadata,
+        Column(left, ForeignKey(left_key), primary_key=True),
+        Column(right, ForeignKey(right_key), primary_key=True),
+    )
+
+
+course_themes = _pairs("course_themes", "course_id", "courses.id", "theme_id", "themes.id")
+course_audience_sectors = _pairs("course_audience_sectors", "course_id", "courses.id", "sector_id", "sectors.id")
+course_prerequisites = _pairs("course_prerequisites", "course_id", "courses.id", "prerequisite_id", "courses.id")
+session_trainers = _pairs("session_trainers", "session_id", "sessions.id", "user_id", "users.id")
 
 
 class Level(db.Model):

@@ -13,14 +13,15 @@ from itertools import groupby
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from app.accounts.models import Sector
-from app.bookings.models import HOLDS_PLACE, Booking
+from app.accounts.models import ACTIVE, TRAINER, Agency, RoleGrant, Sector, User
 from app.clock import london_to_utc, to_london, utcnow
+from app.courses.availability import booking_facts
 from app.courses.models import (
     CANCELLED,
     DRAFT,
     PUBLISHED,
     Course,
+    Level,
     Reservation,
     Session,
     Theme,
@@ -112,12 +113,7 @@ def upcoming_query(filters: ProgrammeFilters, now: datetime | None = None) -> Se
         ]
         query = query.where(or_(*like))
     if filters.with_places:
-        held = (
-            select(func.count()).select_from(Booking)
-            .where(Booking.session_id == Session.id, Booking.status.in_(HOLDS_PLACE))
-            .scalar_subquery()
-        )
-        query = query.where(Session.capacity > held)
+        query = query.where(booking_facts().has_places_left())
     return query.order_by(Session.starts_at, Session.id)
 
 
@@ -212,7 +208,7 @@ def admin_sessions_query(status: str, period: str, course_id: int, now: datetime
     """Sessions for the at-a-glance list, filtered by status, period and course."""
     now = now or utcnow()
     query = select(Session)
-    if status in ("draft", PUBLISHED, CANCELLED):
+    if status in (DRAFT, PUBLISHED, CANCELLED):
         query = query.where(Session.status == status)
     if period == "past":
         query = query.where(Session.starts_at <= now).order_by(Session.starts_at.desc(), Session.id.desc())
@@ -223,3 +219,85 @@ def admin_sessions_query(status: str, period: str, course_id: int, now: datetime
         query = query.where(Session.course_id == course_id)
     return query
 
+
+def sessions_with_ids(ids: list[int]) -> list[Session]:
+    """The sessions with these ids, loaded for their pages."""
+    return load_sessions(select(Session).where(Session.id.in_(ids))) if ids else []
+
+
+def last_session_of(course: Course) -> Session | None:
+    """The session of `course` added most recently."""
+    return db.session.scalar(
+        select(Session).where(Session.course_id == course.id).order_by(Session.created_at.desc(), Session.id.desc())
+    )
+
+
+def session_count(course: Course) -> int:
+    """How many sessions the course has had, in any state."""
+    return db.session.scalar(select(func.count()).select_from(Session).where(Session.course_id == course.id)) or 0
+
+
+def upcoming_session_counts(now: datetime | None = None) -> dict[int, int]:
+    """Sessions not yet started and not cancelled, counted by course id."""
+    return dict(db.session.execute(
+        select(Session.course_id, func.count())
+        .where(Session.starts_at > (now or utcnow()), Session.status != CANCELLED)
+        .group_by(Session.course_id)
+    ).all())
+
+
+def course_by_code(code: str) -> Course | None:
+    """The course with this code, whatever its case."""
+    return db.session.scalar(select(Course).where(func.lower(Course.code) == code.lower()))
+
+
+def catalogue(include_retired: bool = True) -> list[Course]:
+    """Courses by title, with their level (retired ones only when asked for)."""
+    query = select(Course).options(selectinload(Course.level)).order_by(Course.title)
+    if not include_retired:
+        query = query.where(Course.retired_at.is_(None))
+    return list(db.session.scalars(query))
+
+
+def refresher_courses() -> list[Course]:
+    """Courses with a refresher interval, which another course may renew, by title."""
+    return list(db.session.scalars(select(Course).where(Course.refresher_months > 0).order_by(Course.title)))
+
+
+def levels_in_order() -> list[Level]:
+    """The levels in the order the partnership lists them."""
+    return list(db.session.scalars(select(Level).order_by(Level.position, Level.name)))
+
+
+def themes_by_name() -> list[Theme]:
+    """The theme tags, by name."""
+    return list(db.session.scalars(select(Theme).order_by(Theme.name)))
+
+
+def venues_by_name(active_first: bool = False) -> list[Venue]:
+    """The venues by name (those in use first, when asked for)."""
+    order = (Venue.active.desc(), Venue.name) if active_first else (Venue.name,)
+    return list(db.session.scalars(select(Venue).order_by(*order)))
+
+
+def active_sectors() -> list[Sector]:
+    """The sectors in use, in their listed order (a course's audience, a reservation's)."""
+    return list(db.session.scalars(select(Sector).where(Sector.active.is_(True)).order_by(Sector.position)))
+
+
+def active_agencies() -> list[Agency]:
+    """The agencies in use, by name (a reservation's)."""
+    return list(db.session.scalars(select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)))
+
+
+def with_ids(model, ids: list[int] | None) -> list:
+    """The rows of `model` with these ids (chosen in a form's list)."""
+    return list(db.session.scalars(select(model).where(model.id.in_(ids)))) if ids else []
+
+
+def trainer_candidates() -> list[User]:
+    """People with the trainer role, by name."""
+    return list(db.session.scalars(
+        select(User).where(User.status == ACTIVE, User.role_grants.any(RoleGrant.role == TRAINER))
+        .order_by(User.name)
+    ))

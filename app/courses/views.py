@@ -5,43 +5,34 @@ import re
 
 from flask import Response, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
-
 from app import calendar
 from app.accounts.access import ADMIN, public
-from app.accounts.models import Sector
-from app.bookings.places import FEW, FULL, OPEN, STATE_LABELS, availability_for, booking_state, release_moment
-from app.bookings.services import eligibility_problem
-from app.clock import today_london, utcnow
+from app.clock import today_london
 from app.courses import bp
+from app.courses.availability import booking_facts
 from app.courses.forms import ProgrammeFilterForm
-from app.courses.models import DRAFT, Course, Level, Session, Theme
+from app.courses.models import DRAFT, Course, Session
 from app.courses.queries import (
     ProgrammeFilters,
+    active_sectors,
     by_month,
     count_of,
+    course_by_code,
     course_sessions,
     feed_sessions,
+    levels_in_order,
     load_sessions,
     month_label,
     programme_year_of,
+    themes_by_name,
     upcoming_months,
     upcoming_query,
     visible_session,
     year_sessions,
 )
-from app.extensions import db
 from app.inputs import query_int, query_page
 
 PAGE_SIZE = 50
-STATE_TAG_CLASSES = {
-    OPEN: "govuk-tag--green",
-    FEW: "govuk-tag--yellow",
-    FULL: "govuk-tag--orange",
-    "closed": "govuk-tag--grey",
-    "not_open": "govuk-tag--blue",
-    "cancelled": "govuk-tag--red",
-}
 
 
 def is_admin() -> bool:
@@ -58,21 +49,19 @@ def viewer_pools() -> tuple[int | None, int | None, str] | None:
 
 def _session_states(sessions: list[Session], mine: tuple | None) -> dict[int, dict]:
     """Places left, state and the viewer's own places (`mine`: viewer_pools()) for each session."""
-    now = utcnow()
-    availability = availability_for(sessions, now)
-    result = {}
-    for session in sessions:
-        places = availability[session.id]
-        state = booking_state(session, places, now)
-        result[session.id] = {
-            "availability": places,
+    return {
+        session_id: {
+            "availability": places.detail,
             "left": places.left,
-            "state": state,
-            "state_label": STATE_LABELS[state],
-            "state_class": STATE_TAG_CLASSES.get(state, ""),
+            "state": places.state,
+            "state_label": places.state_label,
+            "state_class": places.state_class,
+            "bookable": places.bookable,
+            "release_at": places.release_at,
             "left_for_me": places.left_for(mine[0], mine[1]) if mine else None,
         }
-    return result
+        for session_id, places in booking_facts().places(sessions).items()
+    }
 
 
 def _calendar_response(body: bytes, filename: str) -> Response:
@@ -106,9 +95,7 @@ def programme():
     mine = viewer_pools()  # first, so the person's sector is loaded the same way whatever the page shows
     filters = ProgrammeFilters.from_args(request.args)
     form = ProgrammeFilterForm(request.args, meta={"csrf": False})
-    levels = db.session.scalars(select(Level).order_by(Level.position, Level.name)).all()
-    themes = db.session.scalars(select(Theme).order_by(Theme.name)).all()
-    sectors = db.session.scalars(select(Sector).where(Sector.active.is_(True)).order_by(Sector.position)).all()
+    levels, themes, sectors = levels_in_order(), themes_by_name(), active_sectors()
     months = upcoming_months()
     form.level.choices = [(0, "Any level")] + [(lv.id, lv.name) for lv in levels]
     form.theme.choices = [(0, "Any theme")] + [(t.id, t.name) for t in themes]
@@ -170,7 +157,7 @@ def programme_feed():
 
 
 def _course_or_404(code: str) -> Course:
-    course = db.session.scalar(select(Course).where(func.lower(Course.code) == code.lower()))
+    course = course_by_code(code)
     if course is None:
         abort(404)
     return course
@@ -194,14 +181,14 @@ def session_detail(session_id: int):
     mine = viewer_pools()
     session = _visible_session_or_404(session_id)
     state = _session_states([session], mine)[session.id]
-    bookable = state["state"] in (OPEN, FEW, FULL)
+    bookable = state["bookable"]
     # Say why a signed-in person would be refused rather than offer a button that refuses them.
-    refusal = (eligibility_problem(session, current_user)
+    refusal = (booking_facts().booking_refusal(session, current_user)
                if bookable and current_user.is_authenticated else None)
     return render_template(
         "courses/session.html", session=session, s=state, mine=mine,
         is_admin=is_admin(), bookable=bookable and refusal is None, refusal=refusal,
-        release_at=release_moment(session),
+        release_at=state["release_at"],
     )
 
 

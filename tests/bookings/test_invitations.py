@@ -13,7 +13,8 @@ import vobject
 from icalendar import Calendar
 
 from app.bookings import services
-from app.courses.services import PartTimes, cancel_session, change_session_time
+from app.courses.changes import cancel_session, change_session_time
+from app.courses.scheduling import PartTimes
 from app.extensions import db
 from app.jobs import run_jobs
 from tests.bookings.conftest import subject

@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from app.courses.models import DRAFT, PUBLISHED, Course, Venue
-from app.courses.services import PartTimes, ReservationPlan, SessionPlan, create_session, publish_sessions
+from app.courses.scheduling import PartTimes, ReservationPlan, SessionPlan, create_session, publish_sessions
 from app.extensions import db
 
 # A fixed "now" well before the sessions the tests create (naive UTC).

@@ -15,7 +15,7 @@ from dateutil import tz as dateutil_tz
 from icalendar import Calendar
 
 from app.courses.models import DRAFT
-from app.courses.services import cancel_session, change_session_time, change_session_venue
+from app.courses.changes import cancel_session, change_session_time, change_session_venue
 from app.extensions import db
 from tests.courses.conftest import parts
 

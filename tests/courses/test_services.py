@@ -10,30 +10,26 @@ from sqlalchemy import func, select
 from app.bookings.models import CANCELLED as BOOKING_CANCELLED
 from app.bookings.models import CONFIRMED, Booking
 from app.courses.models import CANCELLED, DRAFT, PUBLISHED, Course, Level, Reservation, Session, SessionChange, SessionPart
-from app.courses.services import (
+from app.courses.catalogue import (
     CourseDetails,
-    CourseError,
-    PartTimes,
-    ReservationPlan,
-    VenueDetails,
-    cancel_session,
-    change_session_time,
-    change_session_venue,
     create_course,
-    create_level,
-    create_session,
-    create_theme,
-    create_venue,
     delete_course,
-    delete_session,
-    duplicate_session,
-    plan_from_session,
-    publish_sessions,
     reinstate_course,
     retire_course,
     update_course,
-    update_level,
-    update_session,
+)
+from app.courses.changes import cancel_session, change_session_time, change_session_venue, update_session
+from app.courses.copying import duplicate_session
+from app.courses.problems import CourseError
+from app.courses.reference_data import VenueDetails, create_level, create_theme, create_venue, update_level
+from app.courses.scheduling import (
+    PartTimes,
+    ReservationPlan,
+    SessionPlan,
+    create_session,
+    delete_session,
+    plan_from_session,
+    publish_sessions,
 )
 from app.extensions import db
 from tests.courses.conftest import london, parts
@@ -234,8 +230,6 @@ def test_bad_dates_are_refused(app, admin, now, make_course, make_venue, spans, 
 
 
 def plan_for(venue, spans=(("2027-03-26", "09:30", "16:30"),), capacity=20, **fields):
-    from app.courses.services import SessionPlan
-
     return SessionPlan(parts=parts(*spans), capacity=capacity, venue=venue, **fields)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import event, func, select
 
 from app.bookings.models import CONFIRMED, Booking
 from app.courses.models import CANCELLED, DRAFT, PUBLISHED, Course, Reservation, Session, SessionChange, SessionPart, Theme
-from app.courses.services import cancel_session
+from app.courses.changes import cancel_session
 from app.extensions import db
 
 
