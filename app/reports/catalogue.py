@@ -24,6 +24,7 @@ from app.reports import charts, figures
 from app.reports.exports import Table
 from app.reports.models import TrainingNeedsAnalysis
 from app.reports.periods import Period
+from app.templating import format_datetime
 
 REPORT_ROLES = (ADMIN, REVIEWER, COORDINATOR)
 PAGE_SIZE = 50
@@ -100,8 +101,6 @@ def _need_charts(report: figures.NeedReport) -> dict:
 # --- Multi-agency mix ----------------------------------------------------------------------------
 
 def _mix_tables(report: figures.MixReport) -> list[Table]:
-    from app.templating import format_datetime
-
     sessions = Table("Sessions", ["Date", "Course", "Places", "Taking part", "Sectors present",
                                   "Largest sector", "Largest share %", "One sector over half",
                                   "Sectors"])
@@ -231,9 +230,7 @@ def describe(measure: str, filters: figures.Filters) -> str:
             .where(Session.id == filters.session_id)).first()
         if title is None:
             abort(404)
-        from app.templating import format_datetime
-
-        parts.append(f"{title[0]} on {format_datetime(title[1])}")
+            parts.append(f"{title[0]} on {format_datetime(title[1])}")
     return ": ".join([parts[0], ", ".join(parts[1:])]) if len(parts) > 1 else parts[0]
 
 
@@ -259,8 +256,6 @@ def people_list(query: Query) -> PeopleList:
 
 
 def _booking_table(title: str, rows) -> Table:
-    from app.templating import format_datetime
-
     table = Table(title, ["Name", "E-mail", "Agency when booked", "Sector", "Course", "Session",
                           "Booking", "Attendance", "Walk-in", "Late cancellation"])
     for r in rows:

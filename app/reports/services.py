@@ -28,6 +28,7 @@ from app.reports.models import (
     TrainingNeedsAnalysis,
     line_key,
 )
+from app.reports.notifications import notify_gap
 from app.reports.periods import Period
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
@@ -569,8 +570,6 @@ class GapOutcome:
 def email_gap(tna: TrainingNeedsAnalysis, *, course: Course | None, level: Level | None,
               agencies: list[Agency], figures: dict[int, dict], sessions: list, actor: User) -> GapOutcome:
     """E-mail the coordinators of each agency the upcoming sessions that would close a gap, once a week."""
-    from app.reports.notifications import notify_gap
-
     if (course is None) == (level is None):
         raise ReportsError("Choose the course or level the gap is about.")
     if not agencies:
