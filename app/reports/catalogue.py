@@ -19,11 +19,11 @@ from app.bookings.models import OUTCOME_LABELS, STATE_LABELS
 from app.courses.models import Course, Level, Session
 from app.exports import percent
 from app.extensions import db
+from app.filters import Filters, Period, Viewer
 from app.inputs import query_int, query_page
 from app.reports import charts, figures
 from app.reports.exports import Table
 from app.reports.models import TrainingNeedsAnalysis
-from app.reports.periods import Period
 from app.templating import format_datetime
 
 REPORT_ROLES = (ADMIN, REVIEWER, COORDINATOR)
@@ -38,7 +38,7 @@ class Query:
 
     period: Period | None
     tna: TrainingNeedsAnalysis | None
-    viewer: figures.Viewer
+    viewer: Viewer
     args: MultiDict = field(default_factory=MultiDict)
 
     @property
@@ -187,22 +187,22 @@ class PeopleSection:
 @dataclass(frozen=True)
 class PeopleList:
     measure: str
-    filters: figures.Filters
+    filters: Filters
     heading: str
     sections: list[PeopleSection]
 
 
-def filter_args(filters: figures.Filters) -> dict:
+def filter_args(filters: Filters) -> dict:
     return {"sector": filters.sector_id, "agency": filters.agency_id, "course": filters.course_id,
             "level": filters.level_id, "session": filters.session_id}
 
 
-def people_request(viewer: figures.Viewer) -> tuple[str, figures.Filters]:
+def people_request(viewer: Viewer) -> tuple[str, Filters]:
     """The measure and filters asked for: 404 for an unknown measure, 403 for another's agency."""
     measure = request.args.get("measure", "attended")
     if measure not in MEASURE_LABELS:
         abort(404)
-    filters = figures.Filters(
+    filters = Filters(
         sector_id=query_int("sector"), agency_id=query_int("agency"), course_id=query_int("course"),
         level_id=query_int("level"), session_id=query_int("session"),
     )
@@ -211,7 +211,7 @@ def people_request(viewer: figures.Viewer) -> tuple[str, figures.Filters]:
     return measure, filters
 
 
-def describe(measure: str, filters: figures.Filters) -> str:
+def describe(measure: str, filters: Filters) -> str:
     """The figure a list of people is behind, in words: 404 when a filter names nothing."""
     parts = [MEASURE_LABELS[measure]]
     names = [
@@ -281,7 +281,7 @@ def _people_tables(people: PeopleList) -> list[Table]:
 
 # --- The catalogue -------------------------------------------------------------------------------
 
-def _per_period(builder: Callable[[Period, figures.Viewer], Any]) -> Callable[[Query], Any]:
+def _per_period(builder: Callable[[Period, Viewer], Any]) -> Callable[[Query], Any]:
     """A figures.py builder that needs only the period and the viewer, asked with a Query."""
     return lambda query: builder(query.period, query.viewer)
 

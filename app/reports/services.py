@@ -17,6 +17,7 @@ from app.courses.models import Course, Level
 from app.errors import DomainError
 from app.exports import csv_text, restore_defused
 from app.extensions import db
+from app.filters import Period
 from app.inputs import DB_INT_MAX
 from app.reports.models import (
     APPLIED,
@@ -29,7 +30,6 @@ from app.reports.models import (
     line_key,
 )
 from app.reports.notifications import notify_gap
-from app.reports.periods import Period
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 MAX_IMPORT_ROWS = 5000

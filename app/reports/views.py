@@ -15,6 +15,7 @@ from app.bookings.places import availability_for
 from app.clock import utcnow
 from app.courses.models import Course, Level
 from app.extensions import db
+from app.filters import Period, Viewer, financial_year
 from app.inputs import parse_iso_date, query_int, query_page
 from app.refusals import refusals
 from app.reports import bp, figures
@@ -33,7 +34,6 @@ from app.reports.catalogue import (
 from app.reports.exports import CSV_TYPE, XLSX_TYPE, Table, to_csv, to_xlsx
 from app.reports.forms import GapEmailForm, PeriodForm, TnaForm, TnaImportForm, TnaLineForm
 from app.reports.models import PENDING, TnaImport, TnaLine, TrainingNeedsAnalysis
-from app.reports.periods import Period, financial_year
 from app.reports.services import (
     ImportRefused,
     apply_import,
@@ -56,8 +56,8 @@ PRINT_LIMIT = 5000  # beyond this, the spreadsheet is the better way to read a l
 
 # --- Shared helpers ------------------------------------------------------------------------------
 
-def _viewer() -> figures.Viewer:
-    return figures.Viewer.of(current_user)
+def _viewer() -> Viewer:
+    return Viewer.of(current_user)
 
 
 def _tna_or_404(tna_id: int) -> TrainingNeedsAnalysis:
@@ -121,10 +121,7 @@ def _download(report: str, fmt: str, heading: str, tables: list[Table], period: 
 def home():
     viewer = _viewer()
     period = financial_year()
-    agencies = []
-    if not viewer.sees_all:
-        agencies = db.session.scalars(
-            select(Agency).where(Agency.id.in_(viewer.agency_ids or [-1])).order_by(Agency.name)).all()
+    agencies = [] if viewer.sees_all else viewer.agencies()
     return render_template("reports/home.html", viewer=viewer, period=period, tna=current_tna(),
                            agencies=agencies)
 
