@@ -23,6 +23,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app.evaluation.models import CHOOSE_MANY, KIND_LABELS, TEXT, Question
 from app.evaluation.services import field_name
+from app.filters import FilterForm
 from app.forms import BaseForm, GovDateField
 
 
@@ -110,10 +111,7 @@ class ManagerCommentForm(BaseForm):
     submit = SubmitField("Send my comment", widget=GovSubmitInput())
 
 
-class ReviewFilterForm(BaseForm):
-    class Meta:
-        csrf = False  # a GET form that only filters what is shown
-
+class ReviewFilterForm(FilterForm):
     course_id = SelectField("Course", widget=GovSelect(), coerce=int, validators=[Optional()])
     sector_id = SelectField("Sector", widget=GovSelect(), coerce=int, validators=[Optional()])
     level_id = SelectField("Level", widget=GovSelect(), coerce=int, validators=[Optional()])

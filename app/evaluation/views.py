@@ -58,6 +58,7 @@ from app.evaluation.services import (
 from app.exports import csv_stream, download
 from app.reports.exports import XLSX_TYPE, Table, to_xlsx
 from app.extensions import db
+from app.filters import END_BEFORE_START, Filters
 from app.inputs import query_int, query_page
 from app.refusals import refusals, show_refusal
 
@@ -127,28 +128,22 @@ def my_evaluations():
 # --- What the L&D sub-group sees ----------------------------------------------------------------
 
 
-def _filters() -> tuple[ReviewFilterForm, figures.ReviewFilters]:
+def _filters() -> tuple[ReviewFilterForm, Filters]:
+    """Read the review filters; while any is wrong, the figures are shown unfiltered."""
     form = ReviewFilterForm(request.args if request.args else None)
-    courses = db.session.execute(select(Course.id, Course.title).order_by(Course.title)).all()
-    sectors = db.session.execute(select(Sector.id, Sector.name).order_by(Sector.position, Sector.name)).all()
-    levels = db.session.execute(select(Level.id, Level.name).order_by(Level.position, Level.name)).all()
-    form.course_id.choices = [(0, "All courses")] + [tuple(c) for c in courses]
-    form.sector_id.choices = [(0, "All sectors")] + [tuple(s) for s in sectors]
-    form.level_id.choices = [(0, "All levels")] + [tuple(level) for level in levels]
-    filters = figures.ReviewFilters()
+    form.choose_courses(form.course_id)
+    form.choose_sectors(form.sector_id)
+    form.choose_levels(form.level_id)
+    filters = Filters()
     valid = bool(request.args) and form.validate()
     if valid and form.date_from.data and form.date_to.data and form.date_to.data < form.date_from.data:
-        form.date_to.errors = ["The end date must be the same as or after the start date"]
+        form.date_to.errors = [END_BEFORE_START]
         valid = False
     if valid:
-        filters = figures.ReviewFilters(
-            course_id=form.course_id.data or None, sector_id=form.sector_id.data or None,
-            level_id=form.level_id.data or None, date_from=form.date_from.data,
-            date_to=form.date_to.data,
-        )
-    session_id = query_int("session_id")
-    if session_id:
-        filters.session_id = session_id
+        filters = Filters(course_id=form.course_id.data or None, sector_id=form.sector_id.data or None,
+                          level_id=form.level_id.data or None, date_from=form.date_from.data,
+                          date_to=form.date_to.data)
+    filters.session_id = query_int("session_id") or None
     return form, filters
 
 
