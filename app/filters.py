@@ -68,6 +68,12 @@ def financial_year(day: date | None = None) -> Period:
     return Period(*clock.financial_year(day))
 
 
+def recent_period() -> Period:
+    """The last twelve months and the next three: what a coordinator usually wants to see."""
+    today = clock.today_london()
+    return Period(clock.add_months(today, -12), clock.add_months(today, 3))
+
+
 # --- Who sees which agency -----------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from datetime import date
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from app.accounts.access import ADMIN, REVIEWER, requires
@@ -18,7 +17,7 @@ from app.extensions import db
 from app.filters import Period, Viewer, financial_year
 from app.inputs import parse_iso_date, query_int, query_page
 from app.refusals import refusals
-from app.reports import bp, figures
+from app.reports import bp, figures, queries
 from app.reports.catalogue import (
     CATALOGUE,
     LISTED,
@@ -73,8 +72,7 @@ def _date_parts(name: str, day: date | None) -> list[tuple[str, str]]:
 def _read_period(with_tna: bool = False):
     """The report's period (and analysis) from the query string: (form, period or None, tna)."""
     args = request.args
-    tnas = db.session.scalars(
-        select(TrainingNeedsAnalysis).order_by(TrainingNeedsAnalysis.starts_on.desc())).all()
+    tnas = queries.analyses()
     tna = None
     if with_tna:
         tna_id = query_int("tna")
@@ -175,12 +173,6 @@ def export(report: str, fmt: str):
 
 # --- People behind a figure ----------------------------------------------------------------------
 
-def _page(query, page: int, size: int = PAGE_SIZE):
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = db.session.execute(query.limit(size).offset((page - 1) * size)).all()
-    return rows, total
-
-
 @bp.route("/reports/people")
 @requires(*CATALOGUE["people"].roles)
 def people():
@@ -198,14 +190,14 @@ def people():
     sections = []
     for section in listing.sections:
         if measure == "gap":  # a first page of each, linked to the whole list
-            rows, total = _page(section.rows, 1)
+            rows, total = queries.page_of(section.rows, 1, PAGE_SIZE)
             pages, more = 1, url_for(".people", **_query_args(period, measure=section.kind,
                                                               **filter_args(filters)))
         elif request.args.get("print") == "1":  # on paper: every row, not one page of them
-            rows, total = _page(section.rows, 1, size=PRINT_LIMIT)
+            rows, total = queries.page_of(section.rows, 1, PRINT_LIMIT)
             pages, more = 1, None
         else:
-            rows, total = _page(section.rows, page)
+            rows, total = queries.page_of(section.rows, page, PAGE_SIZE)
             pages, more = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), None
         sections.append({"title": section.title, "kind": section.kind, "rows": rows, "total": total,
                          "pages": pages, "more": more})
@@ -228,12 +220,7 @@ def _uploaded(form) -> tuple[bytes, str] | None:
 @bp.route("/reports/needs")
 @requires(ADMIN, REVIEWER)
 def needs():
-    tnas = db.session.execute(
-        select(TrainingNeedsAnalysis, func.count(TnaLine.id))
-        .outerjoin(TnaLine, TnaLine.tna_id == TrainingNeedsAnalysis.id)
-        .group_by(TrainingNeedsAnalysis.id).order_by(TrainingNeedsAnalysis.starts_on.desc())
-    ).all()
-    return render_template("reports/needs.html", tnas=tnas)
+    return render_template("reports/needs.html", tnas=queries.analyses_with_line_counts())
 
 
 @bp.route("/reports/needs/new", methods=["GET", "POST"])
@@ -274,16 +261,8 @@ def needs_template():
 @requires(ADMIN, REVIEWER)
 def need_detail(tna_id: int):
     tna = _tna_or_404(tna_id)
-    lines = db.session.scalars(
-        select(TnaLine).join(Sector, Sector.id == TnaLine.sector_id)
-        .outerjoin(Agency, Agency.id == TnaLine.agency_id)
-        .where(TnaLine.tna_id == tna.id).order_by(Sector.position, Sector.name, Agency.name, TnaLine.id)
-    ).all()
-    imports = db.session.scalars(
-        select(TnaImport).where(TnaImport.tna_id == tna.id, TnaImport.status != PENDING)
-        .order_by(TnaImport.uploaded_at.desc())
-    ).all()
-    return render_template("reports/need_detail.html", tna=tna, lines=lines, imports=imports)
+    return render_template("reports/need_detail.html", tna=tna, lines=queries.analysis_lines(tna),
+                           imports=queries.past_imports(tna))
 
 
 @bp.route("/reports/needs/<int:tna_id>/edit", methods=["GET", "POST"])
@@ -377,10 +356,7 @@ def import_discard(import_id: int):
 
 def _line_form(tna: TrainingNeedsAnalysis, line: TnaLine | None) -> TnaLineForm:
     form = TnaLineForm(obj=line)
-    sectors = db.session.scalars(select(Sector).order_by(Sector.position, Sector.name)).all()
-    agencies = db.session.scalars(select(Agency).join(Agency.sector).order_by(Sector.position, Agency.name)).all()
-    courses = db.session.scalars(select(Course).order_by(Course.title)).all()
-    levels = db.session.scalars(select(Level).order_by(Level.position, Level.name)).all()
+    sectors, agencies, courses, levels = queries.line_choices()
     form.sector_id.choices = [(s.id, s.name) for s in sectors]
     form.agency_id.choices = [(0, "The whole sector")] + [(a.id, f"{a.name} ({a.sector.name})") for a in agencies]
     form.course_id.choices = [(0, "No course (a level below)")] + [(c.id, f"{c.title} ({c.code})") for c in courses]
