@@ -1,7 +1,7 @@
 """A learner's training record and certificates, and checking a certificate's code (public)."""
 from __future__ import annotations
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.accounts.access import public, signed_in
@@ -12,7 +12,7 @@ from app.attendance.services import active_suspension, session_days
 from app.bookings.models import Booking
 from app.clock import today_london
 from app.exports import csv_download, file_slug, pdf_download
-from app.extensions import db
+from app.inputs import row_or_404
 from app.urls import external_url
 
 
@@ -49,17 +49,10 @@ def training_record_pdf():
     return pdf_download(data, f"training-record-{file_slug(current_user.name)}.pdf")
 
 
-def _own_booking(booking_id: int) -> Booking:
-    booking = db.session.get(Booking, booking_id)
-    if booking is None or booking.user_id != current_user.id:
-        abort(404)
-    return booking
-
-
 @bp.route("/my-training/certificates/<int:booking_id>")
 @signed_in
 def certificate(booking_id: int):
-    booking = _own_booking(booking_id)
+    booking = row_or_404(Booking, booking_id, user_id=current_user.id)
     return render_template("attendance/certificate.html", booking=booking,
                            refusals=certificate_refusals(booking), days=session_days(booking.session))
 
@@ -67,7 +60,7 @@ def certificate(booking_id: int):
 @bp.route("/my-training/certificates/<int:booking_id>.pdf")
 @signed_in
 def certificate_pdf(booking_id: int):
-    booking = _own_booking(booking_id)
+    booking = row_or_404(Booking, booking_id, user_id=current_user.id)
     if certificate_refusals(booking):
         return redirect(url_for("attendance.certificate", booking_id=booking.id))
     issued = issue_certificate(booking)  # made when attendance was marked: this only reads

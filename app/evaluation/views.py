@@ -59,7 +59,7 @@ from app.exports import csv_stream, download
 from app.reports.exports import XLSX_TYPE, Table, to_xlsx
 from app.extensions import db
 from app.filters import END_BEFORE_START, Filters
-from app.inputs import query_int, query_page
+from app.inputs import query_int, query_page, row_or_404
 from app.refusals import refusals, show_refusal
 
 # --- Answering by link (no sign-in) -------------------------------------------------------------
@@ -444,9 +444,7 @@ def edit_course_question(course_id: int, stage: int | None = None, question_id: 
 @bp.route("/evaluation/courses/<int:course_id>/questions/<int:question_id>/retire", methods=["POST"])
 @requires(ADMIN)
 def retire_question(course_id: int, question_id: int):
-    question = db.session.get(Question, question_id)
-    if question is None or question.course_id != course_id:
-        abort(404)
+    question = row_or_404(Question, question_id, course_id=course_id)
     with refusals() as attempt:
         retire_course_question(question, current_user)
     if not attempt.refused:

@@ -15,7 +15,7 @@ from app.clock import utcnow
 from app.courses.models import Course, Level
 from app.extensions import db
 from app.filters import Period, Viewer, financial_year
-from app.inputs import parse_iso_date, query_int, query_page
+from app.inputs import parse_iso_date, query_int, query_page, row_or_404
 from app.refusals import refusals
 from app.reports import bp, figures, queries
 from app.reports.catalogue import (
@@ -385,9 +385,7 @@ def line_edit(tna_id: int, line_id: int | None = None):
     tna = _tna_or_404(tna_id)
     line = None
     if line_id is not None:
-        line = db.session.get(TnaLine, line_id)
-        if line is None or line.tna_id != tna.id:
-            abort(404)
+        line = row_or_404(TnaLine, line_id, tna_id=tna.id)
     form = _line_form(tna, line)
     if form.validate_on_submit():
         with refusals(form, field="needed") as attempt:
@@ -401,9 +399,7 @@ def line_edit(tna_id: int, line_id: int | None = None):
 @bp.route("/reports/needs/<int:tna_id>/lines/<int:line_id>/delete", methods=["POST"])
 @requires(ADMIN)
 def line_delete(tna_id: int, line_id: int):
-    line = db.session.get(TnaLine, line_id)
-    if line is None or line.tna_id != tna_id:
-        abort(404)
+    line = row_or_404(TnaLine, line_id, tna_id=tna_id)
     delete_line(line, current_user)
     db.session.commit()
     flash("Line removed.", "success")
