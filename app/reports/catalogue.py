@@ -1,8 +1,8 @@
 """The reports catalogue: one entry per report, read by the routes, every export and the home page.
 
-A new report is one entry in CATALOGUE plus one builder in figures.py (and its template): the page
-/reports/<slug>, its exports /reports/<slug>.csv and .xlsx, the home page's link and the tabs all
-follow from the entry.
+A new report is one entry in CATALOGUE plus one builder in figures.py and its template,
+reports/<slug>.html: the page /reports/<slug>, its exports /reports/<slug>.csv and .xlsx, the home
+page's link and the tabs all follow from the entry.
 """
 from __future__ import annotations
 
@@ -52,7 +52,6 @@ class Report:
 
     slug: str  # /reports/<slug>, /reports/<slug>.csv and .xlsx; the endpoint reports.<slug>
     title: str  # the home page's link, the tabs, the exports' heading
-    template: str
     build: Callable[[Query], Any]  # the figures for a period, as the viewer may see them
     tables: Callable[[Any], list[Table]]  # the figures as the exports' tables
     charts: Callable[[Any], dict] = lambda report: {}  # the page's charts, as template values
@@ -62,6 +61,10 @@ class Report:
     with_tna: bool = False  # compares with a training needs analysis (?tna=, the current one by default)
     own_view: bool = False  # the page is its own view in views.py; the catalogue still drives its exports
     heading: Callable[[Any, Query], str] | None = None  # the exports' heading, when not the title's
+
+    @property
+    def template(self) -> str:
+        return f"reports/{self.slug}.html"
 
     def ready(self, query: Query) -> bool:
         """Whether the query has what the builder needs: a period, and an analysis if it compares."""
@@ -288,34 +291,30 @@ def _per_period(builder: Callable[[Period, Viewer], Any]) -> Callable[[Query], A
 
 CATALOGUE: dict[str, Report] = {report.slug: report for report in [
     Report(
-        "attendance", "Attendance against need", "reports/attendance.html",
+        "attendance", "Attendance against need", with_tna=True,
         build=lambda q: figures.need_report(q.tna, q.period, q.viewer),
-        tables=_need_tables, charts=_need_charts, with_tna=True,
+        tables=_need_tables, charts=_need_charts,
         summary="Per sector and agency, for each course or level in the training needs analysis: how "
                 "many need it, how many booked and attended, the gap, and whose refresher falls due."),
     Report(
-        "mix", "Multi-agency mix", "reports/mix.html",
-        build=_per_period(figures.mix_report),
+        "mix", "Multi-agency mix", build=_per_period(figures.mix_report),
         tables=_mix_tables, page=_mix_page,
         charts=lambda r: _share_chart("Share of places taken by each sector", r.sector_totals),
         summary="The sectors at each session, and the sessions where one sector filled more than half "
                 "the places."),
     Report(
-        "activity", "Activity per agency", "reports/activity.html",
-        build=_per_period(figures.activity_report),
+        "activity", "Activity per agency", build=_per_period(figures.activity_report),
         tables=_activity_tables,
         page=lambda report, query: {"columns": ACTIVITY_COLUMNS, "measures": ACTIVITY_MEASURES},
         summary="Bookings, attendances, cancellations, late cancellations, no-shows, walk-ins and "
                 "charges."),
     Report(
-        "annual", "Annual report tables", "reports/annual.html",
-        build=_per_period(figures.annual_report),
+        "annual", "Annual report tables", build=_per_period(figures.annual_report),
         tables=_annual_tables,
         charts=lambda r: _share_chart("Attendance by sector", r.by_sector),
         summary="Attendees per event, in total and by sector, ready for the board’s annual report."),
     Report(
-        "people", "People behind a figure", "reports/people.html",
-        build=people_list, tables=_people_tables, own_view=True,
+        "people", "People behind a figure", build=people_list, tables=_people_tables, own_view=True,
         heading=lambda people, q: f"{people.heading}, {q.period.label}"),
 ]}
 LISTED = [report for report in CATALOGUE.values() if report.summary]
