@@ -58,9 +58,12 @@ class Period:
     def slug(self) -> str:
         return f"{self.starts_on:%Y-%m-%d}-to-{self.ends_on:%Y-%m-%d}"
 
-    def args(self) -> dict[str, str]:
-        """The period as query-string values the period forms read back."""
-        return {"start": self.starts_on.isoformat(), "end": self.ends_on.isoformat()}
+    def args(self, **others) -> dict:
+        """The period as query-string values the period forms read back, with the other values
+        given (empty ones left out)."""
+        values = {"start": self.starts_on.isoformat(), "end": self.ends_on.isoformat()}
+        values.update({name: value for name, value in others.items() if value not in (None, "")})
+        return values
 
 
 def financial_year(day: date | None = None) -> Period:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app.accounts.access import ADMIN, REVIEWER, public, requires, signed_in
 from app.accounts.models import Sector, User
-from app.clock import financial_year, utcnow
+from app.clock import utcnow
 from app.courses.models import Course, Level, Session
 from app.courses.queries import visible_session
 from app.evaluation import bp, charts, figures
@@ -58,7 +58,7 @@ from app.evaluation.services import (
 from app.exports import csv_stream, download
 from app.reports.exports import XLSX_TYPE, Table, to_xlsx
 from app.extensions import db
-from app.filters import END_BEFORE_START, Filters
+from app.filters import END_BEFORE_START, Filters, financial_year
 from app.inputs import query_int, query_page, row_or_404
 from app.refusals import refusals, show_refusal
 
@@ -225,9 +225,9 @@ def review_summary():
     form, filters = _filters()
     # The annual report's period: the financial year, or the one the given date falls in.
     if not filters.date_from:
-        filters.date_from = financial_year(filters.date_to)[0]
+        filters.date_from = financial_year(filters.date_to).starts_on
     if not filters.date_to:
-        filters.date_to = financial_year(filters.date_from)[1]
+        filters.date_to = financial_year(filters.date_from).ends_on
     catalogue = figures.question_catalogue()
     distributions = figures.rating_distributions(filters, catalogue)
     means = figures.measure_means(distributions)

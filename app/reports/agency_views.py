@@ -27,11 +27,6 @@ def _filters() -> tuple[PeriodFilterForm, Agency | None, Period, int | None]:
                                courses_for_filter())
 
 
-def _args(agency: Agency, period: Period, course_id: int | None = None) -> dict:
-    """The filters as the query string that shows the same again."""
-    return dict(period.args(), agency_id=agency.id, **({"course_id": course_id} if course_id else {}))
-
-
 def _agency_or_404(agency: Agency | None) -> Agency:
     if agency is None:
         abort(404)
@@ -50,7 +45,7 @@ def agency_home():
             refreshers=queries.agency_refreshers(agency, course_id),
             suspensions=queries.agency_suspensions(agency),
             evaluations=outstanding_evaluations(agency.id),
-            args=_args(agency, period, course_id),
+            args=period.args(agency_id=agency.id, course_id=course_id),
         )
     return render_template("reports/agency_home.html", **context)
 
@@ -81,7 +76,7 @@ def agency_charges():
     charges = charges_statement(period.starts_on, period.ends_on, {agency.id}) if agency else []
     return render_template("reports/agency_charges.html", form=form, agency=agency,
                            start=period.starts_on, end=period.ends_on, charges=charges,
-                           totals=charge_totals(charges), args=_args(agency, period) if agency else {})
+                           totals=charge_totals(charges), args=period.args(agency_id=agency.id) if agency else {})
 
 
 @bp.route("/agency/charges.csv")

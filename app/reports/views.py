@@ -96,12 +96,6 @@ def _read_period(with_tna: bool = False):
     return form, Period(form.start.data, form.end.data), tna
 
 
-def _query_args(period: Period, **extra) -> dict:
-    values = period.args()
-    values.update({k: v for k, v in extra.items() if v not in (None, "")})
-    return values
-
-
 def _download(report: str, fmt: str, heading: str, tables: list[Table], period: Period) -> Response:
     name = f"{report}-{period.slug}.{fmt}"
     if fmt == "csv":
@@ -191,7 +185,7 @@ def people():
     for section in listing.sections:
         if measure == "gap":  # a first page of each, linked to the whole list
             rows, total = queries.page_of(section.rows, 1, PAGE_SIZE)
-            pages, more = 1, url_for(".people", **_query_args(period, measure=section.kind,
+            pages, more = 1, url_for(".people", **period.args(measure=section.kind,
                                                               **filter_args(filters)))
         elif request.args.get("print") == "1":  # on paper: every row, not one page of them
             rows, total = queries.page_of(section.rows, 1, PRINT_LIMIT)
@@ -201,7 +195,7 @@ def people():
             pages, more = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), None
         sections.append({"title": section.title, "kind": section.kind, "rows": rows, "total": total,
                          "pages": pages, "more": more})
-    args = _query_args(period, measure=measure, **filter_args(filters))
+    args = period.args(measure=measure, **filter_args(filters))
     return render_template("reports/people.html", form=form, period=period, measure=measure,
                            heading=listing.heading, sections=sections, page=page, args=args,
                            due_on=figures.due_on, state_labels=STATE_LABELS,
