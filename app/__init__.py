@@ -119,9 +119,10 @@ BLUEPRINTS = {
     "admin": ("/admin", ("views",)),
     "courses": (None, ("views", "admin_views", "demo")),
     "bookings": (None, ("views", "jobs", "demo")),
-    "attendance": (None, ("views", "jobs", "demo")),
+    "attendance": (None, ("register_views", "training_views", "charge_views", "suspension_views", "jobs",
+                          "demo")),
     "evaluation": (None, ("views", "jobs", "demo", "certificate_gate")),
-    "reports": (None, ("views", "jobs", "demo")),
+    "reports": (None, ("views", "agency_views", "jobs", "demo")),
 }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -87,6 +88,11 @@ def csv_bytes(header: list[str], rows: Iterable[Iterable[object]]) -> bytes:
 
 
 BOM = "\ufeff"
+
+
+def file_slug(text: str) -> str:
+    """Turn a name into a part of a download's file name: lower case, hyphens, at most 60 characters."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "file"
 
 
 def download(data, filename: str, content_type: str) -> Response:

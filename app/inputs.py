@@ -12,6 +12,8 @@ from datetime import date
 from flask import Flask, abort, request
 from werkzeug.routing import IntegerConverter
 
+from app.extensions import db
+
 # PostgreSQL INTEGER (every id and count in this schema) is 32-bit; SQLite's is 64-bit. The
 # narrower one bounds every number a request may carry into a query.
 DB_INT_MAX = 2**31 - 1
@@ -63,6 +65,15 @@ def query_page(name: str = "page") -> int:
         return 1
     value = whole_number(text)
     return max(DB_INT_MAX if value is None else value, 1)
+
+
+def row_or_404(model, row_id: int, **belongs_to):
+    """The row an address names, or 404 when there is none or it is not the one the address nests
+    it under (`tna_id=3`: a line of analysis 3)."""
+    row = db.session.get(model, row_id)
+    if row is None or any(getattr(row, name) != value for name, value in belongs_to.items()):
+        abort(404)
+    return row
 
 
 def year_in_range(day: date) -> bool:

@@ -16,7 +16,7 @@ NAVIGATION = [
     ("My training", "attendance.training_record", {"learner"}),
     ("My evaluations", "evaluation.my_evaluations", {"learner"}),
     ("My sessions", "attendance.trainer_sessions", {"trainer", "admin"}),
-    ("My agency", "attendance.agency_home", {"coordinator"}),
+    ("My agency", "reports.agency_home", {"coordinator"}),
     ("Evaluation", "evaluation.review_home", {"reviewer", "admin"}),
     ("Reports", "reports.home", {"reviewer", "admin", "coordinator"}),
     ("Administration", "admin.home", {"admin"}),

@@ -294,12 +294,12 @@ def _best(func, runs: int = 3):
 
 def measure(db) -> list[tuple]:
     """Time each report and its hand-written query over one year and over five."""
+    from app.filters import Period, Viewer
     from app.reports import figures
     from app.reports.models import TrainingNeedsAnalysis
-    from app.reports.periods import Period
 
     tna = db.session.get(TrainingNeedsAnalysis, 1)
-    everyone = figures.Viewer(None)
+    everyone = Viewer(None)
     results = []
     for label, period in (("1 year", Period(date(2025, 4, 1), date(2026, 3, 31))),
                           ("5 years", Period(START, date(START.year + YEARS, 3, 31)))):
@@ -327,10 +327,11 @@ def measure(db) -> list[tuple]:
         results.append(("Activity per agency", label, t_report, t_sql, mine,
                          tuple(int(v or 0) for v in rows[0])))
 
-        from app.evaluation.figures import ReviewFilters, stage_counts
+        from app.evaluation.figures import stage_counts
+        from app.filters import Filters
 
-        t_report, counts = _best(lambda: stage_counts(ReviewFilters(date_from=period.starts_on,
-                                                                    date_to=period.ends_on)))
+        t_report, counts = _best(lambda: stage_counts(Filters(date_from=period.starts_on,
+                                                               date_to=period.ends_on)))
         t_sql, rows = _best(sql(EVALUATION_SQL))
         mine = tuple(x for c in counts.values() for x in (c.sent, c.responded))
         results.append(("Evaluation response rates", label, t_report, t_sql, mine,

@@ -1,4 +1,4 @@
-"""Forms for registers, walk-ins, corrections, charges, suspensions and filters."""
+"""Forms for registers, walk-ins, corrections, charges, suspensions and certificates."""
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
     GovRadioInput,
@@ -8,11 +8,11 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextInput,
 )
 from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from app.attendance.services import SEARCH_MIN_CHARACTERS
 from app.bookings.models import OUTCOME_LABELS
-from app.forms import BaseForm, GovDateField
+from app.forms import BaseForm
 
 
 class WalkInSearchForm(BaseForm):
@@ -69,17 +69,6 @@ class ReasonForm(BaseForm):
     reason = StringField("Reason", widget=GovTextInput(),
                          validators=[DataRequired("Give a reason"), Length(max=1000)])
     submit = SubmitField("Save", widget=GovSubmitInput())
-
-
-class PeriodFilterForm(BaseForm):
-    class Meta:
-        csrf = False  # a GET filter
-
-    agency_id = SelectField("Agency", widget=GovSelect(), coerce=int, validators=[Optional()])
-    course_id = SelectField("Course", widget=GovSelect(), coerce=int, validators=[Optional()])
-    start = GovDateField("From", validators=[Optional()])
-    end = GovDateField("To", validators=[Optional()])
-    submit = SubmitField("Show", widget=GovSubmitInput())
 
 
 class CertificateVerifyForm(BaseForm):

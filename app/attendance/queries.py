@@ -1,43 +1,35 @@
-"""Read-only views of attendance: training records, an agency's people, charges statements."""
+"""Read-only views of attendance: registers, training records, suspensions, charges statements."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
 
-from app.accounts.models import ACTIVE, Agency, User
+from app.accounts.models import Agency, User
 from app.attendance.models import Charge, Suspension
 from app.attendance.services import (
     ATTENDANCE_SOURCE,
-    NO_SHOW_OUTCOMES,
-    day_start_utc,
     refresher_clock,
     refresher_due_on,
     refresher_state,
+    session_days,
 )
 from app.bookings.models import (
-    CANCELLED,
     CONFIRMED,
-    PRESENT_OUTCOMES,
     PRIOR_LEARNING,
     SELF_RECORDED,
     Booking,
+    BookingEvent,
     Completion,
 )
-from app.clock import add_months, today_london
-from app.courses.models import Course, Session
+from app.clock import today_london
+from app.courses.models import PUBLISHED, Course, Session, session_trainers
 from app.extensions import db
 
 SOURCE_LABELS = {ATTENDANCE_SOURCE: "Attended", SELF_RECORDED: "Completed online", PRIOR_LEARNING: "Done elsewhere"}
-
-
-def default_period() -> tuple[date, date]:
-    """The last twelve months and the next three: what a coordinator usually wants to see."""
-    today = today_london()
-    return add_months(today, -12), add_months(today, 3)
 
 
 @dataclass
@@ -54,8 +46,6 @@ class RecordRow:
 
     @property
     def session_days(self) -> list[date]:
-        from app.attendance.services import session_days
-
         return session_days(self.booking.session) if self.booking else [self.completed_on]
 
 
@@ -100,95 +90,7 @@ def total_hours(rows: list[RecordRow]) -> Decimal:
     return sum((r.hours for r in rows), Decimal("0"))
 
 
-# ---------------------------------------------------------------- agencies
-
-
-def _session_in_period(start: date, end: date):
-    return and_(Session.starts_at >= day_start_utc(start),
-                Session.starts_at < day_start_utc(end + timedelta(days=1)))
-
-
-def agency_bookings(agency: Agency, start: date, end: date, course_id: int | None = None) -> list[Booking]:
-    """The agency's bookings (made for it) on sessions starting in the period."""
-    query = (
-        select(Booking)
-        .join(Session, Session.id == Booking.session_id)
-        .where(Booking.agency_id == agency.id, _session_in_period(start, end))
-        .options(joinedload(Booking.user), joinedload(Booking.session).joinedload(Session.course))
-        .order_by(Session.starts_at, Booking.id)
-    )
-    if course_id:
-        query = query.where(Session.course_id == course_id)
-    return list(db.session.scalars(query).unique())
-
-
-@dataclass
-class AgencySummary:
-    bookings: int
-    attended: int
-    no_shows: int
-    late_cancellations: int
-
-
-def summarise(bookings: list[Booking]) -> AgencySummary:
-    return AgencySummary(
-        bookings=len(bookings),
-        attended=sum(1 for b in bookings if b.status == CONFIRMED and b.outcome in PRESENT_OUTCOMES),
-        no_shows=sum(1 for b in bookings if b.status == CONFIRMED and b.outcome in NO_SHOW_OUTCOMES),
-        late_cancellations=sum(1 for b in bookings if b.status == CANCELLED and b.late_cancellation),
-    )
-
-
-@dataclass
-class RefresherRow:
-    person: User
-    course: Course
-    completed_on: date
-    due: date
-    state: str
-
-
-def agency_refreshers(agency: Agency, course_id: int | None = None) -> list[RefresherRow]:
-    """The agency's current staff whose refresher is overdue or due soon: the latest completion on
-    each refresher clock (a course, or a course that renews it), shown under the renewed course."""
-    clock = aliased(Course)
-    query = (
-        select(Completion, clock)
-        .join(User, User.id == Completion.user_id)
-        .join(Course, Course.id == Completion.course_id)
-        .join(clock, clock.id == func.coalesce(Course.renews_course_id, Course.id))
-        .where(User.agency_id == agency.id, User.status == ACTIVE, clock.refresher_months.is_not(None),
-               Completion.counts)
-        .options(joinedload(Completion.user), joinedload(Completion.course))
-        .order_by(Completion.completed_on.desc(), Completion.id.desc())
-    )
-    if course_id:
-        query = query.where(clock.id == course_id)
-    seen: set[tuple[int, int]] = set()
-    rows = []
-    for completion, course in db.session.execute(query).unique():
-        key = (completion.user_id, course.id)
-        if key in seen:
-            continue
-        seen.add(key)
-        due = refresher_due_on(completion)
-        state = refresher_state(due)
-        if state:
-            rows.append(RefresherRow(completion.user, course, completion.completed_on, due, state))
-    return sorted(rows, key=lambda r: (r.due, r.person.name))
-
-
-def agency_suspensions(agency: Agency) -> list[Suspension]:
-    """Suspensions in force for the agency's current staff."""
-    today = today_london()
-    return list(db.session.scalars(
-        select(Suspension)
-        .join(User, User.id == Suspension.user_id)
-        .where(User.agency_id == agency.id, Suspension.lifted_at.is_(None),
-               Suspension.starts_on <= today, Suspension.until > today)
-        .options(joinedload(Suspension.user))
-        .order_by(Suspension.until)
-    ))
+# ---------------------------------------------------------------- suspensions
 
 
 def all_active_suspensions() -> list[Suspension]:
@@ -255,7 +157,19 @@ def charge_totals_by_agency(charges: list[Charge]) -> list[tuple[str, int, int, 
     return [(name, *values) for name, values in sorted(by_agency.items())]
 
 
+CHARGE_HEADER = ["Agency", "Name", "E-mail", "Course", "Course code", "Date", "Reason",
+                 "Amount (GBP)", "Status", "Waiver reason", "Charge reference"]
+
+
+def charge_rows(charges: list[Charge]) -> list[list]:
+    """A statement's charges as CHARGE_HEADER's columns, for a spreadsheet."""
+    return [[c.agency.name if c.agency else "", c.user.name, c.user.email, c.course.title,
+             c.course.code, c.incurred_on, c.reason_label, f"{c.amount_pence / 100:.2f}",
+             c.status_label, c.waiver_reason, f"CH-{c.id:06d}"] for c in charges]
+
+
 def courses_for_filter() -> list[Course]:
+    """The courses a period filter offers: those with sessions in a room (not online)."""
     return list(db.session.scalars(
         select(Course).where(Course.is_online.is_(False)).order_by(Course.title)
     ))
@@ -271,3 +185,40 @@ def register_counts(session_ids: list[int]) -> dict[int, tuple[int, int]]:
         .group_by(Booking.session_id)
     ).all()
     return {session_id: (total, marked) for session_id, total, marked in rows}
+
+
+# ---------------------------------------------------------------- registers, walk-ins and corrections
+
+
+def trainer_sessions(trainer: User | None, past: bool, cutoff: datetime):
+    """Published sessions (a trainer's own, or all when `trainer` is None) that ended before the
+    cutoff, newest first (`past`), or after it, soonest first."""
+    query = select(Session).where(Session.status == PUBLISHED, Session.starts_at.is_not(None))
+    if trainer is not None:
+        query = query.join(session_trainers, session_trainers.c.session_id == Session.id).where(
+            session_trainers.c.user_id == trainer.id)
+    ended = func.coalesce(Session.ends_at, Session.starts_at)
+    if past:
+        query = query.where(ended < cutoff).order_by(Session.starts_at.desc())
+    else:
+        query = query.where(ended >= cutoff).order_by(Session.starts_at)
+    return query.options(selectinload(Session.parts))
+
+
+def active_agencies() -> list[Agency]:
+    return list(db.session.scalars(select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)))
+
+
+def booking_events(booking: Booking) -> list[BookingEvent]:
+    """A booking's history, oldest first."""
+    return list(db.session.scalars(
+        select(BookingEvent).where(BookingEvent.booking_id == booking.id).order_by(BookingEvent.id)))
+
+
+def marked_bookings(person: User) -> list[Booking]:
+    """The person's confirmed bookings with attendance marked, newest session first."""
+    return list(db.session.scalars(
+        select(Booking).join(Session, Session.id == Booking.session_id)
+        .where(Booking.user_id == person.id, Booking.status == CONFIRMED, Booking.outcome.is_not(None))
+        .order_by(Session.starts_at.desc())
+    ))

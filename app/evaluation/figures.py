@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased
 
 from app.accounts.models import Agency, Sector, User
 from app.bookings.models import Booking
-from app.clock import london_to_utc, to_london
+from app.clock import to_london
 from app.courses.models import Course, Level, Session
 from app.evaluation.models import (
     CHOOSE_MANY,
@@ -38,6 +38,7 @@ from app.evaluation.models import (
 )
 from app.exports import Percent
 from app.extensions import db
+from app.filters import Filters
 
 MEASURES = [  # (label, stage-1 before key, stage-1 after key, stage-2 key)
     ("Knowledge of the topic", "knowledge_before", "knowledge_after", None),
@@ -46,43 +47,14 @@ MEASURES = [  # (label, stage-1 before key, stage-1 after key, stage-2 key)
 CHOICE_MEASURES = ("applied", "areas_changed", "barriers")
 
 
-@dataclass
-class ReviewFilters:
-    course_id: int | None = None
-    session_id: int | None = None
-    sector_id: int | None = None
-    level_id: int | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-
-    def query_args(self) -> dict:
-        """The filters as URL query arguments (for links to exports and the summary)."""
-        args = {name: getattr(self, name) for name in ("course_id", "session_id", "sector_id", "level_id")}
-        args["date_from"] = self.date_from.isoformat() if self.date_from else None
-        args["date_to"] = self.date_to.isoformat() if self.date_to else None
-        return {k: v for k, v in args.items() if v}
-
-
-def _scoped(query, filters: ReviewFilters, invitation=Invitation):
+def _scoped(query, filters: Filters, invitation=Invitation):
     """Join an invitation to its session and course and apply the filters to it."""
     query = (query.join(Session, Session.id == invitation.session_id)
              .join(Course, Course.id == Session.course_id)
              .join(Booking, Booking.id == invitation.booking_id)
              .outerjoin(Agency, Agency.id == Booking.agency_id))
-    if filters.course_id:
-        query = query.where(Course.id == filters.course_id)
-    if filters.session_id:
-        query = query.where(invitation.session_id == filters.session_id)
-    if filters.level_id:
-        query = query.where(Course.level_id == filters.level_id)
-    if filters.sector_id:
-        query = query.where(Agency.sector_id == filters.sector_id)
-    if filters.date_from:
-        query = query.where(Session.starts_at >= london_to_utc(datetime.combine(filters.date_from, time.min)))
-    if filters.date_to:
-        end = london_to_utc(datetime.combine(filters.date_to + timedelta(days=1), time.min))
-        query = query.where(Session.starts_at < end)
-    return query
+    return filters.narrow(query, course=Course.id, session=invitation.session_id,
+                          level=Course.level_id, sector=Agency.sector_id, starts_at=Session.starts_at)
 
 
 def _answers_query(*columns):
@@ -105,7 +77,7 @@ class StageCounts:
         return self.responded / self.sent if self.sent else None
 
 
-def stage_counts(filters: ReviewFilters) -> dict[int, StageCounts]:
+def stage_counts(filters: Filters) -> dict[int, StageCounts]:
     """Count invitations sent and answered at each stage."""
     query = _scoped(select(Invitation.stage, func.count(Invitation.id),
                            func.count(Invitation.submitted_at)).select_from(Invitation), filters)
@@ -131,7 +103,7 @@ class MonthCounts:
         return datetime.strptime(self.month, "%Y-%m").strftime("%b %Y")
 
 
-def counts_by_month(filters: ReviewFilters) -> list[MonthCounts]:
+def counts_by_month(filters: Filters) -> list[MonthCounts]:
     """Count invitations sent and answered per month they were sent, per stage."""
     month = _month(Invitation.sent_at).label("month")
     query = _scoped(select(month, Invitation.stage, func.count(Invitation.id),
@@ -200,7 +172,7 @@ class Distribution:
         return sum(v * n for v, n in self.counts.items()) / self.total if self.total else None
 
 
-def rating_distributions(filters: ReviewFilters,
+def rating_distributions(filters: Filters,
                          catalogue: dict | None = None) -> list[Distribution]:
     """Count each rating (1 to 5) given to each scale question, question by question."""
     catalogue = catalogue if catalogue is not None else question_catalogue()
@@ -259,7 +231,7 @@ class ConfidenceShift:
         return self.rose / self.people if self.people else None
 
 
-def confidence_shift(filters: ReviewFilters) -> ConfidenceShift:
+def confidence_shift(filters: Filters) -> ConfidenceShift:
     """Compare, person by person, confidence before the course with confidence at stage 2."""
     i1, r1, a1, q1 = (aliased(Invitation), aliased(Response), aliased(Answer), aliased(Question))
     i2, r2, a2, q2 = (aliased(Invitation), aliased(Response), aliased(Answer), aliased(Question))
@@ -305,7 +277,7 @@ class ChoiceFigure:
         return [(self.info.options.get(v, v), self.counts.get(v, 0), self.share(v)) for v in values]
 
 
-def choice_figures(filters: ReviewFilters, catalogue: dict | None = None) -> dict[str, ChoiceFigure]:
+def choice_figures(filters: Filters, catalogue: dict | None = None) -> dict[str, ChoiceFigure]:
     """Share of stage-2 respondents who applied the learning, and each area changed and barrier."""
     catalogue = catalogue if catalogue is not None else question_catalogue()
     asked = _scoped(
@@ -340,7 +312,7 @@ class CourseRow:
     means: dict[str, float] = field(default_factory=dict)
 
 
-def per_course(filters: ReviewFilters) -> list[CourseRow]:
+def per_course(filters: Filters) -> list[CourseRow]:
     """Response rates and mean confidence before, after and later, course by course."""
     rows: dict[int, CourseRow] = {}
     counted = _scoped(select(Course.id, Course.title, Invitation.stage, func.count(Invitation.id),
@@ -391,7 +363,7 @@ class Page:
         return self.page < self.pages
 
 
-def written_answers(filters: ReviewFilters, *, with_names: bool, page: int = 1,
+def written_answers(filters: Filters, *, with_names: bool, page: int = 1,
                     per_page: int = 50) -> Page:
     """Free-text answers with their course and date, newest first (names for administrators)."""
     base = _scoped(_answers_query(Answer.id), filters).where(Question.kind == TEXT)
@@ -408,7 +380,7 @@ def written_answers(filters: ReviewFilters, *, with_names: bool, page: int = 1,
     return Page(items, page, per_page, total)
 
 
-def manager_comments(filters: ReviewFilters, *, with_names: bool, limit: int = 200) -> list[WrittenAnswer]:
+def manager_comments(filters: Filters, *, with_names: bool, limit: int = 200) -> list[WrittenAnswer]:
     """Line managers' comments with their course and date, newest first."""
     query = _scoped(
         select(ManagerComment.comment, Course.title, Session.starts_at, ManagerComment.submitted_at,
@@ -425,7 +397,7 @@ ANSWER_COLUMNS = ["response", "stage", "question set version", "course code", "c
                   "session date", "sector", "level", "question key", "question", "answer"]
 
 
-def anonymised_answer_rows(filters: ReviewFilters) -> Iterator[list]:
+def anonymised_answer_rows(filters: Filters) -> Iterator[list]:
     """Every answer, one row each, without names or e-mail addresses (for the CSV export)."""
     catalogue = question_catalogue()
     query = _scoped(_answers_query(
@@ -450,7 +422,7 @@ def anonymised_answer_rows(filters: ReviewFilters) -> Iterator[list]:
                to_london(starts).date().isoformat() if starts else "", sector or "", level or "", key, text, answer]
 
 
-def figure_rows(filters: ReviewFilters) -> list[list]:
+def figure_rows(filters: Filters) -> list[list]:
     """The review page's figures as rows (section, measure, stage, value, count) for CSV or XLSX.
 
     Shares are Percent values: a number of percent in the CSV, a percentage cell in the XLSX.
@@ -487,7 +459,7 @@ def figure_rows(filters: ReviewFilters) -> list[list]:
 
 def headline_figures(starts_on: date, ends_on: date) -> list[tuple[str, str]]:
     """The evaluation's headline figures for a period, for the annual report's tables."""
-    filters = ReviewFilters(date_from=starts_on, date_to=ends_on)
+    filters = Filters(date_from=starts_on, date_to=ends_on)
     counts = stage_counts(filters)
     if not any(c.sent for c in counts.values()):
         return []

@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app.evaluation.answering import field_name
 from app.evaluation.models import CHOOSE_MANY, KIND_LABELS, TEXT, Question
+from app.filters import FilterForm
 from app.forms import BaseForm, GovDateField
 
 
@@ -102,10 +103,7 @@ class ManagerCommentForm(BaseForm):
     submit = SubmitField("Send my comment", widget=widgets.GovSubmitInput())
 
 
-class ReviewFilterForm(BaseForm):
-    class Meta:
-        csrf = False  # a GET form that only filters what is shown
-
+class ReviewFilterForm(FilterForm):
     course_id = SelectField("Course", widget=widgets.GovSelect(), coerce=int, validators=[Optional()])
     sector_id = SelectField("Sector", widget=widgets.GovSelect(), coerce=int, validators=[Optional()])
     level_id = SelectField("Level", widget=widgets.GovSelect(), coerce=int, validators=[Optional()])

@@ -6,11 +6,10 @@ from collections.abc import Callable
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.accounts.access import ADMIN, REVIEWER, public, requires, signed_in
 from app.accounts.models import Sector
-from app.clock import financial_year, utcnow
+from app.clock import utcnow
 from app.courses.models import Course, Level, Session
 from app.courses.queries import visible_session
 from app.evaluation import bp, charts, figures
@@ -69,7 +68,8 @@ from app.evaluation.question_sets import (
 from app.evaluation.sending import resend_invitation
 from app.exports import csv_stream, download
 from app.extensions import db
-from app.inputs import query_int, query_page
+from app.filters import END_BEFORE_START, Filters, financial_year
+from app.inputs import query_int, query_page, row_or_404
 from app.refusals import refusals, show_refusal
 from app.spreadsheets import XLSX_TYPE, Table, to_xlsx
 
@@ -142,28 +142,22 @@ def my_evaluations():
 # --- What the L&D sub-group sees ----------------------------------------------------------------
 
 
-def _filters() -> tuple[ReviewFilterForm, figures.ReviewFilters]:
+def _filters() -> tuple[ReviewFilterForm, Filters]:
+    """Read the review filters; while any is wrong, the figures are shown unfiltered."""
     form = ReviewFilterForm(request.args if request.args else None)
-    courses = db.session.execute(select(Course.id, Course.title).order_by(Course.title)).all()
-    sectors = db.session.execute(select(Sector.id, Sector.name).order_by(Sector.position, Sector.name)).all()
-    levels = db.session.execute(select(Level.id, Level.name).order_by(Level.position, Level.name)).all()
-    form.course_id.choices = [(0, "All courses")] + [tuple(c) for c in courses]
-    form.sector_id.choices = [(0, "All sectors")] + [tuple(s) for s in sectors]
-    form.level_id.choices = [(0, "All levels")] + [tuple(level) for level in levels]
-    filters = figures.ReviewFilters()
+    form.choose_courses(form.course_id)
+    form.choose_sectors(form.sector_id)
+    form.choose_levels(form.level_id)
+    filters = Filters()
     valid = bool(request.args) and form.validate()
     if valid and form.date_from.data and form.date_to.data and form.date_to.data < form.date_from.data:
-        form.date_to.errors = ["The end date must be the same as or after the start date"]
+        form.date_to.errors = [END_BEFORE_START]
         valid = False
     if valid:
-        filters = figures.ReviewFilters(
-            course_id=form.course_id.data or None, sector_id=form.sector_id.data or None,
-            level_id=form.level_id.data or None, date_from=form.date_from.data,
-            date_to=form.date_to.data,
-        )
-    session_id = query_int("session_id")
-    if session_id:
-        filters.session_id = session_id
+        filters = Filters(course_id=form.course_id.data or None, sector_id=form.sector_id.data or None,
+                          level_id=form.level_id.data or None, date_from=form.date_from.data,
+                          date_to=form.date_to.data)
+    filters.session_id = query_int("session_id") or None
     return form, filters
 
 
@@ -245,9 +239,9 @@ def review_summary():
     form, filters = _filters()
     # The annual report's period: the financial year, or the one the given date falls in.
     if not filters.date_from:
-        filters.date_from = financial_year(filters.date_to)[0]
+        filters.date_from = financial_year(filters.date_to).starts_on
     if not filters.date_to:
-        filters.date_to = financial_year(filters.date_from)[1]
+        filters.date_to = financial_year(filters.date_from).ends_on
     catalogue = figures.question_catalogue()
     distributions = figures.rating_distributions(filters, catalogue)
     means = figures.measure_means(distributions)
@@ -456,9 +450,7 @@ def edit_course_question(course_id: int, stage: int | None = None, question_id: 
 @bp.route("/evaluation/courses/<int:course_id>/questions/<int:question_id>/retire", methods=["POST"])
 @requires(ADMIN)
 def retire_question(course_id: int, question_id: int):
-    question = db.session.get(Question, question_id)
-    if question is None or question.course_id != course_id:
-        abort(404)
+    question = row_or_404(Question, question_id, course_id=course_id)
     with refusals() as attempt:
         retire_course_question(question, current_user)
     if not attempt.refused:

@@ -1,8 +1,8 @@
 """The reports catalogue: one entry per report, read by the routes, every export and the home page.
 
-A new report is one entry in CATALOGUE plus one builder in figures.py (and its template): the page
-/reports/<slug>, its exports /reports/<slug>.csv and .xlsx, the home page's link and the tabs all
-follow from the entry.
+A new report is one entry in CATALOGUE plus one builder in figures.py and its template,
+reports/<slug>.html: the page /reports/<slug>, its exports /reports/<slug>.csv and .xlsx, the home
+page's link and the tabs all follow from the entry.
 """
 from __future__ import annotations
 
@@ -19,11 +19,12 @@ from app.bookings.models import OUTCOME_LABELS, STATE_LABELS
 from app.courses.models import Course, Level, Session
 from app.exports import percent
 from app.extensions import db
+from app.filters import Filters, Period, Viewer
 from app.inputs import query_int, query_page
 from app.reports import charts, figures
 from app.spreadsheets import Table
 from app.reports.models import TrainingNeedsAnalysis
-from app.reports.periods import Period
+from app.templating import format_datetime
 
 REPORT_ROLES = (ADMIN, REVIEWER, COORDINATOR)
 PAGE_SIZE = 50
@@ -37,7 +38,7 @@ class Query:
 
     period: Period | None
     tna: TrainingNeedsAnalysis | None
-    viewer: figures.Viewer
+    viewer: Viewer
     args: MultiDict = field(default_factory=MultiDict)
 
     @property
@@ -51,7 +52,6 @@ class Report:
 
     slug: str  # /reports/<slug>, /reports/<slug>.csv and .xlsx; the endpoint reports.<slug>
     title: str  # the home page's link, the tabs, the exports' heading
-    template: str
     build: Callable[[Query], Any]  # the figures for a period, as the viewer may see them
     tables: Callable[[Any], list[Table]]  # the figures as the exports' tables
     charts: Callable[[Any], dict] = lambda report: {}  # the page's charts, as template values
@@ -61,6 +61,10 @@ class Report:
     with_tna: bool = False  # compares with a training needs analysis (?tna=, the current one by default)
     own_view: bool = False  # the page is its own view in views.py; the catalogue still drives its exports
     heading: Callable[[Any, Query], str] | None = None  # the exports' heading, when not the title's
+
+    @property
+    def template(self) -> str:
+        return f"reports/{self.slug}.html"
 
     def ready(self, query: Query) -> bool:
         """Whether the query has what the builder needs: a period, and an analysis if it compares."""
@@ -100,8 +104,6 @@ def _need_charts(report: figures.NeedReport) -> dict:
 # --- Multi-agency mix ----------------------------------------------------------------------------
 
 def _mix_tables(report: figures.MixReport) -> list[Table]:
-    from app.templating import format_datetime
-
     sessions = Table("Sessions", ["Date", "Course", "Places", "Taking part", "Sectors present",
                                   "Largest sector", "Largest share %", "One sector over half",
                                   "Sectors"])
@@ -188,22 +190,22 @@ class PeopleSection:
 @dataclass(frozen=True)
 class PeopleList:
     measure: str
-    filters: figures.Filters
+    filters: Filters
     heading: str
     sections: list[PeopleSection]
 
 
-def filter_args(filters: figures.Filters) -> dict:
+def filter_args(filters: Filters) -> dict:
     return {"sector": filters.sector_id, "agency": filters.agency_id, "course": filters.course_id,
             "level": filters.level_id, "session": filters.session_id}
 
 
-def people_request(viewer: figures.Viewer) -> tuple[str, figures.Filters]:
+def people_request(viewer: Viewer) -> tuple[str, Filters]:
     """The measure and filters asked for: 404 for an unknown measure, 403 for another's agency."""
     measure = request.args.get("measure", "attended")
     if measure not in MEASURE_LABELS:
         abort(404)
-    filters = figures.Filters(
+    filters = Filters(
         sector_id=query_int("sector"), agency_id=query_int("agency"), course_id=query_int("course"),
         level_id=query_int("level"), session_id=query_int("session"),
     )
@@ -212,7 +214,7 @@ def people_request(viewer: figures.Viewer) -> tuple[str, figures.Filters]:
     return measure, filters
 
 
-def describe(measure: str, filters: figures.Filters) -> str:
+def describe(measure: str, filters: Filters) -> str:
     """The figure a list of people is behind, in words: 404 when a filter names nothing."""
     parts = [MEASURE_LABELS[measure]]
     names = [
@@ -231,9 +233,7 @@ def describe(measure: str, filters: figures.Filters) -> str:
             .where(Session.id == filters.session_id)).first()
         if title is None:
             abort(404)
-        from app.templating import format_datetime
-
-        parts.append(f"{title[0]} on {format_datetime(title[1])}")
+            parts.append(f"{title[0]} on {format_datetime(title[1])}")
     return ": ".join([parts[0], ", ".join(parts[1:])]) if len(parts) > 1 else parts[0]
 
 
@@ -259,8 +259,6 @@ def people_list(query: Query) -> PeopleList:
 
 
 def _booking_table(title: str, rows) -> Table:
-    from app.templating import format_datetime
-
     table = Table(title, ["Name", "E-mail", "Agency when booked", "Sector", "Course", "Session",
                           "Booking", "Attendance", "Walk-in", "Late cancellation"])
     for r in rows:
@@ -286,41 +284,37 @@ def _people_tables(people: PeopleList) -> list[Table]:
 
 # --- The catalogue -------------------------------------------------------------------------------
 
-def _per_period(builder: Callable[[Period, figures.Viewer], Any]) -> Callable[[Query], Any]:
+def _per_period(builder: Callable[[Period, Viewer], Any]) -> Callable[[Query], Any]:
     """A figures.py builder that needs only the period and the viewer, asked with a Query."""
     return lambda query: builder(query.period, query.viewer)
 
 
 CATALOGUE: dict[str, Report] = {report.slug: report for report in [
     Report(
-        "attendance", "Attendance against need", "reports/attendance.html",
+        "attendance", "Attendance against need", with_tna=True,
         build=lambda q: figures.need_report(q.tna, q.period, q.viewer),
-        tables=_need_tables, charts=_need_charts, with_tna=True,
+        tables=_need_tables, charts=_need_charts,
         summary="Per sector and agency, for each course or level in the training needs analysis: how "
                 "many need it, how many booked and attended, the gap, and whose refresher falls due."),
     Report(
-        "mix", "Multi-agency mix", "reports/mix.html",
-        build=_per_period(figures.mix_report),
+        "mix", "Multi-agency mix", build=_per_period(figures.mix_report),
         tables=_mix_tables, page=_mix_page,
         charts=lambda r: _share_chart("Share of places taken by each sector", r.sector_totals),
         summary="The sectors at each session, and the sessions where one sector filled more than half "
                 "the places."),
     Report(
-        "activity", "Activity per agency", "reports/activity.html",
-        build=_per_period(figures.activity_report),
+        "activity", "Activity per agency", build=_per_period(figures.activity_report),
         tables=_activity_tables,
         page=lambda report, query: {"columns": ACTIVITY_COLUMNS, "measures": ACTIVITY_MEASURES},
         summary="Bookings, attendances, cancellations, late cancellations, no-shows, walk-ins and "
                 "charges."),
     Report(
-        "annual", "Annual report tables", "reports/annual.html",
-        build=_per_period(figures.annual_report),
+        "annual", "Annual report tables", build=_per_period(figures.annual_report),
         tables=_annual_tables,
         charts=lambda r: _share_chart("Attendance by sector", r.by_sector),
         summary="Attendees per event, in total and by sector, ready for the board’s annual report."),
     Report(
-        "people", "People behind a figure", "reports/people.html",
-        build=people_list, tables=_people_tables, own_view=True,
+        "people", "People behind a figure", build=people_list, tables=_people_tables, own_view=True,
         heading=lambda people, q: f"{people.heading}, {q.period.label}"),
 ]}
 LISTED = [report for report in CATALOGUE.values() if report.summary]

@@ -10,8 +10,8 @@ from app.clock import utcnow
 from app.courses.models import Course, Level
 from app.demo import demo_step
 from app.extensions import db
+from app.filters import financial_year
 from app.reports.models import TnaLine, TrainingNeedsAnalysis, line_key
-from app.reports.periods import financial_year
 
 # Rough staff numbers who work with children, per sector, for a London borough.
 STAFF_IN_SCOPE = {

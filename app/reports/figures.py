@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from sqlalchemy import (
     and_,
@@ -33,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from app.accounts.models import ADMIN, REVIEWER, Agency, Sector, User
+from app.accounts.models import Agency, Sector, User
 from app.attendance.models import CHARGE_DUE, Charge
 from app.bookings.models import (
     CANCELLED as BOOKING_CANCELLED,
@@ -48,8 +49,8 @@ from app.clock import add_months
 from app.courses.models import CANCELLED, DRAFT, PUBLISHED, Course, Level, Session
 from app.evaluation.figures import headline_figures
 from app.extensions import db
+from app.filters import Filters, Period, Viewer
 from app.reports.models import TnaLine, TrainingNeedsAnalysis
-from app.reports.periods import Period, completed_between_for_due
 
 NO_SHOW_OUTCOMES = (DID_NOT_ATTEND, TURNED_AWAY)
 BOOKED = or_(Booking.status.in_(HOLDS_PLACE), Booking.outcome.in_(PRESENT_OUTCOMES))
@@ -60,41 +61,25 @@ TAKING_PART = or_(ATTENDED, and_(Booking.outcome.is_(None), Booking.status.in_(H
 NOT_RECORDED = "Agency not recorded"
 
 
-@dataclass(frozen=True)
-class Viewer:
-    """Whose figures a person may see: every agency's, or only the agencies they coordinate."""
-
-    agency_ids: frozenset[int] | None  # None: all
-
-    @classmethod
-    def of(cls, user: User) -> Viewer:
-        if user.has_role(ADMIN, REVIEWER):
-            return cls(None)
-        return cls(frozenset(user.coordinated_agency_ids))
-
-    @property
-    def sees_all(self) -> bool:
-        return self.agency_ids is None
-
-    def may_see_agency(self, agency_id: int | None) -> bool:
-        return self.sees_all or (agency_id is not None and agency_id in self.agency_ids)
-
-    def bookings(self):
-        """The condition limiting bookings to the viewer's agencies."""
-        if self.sees_all:
-            return true()
-        return Booking.agency_id.in_(self.agency_ids) if self.agency_ids else false()
-
-    def people(self, agency_column):
-        if self.sees_all:
-            return true()
-        return agency_column.in_(self.agency_ids) if self.agency_ids else false()
-
-
 def in_period(period: Period):
     # Drafts are not yet part of the programme: only administrators see them, on the programme pages.
     return and_(Session.starts_at >= period.start_utc, Session.starts_at < period.end_utc,
                 Session.status.not_in((CANCELLED, DRAFT)))
+
+
+def completed_between_for_due(period: Period, months: int) -> tuple[date, date]:
+    """The completion dates whose refresher (`months` later) falls due inside `period`."""
+    low = add_months(period.starts_on, -months)
+    while add_months(low, months) < period.starts_on:
+        low += timedelta(days=1)
+    while add_months(low - timedelta(days=1), months) >= period.starts_on:
+        low -= timedelta(days=1)
+    high = add_months(period.ends_on, -months)
+    while add_months(high + timedelta(days=1), months) <= period.ends_on:
+        high += timedelta(days=1)
+    while add_months(high, months) > period.ends_on:
+        high -= timedelta(days=1)
+    return low, high
 
 
 def _people(condition):
@@ -231,7 +216,7 @@ def _bookings_grouped(period: Period, viewer: Viewer, kinds, ids):
               .join(Agency.__table__, Agency.id == Booking.agency_id))
     columns = {"agency": Agency.id, "sector": Agency.sector_id, "course": Course.id, "level": Course.level_id}
     return _grouped_union(kinds, columns, ids, [_people(BOOKED).label("booked"), _people(ATTENDED).label("attended")],
-                          source, and_(in_period(period), viewer.bookings()))
+                          source, and_(in_period(period), viewer.narrow(Booking.agency_id)))
 
 
 def due_refreshers(period: Period):
@@ -273,7 +258,7 @@ def _refreshers_grouped(period: Period, viewer: Viewer, kinds, ids):
         .join(User, User.id == due.c.user_id)
         .join(Agency, Agency.id == User.agency_id)
         .join(Course, Course.id == due.c.course_id)
-        .where(viewer.people(User.agency_id))
+        .where(viewer.narrow(User.agency_id))
         .cte("due_people")
     )
     columns = {"agency": people.c.agency_id, "sector": people.c.sector_id, "course": people.c.course_id,
@@ -397,15 +382,6 @@ BOOKING_MEASURES = {
 }
 
 
-@dataclass(frozen=True)
-class Filters:
-    sector_id: int | None = None
-    agency_id: int | None = None
-    course_id: int | None = None
-    level_id: int | None = None
-    session_id: int | None = None
-
-
 def booking_rows(period: Period, viewer: Viewer, measure: str, filters: Filters):
     """The bookings behind a figure: one row per booking with the person, agency and session."""
     label, condition = BOOKING_MEASURES[measure]
@@ -421,20 +397,11 @@ def booking_rows(period: Period, viewer: Viewer, measure: str, filters: Filters)
         .join(Course, Course.id == Session.course_id)
         .outerjoin(Agency, Agency.id == Booking.agency_id)
         .outerjoin(sector, sector.id == Agency.sector_id)
-        .where(in_period(period), viewer.bookings(), condition)
+        .where(in_period(period), viewer.narrow(Booking.agency_id), condition)
         .order_by(Session.starts_at, User.name, Booking.id)
     )
-    if filters.sector_id:
-        query = query.where(Agency.sector_id == filters.sector_id)
-    if filters.agency_id:
-        query = query.where(Booking.agency_id == filters.agency_id)
-    if filters.course_id:
-        query = query.where(Course.id == filters.course_id)
-    if filters.level_id:
-        query = query.where(Course.level_id == filters.level_id)
-    if filters.session_id:
-        query = query.where(Session.id == filters.session_id)
-    return query
+    return filters.narrow(query, course=Course.id, session=Session.id, sector=Agency.sector_id,
+                          agency=Booking.agency_id, level=Course.level_id)
 
 
 def refresher_rows(period: Period, viewer: Viewer, filters: Filters):
@@ -448,18 +415,12 @@ def refresher_rows(period: Period, viewer: Viewer, filters: Filters):
         .join(Agency, Agency.id == User.agency_id)
         .join(Sector, Sector.id == Agency.sector_id)
         .join(Course, Course.id == due.c.course_id)
-        .where(viewer.people(User.agency_id))
+        .where(viewer.narrow(User.agency_id))
         .order_by(due.c.completed_on, User.name, Course.title)
     )
-    if filters.sector_id:
-        query = query.where(Agency.sector_id == filters.sector_id)
-    if filters.agency_id:
-        query = query.where(User.agency_id == filters.agency_id)
-    if filters.course_id:
-        query = query.where(Course.id == filters.course_id)
-    if filters.level_id:
-        query = query.where(Course.level_id == filters.level_id)
-    return query
+    # A refresher belongs to no session, so a session asked for does not narrow it.
+    return filters.narrow(query, course=Course.id, sector=Agency.sector_id, agency=User.agency_id,
+                          level=Course.level_id)
 
 
 def due_on(row) -> object:
@@ -518,7 +479,7 @@ def mix_report(period: Period, viewer: Viewer) -> MixReport:
     if not viewer.sees_all:
         # A coordinator sees the mix (counts by sector, no names) of sessions their staff were on.
         sessions_query = sessions_query.where(exists().where(
-            Booking.session_id == Session.id, viewer.bookings(), TAKING_PART))
+            Booking.session_id == Session.id, viewer.narrow(Booking.agency_id), TAKING_PART))
     sessions = {sid: MixSession(sid, title, starts_at, capacity)
                 for sid, title, starts_at, capacity in db.session.execute(sessions_query)}
     mix = (
@@ -580,7 +541,7 @@ def _charges_by_agency(period: Period, viewer: Viewer) -> dict[int, int]:
         .where(in_period(period), Charge.status == CHARGE_DUE)
     )
     if not viewer.sees_all:
-        query = query.where(viewer.people(Charge.agency_id))
+        query = query.where(viewer.narrow(Charge.agency_id))
     return dict(db.session.execute(query.group_by(Charge.agency_id)).all())
 
 
@@ -601,7 +562,7 @@ def activity_report(period: Period, viewer: Viewer) -> ActivityReport:
         .select_from(Booking)
         .join(Session, Session.id == Booking.session_id)
         .join(Course, Course.id == Session.course_id)
-        .where(in_period(period), viewer.bookings())
+        .where(in_period(period), viewer.narrow(Booking.agency_id))
         .group_by(Booking.agency_id)
     )
     charges = _charges_by_agency(period, viewer)
@@ -637,7 +598,7 @@ def evaluation_headlines(period: Period) -> list[tuple[str, str]] | None:
 
 def annual_report(period: Period, viewer: Viewer) -> AnnualReport:
     """Attendees per event, in total and by sector, and the evaluation's headline figures."""
-    attended = and_(in_period(period), viewer.bookings(), ATTENDED)
+    attended = and_(in_period(period), viewer.narrow(Booking.agency_id), ATTENDED)
     events = db.session.execute(
         select(Session.course_id, func.count())
         .select_from(Booking).join(Session, Session.id == Booking.session_id)

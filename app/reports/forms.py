@@ -8,16 +8,14 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextInput,
 )
 from wtforms import IntegerField, SelectField, SelectMultipleField, StringField, SubmitField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from app.filters import END_BEFORE_START, FilterForm
 from app.forms import BaseForm, GovDateField
 
 
-class PeriodForm(BaseForm):
+class PeriodForm(FilterForm):
     """The period (and analysis) a report covers; read from the query string."""
-
-    class Meta:
-        csrf = False
 
     tna = SelectField("Training needs analysis", widget=GovSelect(), coerce=int,
                       validators=[Optional()])
@@ -29,9 +27,7 @@ class PeriodForm(BaseForm):
 
     def validate_end(self, field):
         if self.start.data and field.data and field.data < self.start.data:
-            from wtforms.validators import ValidationError
-
-            raise ValidationError("The end date must be the same as or after the start date")
+            raise ValidationError(END_BEFORE_START)
 
 
 class TnaForm(BaseForm):

@@ -17,6 +17,7 @@ from app.courses.models import Course, Level
 from app.errors import DomainError
 from app.exports import csv_text, restore_defused
 from app.extensions import db
+from app.filters import Period
 from app.inputs import DB_INT_MAX
 from app.reports.models import (
     APPLIED,
@@ -28,7 +29,7 @@ from app.reports.models import (
     TrainingNeedsAnalysis,
     line_key,
 )
-from app.reports.periods import Period
+from app.reports.notifications import notify_gap
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 MAX_IMPORT_ROWS = 5000
@@ -569,8 +570,6 @@ class GapOutcome:
 def email_gap(tna: TrainingNeedsAnalysis, *, course: Course | None, level: Level | None,
               agencies: list[Agency], figures: dict[int, dict], sessions: list, actor: User) -> GapOutcome:
     """E-mail the coordinators of each agency the upcoming sessions that would close a gap, once a week."""
-    from app.reports.notifications import notify_gap
-
     if (course is None) == (level is None):
         raise ReportsError("Choose the course or level the gap is about.")
     if not agencies:

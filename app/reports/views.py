@@ -5,7 +5,6 @@ from datetime import date
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from app.accounts.access import ADMIN, REVIEWER, requires
@@ -15,9 +14,10 @@ from app.bookings.places import availability_for
 from app.clock import utcnow
 from app.courses.models import Course, Level
 from app.extensions import db
-from app.inputs import parse_iso_date, query_int, query_page
+from app.filters import Period, Viewer, financial_year
+from app.inputs import parse_iso_date, query_int, query_page, row_or_404
 from app.refusals import refusals
-from app.reports import bp, figures
+from app.reports import bp, figures, queries
 from app.reports.catalogue import (
     CATALOGUE,
     LISTED,
@@ -33,7 +33,6 @@ from app.reports.catalogue import (
 from app.spreadsheets import CSV_TYPE, XLSX_TYPE, Table, to_csv, to_xlsx
 from app.reports.forms import GapEmailForm, PeriodForm, TnaForm, TnaImportForm, TnaLineForm
 from app.reports.models import PENDING, TnaImport, TnaLine, TrainingNeedsAnalysis
-from app.reports.periods import Period, financial_year
 from app.reports.services import (
     ImportRefused,
     apply_import,
@@ -56,8 +55,8 @@ PRINT_LIMIT = 5000  # beyond this, the spreadsheet is the better way to read a l
 
 # --- Shared helpers ------------------------------------------------------------------------------
 
-def _viewer() -> figures.Viewer:
-    return figures.Viewer.of(current_user)
+def _viewer() -> Viewer:
+    return Viewer.of(current_user)
 
 
 def _tna_or_404(tna_id: int) -> TrainingNeedsAnalysis:
@@ -73,8 +72,7 @@ def _date_parts(name: str, day: date | None) -> list[tuple[str, str]]:
 def _read_period(with_tna: bool = False):
     """The report's period (and analysis) from the query string: (form, period or None, tna)."""
     args = request.args
-    tnas = db.session.scalars(
-        select(TrainingNeedsAnalysis).order_by(TrainingNeedsAnalysis.starts_on.desc())).all()
+    tnas = queries.analyses()
     tna = None
     if with_tna:
         tna_id = query_int("tna")
@@ -98,12 +96,6 @@ def _read_period(with_tna: bool = False):
     return form, Period(form.start.data, form.end.data), tna
 
 
-def _query_args(period: Period, **extra) -> dict:
-    values = period.args()
-    values.update({k: v for k, v in extra.items() if v not in (None, "")})
-    return values
-
-
 def _download(report: str, fmt: str, heading: str, tables: list[Table], period: Period) -> Response:
     name = f"{report}-{period.slug}.{fmt}"
     if fmt == "csv":
@@ -121,10 +113,7 @@ def _download(report: str, fmt: str, heading: str, tables: list[Table], period: 
 def home():
     viewer = _viewer()
     period = financial_year()
-    agencies = []
-    if not viewer.sees_all:
-        agencies = db.session.scalars(
-            select(Agency).where(Agency.id.in_(viewer.agency_ids or [-1])).order_by(Agency.name)).all()
+    agencies = [] if viewer.sees_all else viewer.agencies()
     return render_template("reports/home.html", viewer=viewer, period=period, tna=current_tna(),
                            agencies=agencies)
 
@@ -178,12 +167,6 @@ def export(report: str, fmt: str):
 
 # --- People behind a figure ----------------------------------------------------------------------
 
-def _page(query, page: int, size: int = PAGE_SIZE):
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = db.session.execute(query.limit(size).offset((page - 1) * size)).all()
-    return rows, total
-
-
 @bp.route("/reports/people")
 @requires(*CATALOGUE["people"].roles)
 def people():
@@ -201,18 +184,18 @@ def people():
     sections = []
     for section in listing.sections:
         if measure == "gap":  # a first page of each, linked to the whole list
-            rows, total = _page(section.rows, 1)
-            pages, more = 1, url_for(".people", **_query_args(period, measure=section.kind,
+            rows, total = queries.page_of(section.rows, 1, PAGE_SIZE)
+            pages, more = 1, url_for(".people", **period.args(measure=section.kind,
                                                               **filter_args(filters)))
         elif request.args.get("print") == "1":  # on paper: every row, not one page of them
-            rows, total = _page(section.rows, 1, size=PRINT_LIMIT)
+            rows, total = queries.page_of(section.rows, 1, PRINT_LIMIT)
             pages, more = 1, None
         else:
-            rows, total = _page(section.rows, page)
+            rows, total = queries.page_of(section.rows, page, PAGE_SIZE)
             pages, more = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), None
         sections.append({"title": section.title, "kind": section.kind, "rows": rows, "total": total,
                          "pages": pages, "more": more})
-    args = _query_args(period, measure=measure, **filter_args(filters))
+    args = period.args(measure=measure, **filter_args(filters))
     return render_template("reports/people.html", form=form, period=period, measure=measure,
                            heading=listing.heading, sections=sections, page=page, args=args,
                            due_on=figures.due_on, state_labels=STATE_LABELS,
@@ -231,12 +214,7 @@ def _uploaded(form) -> tuple[bytes, str] | None:
 @bp.route("/reports/needs")
 @requires(ADMIN, REVIEWER)
 def needs():
-    tnas = db.session.execute(
-        select(TrainingNeedsAnalysis, func.count(TnaLine.id))
-        .outerjoin(TnaLine, TnaLine.tna_id == TrainingNeedsAnalysis.id)
-        .group_by(TrainingNeedsAnalysis.id).order_by(TrainingNeedsAnalysis.starts_on.desc())
-    ).all()
-    return render_template("reports/needs.html", tnas=tnas)
+    return render_template("reports/needs.html", tnas=queries.analyses_with_line_counts())
 
 
 @bp.route("/reports/needs/new", methods=["GET", "POST"])
@@ -277,16 +255,8 @@ def needs_template():
 @requires(ADMIN, REVIEWER)
 def need_detail(tna_id: int):
     tna = _tna_or_404(tna_id)
-    lines = db.session.scalars(
-        select(TnaLine).join(Sector, Sector.id == TnaLine.sector_id)
-        .outerjoin(Agency, Agency.id == TnaLine.agency_id)
-        .where(TnaLine.tna_id == tna.id).order_by(Sector.position, Sector.name, Agency.name, TnaLine.id)
-    ).all()
-    imports = db.session.scalars(
-        select(TnaImport).where(TnaImport.tna_id == tna.id, TnaImport.status != PENDING)
-        .order_by(TnaImport.uploaded_at.desc())
-    ).all()
-    return render_template("reports/need_detail.html", tna=tna, lines=lines, imports=imports)
+    return render_template("reports/need_detail.html", tna=tna, lines=queries.analysis_lines(tna),
+                           imports=queries.past_imports(tna))
 
 
 @bp.route("/reports/needs/<int:tna_id>/edit", methods=["GET", "POST"])
@@ -380,10 +350,7 @@ def import_discard(import_id: int):
 
 def _line_form(tna: TrainingNeedsAnalysis, line: TnaLine | None) -> TnaLineForm:
     form = TnaLineForm(obj=line)
-    sectors = db.session.scalars(select(Sector).order_by(Sector.position, Sector.name)).all()
-    agencies = db.session.scalars(select(Agency).join(Agency.sector).order_by(Sector.position, Agency.name)).all()
-    courses = db.session.scalars(select(Course).order_by(Course.title)).all()
-    levels = db.session.scalars(select(Level).order_by(Level.position, Level.name)).all()
+    sectors, agencies, courses, levels = queries.line_choices()
     form.sector_id.choices = [(s.id, s.name) for s in sectors]
     form.agency_id.choices = [(0, "The whole sector")] + [(a.id, f"{a.name} ({a.sector.name})") for a in agencies]
     form.course_id.choices = [(0, "No course (a level below)")] + [(c.id, f"{c.title} ({c.code})") for c in courses]
@@ -412,9 +379,7 @@ def line_edit(tna_id: int, line_id: int | None = None):
     tna = _tna_or_404(tna_id)
     line = None
     if line_id is not None:
-        line = db.session.get(TnaLine, line_id)
-        if line is None or line.tna_id != tna.id:
-            abort(404)
+        line = row_or_404(TnaLine, line_id, tna_id=tna.id)
     form = _line_form(tna, line)
     if form.validate_on_submit():
         with refusals(form, field="needed") as attempt:
@@ -428,9 +393,7 @@ def line_edit(tna_id: int, line_id: int | None = None):
 @bp.route("/reports/needs/<int:tna_id>/lines/<int:line_id>/delete", methods=["POST"])
 @requires(ADMIN)
 def line_delete(tna_id: int, line_id: int):
-    line = db.session.get(TnaLine, line_id)
-    if line is None or line.tna_id != tna_id:
-        abort(404)
+    line = row_or_404(TnaLine, line_id, tna_id=tna_id)
     delete_line(line, current_user)
     db.session.commit()
     flash("Line removed.", "success")

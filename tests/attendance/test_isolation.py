@@ -83,8 +83,8 @@ def test_coordinator_of_one_agency_finds_no_name_from_another(
                 for secret in B_SECRETS:
                     assert secret not in text, (url, query, secret)
                 if query.get("agency_id") == police.id and rule.endpoint in (
-                        "attendance.agency_home", "attendance.agency_charges",
-                        "attendance.agency_bookings_csv", "attendance.agency_charges_csv"):
+                        "reports.agency_home", "reports.agency_charges",
+                        "reports.agency_bookings_csv", "reports.agency_charges_csv"):
                     assert response.status_code == 403, url
                 if rule.arguments:
                     assert response.status_code in (403, 404), (url, response.status_code)

@@ -563,7 +563,7 @@ def test_sign_in_sheet_lists_people_by_surname(app, people, make_session, make_c
 
 def test_attending_a_refresher_course_renews_the_main_course_for_the_record_and_the_coordinator(
         app, people, make_course, make_session, make_booking, set_now):
-    from app.attendance.queries import agency_refreshers
+    from app.reports.queries import agency_refreshers
     from app.bookings.models import ACCEPTED, PRIOR_LEARNING
 
     level3 = make_course("Safeguarding Level 3", refresher_months=36, charge_pence=7500, level="Level 3")

@@ -9,6 +9,7 @@ from app.evaluation import figures
 from app.evaluation.demo import load_evaluations
 from app.evaluation.models import Invitation, QuestionSet, Response
 from app.extensions import db
+from app.filters import Filters
 
 
 def test_without_sessions_it_loads_only_the_question_sets(app):
@@ -27,8 +28,8 @@ def test_with_past_sessions_but_no_registers_it_invents_attendance_and_answers(
     make_session(ends_at=utcnow() - timedelta(days=10), hours=7, venue=None)
     summary = load_evaluations(random.Random(2015))
     assert "first" in summary and "second" in summary
-    counts = figures.stage_counts(figures.ReviewFilters())
+    counts = figures.stage_counts(Filters())
     assert counts[1].sent >= 16 and 0 < counts[1].responded < counts[1].sent
     assert counts[2].sent >= 8 and counts[2].responded > 0, "the older session is past its delay"
-    assert figures.confidence_shift(figures.ReviewFilters()).people > 0
+    assert figures.confidence_shift(Filters()).people > 0
     assert db.session.scalar(select(func.count(Response.id))) == counts[1].responded + counts[2].responded

@@ -38,6 +38,7 @@ from app.evaluation.question_sets import (
 )
 from app.evaluation.sending import resend_invitation, send_due_evaluations
 from app.extensions import db
+from app.filters import Filters
 from app.jobs import run_jobs
 from app.locking import write_intent
 from tests.evaluation.conftest import SESSION_END, answer_by_key, link_in
@@ -116,7 +117,7 @@ def test_a_new_version_is_a_draft_until_published_and_answers_keep_their_version
 
     # Reports follow the key across versions: both ratings of the trainer add up to one measure.
     answer_by_key(new_invitation, trainer="3")
-    [trainer_ratings] = [d for d in figures.rating_distributions(figures.ReviewFilters())
+    [trainer_ratings] = [d for d in figures.rating_distributions(Filters())
                          if d.info.key == "trainer"]
     assert trainer_ratings.counts == {1: 0, 2: 0, 3: 1, 4: 0, 5: 1}
     assert trainer_ratings.info.text == "How good was the trainer?"
@@ -517,7 +518,7 @@ def small_programme(app, question_sets, make_course, make_session, make_booking,
 
 
 def test_review_figures_match_the_hand_worked_values(app, small_programme):
-    everything = figures.ReviewFilters()
+    everything = Filters()
     counts = figures.stage_counts(everything)
     assert (counts[1].sent, counts[1].responded) == (5, 3)
     assert (counts[2].sent, counts[2].responded) == (5, 4)
@@ -554,40 +555,40 @@ def test_review_figures_match_the_hand_worked_values(app, small_programme):
 
 
 def test_review_figures_filter_by_sector_course_and_period(app, small_programme, make_sector):
-    police = figures.ReviewFilters(sector_id=small_programme["police"].sector_id)
+    police = Filters(sector_id=small_programme["police"].sector_id)
     assert figures.stage_counts(police)[1].sent == 2
     assert figures.confidence_shift(police).people == 2  # persons 0 and 1
     assert figures.confidence_shift(police).rose == 1
 
-    course = figures.ReviewFilters(course_id=small_programme["course"].id)
+    course = Filters(course_id=small_programme["course"].id)
     assert figures.stage_counts(course)[1].sent == 4
-    session = figures.ReviewFilters(session_id=small_programme["session"].id)
+    session = Filters(session_id=small_programme["session"].id)
     assert figures.stage_counts(session)[2].responded == 4
 
     day = SESSION_END.date()
-    assert figures.stage_counts(figures.ReviewFilters(date_from=day, date_to=day))[1].sent == 5
-    after = figures.ReviewFilters(date_from=day + timedelta(days=1))
+    assert figures.stage_counts(Filters(date_from=day, date_to=day))[1].sent == 5
+    after = Filters(date_from=day + timedelta(days=1))
     assert figures.stage_counts(after)[1].sent == 0
     assert figures.rating_distributions(after) == []
 
 
 def test_written_answers_hide_names_unless_asked_and_the_export_is_anonymous(app, small_programme):
-    page = figures.written_answers(figures.ReviewFilters(), with_names=False)
+    page = figures.written_answers(Filters(), with_names=False)
     texts = [a.text for a in page.items]
     assert "Too short for the content" in texts
     assert page.total == 4  # three plans to apply the learning and one comment
     assert all(a.person is None for a in page.items)
-    named = figures.written_answers(figures.ReviewFilters(), with_names=True)
+    named = figures.written_answers(Filters(), with_names=True)
     assert {a.person for a in named.items} == {"Named Person 0", "Named Person 1", "Named Person 2"}
 
-    rows = list(figures.anonymised_answer_rows(figures.ReviewFilters()))
+    rows = list(figures.anonymised_answer_rows(Filters()))
     flat = " ".join(str(cell) for row in rows for cell in row)
     assert "Named Person" not in flat and "@example.org" not in flat
     assert any(row[8] == "applied" and row[10] == "Not yet" for row in rows)
     assert any(row[8] == "trainer" and row[10] == 5 for row in rows)
     assert {row[6] for row in rows} == {"Police", "Health - acute"}
 
-    csv_rows = figures.figure_rows(figures.ReviewFilters())
+    csv_rows = figures.figure_rows(Filters())
     assert ["Confidence shift", "Rose", 2, 1, ""] in csv_rows
     assert ["Response rate", "Responses", 1, 3, ""] in csv_rows
 

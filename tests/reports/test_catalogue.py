@@ -8,9 +8,9 @@ from openpyxl import load_workbook
 from werkzeug.exceptions import NotFound
 
 from app.accounts.models import ADMIN
+from app.filters import Period, Viewer
 from app.reports import figures
 from app.reports.catalogue import CATALOGUE, LISTED, Query
-from app.reports.periods import Period
 from tests.reports.conftest import YEAR_END, YEAR_START
 
 YEAR = {"start": "2026-04-01", "end": "2027-03-31"}
@@ -24,7 +24,7 @@ def admin(dataset, make_user):
 def _expected_tables(app, report, admin, tna):
     """The entry's own tables for the year, as its builder and tables function make them."""
     with app.test_request_context(query_string=YEAR):
-        query = Query(Period(YEAR_START, YEAR_END), tna if report.with_tna else None, figures.Viewer.of(admin))
+        query = Query(Period(YEAR_START, YEAR_END), tna if report.with_tna else None, Viewer.of(admin))
         built = report.build(query)
         return report.export_heading(built, query), report.tables(built)
 

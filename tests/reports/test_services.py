@@ -6,10 +6,10 @@ import pytest
 from app.accounts.models import ADMIN
 from app.email import OutboxMessage
 from app.extensions import db
+from app.filters import Filters, Period, Viewer, financial_year
 from app.reports import figures
 from app.reports.models import APPLIED, GapReminder, TnaLine, TrainingNeedsAnalysis
 from app.clock import add_months
-from app.reports.periods import Period, completed_between_for_due, financial_year
 from app.reports.services import (
     ImportRefused,
     ReportsError,
@@ -23,7 +23,7 @@ from app.reports.services import (
 from tests.reports.conftest import YEAR_END, YEAR_START
 
 YEAR = Period(YEAR_START, YEAR_END)
-ALL = figures.Viewer(None)
+ALL = Viewer(None)
 
 
 def _row(report, sector, training, agency=None):
@@ -56,7 +56,7 @@ def test_attendance_against_need_matches_the_hand_count(dataset):
 
 
 def test_a_coordinator_sees_only_their_agency_rows(dataset):
-    report = figures.need_report(dataset.tna, YEAR, figures.Viewer(frozenset({dataset.pol_a.id})))
+    report = figures.need_report(dataset.tna, YEAR, Viewer(frozenset({dataset.pol_a.id})))
     assert {(r.agency, r.training, r.needed, r.booked, r.attended) for r in report.rows} == {
         ("Northbridge Police North", "Any Level 3 course", 6, 2, 1),
         ("Northbridge Police North", "Serious Case Review workshop", None, 1, 1),
@@ -64,14 +64,14 @@ def test_a_coordinator_sees_only_their_agency_rows(dataset):
 
 
 def test_refreshers_due_are_the_latest_completions_falling_due_in_the_period(dataset):
-    rows = db.session.execute(figures.refresher_rows(YEAR, ALL, figures.Filters())).all()
+    rows = db.session.execute(figures.refresher_rows(YEAR, ALL, Filters())).all()
     assert sorted((r.name, figures.due_on(r)) for r in rows) == [
         ("Ivy Ilsley", date(2026, 6, 1)), ("Kim Kettlewell", date(2026, 4, 15))]
 
 
 def test_a_course_that_renews_level_3_takes_its_refresher_out_of_the_report(dataset, make_completion):
     def due_rows():
-        rows = db.session.execute(figures.refresher_rows(YEAR, ALL, figures.Filters())).all()
+        rows = db.session.execute(figures.refresher_rows(YEAR, ALL, Filters())).all()
         return sorted((r.name, r.title, figures.due_on(r)) for r in rows)
 
     def refreshers():
@@ -103,7 +103,7 @@ def test_learning_done_elsewhere_counts_for_the_refreshers_report_once_accepted(
                            source=PRIOR_LEARNING, provider="St Brigid's own training", evidence="L3 day")
     db.session.add(elsewhere)
     db.session.flush()
-    names = lambda: sorted(r.name for r in db.session.execute(figures.refresher_rows(YEAR, ALL, figures.Filters())))
+    names = lambda: sorted(r.name for r in db.session.execute(figures.refresher_rows(YEAR, ALL, Filters())))
     assert names() == ["Ivy Ilsley", "Kim Kettlewell"]
     elsewhere.check_result = ACCEPTED
     db.session.flush()
@@ -112,7 +112,7 @@ def test_learning_done_elsewhere_counts_for_the_refreshers_report_once_accepted(
 
 def test_people_behind_a_figure_follow_the_agency_at_booking(dataset):
     def names(measure, **filters):
-        query = figures.booking_rows(YEAR, ALL, measure, figures.Filters(**filters))
+        query = figures.booking_rows(YEAR, ALL, measure, Filters(**filters))
         return sorted(r.name for r in db.session.execute(query))
 
     assert names("attended", sector_id=dataset.health.id, level_id=dataset.level3.id) == ["Cat Castellane"]
@@ -183,9 +183,9 @@ def test_periods_and_refresher_windows():
     assert financial_year(date(2026, 4, 1)) == Period(date(2026, 4, 1), date(2027, 3, 31))
     assert add_months(date(2026, 8, 31), 6) == date(2027, 2, 28)
     # Completions from 29 to 31 August fall due on 28 February, so a period ending then takes them.
-    assert completed_between_for_due(Period(date(2027, 2, 1), date(2027, 2, 28)), 6) == (
+    assert figures.completed_between_for_due(Period(date(2027, 2, 1), date(2027, 2, 28)), 6) == (
         date(2026, 8, 1), date(2026, 8, 31))
-    assert completed_between_for_due(Period(date(2027, 3, 1), date(2027, 3, 31)), 6) == (
+    assert figures.completed_between_for_due(Period(date(2027, 3, 1), date(2027, 3, 31)), 6) == (
         date(2026, 9, 1), date(2026, 9, 30))
 
 
