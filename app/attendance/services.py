@@ -16,13 +16,9 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from app.accounts.models import ACTIVE, ADMIN, PENDING_APPROVAL, Agency, User, find_user_by_email
-from app.accounts.services import (
-    AccountError,
-    check_not_generic,
-    email_matches_agency,
-    normalise_email,
-    record_event,
-)
+from app.accounts.addresses import check_not_generic, email_matches_agency, normalise_email
+from app.accounts.errors import AccountError
+from app.accounts.history import record_event
 from app.attendance.models import (
     CHARGE_DID_NOT_ATTEND,
     CHARGE_DUE,
