@@ -16,7 +16,8 @@ from fpdf.fonts import FontFace
 
 from app import fonts
 from app.accounts.models import User
-from app.attendance.services import booking_agency, session_days
+from app.attendance.dates import session_days
+from app.attendance.register import booking_agency
 from app.bookings.models import Booking
 from app.clock import to_london
 from app.courses.models import Session

@@ -9,15 +9,12 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from app.accounts.models import ACTIVE, Agency, User
+from app.attendance import dates
+from app.attendance.completions import ATTENDANCE_SOURCE
+from app.attendance.dates import day_start_utc
 from app.attendance.models import Charge, Suspension
-from app.attendance.services import (
-    ATTENDANCE_SOURCE,
-    NO_SHOW_OUTCOMES,
-    day_start_utc,
-    refresher_clock,
-    refresher_due_on,
-    refresher_state,
-)
+from app.attendance.refreshers import refresher_clock, refresher_due_on, refresher_state
+from app.attendance.suspensions import NO_SHOW_OUTCOMES
 from app.bookings.models import (
     CANCELLED,
     CONFIRMED,
@@ -54,9 +51,7 @@ class RecordRow:
 
     @property
     def session_days(self) -> list[date]:
-        from app.attendance.services import session_days
-
-        return session_days(self.booking.session) if self.booking else [self.completed_on]
+        return dates.session_days(self.booking.session) if self.booking else [self.completed_on]
 
 
 def _source_label(completion: Completion) -> str:

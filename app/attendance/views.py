@@ -13,6 +13,9 @@ from app.accounts.access import ADMIN, COORDINATOR, TRAINER, public, requires, s
 from app.accounts.models import Agency, User
 from app.attendance import bp, pdfs, queries
 from app.attendance.certificates import certificate_refusals, issue_certificate, verify_certificate
+from app.attendance.charges import charge_for, reinstate_charge, waive_charge
+from app.attendance.completions import counts_as_complete
+from app.attendance.dates import day_start_utc, first_day, session_days
 from app.attendance.forms import (
     CertificateVerifyForm,
     OutcomeCorrectForm,
@@ -22,30 +25,17 @@ from app.attendance.forms import (
     WalkInSearchForm,
 )
 from app.attendance.models import CHARGE_STATUS_LABELS, Charge, Suspension
-from app.attendance.services import (
-    SEARCH_MAX_PEOPLE,
-    active_suspension,
-    add_walk_in,
+from app.attendance.outcomes import correct_outcome, mark_all_attended, mark_register
+from app.attendance.register import (
     booking_agency,
     can_view_register,
-    charge_for,
-    correct_outcome,
-    counts_as_complete,
-    day_start_utc,
-    find_people,
-    first_day,
-    lift_suspension,
-    mark_all_attended,
-    mark_register,
     marking_refusal,
     marking_window,
     register_bookings,
-    register_walk_in,
-    reinstate_charge,
-    session_days,
     surname,
-    waive_charge,
 )
+from app.attendance.suspensions import active_suspension, lift_suspension
+from app.attendance.walk_ins import SEARCH_MAX_PEOPLE, add_walk_in, find_people, register_walk_in
 from app.bookings.models import (
     CANCELLED,
     CONFIRMED,

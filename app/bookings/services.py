@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from app.accounts.details import on_manager_changed
 from app.accounts.models import ACTIVE, ADMIN, User, find_user_by_email
 from app.attendance.models import Suspension
-from app.attendance.services import active_suspension
+from app.attendance.suspensions import active_suspension
 from app.bookings import notifications as notify
 from app.bookings.approvals import AGREE
 from app.bookings.history import change_status
