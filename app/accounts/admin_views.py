@@ -46,30 +46,24 @@ def admin_sectors():
                            agency_counts=queries.agency_counts_by_sector())
 
 
-@bp.route("/admin/sectors/new", methods=["GET", "POST"])
+@bp.route("/admin/sectors/new", methods=["GET", "POST"], endpoint="admin_sector_new")
+@bp.route("/admin/sectors/<int:sector_id>/edit", methods=["GET", "POST"],
+          endpoint="admin_sector_edit")
 @requires(ADMIN)
-def admin_sector_new():
-    form = SectorEditForm()
-    del form.active  # a new sector is in use
-    if form.validate_on_submit():
-        with refusals(form, field="name") as attempt:
-            sector = agencies.create_sector(form.name.data, current_user)
-        if not attempt.refused:
-            flash(f"Sector ‘{sector.name}’ added.", "success")
-            return redirect(url_for("accounts.admin_sectors"))
-    return render_template("accounts/admin/sector_form.html", form=form, sector=None)
-
-
-@bp.route("/admin/sectors/<int:sector_id>/edit", methods=["GET", "POST"])
-@requires(ADMIN)
-def admin_sector_edit(sector_id: int):
-    sector = db.session.get(Sector, sector_id) or abort(404)
+def admin_sector_form(sector_id: int | None = None):
+    sector = (db.session.get(Sector, sector_id) or abort(404)) if sector_id else None
     form = SectorEditForm(obj=sector)
+    if sector is None:
+        del form.active  # a new sector is in use
     if form.validate_on_submit():
         with refusals(form, field="name") as attempt:
-            agencies.update_sector(sector, form.name.data, bool(form.active.data), current_user)
+            if sector is None:
+                saved = agencies.create_sector(form.name.data, current_user)
+            else:
+                saved = agencies.update_sector(sector, form.name.data, bool(form.active.data),
+                                               current_user)
         if not attempt.refused:
-            flash(f"Sector ‘{sector.name}’ saved.", "success")
+            flash(f"Sector ‘{saved.name}’ {'saved' if sector else 'added'}.", "success")
             return redirect(url_for("accounts.admin_sectors"))
     return render_template("accounts/admin/sector_form.html", form=form, sector=sector)
 
@@ -104,43 +98,33 @@ def _sector_choices(current: Sector | None) -> list[tuple[int, str]]:
     ]
 
 
-@bp.route("/admin/agencies/new", methods=["GET", "POST"])
+@bp.route("/admin/agencies/new", methods=["GET", "POST"], endpoint="admin_agency_new")
+@bp.route("/admin/agencies/<int:agency_id>/edit", methods=["GET", "POST"],
+          endpoint="admin_agency_edit")
 @requires(ADMIN)
-def admin_agency_new():
-    form = AgencyEditForm()
-    del form.active  # a new agency is active
-    form.sector_id.choices = _sector_choices(None)
-    if form.validate_on_submit():
-        with refusals(form, field="name") as attempt:
-            agency = agencies.create_agency(
-                form.name.data, db.session.get(Sector, form.sector_id.data or 0),
-                form.domains.data or "", current_user,
-            )
-        if not attempt.refused:
-            flash(f"Agency ‘{agency.name}’ added.", "success")
-            return redirect(url_for("accounts.admin_agencies"))
-    return render_template("accounts/admin/agency_form.html", form=form, agency=None)
-
-
-@bp.route("/admin/agencies/<int:agency_id>/edit", methods=["GET", "POST"])
-@requires(ADMIN)
-def admin_agency_edit(agency_id: int):
-    agency = db.session.get(Agency, agency_id) or abort(404)
+def admin_agency_form(agency_id: int | None = None):
+    agency = (db.session.get(Agency, agency_id) or abort(404)) if agency_id else None
     form = AgencyEditForm(obj=agency)
-    form.sector_id.choices = _sector_choices(agency.sector)
-    if request.method == "GET":
+    if agency is None:
+        del form.active  # a new agency is active
+    form.sector_id.choices = _sector_choices(agency.sector if agency else None)
+    if agency is not None and request.method == "GET":
         form.domains.data = "\n".join(agency.domain_names)
     if form.validate_on_submit():
+        sector = db.session.get(Sector, form.sector_id.data or 0)
         with refusals(form, field="name") as attempt:
-            agencies.update_agency(
-                agency, form.name.data, db.session.get(Sector, form.sector_id.data or 0),
-                form.domains.data or "", bool(form.active.data), current_user,
-            )
+            if agency is None:
+                saved = agencies.create_agency(form.name.data, sector, form.domains.data or "",
+                                               current_user)
+            else:
+                saved = agencies.update_agency(agency, form.name.data, sector,
+                                               form.domains.data or "", bool(form.active.data),
+                                               current_user)
         if not attempt.refused:
-            flash(f"Agency ‘{agency.name}’ saved.", "success")
+            flash(f"Agency ‘{saved.name}’ {'saved' if agency else 'added'}.", "success")
             return redirect(url_for("accounts.admin_agencies"))
     return render_template("accounts/admin/agency_form.html", form=form, agency=agency,
-                           people=queries.people_in_agency(agency))
+                           people=queries.people_in_agency(agency) if agency else 0)
 
 
 @bp.route("/admin/agencies/<int:agency_id>/delete", methods=["POST"])
