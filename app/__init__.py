@@ -10,6 +10,8 @@ from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import BytecodeCache, ChoiceLoader, PackageLoader, PrefixLoader
 from sqlalchemy.exc import OperationalError
 
+from app.extensions import csrf, db, limiter, login_manager, mail, migrate
+from app.locking import reset_write_intent, set_write_intent
 from config import DEV_SECRET_KEY, config_for_environment
 
 
@@ -63,8 +65,6 @@ def create_app(config_class=None) -> Flask:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     WTFormsHelpers(app)
-
-    from app.extensions import csrf, db, limiter, login_manager, mail, migrate
 
     if app.config.get("TRUSTED_PROXY_HOPS"):
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -133,40 +133,32 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(import_module(f"app.{package}").bp, url_prefix=prefix)
 
 
-def _register_error_pages(app: Flask) -> None:
-    from app.extensions import db, login_manager
+# The error (a status or an exception), the page shown and the status it is shown with.
+_ERROR_PAGES = (
+    (400, "errors/400.html", 400),
+    (CSRFError, "errors/csrf.html", 400),
+    (403, "errors/403.html", 403),
+    (404, "errors/404.html", 404),
+    (405, "errors/404.html", 405),
+    (429, "errors/429.html", 429),
+)
 
-    def page(template: str, code: int):
+
+def _error_page(template: str, code: int):
+    def show(_error):
         return render_template(template), code
 
-    @app.errorhandler(400)
-    def bad_request(_e):
-        return page("errors/400.html", 400)
+    return show
 
-    @app.errorhandler(CSRFError)
-    def csrf_error(_e):
-        return page("errors/csrf.html", 400)
 
-    @app.errorhandler(403)
-    def forbidden(_e):
-        return page("errors/403.html", 403)
-
-    @app.errorhandler(404)
-    def not_found(_e):
-        return page("errors/404.html", 404)
-
-    @app.errorhandler(405)
-    def method_not_allowed(_e):
-        return page("errors/404.html", 405)
-
-    @app.errorhandler(429)
-    def too_many_requests(_e):
-        return page("errors/429.html", 429)
+def _register_error_pages(app: Flask) -> None:
+    for error, template, code in _ERROR_PAGES:
+        app.register_error_handler(error, _error_page(template, code))
 
     @app.errorhandler(500)
     def server_error(_e):
         db.session.rollback()
-        return page("errors/500.html", 500)
+        return render_template("errors/500.html"), 500
 
     @app.errorhandler(OperationalError)
     def database_unavailable(_e):
@@ -177,13 +169,11 @@ def _register_error_pages(app: Flask) -> None:
         except Exception:
             db.session.invalidate()
         g._login_user = login_manager.anonymous_user()
-        response = page("errors/503.html", 503)
-        return response[0], 503, {"Retry-After": "30"}
+        return render_template("errors/503.html"), 503, {"Retry-After": "30"}
 
 
 def _register_write_intent(app: Flask) -> None:
     """Requests that may change data take SQLite's write lock up front (see app.locking)."""
-    from app.locking import reset_write_intent, set_write_intent
 
     @app.before_request
     def _declare():

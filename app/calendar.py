@@ -22,23 +22,23 @@ CANCEL = "CANCEL"
 PUBLISH = "PUBLISH"
 
 
+def _clock_change(component: type, name: str, starts: datetime, hours_before: int,
+                  hours_after: int) -> TimezoneDaylight | TimezoneStandard:
+    """The yearly change to BST or GMT, on the last Sunday of the month it first happened in."""
+    change = component()
+    change.add("tzname", name)
+    change.add("dtstart", starts)
+    change.add("rrule", {"freq": "yearly", "bymonth": starts.month, "byday": "-1su"})
+    change.add("tzoffsetfrom", _offset(hours_before))
+    change.add("tzoffsetto", _offset(hours_after))
+    return change
+
+
 def _london_timezone() -> Timezone:
     tz = Timezone()
     tz.add("tzid", "Europe/London")
-    summer = TimezoneDaylight()
-    summer.add("tzname", "BST")
-    summer.add("dtstart", datetime(1970, 3, 29, 1, 0, 0))
-    summer.add("rrule", {"freq": "yearly", "bymonth": 3, "byday": "-1su"})
-    summer.add("tzoffsetfrom", _offset(0))
-    summer.add("tzoffsetto", _offset(1))
-    winter = TimezoneStandard()
-    winter.add("tzname", "GMT")
-    winter.add("dtstart", datetime(1970, 10, 25, 2, 0, 0))
-    winter.add("rrule", {"freq": "yearly", "bymonth": 10, "byday": "-1su"})
-    winter.add("tzoffsetfrom", _offset(1))
-    winter.add("tzoffsetto", _offset(0))
-    tz.add_component(summer)
-    tz.add_component(winter)
+    tz.add_component(_clock_change(TimezoneDaylight, "BST", datetime(1970, 3, 29, 1, 0, 0), 0, 1))
+    tz.add_component(_clock_change(TimezoneStandard, "GMT", datetime(1970, 10, 25, 2, 0, 0), 1, 0))
     return tz
 
 

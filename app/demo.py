@@ -28,7 +28,7 @@ from app.extensions import db
 from app.jobs import run_jobs
 
 # Published in the README, so guessable by design: the demo sets it without the password policy
-# (app.accounts.services.check_password_strength refuses it), and only on invented accounts.
+# (app.accounts.passwords.check_password_strength refuses it), and only on invented accounts.
 DEMO_PASSWORD = "safeguarding-demo"
 
 DEFAULT_SECTORS = [

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.clock import utcnow
+from app.email import deliver_outbox, report_failed_messages
 from app.extensions import db
 from app.locking import write_intent
 
@@ -256,8 +257,6 @@ def list_command() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from app.email import deliver_outbox, report_failed_messages
-
     app.cli.add_command(jobs_cli)
 
     # Mail goes last so that what the other jobs queue is sent in the same run.

@@ -8,6 +8,7 @@ from flask import abort
 from flask_login import current_user
 
 from app.accounts.models import ADMIN, COORDINATOR, LEARNER, REVIEWER, TRAINER  # noqa: F401
+from app.extensions import login_manager
 
 ANYONE = "anyone"
 
@@ -25,8 +26,6 @@ def requires(*roles: str) -> Callable[[Callable], Callable]:
         @wraps(view)
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
-                from app.extensions import login_manager
-
                 return login_manager.unauthorized()
             if not current_user.has_role(*roles):
                 abort(403)

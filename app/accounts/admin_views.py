@@ -3,11 +3,9 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
 
 from app.accounts import bp
-from app.accounts import services
+from app.accounts import account_status, agencies, details, queries, registration, roles, sign_in
 from app.accounts.access import ADMIN, requires
 from app.accounts.forms import (
     AccountRefuseForm,
@@ -22,7 +20,6 @@ from app.accounts.models import (
     GRANTABLE_ROLES,
     ROLE_LABELS,
     STATUS_LABELS,
-    AccountEvent,
     Agency,
     RoleGrant,
     Sector,
@@ -37,10 +34,7 @@ PEOPLE_PAGE_SIZE = 25
 
 
 def _active_agency_choices(placeholder: str) -> list[tuple[int, str]]:
-    agencies = db.session.execute(
-        select(Agency.id, Agency.name).where(Agency.active.is_(True)).order_by(Agency.name)
-    ).all()
-    return [(0, placeholder)] + [(row.id, row.name) for row in agencies]
+    return [(0, placeholder)] + [(a.id, a.name) for a in queries.active_agencies()]
 
 
 # --- Sectors ---------------------------------------------------------------------------------
@@ -48,38 +42,28 @@ def _active_agency_choices(placeholder: str) -> list[tuple[int, str]]:
 @bp.route("/admin/sectors")
 @requires(ADMIN)
 def admin_sectors():
-    agency_counts = dict(
-        db.session.execute(select(Agency.sector_id, func.count()).group_by(Agency.sector_id)).all()
-    )
-    sectors = db.session.scalars(select(Sector).order_by(Sector.position, Sector.name)).all()
-    return render_template("accounts/admin/sectors.html", sectors=sectors,
-                           agency_counts=agency_counts)
+    return render_template("accounts/admin/sectors.html", sectors=queries.sectors(),
+                           agency_counts=queries.agency_counts_by_sector())
 
 
-@bp.route("/admin/sectors/new", methods=["GET", "POST"])
+@bp.route("/admin/sectors/new", methods=["GET", "POST"], endpoint="admin_sector_new")
+@bp.route("/admin/sectors/<int:sector_id>/edit", methods=["GET", "POST"],
+          endpoint="admin_sector_edit")
 @requires(ADMIN)
-def admin_sector_new():
-    form = SectorEditForm()
-    del form.active  # a new sector is in use
-    if form.validate_on_submit():
-        with refusals(form, field="name") as attempt:
-            sector = services.create_sector(form.name.data, current_user)
-        if not attempt.refused:
-            flash(f"Sector ‘{sector.name}’ added.", "success")
-            return redirect(url_for("accounts.admin_sectors"))
-    return render_template("accounts/admin/sector_form.html", form=form, sector=None)
-
-
-@bp.route("/admin/sectors/<int:sector_id>/edit", methods=["GET", "POST"])
-@requires(ADMIN)
-def admin_sector_edit(sector_id: int):
-    sector = db.session.get(Sector, sector_id) or abort(404)
+def admin_sector_form(sector_id: int | None = None):
+    sector = (db.session.get(Sector, sector_id) or abort(404)) if sector_id else None
     form = SectorEditForm(obj=sector)
+    if sector is None:
+        del form.active  # a new sector is in use
     if form.validate_on_submit():
         with refusals(form, field="name") as attempt:
-            services.update_sector(sector, form.name.data, bool(form.active.data), current_user)
+            if sector is None:
+                saved = agencies.create_sector(form.name.data, current_user)
+            else:
+                saved = agencies.update_sector(sector, form.name.data, bool(form.active.data),
+                                               current_user)
         if not attempt.refused:
-            flash(f"Sector ‘{sector.name}’ saved.", "success")
+            flash(f"Sector ‘{saved.name}’ {'saved' if sector else 'added'}.", "success")
             return redirect(url_for("accounts.admin_sectors"))
     return render_template("accounts/admin/sector_form.html", form=form, sector=sector)
 
@@ -91,7 +75,7 @@ def admin_sector_delete(sector_id: int):
     if ConfirmForm().validate_on_submit():
         name = sector.name
         with refusals() as attempt:
-            services.delete_sector(sector, current_user)
+            agencies.delete_sector(sector, current_user)
         if not attempt.refused:
             flash(f"Sector ‘{name}’ deleted.", "success")
     return redirect(url_for("accounts.admin_sectors"))
@@ -102,71 +86,45 @@ def admin_sector_delete(sector_id: int):
 @bp.route("/admin/agencies")
 @requires(ADMIN)
 def admin_agencies():
-    people_counts = dict(
-        db.session.execute(
-            select(User.agency_id, func.count()).where(User.agency_id.is_not(None))
-            .group_by(User.agency_id)
-        ).all()
-    )
-    agencies = db.session.scalars(
-        select(Agency)
-        .options(joinedload(Agency.sector), selectinload(Agency.domains))
-        .order_by(Agency.name)
-    ).all()
-    return render_template("accounts/admin/agencies.html", agencies=agencies,
-                           people_counts=people_counts)
+    return render_template("accounts/admin/agencies.html",
+                           agencies=queries.agencies_with_domains(),
+                           people_counts=queries.people_counts_by_agency())
 
 
 def _sector_choices(current: Sector | None) -> list[tuple[int, str]]:
-    sectors = db.session.scalars(
-        select(Sector).order_by(Sector.position, Sector.name)
-    ).all()
     return [(0, "Choose a sector")] + [
         (s.id, s.name if s.active else f"{s.name} (no longer in use)")
-        for s in sectors if s.active or s is current
+        for s in queries.sectors() if s.active or s is current
     ]
 
 
-@bp.route("/admin/agencies/new", methods=["GET", "POST"])
+@bp.route("/admin/agencies/new", methods=["GET", "POST"], endpoint="admin_agency_new")
+@bp.route("/admin/agencies/<int:agency_id>/edit", methods=["GET", "POST"],
+          endpoint="admin_agency_edit")
 @requires(ADMIN)
-def admin_agency_new():
-    form = AgencyEditForm()
-    del form.active  # a new agency is active
-    form.sector_id.choices = _sector_choices(None)
-    if form.validate_on_submit():
-        with refusals(form, field="name") as attempt:
-            agency = services.create_agency(
-                form.name.data, db.session.get(Sector, form.sector_id.data or 0),
-                form.domains.data or "", current_user,
-            )
-        if not attempt.refused:
-            flash(f"Agency ‘{agency.name}’ added.", "success")
-            return redirect(url_for("accounts.admin_agencies"))
-    return render_template("accounts/admin/agency_form.html", form=form, agency=None)
-
-
-@bp.route("/admin/agencies/<int:agency_id>/edit", methods=["GET", "POST"])
-@requires(ADMIN)
-def admin_agency_edit(agency_id: int):
-    agency = db.session.get(Agency, agency_id) or abort(404)
+def admin_agency_form(agency_id: int | None = None):
+    agency = (db.session.get(Agency, agency_id) or abort(404)) if agency_id else None
     form = AgencyEditForm(obj=agency)
-    form.sector_id.choices = _sector_choices(agency.sector)
-    if request.method == "GET":
+    if agency is None:
+        del form.active  # a new agency is active
+    form.sector_id.choices = _sector_choices(agency.sector if agency else None)
+    if agency is not None and request.method == "GET":
         form.domains.data = "\n".join(agency.domain_names)
     if form.validate_on_submit():
+        sector = db.session.get(Sector, form.sector_id.data or 0)
         with refusals(form, field="name") as attempt:
-            services.update_agency(
-                agency, form.name.data, db.session.get(Sector, form.sector_id.data or 0),
-                form.domains.data or "", bool(form.active.data), current_user,
-            )
+            if agency is None:
+                saved = agencies.create_agency(form.name.data, sector, form.domains.data or "",
+                                               current_user)
+            else:
+                saved = agencies.update_agency(agency, form.name.data, sector,
+                                               form.domains.data or "", bool(form.active.data),
+                                               current_user)
         if not attempt.refused:
-            flash(f"Agency ‘{agency.name}’ saved.", "success")
+            flash(f"Agency ‘{saved.name}’ {'saved' if agency else 'added'}.", "success")
             return redirect(url_for("accounts.admin_agencies"))
-    people = db.session.scalar(
-        select(func.count()).select_from(User).where(User.agency_id == agency.id)
-    )
     return render_template("accounts/admin/agency_form.html", form=form, agency=agency,
-                           people=people)
+                           people=queries.people_in_agency(agency) if agency else 0)
 
 
 @bp.route("/admin/agencies/<int:agency_id>/delete", methods=["POST"])
@@ -176,7 +134,7 @@ def admin_agency_delete(agency_id: int):
     if ConfirmForm().validate_on_submit():
         name = agency.name
         with refusals() as attempt:
-            services.delete_agency(agency, current_user)
+            agencies.delete_agency(agency, current_user)
         if attempt.refused:
             return redirect(url_for("accounts.admin_agency_edit", agency_id=agency_id))
         flash(f"Agency ‘{name}’ deleted.", "success")
@@ -189,16 +147,13 @@ def admin_agency_delete(agency_id: int):
 @requires(ADMIN)
 def admin_people():
     form = PersonSearchForm(formdata=request.args)
-    agencies = db.session.execute(
-        select(Agency.id, Agency.name, Agency.active).order_by(Agency.name)
-    ).all()
     form.agency.choices = [(0, "Any agency")] + [
-        (row.id, row.name if row.active else f"{row.name} (deactivated)") for row in agencies
+        (a.id, a.name if a.active else f"{a.name} (deactivated)") for a in queries.all_agencies()
     ]
     form.status.choices = [("", "Any")] + list(STATUS_LABELS.items())
     form.role.choices = [("", "Any")] + [(r, ROLE_LABELS[r]) for r in GRANTABLE_ROLES]
     page = query_page()
-    query = services.people_query(
+    query = queries.people_query(
         form.q.data or "", form.agency.data or None, form.status.data or "", form.role.data or ""
     )
     people = db.paginate(query, page=page, per_page=PEOPLE_PAGE_SIZE, error_out=False)
@@ -214,31 +169,23 @@ def _person_or_404(person_id: int) -> User:
 @bp.route("/admin/people/<int:person_id>")
 @requires(ADMIN)
 def admin_person(person_id: int):
-    person = db.session.scalar(
-        select(User).where(User.id == person_id)
-        .options(joinedload(User.agency).joinedload(Agency.sector),
-                 selectinload(User.role_grants).joinedload(RoleGrant.agency))
-    ) or abort(404)
-    events = db.session.scalars(
-        select(AccountEvent).where(AccountEvent.user_id == person.id)
-        .options(joinedload(AccountEvent.actor))
-        .order_by(AccountEvent.at.desc(), AccountEvent.id.desc())
-    ).all()
-    return render_template("accounts/admin/person.html", person=person, events=events,
-                           locked_until=services.sign_in_paused_until(person),
+    person = queries.person_with_roles(person_id) or abort(404)
+    return render_template("accounts/admin/person.html", person=person,
+                           events=queries.account_history(person),
+                           locked_until=sign_in.sign_in_paused_until(person),
                            status_labels=STATUS_LABELS)
 
 
 # Actions that are a single button on the person page: (service, message on success).
 _BUTTON_ACTIONS = {
-    "approve": (services.approve_account,
+    "approve": (account_status.approve_account,
                 "{name}’s account is approved. We have e-mailed them to say they can sign in."),
-    "deactivate": (services.deactivate_account,
+    "deactivate": (account_status.deactivate_account,
                    "{name}’s account is deactivated. They can no longer sign in."),
-    "reactivate": (services.reactivate_account, "{name}’s account is active again."),
-    "resend-verification": (services.resend_verification_link,
+    "reactivate": (account_status.reactivate_account, "{name}’s account is active again."),
+    "resend-verification": (registration.resend_verification_link,
                             "A new confirmation link has been sent to {email}."),
-    "unlock": (services.unlock_account, "{name}’s account is unlocked. They can sign in again."),
+    "unlock": (sign_in.unlock_account, "{name}’s account is unlocked. They can sign in again."),
 }
 
 
@@ -263,7 +210,7 @@ def admin_person_refuse(person_id: int):
     form = AccountRefuseForm()
     if form.validate_on_submit():
         with refusals(form, field="reason") as attempt:
-            services.refuse_account(person, current_user, form.reason.data or "")
+            account_status.refuse_account(person, current_user, form.reason.data or "")
         if not attempt.refused:
             flash(f"{person.name}’s account is refused. We have e-mailed them to say so.",
                   "success")
@@ -281,7 +228,7 @@ def admin_person_edit(person_id: int):
         form.agency_id.choices.append((person.agency.id, f"{person.agency.name} (deactivated)"))
     if form.validate_on_submit():
         with refusals(form, field="name") as attempt:
-            change = services.change_person_details(
+            change = details.change_person_details(
                 person, current_user, name=form.name.data, email=form.email.data,
                 job_title=form.job_title.data or "",
                 agency=db.session.get(Agency, form.agency_id.data or 0),
@@ -313,7 +260,7 @@ def admin_person_role_grant(person_id: int):
     if form.validate_on_submit():
         agency = db.session.get(Agency, form.agency_id.data) if form.agency_id.data else None
         with refusals(form, field="role") as attempt:
-            services.grant_role(person, form.role.data, current_user, agency)
+            roles.grant_role(person, form.role.data, current_user, agency)
         if not attempt.refused:
             flash(f"{person.name} now has the role {ROLE_LABELS[form.role.data]}"
                   + (f" for {agency.name}" if agency and form.role.data == "coordinator" else "")
@@ -332,7 +279,7 @@ def admin_person_role_remove(person_id: int, grant_id: int):
     if ConfirmForm().validate_on_submit():
         label = ROLE_LABELS[grant.role]
         with refusals() as attempt:
-            services.revoke_role(grant, current_user)
+            roles.revoke_role(grant, current_user)
         if not attempt.refused:
             flash(f"{person.name} no longer has the role {label}.", "success")
     return redirect(url_for("accounts.admin_person", person_id=person_id))

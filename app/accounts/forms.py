@@ -74,27 +74,26 @@ class EmailRequestForm(BaseForm):
     submit = SubmitField("Send the link", widget=GovSubmitInput())
 
 
+def _new_password(again: str) -> tuple[PasswordField, PasswordField]:
+    """A new password and the same typed again (`again` labels the second box)."""
+    return (
+        PasswordField("New password", widget=GovPasswordInput(), description=PASSWORD_HINT,
+                      validators=[DataRequired("Enter a new password"), Length(max=200)]),
+        PasswordField(again, widget=GovPasswordInput(),
+                      validators=[DataRequired(again),
+                                  EqualTo("password", "The passwords do not match")]),
+    )
+
+
 class PasswordResetForm(BaseForm):
-    password = PasswordField("New password", widget=GovPasswordInput(),
-                             description=PASSWORD_HINT,
-                             validators=[DataRequired("Enter a new password"), Length(max=200)])
-    password_again = PasswordField(
-        "Type the password again", widget=GovPasswordInput(),
-        validators=[DataRequired("Type the password again"),
-                    EqualTo("password", "The passwords do not match")])
+    password, password_again = _new_password("Type the password again")
     submit = SubmitField("Set the new password", widget=GovSubmitInput())
 
 
 class PasswordChangeForm(BaseForm):
     current_password = PasswordField("Current password", widget=GovPasswordInput(),
                                      validators=[DataRequired("Enter your current password")])
-    password = PasswordField("New password", widget=GovPasswordInput(),
-                             description=PASSWORD_HINT,
-                             validators=[DataRequired("Enter a new password"), Length(max=200)])
-    password_again = PasswordField(
-        "Type the new password again", widget=GovPasswordInput(),
-        validators=[DataRequired("Type the new password again"),
-                    EqualTo("password", "The passwords do not match")])
+    password, password_again = _new_password("Type the new password again")
     submit = SubmitField("Change password", widget=GovSubmitInput())
 
 

@@ -7,10 +7,16 @@ keyboard patterns, repeats, dates and words from the person's own details and th
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
+
+from app.accounts.errors import AccountError
+
+if TYPE_CHECKING:  # models hash passwords with this module
+    from app.accounts.models import User
 
 MIN_PASSWORD_LENGTH = 10
 # zxcvbn's score 3: about 10^8 guesses or more, the level its authors advise for an account.
@@ -34,6 +40,17 @@ def password_problem(password: str, context: list[str]) -> str | None:
         warning if warning.endswith(".") else (warning + "." if warning else ""),
         "Three random words together make a strong password that is easy to remember.",
     ) if part)
+
+
+def check_password_strength(password: str, person: User | None = None, *,
+                            context: tuple[str, ...] = ()) -> None:
+    """Refuse a password that is short, common or guessable from the person or this service."""
+    words = [current_app.config["PARTNERSHIP_NAME"], current_app.config["SERVICE_NAME"], *context]
+    if person is not None:
+        words += [person.name, person.email, person.agency.name if person.agency else ""]
+    problem = password_problem(password, words)
+    if problem:
+        raise AccountError(problem, "password")
 
 
 def _guessable_words(context: list[str]) -> list[str]:

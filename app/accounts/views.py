@@ -3,7 +3,6 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
 
 from app.accounts import bp
 from app.accounts.access import public, signed_in
@@ -17,20 +16,18 @@ from app.accounts.forms import (
     SignInForm,
 )
 from app.accounts.limits import limited
-from app.accounts.models import PENDING_APPROVAL, Agency, User, find_user_by_email
-from app.accounts.services import (
+from app.accounts.models import PENDING_APPROVAL, Agency, find_user_by_email
+from app.accounts.details import change_own_details
+from app.accounts.queries import active_agencies, detail_changes, user_for_session
+from app.accounts.registration import register_person, send_verification, verify_email
+from app.accounts.sign_in import (
     SignInRefused,
     authenticate,
-    change_own_details,
     change_password,
-    detail_changes,
     end_sessions,
     person_for_reset,
-    register_person,
     request_password_reset,
     reset_password,
-    send_verification,
-    verify_email,
 )
 from app.accounts.tokens import LinkError
 from app.extensions import db, login_manager
@@ -39,14 +36,11 @@ from app.refusals import refusals
 
 @login_manager.user_loader
 def load_user(session_token: str):
-    return db.session.scalar(select(User).where(User.session_token == session_token))
+    return user_for_session(session_token)
 
 
 def _agency_choices() -> list[tuple[int, str]]:
-    agencies = db.session.scalars(
-        select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)
-    ).all()
-    return [(0, "Choose your agency")] + [(a.id, a.name) for a in agencies]
+    return [(0, "Choose your agency")] + [(a.id, a.name) for a in active_agencies()]
 
 
 def _safe_next(target: str | None) -> str | None:

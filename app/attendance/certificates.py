@@ -16,11 +16,11 @@ from typing import NamedTuple
 from flask import current_app
 from sqlalchemy import select
 
+from app.attendance.completions import counts_as_complete
 from app.attendance.models import Certificate
 from app.bookings.models import CONFIRMED, OUTCOME_LABELS, PARTLY_ATTENDED, Booking
 from app.clock import utcnow
 from app.extensions import db
-
 
 
 class Refusal(NamedTuple):
@@ -48,8 +48,6 @@ def add_certificate_gate(func: CertificateGate) -> CertificateGate:
 
 def certificate_refusals(booking: Booking) -> list[Refusal]:
     """Return why the booking's certificate is not available yet (empty: it is)."""
-    from app.attendance.services import counts_as_complete
-
     if booking.status != CONFIRMED or booking.outcome is None:
         return [Refusal("Your attendance has not been marked yet. The trainer marks the register on the day.")]
     if not counts_as_complete(booking):
@@ -105,8 +103,6 @@ def issue_certificate(booking: Booking) -> Certificate:
 
 def verify_certificate(code: str) -> Certificate | None:
     """Return the certificate a code belongs to while its attendance still stands, else None."""
-    from app.attendance.services import counts_as_complete
-
     normalised = normalise_code(code)
     if not normalised:
         return None

@@ -8,7 +8,7 @@ from app.accounts.access import ADMIN, requires
 from app.attendance import bp, queries
 from app.attendance.forms import ReasonForm
 from app.attendance.models import CHARGE_STATUS_LABELS, Charge
-from app.attendance.services import reinstate_charge, waive_charge
+from app.attendance.charges import reinstate_charge, waive_charge
 from app.exports import csv_download
 from app.extensions import db
 from app.filters import Viewer, read_period_filters, recent_period

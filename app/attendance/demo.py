@@ -11,13 +11,11 @@ import random
 from sqlalchemy import func, select
 
 from app.accounts.models import ADMIN, ACTIVE, RoleGrant, User
+from app.attendance.charges import waive_charge
 from app.attendance.models import CHARGE_DUE, Charge
-from app.attendance.services import (
-    _put_on_register_as_walk_in,
-    record_outcome,
-    register_bookings,
-    waive_charge,
-)
+from app.attendance.outcomes import record_outcome
+from app.attendance.register import register_bookings
+from app.attendance.walk_ins import put_on_register_as_walk_in
 from app.bookings.models import ATTENDED, DID_NOT_ATTEND, PARTLY_ATTENDED, TURNED_AWAY, Booking
 from app.clock import utcnow
 from app.courses.models import PUBLISHED, Session
@@ -66,7 +64,7 @@ def mark_past_registers(rng: random.Random) -> str:
         if candidates:
             person = rng.choice(candidates)
             actor = last_marked.trainers[0] if last_marked.trainers else admin
-            _put_on_register_as_walk_in(last_marked, person, None, actor)
+            put_on_register_as_walk_in(last_marked, person, None, actor)
             walk_ins += 1
     if not marked:
         return "attendance: no past sessions with confirmed bookings to mark"

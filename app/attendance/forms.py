@@ -10,7 +10,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
 from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from app.attendance.services import SEARCH_MIN_CHARACTERS
+from app.attendance.walk_ins import SEARCH_MIN_CHARACTERS
 from app.bookings.models import OUTCOME_LABELS
 from app.forms import BaseForm
 

@@ -1,5 +1,5 @@
 """Scheduled work for attendance (run by the job runner (app.jobs))."""
-from app.attendance.services import raise_late_cancellation_charges
+from app.attendance.charges import raise_late_cancellation_charges
 from app.jobs import job
 
 

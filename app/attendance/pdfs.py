@@ -16,7 +16,8 @@ from fpdf.fonts import FontFace
 
 from app import fonts
 from app.accounts.models import User
-from app.attendance.services import booking_agency, session_days
+from app.attendance.dates import session_days
+from app.attendance.register import booking_agency
 from app.bookings.models import Booking
 from app.clock import to_london
 from app.courses.models import Session
@@ -123,17 +124,23 @@ class _Document(FPDF):
         return bytes(self.output())
 
 
-def sign_in_sheet(session: Session, bookings: list[Booking], blank_rows: int = 8) -> bytes:
-    """The register to print: one row per person (by surname) and rows for walk-ins."""
+def _listing(orientation: str, kind: str, subject: str) -> _Document:
+    """Start a document headed with the partnership's name and "<kind>: <subject>"."""
     partnership = current_app.config["PARTNERSHIP_NAME"]
-    course = session.course
-    pdf = _Document("landscape", footer_text=f"{partnership} · Sign-in sheet · {course.title}")
-    pdf.set_title(f"Sign-in sheet: {course.title}")
+    pdf = _Document(orientation, footer_text=f"{partnership} · {kind} · {subject}")
+    pdf.set_title(f"{kind}: {subject}")
     pdf.add_page()
     pdf.set_font(FONT, size=9)
     pdf.cell(0, 5, partnership, new_x="LMARGIN", new_y="NEXT")
-    pdf.heading(f"Sign-in sheet: {course.title}")
+    pdf.heading(f"{kind}: {subject}")
     pdf.ln(1)
+    return pdf
+
+
+def sign_in_sheet(session: Session, bookings: list[Booking], blank_rows: int = 8) -> bytes:
+    """The register to print: one row per person (by surname) and rows for walk-ins."""
+    course = session.course
+    pdf = _listing("landscape", "Sign-in sheet", course.title)
     for index, when in enumerate(_times(session)):
         pdf.line_of("Date" if index == 0 else "", when)
     pdf.line_of("Venue", _venue(session))
@@ -226,14 +233,7 @@ def certificate(booking: Booking, code: str, verify_url: str) -> bytes:
 
 def training_record(person: User, rows: list, total_hours: Decimal, today: date) -> bytes:
     """A person's training record for an appraisal or an audit."""
-    partnership = current_app.config["PARTNERSHIP_NAME"]
-    pdf = _Document("portrait", footer_text=f"{partnership} · Training record · {person.name}")
-    pdf.set_title(f"Training record: {person.name}")
-    pdf.add_page()
-    pdf.set_font(FONT, size=9)
-    pdf.cell(0, 5, partnership, new_x="LMARGIN", new_y="NEXT")
-    pdf.heading(f"Training record: {person.name}")
-    pdf.ln(1)
+    pdf = _listing("portrait", "Training record", person.name)
     if person.job_title:
         pdf.line_of("Job title", person.job_title)
     if person.agency:

@@ -9,14 +9,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.accounts.models import Agency, User
+from app.attendance import dates
+from app.attendance.completions import ATTENDANCE_SOURCE
 from app.attendance.models import Charge, Suspension
-from app.attendance.services import (
-    ATTENDANCE_SOURCE,
-    refresher_clock,
-    refresher_due_on,
-    refresher_state,
-    session_days,
-)
+from app.attendance.refreshers import refresher_clock, refresher_due_on, refresher_state
 from app.bookings.models import (
     CONFIRMED,
     PRIOR_LEARNING,
@@ -46,7 +42,7 @@ class RecordRow:
 
     @property
     def session_days(self) -> list[date]:
-        return session_days(self.booking.session) if self.booking else [self.completed_on]
+        return dates.session_days(self.booking.session) if self.booking else [self.completed_on]
 
 
 def _source_label(completion: Completion) -> str:

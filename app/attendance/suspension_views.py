@@ -8,7 +8,7 @@ from app.accounts.access import ADMIN, requires
 from app.attendance import bp, queries
 from app.attendance.forms import ReasonForm
 from app.attendance.models import Suspension
-from app.attendance.services import lift_suspension
+from app.attendance.suspensions import lift_suspension
 from app.extensions import db
 from app.refusals import refusals
 

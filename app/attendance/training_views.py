@@ -8,7 +8,8 @@ from app.accounts.access import public, signed_in
 from app.attendance import bp, pdfs, queries
 from app.attendance.certificates import certificate_refusals, issue_certificate, verify_certificate
 from app.attendance.forms import CertificateVerifyForm
-from app.attendance.services import active_suspension, session_days
+from app.attendance.dates import session_days
+from app.attendance.suspensions import active_suspension
 from app.bookings.models import Booking
 from app.clock import today_london
 from app.exports import csv_download, file_slug, pdf_download

@@ -13,9 +13,10 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from app.accounts.details import on_manager_changed
 from app.accounts.models import ACTIVE, ADMIN, User, find_user_by_email
 from app.attendance.models import Suspension
-from app.attendance.services import active_suspension
+from app.attendance.suspensions import active_suspension
 from app.bookings import notifications as notify
 from app.bookings.approvals import AGREE
 from app.bookings.history import change_status
@@ -796,6 +797,7 @@ def lapse_unanswered_approvals() -> int:
     return count
 
 
+@on_manager_changed
 def reassign_pending_approvals(person: User, actor: User | None) -> list[Booking]:
     """Ask the person's new line manager to agree every place still waiting for the old one.
 

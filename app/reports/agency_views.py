@@ -13,7 +13,7 @@ from app.attendance.queries import (
     charges_statement,
     courses_for_filter,
 )
-from app.attendance.services import session_days
+from app.attendance.dates import session_days
 from app.bookings.models import CANCELLED
 from app.evaluation.queries import outstanding_evaluations
 from app.exports import csv_download, file_slug

@@ -9,7 +9,8 @@ from sqlalchemy.orm import aliased, joinedload
 
 from app.accounts.models import ACTIVE, Agency, Sector, User
 from app.attendance.models import Suspension
-from app.attendance.services import NO_SHOW_OUTCOMES, refresher_due_on, refresher_state
+from app.attendance.refreshers import refresher_due_on, refresher_state
+from app.attendance.suspensions import NO_SHOW_OUTCOMES
 from app.bookings.models import CANCELLED, CONFIRMED, PRESENT_OUTCOMES, Booking, Completion
 from app.clock import today_london
 from app.courses.models import Course, Level, Session

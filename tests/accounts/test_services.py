@@ -5,7 +5,16 @@ import pytest
 from sqlalchemy import func, select
 
 from app import clock
-from app.accounts import services
+from app.accounts import (
+    account_status,
+    agencies,
+    details,
+    passwords,
+    queries,
+    registration,
+    roles,
+    sign_in,
+)
 from app.accounts.models import (
     ACTIVE,
     COORDINATOR,
@@ -19,7 +28,8 @@ from app.accounts.models import (
     Sector,
     User,
 )
-from app.accounts.services import AccountError, SignInRefused
+from app.accounts.errors import AccountError
+from app.accounts.sign_in import SignInRefused
 from app.accounts.tokens import LinkError
 from app.email import OutboxMessage
 from app.extensions import db
@@ -42,7 +52,7 @@ def register(make_agency):
                       password=TEST_PASSWORD, job_title="Teacher", line_manager_name="Ben Head",
                       line_manager_email="ben.head@hillcrest.sch.example")
         fields.update(overrides)
-        return services.register_person(**fields).person
+        return registration.register_person(**fields).person
 
     return _register
 
@@ -89,11 +99,11 @@ def test_an_agency_without_domains_accepts_any_address(register, make_agency):
 
 def test_one_account_per_address_and_its_owner_is_told_of_another_attempt(register, make_agency):
     owner = register()
-    again = services.register_person(
+    again = registration.register_person(
         name="Someone Else", email="Amara.OKAFOR@Hillcrest.sch.example", password=TEST_PASSWORD,
         job_title="Teacher", agency=owner.agency, line_manager_name="Ben Head",
         line_manager_email="ben.head@hillcrest.sch.example")
-    assert again == services.Registration("amara.okafor@hillcrest.sch.example", False, None)
+    assert again == registration.Registration("amara.okafor@hillcrest.sch.example", False, None)
     assert db.session.scalar(select(func.count()).select_from(User)) == 1
     assert [m.subject for m in _outbox_to(owner.email)] == [
         "Confirm your e-mail address", "Someone tried to register with your e-mail address"]
@@ -106,11 +116,11 @@ def test_a_taken_address_shows_held_exactly_as_a_new_one_would(register, make_us
     make_user(email="amara@gmail.com", agency=make_agency())
     taken = register(email="amara@gmail.com", agency=school)
     assert taken is None
-    fresh = services.register_person(
+    fresh = registration.register_person(
         name="Amara Okafor", email="amara2@gmail.com", password=TEST_PASSWORD, job_title="Teacher",
         agency=school, line_manager_name="Ben Head",
         line_manager_email="ben.head@hillcrest.sch.example")
-    again = services.register_person(
+    again = registration.register_person(
         name="Amara Okafor", email="amara@gmail.com", password=TEST_PASSWORD, job_title="Teacher",
         agency=school, line_manager_name="Ben Head",
         line_manager_email="ben.head@hillcrest.sch.example")
@@ -163,8 +173,8 @@ def _link_token(person: User, path: str) -> str:
 def test_a_verification_link_confirms_once(register):
     person = register()
     token = _link_token(person, "/verify/")
-    assert services.verify_email(token) == (person, True)
-    assert services.verify_email(token) == (person, False)
+    assert registration.verify_email(token) == (person, True)
+    assert registration.verify_email(token) == (person, False)
     assert person.is_verified
     assert _events(person).count("verified") == 1
 
@@ -173,7 +183,7 @@ def test_a_tampered_verification_link_is_refused(register):
     person = register()
     token = _link_token(person, "/verify/")
     with pytest.raises(LinkError, match="not valid") as refused:
-        services.verify_email(token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1])
+        registration.verify_email(token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1])
     assert not refused.value.expired
     assert not person.is_verified
 
@@ -184,7 +194,7 @@ def test_a_verification_link_expires(app, register, set_now):
     token = _link_token(person, "/verify/")
     set_now(clock.utcnow() + timedelta(hours=app.config["VERIFY_LINK_HOURS"], minutes=1))
     with pytest.raises(LinkError) as refused:
-        services.verify_email(token)
+        registration.verify_email(token)
     assert refused.value.expired
     assert not person.is_verified
 
@@ -192,23 +202,23 @@ def test_a_verification_link_expires(app, register, set_now):
 def test_a_reset_link_works_once_and_expires(app, make_user, set_now):
     set_now(clock.utcnow())
     person = make_user(email="dev@example.org")
-    services.request_password_reset("DEV@example.org")
+    sign_in.request_password_reset("DEV@example.org")
     token = _link_token(person, "/password/reset/")
-    services.reset_password(token, "a brand new password")
+    sign_in.reset_password(token, "a brand new password")
     assert person.check_password("a brand new password")
     with pytest.raises(LinkError, match="already been used"):
-        services.reset_password(token, "another new password")
+        sign_in.reset_password(token, "another new password")
 
-    services.request_password_reset("dev@example.org")
+    sign_in.request_password_reset("dev@example.org")
     late = _link_token(person, "/password/reset/")
     set_now(clock.utcnow() + timedelta(hours=app.config["RESET_LINK_HOURS"], minutes=1))
     with pytest.raises(LinkError) as refused:
-        services.reset_password(late, "yet another password")
+        sign_in.reset_password(late, "yet another password")
     assert refused.value.expired
 
 
 def test_a_reset_request_for_an_unknown_address_sends_nothing(app):
-    services.request_password_reset("nobody@example.org")
+    sign_in.request_password_reset("nobody@example.org")
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
 
@@ -216,7 +226,7 @@ def test_a_reset_request_for_an_unknown_address_sends_nothing(app):
 
 def test_sign_in_with_the_right_password(make_user):
     person = make_user(email="grace@example.org")
-    assert services.authenticate("Grace@Example.org", TEST_PASSWORD, client=CLIENT) is person
+    assert sign_in.authenticate("Grace@Example.org", TEST_PASSWORD, client=CLIENT) is person
     assert person.last_sign_in_at is not None
 
 
@@ -229,15 +239,15 @@ def test_sign_in_with_the_right_password(make_user):
 def test_accounts_that_may_not_sign_in_are_told_why(make_user, fields, message):
     person = make_user(**fields)
     with pytest.raises(SignInRefused, match=message):
-        services.authenticate(person.email, TEST_PASSWORD, client=CLIENT)
+        sign_in.authenticate(person.email, TEST_PASSWORD, client=CLIENT)
 
 
 def test_a_wrong_password_and_an_unknown_address_get_the_same_message(make_user):
     person = make_user()
     with pytest.raises(SignInRefused) as wrong:
-        services.authenticate(person.email, "wrong password", client=CLIENT)
+        sign_in.authenticate(person.email, "wrong password", client=CLIENT)
     with pytest.raises(SignInRefused) as unknown:
-        services.authenticate("nobody@example.org", "wrong password", client=CLIENT)
+        sign_in.authenticate("nobody@example.org", "wrong password", client=CLIENT)
     assert wrong.value.message == unknown.value.message == "Enter a correct e-mail address and password"
 
 
@@ -246,11 +256,11 @@ def test_repeated_failures_pause_the_client_until_the_pause_ends(app, make_user,
     person = make_user()
     for _ in range(app.config["MAX_FAILED_SIGN_INS"]):
         with pytest.raises(SignInRefused):
-            services.authenticate(person.email, "wrong password", client=CLIENT)
+            sign_in.authenticate(person.email, "wrong password", client=CLIENT)
     with pytest.raises(SignInRefused, match="Too many failed attempts"):
-        services.authenticate(person.email, TEST_PASSWORD, client=CLIENT)
+        sign_in.authenticate(person.email, TEST_PASSWORD, client=CLIENT)
     set_now(clock.utcnow() + timedelta(minutes=app.config["LOCKOUT_MINUTES"], seconds=1))
-    assert services.authenticate(person.email, TEST_PASSWORD, client=CLIENT) is person
+    assert sign_in.authenticate(person.email, TEST_PASSWORD, client=CLIENT) is person
 
 
 def test_a_pause_is_the_same_for_an_address_without_an_account(app, make_user):
@@ -259,9 +269,9 @@ def test_a_pause_is_the_same_for_an_address_without_an_account(app, make_user):
     for address in (person.email, "nobody@example.org"):
         for _ in range(app.config["MAX_FAILED_SIGN_INS"]):
             with pytest.raises(SignInRefused):
-                services.authenticate(address, "wrong password", client=CLIENT)
+                sign_in.authenticate(address, "wrong password", client=CLIENT)
         with pytest.raises(SignInRefused) as paused:
-            services.authenticate(address, "wrong password", client=CLIENT)
+            sign_in.authenticate(address, "wrong password", client=CLIENT)
         refusals[address] = paused.value.message
     assert refusals[person.email] == refusals["nobody@example.org"]
     assert "Too many failed attempts" in refusals[person.email]
@@ -271,10 +281,10 @@ def test_a_stranger_elsewhere_cannot_pause_a_persons_own_sign_in(app, make_user)
     person = make_user(roles=("admin",))
     for _ in range(app.config["MAX_FAILED_SIGN_INS"] * 3):
         with pytest.raises(SignInRefused):
-            services.authenticate(person.email, "guess", client="203.0.113.9")
+            sign_in.authenticate(person.email, "guess", client="203.0.113.9")
     with pytest.raises(SignInRefused, match="Too many failed attempts"):
-        services.authenticate(person.email, TEST_PASSWORD, client="203.0.113.9")
-    assert services.authenticate(person.email, TEST_PASSWORD, client=CLIENT) is person
+        sign_in.authenticate(person.email, TEST_PASSWORD, client="203.0.113.9")
+    assert sign_in.authenticate(person.email, TEST_PASSWORD, client=CLIENT) is person
 
 
 def test_pauses_grow_with_further_failures(app, make_user, set_now):
@@ -283,33 +293,31 @@ def test_pauses_grow_with_further_failures(app, make_user, set_now):
     limit, minutes = app.config["MAX_FAILED_SIGN_INS"], app.config["LOCKOUT_MINUTES"]
     for _ in range(limit):
         with pytest.raises(SignInRefused):
-            services.authenticate(person.email, "guess", client=CLIENT)
+            sign_in.authenticate(person.email, "guess", client=CLIENT)
     for _ in range(limit):  # one guess after each pause
         set_now(clock.utcnow() + timedelta(minutes=minutes * 2, seconds=1))
         with pytest.raises(SignInRefused, match="Enter a correct"):
-            services.authenticate(person.email, "guess", client=CLIENT)
+            sign_in.authenticate(person.email, "guess", client=CLIENT)
     set_now(clock.utcnow() + timedelta(minutes=minutes + 1))
     with pytest.raises(SignInRefused, match="Too many failed attempts"):
-        services.authenticate(person.email, TEST_PASSWORD, client=CLIENT)
+        sign_in.authenticate(person.email, TEST_PASSWORD, client=CLIENT)
     set_now(clock.utcnow() + timedelta(minutes=minutes))
-    assert services.authenticate(person.email, TEST_PASSWORD, client=CLIENT) is person
+    assert sign_in.authenticate(person.email, TEST_PASSWORD, client=CLIENT) is person
 
 
 def test_many_failures_from_one_client_pause_it_for_every_address(app, make_user):
     person = make_user()
     for n in range(app.config["MAX_FAILED_SIGN_INS_PER_CLIENT"]):
         with pytest.raises(SignInRefused, match="Enter a correct"):
-            services.authenticate(f"guess{n}@example.org", "guess", client="203.0.113.9")
+            sign_in.authenticate(f"guess{n}@example.org", "guess", client="203.0.113.9")
     with pytest.raises(SignInRefused, match="Too many failed attempts"):
-        services.authenticate(person.email, TEST_PASSWORD, client="203.0.113.9")
-    assert services.authenticate(person.email, TEST_PASSWORD, client=CLIENT) is person
+        sign_in.authenticate(person.email, TEST_PASSWORD, client="203.0.113.9")
+    assert sign_in.authenticate(person.email, TEST_PASSWORD, client=CLIENT) is person
 
 
 def test_the_password_is_checked_whether_or_not_the_address_has_an_account(make_user,
                                                                           monkeypatch):
     """Equal work, so the time taken does not show who has an account (bench/ has no timing)."""
-    from app.accounts import passwords
-
     checked = []
     real = passwords.check_password_hash
     monkeypatch.setattr(passwords, "check_password_hash",
@@ -320,7 +328,7 @@ def test_the_password_is_checked_whether_or_not_the_address_has_an_account(make_
     db.session.commit()
     for address in (person.email, "nobody@example.org", walk_in.email):
         with pytest.raises(SignInRefused, match="Enter a correct"):
-            services.authenticate(address, "wrong password", client=CLIENT)
+            sign_in.authenticate(address, "wrong password", client=CLIENT)
     assert len(checked) == 3
     method = person.password_hash.split("$", 1)[0]
     assert all(stored.startswith(method + "$") for stored in checked)
@@ -329,9 +337,9 @@ def test_the_password_is_checked_whether_or_not_the_address_has_an_account(make_
 # --- Sectors and agencies ---------------------------------------------------------------------
 
 def test_domains_are_read_from_commas_and_lines_and_tidied(app):
-    assert services.parse_domains(" NHS.net, @stbrigids-nhs.example\nnhs.net;  ") == [
+    assert agencies.parse_domains(" NHS.net, @stbrigids-nhs.example\nnhs.net;  ") == [
         "nhs.net", "stbrigids-nhs.example"]
-    assert services.parse_domains("") == []
+    assert agencies.parse_domains("") == []
 
 
 @pytest.mark.parametrize("text, message", [
@@ -343,14 +351,14 @@ def test_domains_are_read_from_commas_and_lines_and_tidied(app):
 ])
 def test_malformed_or_public_domains_are_refused(app, text, message):
     with pytest.raises(AccountError, match=message) as refused:
-        services.parse_domains(text)
+        agencies.parse_domains(text)
     assert refused.value.field == "domains"
 
 
 def test_an_agency_gets_its_name_sector_and_domains(make_user, make_sector):
     admin = make_user()
     sector = make_sector("Police")
-    agency = services.create_agency("  Met   Police North ", sector, "met.police.example\npolice.example", admin)
+    agency = agencies.create_agency("  Met   Police North ", sector, "met.police.example\npolice.example", admin)
     assert agency.name == "Met Police North" and agency.sector is sector
     assert agency.domain_names == ["met.police.example", "police.example"]
 
@@ -359,7 +367,7 @@ def test_agency_names_are_unique_whatever_the_case(make_user, make_agency):
     admin = make_user()
     existing = make_agency("Canal Side Surgery")
     with pytest.raises(AccountError, match="already an agency called") as refused:
-        services.create_agency("canal side surgery", existing.sector, "", admin)
+        agencies.create_agency("canal side surgery", existing.sector, "", admin)
     assert refused.value.field == "name"
 
 
@@ -369,7 +377,7 @@ def test_a_domain_belongs_to_one_agency(make_user, make_agency):
     other = make_agency("Marlowe Road Practice")
     db.session.commit()
     with pytest.raises(AccountError, match="canalside.example already belongs to Canal Side Surgery"):
-        services.update_agency(other, other.name, other.sector, "marlowe.example, canalside.example",
+        agencies.update_agency(other, other.name, other.sector, "marlowe.example, canalside.example",
                                True, admin)
     db.session.rollback()
     assert db.session.get(Agency, other.id).domain_names == []
@@ -378,7 +386,7 @@ def test_a_domain_belongs_to_one_agency(make_user, make_agency):
 def test_editing_domains_keeps_unchanged_ones_and_replaces_the_rest(make_user, make_agency):
     admin = make_user()
     agency = make_agency("Northbridge College", domains=("old.example", "keep.example"))
-    services.update_agency(agency, agency.name, agency.sector, "keep.example\nnew.example", False, admin)
+    agencies.update_agency(agency, agency.name, agency.sector, "keep.example\nnew.example", False, admin)
     db.session.commit()
     assert agency.domain_names == ["keep.example", "new.example"]
     assert not agency.active
@@ -390,9 +398,9 @@ def test_an_agency_people_belong_to_is_deactivated_not_deleted(make_user, make_a
     agency = make_agency("Hillcrest Primary")
     make_user(agency=agency)
     with pytest.raises(AccountError, match="1 person belongs to ‘Hillcrest Primary’.*Deactivate it"):
-        services.delete_agency(agency, admin)
+        agencies.delete_agency(agency, admin)
     empty = make_agency("Empty Agency", domains=("empty.example",))
-    services.delete_agency(empty, admin)
+    agencies.delete_agency(empty, admin)
     db.session.commit()
     assert db.session.scalar(select(Agency).where(Agency.name == "Empty Agency")) is None
     assert db.session.scalar(select(AgencyDomain).where(AgencyDomain.domain == "empty.example")) is None
@@ -403,28 +411,28 @@ def test_an_agency_a_coordinator_holds_a_role_for_cannot_be_deleted(make_user, m
     agency = make_agency("Coordinated Agency")
     make_user(roles=(COORDINATOR,), coordinates=agency)
     with pytest.raises(AccountError, match="used by bookings, roles or other records"):
-        services.delete_agency(agency, admin)
+        agencies.delete_agency(agency, admin)
 
 
 def test_sectors_are_unique_and_a_used_one_is_not_deleted(make_user, make_sector, make_agency):
     admin = make_user()
     with pytest.raises(AccountError, match="already a sector called"):
-        services.create_sector("HEALTH - ACUTE", admin)  # make_user's agency is in this sector
-    housing = services.create_sector("Housing", admin)
+        agencies.create_sector("HEALTH - ACUTE", admin)  # make_user's agency is in this sector
+    housing = agencies.create_sector("Housing", admin)
     make_agency("Northbridge Homes", sector=housing)
     with pytest.raises(AccountError, match="Deactivate it instead"):
-        services.delete_sector(housing, admin)
-    faith = services.create_sector("Faith", admin)
-    services.delete_sector(faith, admin)
+        agencies.delete_sector(housing, admin)
+    faith = agencies.create_sector("Faith", admin)
+    agencies.delete_sector(faith, admin)
     assert db.session.scalar(select(Sector).where(Sector.name == "Faith")) is None
 
 
 def test_a_sector_no_longer_in_use_cannot_take_new_agencies(make_user, make_sector):
     admin = make_user()
     sector = make_sector("Other")
-    services.update_sector(sector, "Other", False, admin)
+    agencies.update_sector(sector, "Other", False, admin)
     with pytest.raises(AccountError, match="no longer in use") as refused:
-        services.create_agency("New Agency", sector, "", admin)
+        agencies.create_agency("New Agency", sector, "", admin)
     assert refused.value.field == "sector_id"
 
 
@@ -433,27 +441,27 @@ def test_a_sector_no_longer_in_use_cannot_take_new_agencies(make_user, make_sect
 def test_approving_a_held_account_lets_them_sign_in_and_emails_them(make_user):
     admin = make_user(name="Adaeze Admin")
     person = make_user(email="held@gmail.com", status=PENDING_APPROVAL)
-    services.approve_account(person, admin)
+    account_status.approve_account(person, admin)
     db.session.commit()
-    assert services.authenticate(person.email, TEST_PASSWORD, client=CLIENT) is person
+    assert sign_in.authenticate(person.email, TEST_PASSWORD, client=CLIENT) is person
     [message] = _outbox_to("held@gmail.com")
     assert message.subject == "Your account is approved"
     assert "You can now sign in" in message.text_body
     with pytest.raises(AccountError, match="not waiting for approval"):
-        services.approve_account(person, admin)
+        account_status.approve_account(person, admin)
 
 
 def test_refusing_a_held_account_keeps_it_out_and_emails_the_reason(make_user):
     admin = make_user()
     person = make_user(email="held@gmail.com", status=PENDING_APPROVAL)
-    services.refuse_account(person, admin, "We could not confirm you work at this school.")
+    account_status.refuse_account(person, admin, "We could not confirm you work at this school.")
     assert person.status == REFUSED
     [message] = _outbox_to("held@gmail.com")
     assert "We could not confirm you work at this school." in message.text_body
     with pytest.raises(SignInRefused):
-        services.authenticate(person.email, TEST_PASSWORD, client=CLIENT)
+        sign_in.authenticate(person.email, TEST_PASSWORD, client=CLIENT)
     with pytest.raises(AccountError, match="not waiting for approval"):
-        services.refuse_account(make_user(), admin)
+        account_status.refuse_account(make_user(), admin)
 
 
 def _changes(person: User) -> list[tuple]:
@@ -470,7 +478,7 @@ def _own(person: User, **overrides):
                   line_manager_name=person.line_manager_name,
                   line_manager_email=person.line_manager_email)
     fields.update(overrides)
-    return services.change_own_details(person, **fields)
+    return details.change_own_details(person, **fields)
 
 
 def _admin(person: User, actor: User, **overrides):
@@ -478,7 +486,7 @@ def _admin(person: User, actor: User, **overrides):
                   agency=person.agency, line_manager_name=person.line_manager_name,
                   line_manager_email=person.line_manager_email)
     fields.update(overrides)
-    return services.change_person_details(person, actor, **fields)
+    return details.change_person_details(person, actor, **fields)
 
 
 def test_a_person_changes_their_own_details_and_each_change_is_recorded(make_user):
@@ -595,58 +603,58 @@ def test_a_closed_agency_cannot_be_chosen_for_a_move(make_user, make_agency):
 def test_deactivate_and_reactivate(make_user):
     admin = make_user()
     person = make_user()
-    services.deactivate_account(person, admin)
+    account_status.deactivate_account(person, admin)
     with pytest.raises(SignInRefused, match="has been closed"):
-        services.authenticate(person.email, TEST_PASSWORD, client=CLIENT)
+        sign_in.authenticate(person.email, TEST_PASSWORD, client=CLIENT)
     with pytest.raises(AccountError, match="Only an active account"):
-        services.deactivate_account(person, admin)
-    services.reactivate_account(person, admin)
-    assert services.authenticate(person.email, TEST_PASSWORD, client=CLIENT) is person
+        account_status.deactivate_account(person, admin)
+    account_status.reactivate_account(person, admin)
+    assert sign_in.authenticate(person.email, TEST_PASSWORD, client=CLIENT) is person
     assert _events(person) == ["deactivated", "reactivated"]
     with pytest.raises(AccountError, match="your own account"):
-        services.deactivate_account(admin, admin)
+        account_status.deactivate_account(admin, admin)
 
 
 def test_roles_are_granted_and_removed_and_coordinators_need_an_agency(make_user, make_agency):
     admin = make_user(roles=("admin",))
     person = make_user()
     with pytest.raises(AccountError, match="Choose the agency") as refused:
-        services.grant_role(person, COORDINATOR, admin)
+        roles.grant_role(person, COORDINATOR, admin)
     assert refused.value.field == "agency_id"
     agency = make_agency("Hillcrest Primary")
-    services.grant_role(person, COORDINATOR, admin, agency)
-    grant = services.grant_role(person, TRAINER, admin, agency)
+    roles.grant_role(person, COORDINATOR, admin, agency)
+    grant = roles.grant_role(person, TRAINER, admin, agency)
     assert grant.agency is None, "only coordinators hold a role for an agency"
     assert person.roles == {"learner", COORDINATOR, TRAINER}
     assert person.coordinated_agency_ids == {agency.id}
     with pytest.raises(AccountError, match="already has this role"):
-        services.grant_role(person, TRAINER, admin)
-    services.revoke_role(grant, admin)
+        roles.grant_role(person, TRAINER, admin)
+    roles.revoke_role(grant, admin)
     assert person.roles == {"learner", COORDINATOR}
     with pytest.raises(AccountError, match="your own administrator role"):
-        services.revoke_role(admin.role_grants[0], admin)
+        roles.revoke_role(admin.role_grants[0], admin)
 
 
 def test_a_new_verification_link_only_for_unconfirmed_addresses(make_user):
     admin = make_user()
     person = make_user(email="unconfirmed@example.org", verified=False)
-    services.resend_verification_link(person, admin)
+    registration.resend_verification_link(person, admin)
     [message] = _outbox_to("unconfirmed@example.org")
     assert message.subject == "Confirm your e-mail address"
     with pytest.raises(AccountError, match="already confirmed"):
-        services.resend_verification_link(make_user(), admin)
+        registration.resend_verification_link(make_user(), admin)
 
 
 def test_unlocking_ends_a_lockout(app, make_user):
     admin = make_user()
     person = make_user()
     with pytest.raises(AccountError, match="not locked"):
-        services.unlock_account(person, admin)
+        sign_in.unlock_account(person, admin)
     for _ in range(app.config["MAX_FAILED_SIGN_INS"]):
         with pytest.raises(SignInRefused):
-            services.authenticate(person.email, "wrong password", client=CLIENT)
-    services.unlock_account(person, admin)
-    assert services.authenticate(person.email, TEST_PASSWORD, client=CLIENT) is person
+            sign_in.authenticate(person.email, "wrong password", client=CLIENT)
+    sign_in.unlock_account(person, admin)
+    assert sign_in.authenticate(person.email, TEST_PASSWORD, client=CLIENT) is person
 
 
 def test_people_search_by_name_email_or_agency(make_user, make_agency):
@@ -658,7 +666,7 @@ def test_people_search_by_name_email_or_agency(make_user, make_agency):
                      status=PENDING_APPROVAL)
 
     def names(**kwargs):
-        return [p.name for p in db.session.scalars(services.people_query(**kwargs))]
+        return [p.name for p in db.session.scalars(queries.people_query(**kwargs))]
 
     assert names(text="okafor") == ["Amara Okafor"]
     assert names(text="POLICE.example") == ["Ben Castellane"]
@@ -677,7 +685,7 @@ def test_the_demo_logins_keep_their_published_password_which_the_policy_refuses(
 
     load_people(random.Random(2015))
     db.session.commit()
-    admin = services.authenticate("admin@northbridge-council.example", DEMO_PASSWORD, client=CLIENT)
+    admin = sign_in.authenticate("admin@northbridge-council.example", DEMO_PASSWORD, client=CLIENT)
     assert admin.name == "Adaeze Fairweather"
     with pytest.raises(AccountError, match="too easy to guess"):
-        services.check_password_strength(DEMO_PASSWORD, admin)
+        passwords.check_password_strength(DEMO_PASSWORD, admin)

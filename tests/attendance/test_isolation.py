@@ -6,7 +6,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from app.attendance.models import Charge, Suspension
-from app.attendance.services import active_suspension, mark_register
+from app.attendance.outcomes import mark_register
+from app.attendance.suspensions import active_suspension
 from app.bookings.models import ATTENDED, DID_NOT_ATTEND, Booking, Completion
 from app.extensions import db
 from tests.attendance.conftest import DAY, ROOM, at_london, pdf_text

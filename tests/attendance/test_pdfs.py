@@ -25,7 +25,7 @@ from pypdf import PdfReader
 
 from app import fonts
 from app.attendance import pdfs
-from app.attendance.services import register_bookings
+from app.attendance.register import register_bookings
 from tests.attendance.conftest import COURSE, DAY, ROOM, pdf_text
 
 NAMES = {

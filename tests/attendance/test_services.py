@@ -13,7 +13,8 @@ from sqlalchemy import select
 from app.accounts.models import PENDING_APPROVAL, User
 from app.attendance import certificates
 from app.attendance.certificates import Refusal, add_certificate_gate, certificate_refusals, verify_certificate
-from app.exports import csv_bytes
+from app.attendance.charges import raise_late_cancellation_charges, reinstate_charge, waive_charge
+from app.attendance.errors import AttendanceError
 from app.attendance.models import (
     CHARGE_DUE,
     CHARGE_LATE_CANCELLATION,
@@ -24,24 +25,12 @@ from app.attendance.models import (
     Charge,
     Suspension,
 )
+from app.attendance.outcomes import correct_outcome, mark_all_attended, mark_register
 from app.attendance.pdfs import sign_in_sheet
 from app.attendance.queries import training_record
-from app.attendance.services import (
-    AttendanceError,
-    active_suspension,
-    add_months,
-    add_walk_in,
-    correct_outcome,
-    lift_suspension,
-    mark_all_attended,
-    mark_register,
-    marking_window,
-    raise_late_cancellation_charges,
-    register_bookings,
-    register_walk_in,
-    reinstate_charge,
-    waive_charge,
-)
+from app.attendance.register import marking_window, register_bookings
+from app.attendance.suspensions import active_suspension, lift_suspension
+from app.attendance.walk_ins import add_walk_in, register_walk_in
 from app.bookings.models import (
     ATTENDED,
     CANCELLED,
@@ -52,7 +41,9 @@ from app.bookings.models import (
     BookingEvent,
     Completion,
 )
+from app.clock import add_months
 from app.courses.models import CANCELLED as SESSION_CANCELLED
+from app.exports import csv_bytes
 from app.extensions import db
 from tests.attendance.conftest import COURSE, DAY, ROOM, at_london, pdf_text
 

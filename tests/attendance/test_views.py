@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from app.attendance.certificates import add_certificate_gate, certificate_gates
 from app.attendance.models import CHARGE_WAIVED, Certificate, Charge, Suspension
-from app.attendance.services import active_suspension, mark_register
+from app.attendance.outcomes import mark_register
+from app.attendance.suspensions import active_suspension
 from app.bookings.models import ATTENDED, DID_NOT_ATTEND, Booking, BookingEvent
 from app.extensions import db
 from tests.attendance.conftest import COURSE, DAY, ROOM, at_london, pdf_text

@@ -6,7 +6,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from app.accounts import services as accounts
+from app.accounts import details
 from app.accounts.tokens import LinkError
 from app.bookings import approvals, services
 from app.bookings.models import AWAITING_APPROVAL, CONFIRMED, Booking
@@ -32,7 +32,7 @@ def _held_place(make_user, make_session, make_course):
 
 
 def _new_manager(person, email="nadia@example.org"):
-    change = accounts.change_own_details(
+    change = details.change_own_details(
         person, name=person.name, job_title=person.job_title,
         line_manager_name="Nadia New", line_manager_email=email)
     db.session.commit()
@@ -90,7 +90,7 @@ def test_other_changes_and_other_bookings_are_left_alone(
     db.session.commit()
     requested = held.approval_requested_at
 
-    change = accounts.change_own_details(
+    change = details.change_own_details(
         person, name="Lena Marchbank-Ode", job_title="Team leader",
         line_manager_name="Morag Renamed", line_manager_email="MORAG@example.org")
     db.session.commit()
@@ -109,7 +109,7 @@ def test_an_administrators_change_of_manager_moves_the_request_too(
     set_now(NOW)
     admin = make_user(roles=("admin",))
     _, person, booking = _held_place(make_user, make_session, make_course)
-    accounts.change_person_details(
+    details.change_person_details(
         person, admin, name=person.name, email=person.email, job_title=person.job_title,
         agency=person.agency, line_manager_name="Nadia New", line_manager_email="nadia@example.org")
     db.session.commit()

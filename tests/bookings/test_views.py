@@ -8,7 +8,7 @@ from datetime import timedelta
 from icalendar import Calendar
 from sqlalchemy import select
 
-from app.attendance.services import add_walk_in
+from app.attendance.walk_ins import add_walk_in
 from app.bookings import approvals, services
 from app.bookings.models import AWAITING_APPROVAL, CANCELLED, CONFIRMED, TRANSFERRED, WAITING, Booking, Completion
 from app.courses.models import CANCELLED as SESSION_CANCELLED

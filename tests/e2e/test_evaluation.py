@@ -9,7 +9,7 @@ from datetime import timedelta
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from app.attendance.services import record_outcome
+from app.attendance.outcomes import record_outcome
 from app.bookings.models import ATTENDED
 from app.evaluation.certificate_gate import certificate_gate
 from app.extensions import db

@@ -7,8 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from app.attendance.services import charge_late_cancellation, record_outcome
 from app.accounts.models import User
+from app.attendance.charges import charge_late_cancellation
+from app.attendance.outcomes import record_outcome
 from app.bookings.models import ATTENDED, CANCELLED, DID_NOT_ATTEND, PARTLY_ATTENDED, Completion
 from app.courses.models import CANCELLED as SESSION_CANCELLED
 from app.courses.models import Course

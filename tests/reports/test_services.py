@@ -149,7 +149,8 @@ def test_activity_per_agency(dataset):
 
 def test_activity_leaves_out_waived_and_voided_charges(dataset, make_user):
     from app.attendance.models import Charge
-    from app.attendance.services import correct_outcome, waive_charge
+    from app.attendance.charges import waive_charge
+    from app.attendance.outcomes import correct_outcome
     from app.bookings.models import ATTENDED
     from app.extensions import db
 
