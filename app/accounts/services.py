@@ -651,7 +651,7 @@ def _check_manager(person: User, address: str, manager_name: str, manager_email:
 def _apply_details(person: User, actor: User, values: dict[str, object]) -> DetailsChange:
     """Set the changed values, one history row each, and re-ask pending approvals if the
     manager's address changed."""
-    from app.bookings.services import reassign_pending_approvals  # bookings build on accounts
+    from app.bookings.line_manager import reassign_pending_approvals  # bookings build on accounts
 
     changed = []
     for name, value in values.items():

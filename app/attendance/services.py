@@ -34,6 +34,7 @@ from app.attendance.models import (
     Suspension,
 )
 from app.attendance.certificates import issue_certificate
+from app.bookings.eligibility import BookingRequest, eligibility_check
 from app.bookings.history import change_status, set_outcome
 from app.bookings.models import (
     ATTENDED,
@@ -53,6 +54,7 @@ from app.courses.models import Course, Session
 from app.errors import DomainError
 from app.extensions import db
 from app.locking import lock_rows
+from app.templating import format_date
 
 NO_SHOW_OUTCOMES = (DID_NOT_ATTEND, TURNED_AWAY)
 CHARGE_FOR_OUTCOME = {DID_NOT_ATTEND: CHARGE_DID_NOT_ATTEND, TURNED_AWAY: CHARGE_TURNED_AWAY}
@@ -513,6 +515,17 @@ def active_suspension(user: User, on: date | None = None) -> Suspension | None:
         .order_by(Suspension.until.desc())
         .limit(1)
     )
+
+
+@eligibility_check(85)  # after prerequisites, before the line manager: the order bookings always asked
+def not_suspended(request: BookingRequest) -> str | None:
+    """Refuse a booking while the person is suspended after sessions missed without notice."""
+    suspension = active_suspension(request.person)
+    if suspension is None:
+        return None
+    who = request.says("Your booking is", f"{request.name}’s booking is")
+    return (f"{who} suspended until {format_date(suspension.until)} after sessions were missed without "
+            "notice. Contact the L&D team if you think this is wrong.")
 
 
 def no_show_days(user: User, after: date | None, since: date, until: date | None = None) -> list[tuple[date, Booking]]:

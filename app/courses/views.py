@@ -11,7 +11,7 @@ from app import calendar
 from app.accounts.access import ADMIN, public
 from app.accounts.models import Sector
 from app.bookings.places import FEW, FULL, OPEN, STATE_LABELS, availability_for, booking_state, release_moment
-from app.bookings.services import eligibility_problem
+from app.bookings.eligibility import eligibility_problem
 from app.clock import today_london, utcnow
 from app.courses import bp
 from app.courses.forms import ProgrammeFilterForm
