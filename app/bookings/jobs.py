@@ -5,6 +5,7 @@ so it is safe while people book; the outbox keys make a second run queue nothing
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 from app.bookings import queries
@@ -18,13 +19,19 @@ from app.extensions import db
 from app.jobs import job
 
 
+def _one_at_a_time(model: type, ids: Iterable[int], change: Callable[[object], int]) -> int:
+    """Apply `change` to each row in turn, committing after each; return the total it counted."""
+    total = 0
+    for row_id in ids:
+        total += change(db.session.get(model, row_id))
+        db.session.commit()
+    return total
+
+
 def _promote_waiting_lists(only_released: bool = False) -> int:
     """Promote waiting people on every upcoming session with free places; commit per session."""
-    count = 0
-    for session_id in queries.sessions_with_waiting(only_released):
-        count += len(promote_from_waiting_list(db.session.get(Session, session_id)))
-        db.session.commit()
-    return count
+    return _one_at_a_time(Session, queries.sessions_with_waiting(only_released),
+                          lambda session: len(promote_from_waiting_list(session)))
 
 
 @job("release_reservations", order=10)
@@ -36,20 +43,13 @@ def release_reservations() -> str:
 @job("lapse_unanswered_approvals", order=20)
 def lapse_unanswered_approvals() -> str:
     """Free places whose line manager did not answer within 5 working days (commit per booking)."""
-    count = 0
-    for booking_id in queries.approvals_past_due():
-        count += lapse_approval(db.session.get(Booking, booking_id))
-        db.session.commit()
-    return f"{count} lapsed"
+    return f"{_one_at_a_time(Booking, queries.approvals_past_due(), lapse_approval)} lapsed"
 
 
 @job("notify_session_changes", order=30, every=timedelta(minutes=1))
 def notify_session_changes() -> str:
     """Tell people booked about changed or cancelled sessions (commit per session)."""
-    told = 0
-    for session_id in queries.sessions_with_changes_to_tell():
-        told += apply_session_changes(db.session.get(Session, session_id))
-        db.session.commit()
+    told = _one_at_a_time(Session, queries.sessions_with_changes_to_tell(), apply_session_changes)
     return f"{told} bookings told"
 
 

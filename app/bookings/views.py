@@ -92,7 +92,7 @@ def book(session_id: int):
     elif form.validate_on_submit():
         with refusals() as attempt:
             booking = book_place(session, current_user, current_user,
-                                          access_needs=form.access_needs.data or "")
+                                 access_needs=form.access_needs.data or "")
             # Read before the commit: once it has committed, the person sees the outcome even if
             # the database is lost a moment later.
             status = booking.status
@@ -148,7 +148,7 @@ def cancel(booking_id: int):
         leaving = form.leaving.data == WAITING
         with refusals() as attempt:
             booking = cancel_booking(booking, current_user, form.reason.data or "",
-                                              leaving_waiting_list=leaving)
+                                     leaving_waiting_list=leaving)
             late = booking.late_cancellation
         if attempt.refused:
             return redirect(url_for("bookings.my_bookings"))
@@ -239,17 +239,25 @@ def approval(token: str):
 # ---------------------------------------------------------------- online completions
 
 
+def _offer_courses(form, courses: list[Course]) -> None:
+    form.course_id.choices = [(0, "Choose a course")] + [(c.id, c.title) for c in courses]
+
+
+def _chosen_course(form) -> Course | None:
+    return db.session.get(Course, form.course_id.data) if form.course_id.data else None
+
+
 @bp.route("/my-training/online", methods=["GET", "POST"])
 @signed_in
 def record_completion():
     courses = queries.online_courses()
     form = CompletionRecordForm()
-    form.course_id.choices = [(0, "Choose a course")] + [(c.id, c.title) for c in courses]
+    _offer_courses(form, courses)
     if form.validate_on_submit():
-        course = db.session.get(Course, form.course_id.data) if form.course_id.data else None
+        course = _chosen_course(form)
         with refusals(form) as attempt:
             completions.record_completion(current_user, course, form.completed_on.data,
-                                       form.evidence.data or "", current_user)
+                                          form.evidence.data or "", current_user)
         if not attempt.refused:
             flash(f"Recorded: you completed {course.title}.", "success")
             return redirect(url_for("bookings.my_bookings") + "#training")
@@ -259,11 +267,10 @@ def record_completion():
 @bp.route("/my-training/elsewhere", methods=["GET", "POST"])
 @signed_in
 def record_prior_learning():
-    courses = queries.current_courses()
     form = PriorLearningRecordForm()
-    form.course_id.choices = [(0, "Choose a course")] + [(c.id, c.title) for c in courses]
+    _offer_courses(form, queries.current_courses())
     if form.validate_on_submit():
-        course = db.session.get(Course, form.course_id.data) if form.course_id.data else None
+        course = _chosen_course(form)
         upload = form.certificate.data
         certificate = None
         if upload is not None and getattr(upload, "filename", ""):
@@ -271,8 +278,8 @@ def record_prior_learning():
             certificate = (upload.filename, upload.stream.read(completions.CERTIFICATE_MAX_BYTES + 1))
         with refusals(form) as attempt:
             completions.record_prior_learning(current_user, course, form.provider.data or "",
-                                           form.completed_on.data, form.evidence.data or "", current_user,
-                                           certificate=certificate)
+                                              form.completed_on.data, form.evidence.data or "", current_user,
+                                              certificate=certificate)
         if not attempt.refused:
             flash(f"Sent for checking: your training equivalent to {course.title}. We will e-mail you "
                   "when the L&D team has checked it.", "success")
@@ -325,9 +332,9 @@ def admin_session_bookings(session_id: int):
         else:
             with refusals(form, field="email") as attempt:
                 booking = book_place(session, person, current_user, on_behalf=True,
-                                              overbook=form.overbook.data,
-                                              manager_agreed=form.manager_agreed.data,
-                                              prerequisite_override=form.prerequisite_override.data or "")
+                                     overbook=form.overbook.data,
+                                     manager_agreed=form.manager_agreed.data,
+                                     prerequisite_override=form.prerequisite_override.data or "")
             if not attempt.refused:
                 if booking.status == WAITING:
                     flash(f"The session is full for {person.name}, so they are on the waiting list. "
@@ -364,6 +371,12 @@ def _admin_booking_or_404(booking_id: int) -> Booking:
     return db.session.get(Booking, booking_id) or abort(404)
 
 
+def _admin_booking_and_back(booking_id: int) -> tuple[Booking, str]:
+    """The booking the L&D team is changing, and its session's bookings page to go back to."""
+    booking = _admin_booking_or_404(booking_id)
+    return booking, url_for("bookings.admin_session_bookings", session_id=booking.session_id)
+
+
 @bp.route("/admin/bookings/<int:booking_id>")
 @requires(ADMIN)
 def admin_booking(booking_id: int):
@@ -375,8 +388,7 @@ def admin_booking(booking_id: int):
 @bp.route("/admin/bookings/<int:booking_id>/cancel", methods=["GET", "POST"])
 @requires(ADMIN)
 def admin_cancel(booking_id: int):
-    booking = _admin_booking_or_404(booking_id)
-    back = url_for("bookings.admin_session_bookings", session_id=booking.session_id)
+    booking, back = _admin_booking_and_back(booking_id)
     if booking.status not in ACTIVE_STATES:
         flash("This booking is not active, so there is nothing to cancel.", "error")
         return redirect(back)
@@ -398,8 +410,7 @@ def admin_cancel(booking_id: int):
 @bp.route("/admin/bookings/<int:booking_id>/move", methods=["GET", "POST"])
 @requires(ADMIN)
 def admin_move(booking_id: int):
-    booking = _admin_booking_or_404(booking_id)
-    back = url_for("bookings.admin_session_bookings", session_id=booking.session_id)
+    booking, back = _admin_booking_and_back(booking_id)
     if booking.status not in ACTIVE_STATES:
         flash("This booking is not active, so it cannot be moved.", "error")
         return redirect(back)
@@ -428,8 +439,7 @@ def admin_move(booking_id: int):
 @bp.route("/admin/bookings/<int:booking_id>/promote", methods=["GET", "POST"])
 @requires(ADMIN)
 def admin_promote(booking_id: int):
-    booking = _admin_booking_or_404(booking_id)
-    back = url_for("bookings.admin_session_bookings", session_id=booking.session_id)
+    booking, back = _admin_booking_and_back(booking_id)
     if booking.status != WAITING:
         flash(f"{booking.user.name} is not on the waiting list.", "error")
         return redirect(back)
@@ -437,7 +447,7 @@ def admin_promote(booking_id: int):
     if form.validate_on_submit():
         with refusals(form) as attempt:
             promote_booking(booking, current_user, overbook=form.overbook.data,
-                                     manager_agreed=form.manager_agreed.data)
+                            manager_agreed=form.manager_agreed.data)
         if not attempt.refused:
             flash(f"{booking.user.name} has been given a place and told.", "success")
             return redirect(back)
@@ -476,7 +486,7 @@ def admin_decide_completion(completion_id: int):
     if form.validate_on_submit():
         with refusals(form) as attempt:
             completions.decide_prior_learning(completion, form.decision.data == "accept", form.note.data or "",
-                                           current_user)
+                                              current_user)
         if not attempt.refused:
             word = "accepted" if form.decision.data == "accept" else "not accepted"
             flash(f"{completion.user.name}’s training is {word} as {completion.course.title}. "

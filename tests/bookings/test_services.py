@@ -802,8 +802,8 @@ def test_learning_done_elsewhere_counts_for_a_prerequisite_only_once_accepted_an
     needs = "You need to complete Safeguarding Level 1 and 2 (online) before booking this course."
 
     pending = record_prior_learning(person, level2, "Northbridge NHS Trust", date(2026, 6, 1),
-                                             "Trust e-learning, certificate T-42", person,
-                                             certificate=("My cert.pdf", PDF))
+                                    "Trust e-learning, certificate T-42", person,
+                                    certificate=("My cert.pdf", PDF))
     db.session.commit()
     assert (pending.certificate_name, pending.certificate_type) == ("My cert.pdf", "application/pdf")
     _refused(needs + " The training you recorded from elsewhere is waiting for the L&D team to check it.",
@@ -818,7 +818,7 @@ def test_learning_done_elsewhere_counts_for_a_prerequisite_only_once_accepted_an
     assert "Why: The certificate is for Level 1 only" in text_of(refusal)
 
     again = record_prior_learning(person, level2, "Northbridge NHS Trust", date(2026, 7, 1),
-                                           "Level 2 certificate T-43", person)
+                                  "Level 2 certificate T-43", person)
     db.session.commit()
     decide_prior_learning(again, True, "", admin)
     db.session.commit()
@@ -861,7 +861,7 @@ def test_the_l_and_d_team_can_book_someone_without_a_prerequisite_giving_a_reaso
              on_behalf=True)
 
     booking = book_place(session, person, admin, on_behalf=True,
-                                  prerequisite_override="Level 2 done with the trust; certificate seen")
+                         prerequisite_override="Level 2 done with the trust; certificate seen")
     db.session.commit()
     assert booking.status == CONFIRMED
     assert booking.events[-1].reason == (
