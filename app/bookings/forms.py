@@ -29,6 +29,12 @@ def account_email(label: str, description: str, missing: str) -> StringField:
                        validators=[DataRequired(missing), Length(max=255)])
 
 
+def completed_on_date() -> GovDateField:
+    """The day a person completed some training."""
+    return GovDateField("Date you completed it", description="For example, 27 3 2027",
+                        validators=[InputRequired("Enter the date you completed it, for example 27 3 2027")])
+
+
 def manager_agreed_box() -> BooleanField:
     """The L&D team records that the line manager has already agreed (no request is sent)."""
     return BooleanField("Their line manager has already agreed", widget=GovCheckboxInput())
@@ -97,11 +103,7 @@ class AdminPromoteForm(BaseForm):
 class CompletionRecordForm(BaseForm):
     course_id = SelectField("Online course", widget=GovSelect(), coerce=int,
                             validators=[InputRequired("Choose the online course you completed")])
-    completed_on = GovDateField(
-        "Date you completed it",
-        description="For example, 27 3 2027",
-        validators=[InputRequired("Enter the date you completed it, for example 27 3 2027")],
-    )
+    completed_on = completed_on_date()
     evidence = StringField(
         "Certificate number or other evidence (optional)",
         widget=GovTextInput(),
@@ -119,11 +121,7 @@ class PriorLearningRecordForm(BaseForm):
         description="For example your own agency, trust or an e-learning provider.",
         validators=[Optional(), Length(max=200, message="The provider must be 200 characters or fewer")],
     )
-    completed_on = GovDateField(
-        "Date you completed it",
-        description="For example, 27 3 2027",
-        validators=[InputRequired("Enter the date you completed it, for example 27 3 2027")],
-    )
+    completed_on = completed_on_date()
     evidence = optional_text(
         "Describe the training and your evidence",
         "The course title, how long it was, and a certificate number if you have one.",

@@ -371,10 +371,15 @@ def _admin_booking_or_404(booking_id: int) -> Booking:
     return db.session.get(Booking, booking_id) or abort(404)
 
 
-def _admin_booking_and_back(booking_id: int) -> tuple[Booking, str]:
-    """The booking the L&D team is changing, and its session's bookings page to go back to."""
+def _admin_booking_in(booking_id: int, states: tuple[str, ...], refusal: str) -> tuple[Booking, str]:
+    """The booking the L&D team is changing and its session's bookings page to go back to; if the
+    booking is no longer in one of `states`, go back there at once, saying `refusal`."""
     booking = _admin_booking_or_404(booking_id)
-    return booking, url_for("bookings.admin_session_bookings", session_id=booking.session_id)
+    back = url_for("bookings.admin_session_bookings", session_id=booking.session_id)
+    if booking.status not in states:
+        flash(refusal, "error")
+        abort(redirect(back))
+    return booking, back
 
 
 @bp.route("/admin/bookings/<int:booking_id>")
@@ -388,10 +393,8 @@ def admin_booking(booking_id: int):
 @bp.route("/admin/bookings/<int:booking_id>/cancel", methods=["GET", "POST"])
 @requires(ADMIN)
 def admin_cancel(booking_id: int):
-    booking, back = _admin_booking_and_back(booking_id)
-    if booking.status not in ACTIVE_STATES:
-        flash("This booking is not active, so there is nothing to cancel.", "error")
-        return redirect(back)
+    booking, back = _admin_booking_in(booking_id, ACTIVE_STATES,
+                                      "This booking is not active, so there is nothing to cancel.")
     form = BookingCancelForm()
     form.reason.label.text = "Reason (optional)"
     form.reason.description = "Recorded in the booking’s history and told to the person."
@@ -410,10 +413,7 @@ def admin_cancel(booking_id: int):
 @bp.route("/admin/bookings/<int:booking_id>/move", methods=["GET", "POST"])
 @requires(ADMIN)
 def admin_move(booking_id: int):
-    booking, back = _admin_booking_and_back(booking_id)
-    if booking.status not in ACTIVE_STATES:
-        flash("This booking is not active, so it cannot be moved.", "error")
-        return redirect(back)
+    booking, back = _admin_booking_in(booking_id, ACTIVE_STATES, "This booking is not active, so it cannot be moved.")
     targets = queries.sessions_for_moving(booking)
     availability = availability_for(targets)
     form = AdminMoveForm()
@@ -439,7 +439,8 @@ def admin_move(booking_id: int):
 @bp.route("/admin/bookings/<int:booking_id>/promote", methods=["GET", "POST"])
 @requires(ADMIN)
 def admin_promote(booking_id: int):
-    booking, back = _admin_booking_and_back(booking_id)
+    booking = _admin_booking_or_404(booking_id)
+    back = url_for("bookings.admin_session_bookings", session_id=booking.session_id)
     if booking.status != WAITING:
         flash(f"{booking.user.name} is not on the waiting list.", "error")
         return redirect(back)

@@ -412,6 +412,12 @@ def test_the_l_and_d_team_gives_a_waiting_person_a_place_moves_and_cancels(
     cancelled = _booking(other_date, booked)
     assert cancelled.status == CANCELLED and "Left the service" in cancelled.events[-1].reason
 
+    for action, refusal in (("cancel", "there is nothing to cancel"), ("move", "it cannot be moved")):
+        response = client.get(f"/admin/bookings/{cancelled.id}/{action}")
+        assert response.status_code == 302
+        assert response.headers["Location"].endswith(f"/admin/sessions/{other_date.id}/bookings")
+        assert f"This booking is not active, so {refusal}." in _page(client.get(response.headers["Location"]))
+
 
 def test_the_l_and_d_team_cancels_the_bookings_of_a_cancelled_session(
         app, now, client, login_as, make_user, make_session, mailbox, deliver):
