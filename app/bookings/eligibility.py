@@ -134,6 +134,7 @@ def _awaiting_check(person: User, courses: list[Course]) -> bool:
 
 @eligibility_check(10)
 def email_confirmed(r: BookingRequest) -> str | None:
+    """Refuse until the person has confirmed their e-mail address."""
     if not r.person.is_verified:
         return r.says("Confirm your e-mail address before you book: use the link we sent you.",
                       f"{r.name} has not confirmed their e-mail address yet.")
@@ -142,6 +143,7 @@ def email_confirmed(r: BookingRequest) -> str | None:
 
 @eligibility_check(20)
 def account_active(r: BookingRequest) -> str | None:
+    """Refuse an account that is not active."""
     if r.person.status != ACTIVE:
         return r.says("Your account is not active, so you cannot book. Contact the L&D team.",
                       f"{r.name}’s account is not active.")
@@ -150,6 +152,7 @@ def account_active(r: BookingRequest) -> str | None:
 
 @eligibility_check(30)
 def session_open(r: BookingRequest) -> str | None:
+    """Refuse a session that is cancelled, unpublished or has started."""
     session = r.session
     if session.status == SESSION_CANCELLED:
         return "This session has been cancelled."
@@ -162,6 +165,7 @@ def session_open(r: BookingRequest) -> str | None:
 
 @eligibility_check(40)
 def not_online(r: BookingRequest) -> str | None:
+    """Refuse an online course: there is nothing to book."""
     if r.session.course.is_online:
         return "This is an online course: there is nothing to book. Record it when you have completed it."
     return None
@@ -169,6 +173,7 @@ def not_online(r: BookingRequest) -> str | None:
 
 @eligibility_check(50)
 def within_booking_window(r: BookingRequest) -> str | None:
+    """Refuse before booking opens or after it closes (unless the L&D team books)."""
     session = r.session
     if r.ignore_window:
         return None
@@ -181,6 +186,7 @@ def within_booking_window(r: BookingRequest) -> str | None:
 
 @eligibility_check(60)
 def not_booked_here(r: BookingRequest) -> str | None:
+    """Refuse someone who already has a place, or a waiting place, on this session."""
     mine = booking_for(r.session.id, r.person.id)
     if mine is None or mine.status not in ACTIVE_STATES:
         return None
@@ -198,6 +204,7 @@ def not_booked_here(r: BookingRequest) -> str | None:
 
 @eligibility_check(70)
 def not_booked_on_another_date(r: BookingRequest) -> str | None:
+    """Refuse someone booked or waiting on another date of the same course."""
     other = db.session.execute(
         select(Booking.status, Session.starts_at)
         .join(Session, Booking.session_id == Session.id)
@@ -226,6 +233,7 @@ def not_booked_on_another_date(r: BookingRequest) -> str | None:
 
 @eligibility_check(80)
 def prerequisites_completed(r: BookingRequest) -> str | None:
+    """Refuse until the course's prerequisites are completed (or the L&D team overrides them)."""
     missing = missing_prerequisites(r.session.course, r.person) if r.check_prerequisites else []
     if not missing:
         return None
@@ -239,6 +247,7 @@ def prerequisites_completed(r: BookingRequest) -> str | None:
 
 @eligibility_check(90)
 def line_manager_known(r: BookingRequest) -> str | None:
+    """Refuse a course that needs the line manager to agree when we have no address for them."""
     if r.needs_manager and not r.person.line_manager_email:
         return r.says("This course needs your line manager to agree. Add their e-mail address on your "
                       "account page (Your account, Line manager) first.",
