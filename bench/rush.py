@@ -75,7 +75,7 @@ def _seed(args) -> tuple[list[int], list[str]]:
 
     from app import create_app
     from app.accounts.models import Agency, Sector, User
-    from app.bookings.services import book_place
+    from app.bookings.booking import book_place
     from app.clock import utcnow
     from app.courses.models import PUBLISHED, Course, Reservation, Session, SessionPart, Venue
     from app.extensions import db

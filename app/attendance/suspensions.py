@@ -11,11 +11,13 @@ from app.attendance.dates import day_start_utc, first_day
 from app.attendance.errors import AttendanceError
 from app.attendance.models import Suspension
 from app.attendance.notifications import notify_suspended, notify_suspension_lifted
+from app.bookings.eligibility import BookingRequest, eligibility_check
 from app.bookings.models import DID_NOT_ATTEND, TURNED_AWAY, Booking
 from app.clock import add_months, today_london, utcnow
 from app.courses.models import Session
 from app.extensions import db
 from app.locking import lock_rows
+from app.templating import format_date
 
 
 NO_SHOW_OUTCOMES = (DID_NOT_ATTEND, TURNED_AWAY)
@@ -35,6 +37,17 @@ def active_suspension(user: User, on: date | None = None) -> Suspension | None:
         .order_by(Suspension.until.desc())
         .limit(1)
     )
+
+
+@eligibility_check(85)  # after prerequisites, before the line manager: the order bookings always asked
+def not_suspended(request: BookingRequest) -> str | None:
+    """Refuse a booking while the person is suspended after sessions missed without notice."""
+    suspension = active_suspension(request.person)
+    if suspension is None:
+        return None
+    who = request.says("Your booking is", f"{request.name}’s booking is")
+    return (f"{who} suspended until {format_date(suspension.until)} after sessions were missed without "
+            "notice. Contact the L&D team if you think this is wrong.")
 
 
 def no_show_days(user: User, after: date | None, since: date, until: date | None = None) -> list[tuple[date, Booking]]:

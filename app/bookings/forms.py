@@ -15,23 +15,45 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from app.forms import BaseForm, GovDateField
 
 
+def optional_text(label: str, description: str, *, what: str = "The reason", max_length: int = 1000) -> TextAreaField:
+    """An optional box of free text, refused past `max_length` characters ("`what` must be...")."""
+    return TextAreaField(
+        label, widget=GovTextArea(), description=description,
+        validators=[Optional(), Length(max=max_length, message=f"{what} must be {max_length} characters or fewer")],
+    )
+
+
+def account_email(label: str, description: str, missing: str) -> StringField:
+    """The work e-mail address of someone who already has an account; `missing` when left empty."""
+    return StringField(label, widget=GovTextInput(), description=description,
+                       validators=[DataRequired(missing), Length(max=255)])
+
+
+def completed_on_date() -> GovDateField:
+    """The day a person completed some training."""
+    return GovDateField("Date you completed it", description="For example, 27 3 2027",
+                        validators=[InputRequired("Enter the date you completed it, for example 27 3 2027")])
+
+
+def manager_agreed_box() -> BooleanField:
+    """The L&D team records that the line manager has already agreed (no request is sent)."""
+    return BooleanField("Their line manager has already agreed", widget=GovCheckboxInput())
+
+
 class BookingConfirmForm(BaseForm):
-    access_needs = TextAreaField(
+    access_needs = optional_text(
         "Access or dietary needs (optional)",
-        widget=GovTextArea(),
-        description="For example a hearing loop, step-free access or a vegetarian lunch. "
-                    "Only the L&D team and the trainer see this.",
-        validators=[Optional(), Length(max=1000, message="Access needs must be 1000 characters or fewer")],
+        "For example a hearing loop, step-free access or a vegetarian lunch. "
+        "Only the L&D team and the trainer see this.",
+        what="Access needs",
     )
     submit = SubmitField("Confirm booking", widget=GovSubmitInput())
 
 
 class BookingCancelForm(BaseForm):
-    reason = TextAreaField(
+    reason = optional_text(
         "Why are you cancelling? (optional)",
-        widget=GovTextArea(),
-        description="If it is because you are ill, say so: the L&D team may waive a late cancellation charge.",
-        validators=[Optional(), Length(max=1000, message="The reason must be 1000 characters or fewer")],
+        "If it is because you are ill, say so: the L&D team may waive a late cancellation charge.",
     )
     # What the person saw when they chose: leaving the waiting list must never cancel a place that
     # came up for them meanwhile.
@@ -40,41 +62,27 @@ class BookingCancelForm(BaseForm):
 
 
 class BookingSubstituteForm(BaseForm):
-    email = StringField(
-        "Your colleague’s work e-mail address",
-        widget=GovTextInput(),
-        description="They must work for the same agency and already have an account here.",
-        validators=[DataRequired("Enter your colleague’s e-mail address"), Length(max=255)],
-    )
+    email = account_email("Your colleague’s work e-mail address",
+                          "They must work for the same agency and already have an account here.",
+                          "Enter your colleague’s e-mail address")
     submit = SubmitField("Pass my place to them", widget=GovSubmitInput())
 
 
 class ApprovalAnswerForm(BaseForm):
-    reason = TextAreaField(
-        "Reason (optional)",
-        widget=GovTextArea(),
-        description="We will pass this on to them.",
-        validators=[Optional(), Length(max=1000, message="The reason must be 1000 characters or fewer")],
-    )
+    reason = optional_text("Reason (optional)", "We will pass this on to them.")
     submit = SubmitField("Confirm", widget=GovSubmitInput())
 
 
 class AdminBookForm(BaseForm):
-    email = StringField(
-        "Their e-mail address",
-        widget=GovTextInput(),
-        description="The person must already have an account.",
-        validators=[DataRequired("Enter the person’s e-mail address"), Length(max=255)],
-    )
-    manager_agreed = BooleanField("Their line manager has already agreed", widget=GovCheckboxInput())
+    email = account_email("Their e-mail address", "The person must already have an account.",
+                          "Enter the person’s e-mail address")
+    manager_agreed = manager_agreed_box()
     overbook = BooleanField("Overbook: give them a place even if the session is full",
                             widget=GovCheckboxInput())
-    prerequisite_override = TextAreaField(
+    prerequisite_override = optional_text(
         "Book them without a missing prerequisite: reason (optional)",
-        widget=GovTextArea(),
-        description="Only if they have not completed a course this one needs, for example "
-                    "“Level 2 done with their trust, certificate seen”. The reason is kept in the booking’s history.",
-        validators=[Optional(), Length(max=1000, message="The reason must be 1000 characters or fewer")],
+        "Only if they have not completed a course this one needs, for example "
+        "“Level 2 done with their trust, certificate seen”. The reason is kept in the booking’s history.",
     )
     submit = SubmitField("Book them a place", widget=GovSubmitInput())
 
@@ -87,7 +95,7 @@ class AdminMoveForm(BaseForm):
 
 
 class AdminPromoteForm(BaseForm):
-    manager_agreed = BooleanField("Their line manager has already agreed", widget=GovCheckboxInput())
+    manager_agreed = manager_agreed_box()
     overbook = BooleanField("Overbook: give them a place even if none is free", widget=GovCheckboxInput())
     submit = SubmitField("Give them a place", widget=GovSubmitInput())
 
@@ -95,11 +103,7 @@ class AdminPromoteForm(BaseForm):
 class CompletionRecordForm(BaseForm):
     course_id = SelectField("Online course", widget=GovSelect(), coerce=int,
                             validators=[InputRequired("Choose the online course you completed")])
-    completed_on = GovDateField(
-        "Date you completed it",
-        description="For example, 27 3 2027",
-        validators=[InputRequired("Enter the date you completed it, for example 27 3 2027")],
-    )
+    completed_on = completed_on_date()
     evidence = StringField(
         "Certificate number or other evidence (optional)",
         widget=GovTextInput(),
@@ -117,16 +121,11 @@ class PriorLearningRecordForm(BaseForm):
         description="For example your own agency, trust or an e-learning provider.",
         validators=[Optional(), Length(max=200, message="The provider must be 200 characters or fewer")],
     )
-    completed_on = GovDateField(
-        "Date you completed it",
-        description="For example, 27 3 2027",
-        validators=[InputRequired("Enter the date you completed it, for example 27 3 2027")],
-    )
-    evidence = TextAreaField(
+    completed_on = completed_on_date()
+    evidence = optional_text(
         "Describe the training and your evidence",
-        widget=GovTextArea(),
-        description="The course title, how long it was, and a certificate number if you have one.",
-        validators=[Optional(), Length(max=2000, message="The description must be 2000 characters or fewer")],
+        "The course title, how long it was, and a certificate number if you have one.",
+        what="The description", max_length=2000,
     )
     certificate = FileField("Upload your certificate (optional)", widget=GovFileInput(),
                             description="A PDF, PNG or JPEG file, 5 MB or smaller. Only you and the L&D team see it.")
@@ -137,10 +136,6 @@ class PriorLearningDecisionForm(BaseForm):
     decision = RadioField("Does it count as this course?", widget=GovRadioInput(),
                           choices=[("accept", "Yes, accept it"), ("reject", "No, do not accept it")],
                           validators=[InputRequired("Choose whether to accept it")])
-    note = TextAreaField(
-        "Why it is not accepted",
-        widget=GovTextArea(),
-        description="Needed if you do not accept it: we tell the person.",
-        validators=[Optional(), Length(max=2000, message="The reason must be 2000 characters or fewer")],
-    )
+    note = optional_text("Why it is not accepted", "Needed if you do not accept it: we tell the person.",
+                         max_length=2000)
     submit = SubmitField("Save and tell them", widget=GovSubmitInput())

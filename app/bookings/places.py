@@ -261,8 +261,8 @@ class ProgrammeBookingFacts:
         ) is not None
 
     def booking_refusal(self, session: Session, person: User) -> str | None:
-        # Imported here: the booking rules import this module for its counts.
-        from app.bookings.services import eligibility_problem
+        # Imported here: the eligibility rules read this module's counts (through bookings.queries).
+        from app.bookings.eligibility import eligibility_problem
 
         return eligibility_problem(session, person)
 

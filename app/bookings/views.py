@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from app.accounts.access import ADMIN, public, requires, signed_in
 from app.accounts.limits import limited, per_person
-from app.accounts.models import User
 from app.accounts.tokens import LinkError
-from app.bookings import approvals, bp, services
+from app.bookings import approvals, bp, completions, queries
+from app.bookings.booking import book_place
+from app.bookings.calendar_feed import reset_calendar_token
+from app.bookings.cancellation import cancel_booking, is_late_cancellation
+from app.bookings.eligibility import eligibility_problem
 from app.bookings.forms import (
     AdminBookForm,
     AdminMoveForm,
@@ -29,14 +31,17 @@ from app.bookings.models import (
     CONFIRMED,
     HOLDS_PLACE,
     PRIOR_LEARNING,
-    SELF_RECORDED,
     STATE_LABELS,
     WAITING,
     Booking,
     Completion,
 )
+from app.bookings.line_manager import answer_approval, approval_problem
+from app.bookings.moves import move_booking, substitute_colleague
 from app.bookings.places import availability_for, booking_state, release_moment
 from app.bookings.places import STATE_LABELS as PLACE_STATE_LABELS
+from app.bookings.session_changes import cancel_session_bookings
+from app.bookings.waiting_list import promote_booking
 from app.bookings.working_days import cancellation_deadline
 from app.calendar import personal_feed
 from app.clock import utcnow
@@ -86,8 +91,8 @@ def book(session_id: int):
         form.access_needs.data = current_user.access_needs
     elif form.validate_on_submit():
         with refusals() as attempt:
-            booking = services.book_place(session, current_user, current_user,
-                                          access_needs=form.access_needs.data or "")
+            booking = book_place(session, current_user, current_user,
+                                 access_needs=form.access_needs.data or "")
             # Read before the commit: once it has committed, the person sees the outcome even if
             # the database is lost a moment later.
             status = booking.status
@@ -102,10 +107,10 @@ def book(session_id: int):
             flash("The session is full for you, so you are on the waiting list. "
                   "We will e-mail you if a place comes up.", "success")
         return redirect(url_for("bookings.my_bookings"))
-    problem = services.eligibility_problem(session, current_user)
+    problem = eligibility_problem(session, current_user)
     has_place, place = (False, "")
     if problem is None:
-        has_place, place = services.place_preview(session, current_user)
+        has_place, place = queries.place_preview(session, current_user)
     return render_template(
         "bookings/book.html", session=session, course=session.course, form=form, problem=problem,
         has_place=has_place, place=place, session_page=_session_page(session),
@@ -117,18 +122,12 @@ def book(session_id: int):
 @bp.route("/my-bookings")
 @signed_in
 def my_bookings():
-    upcoming, past = services.bookings_for(current_user)
+    upcoming, past = queries.bookings_for(current_user)
     # Training the person recorded themselves: sessions attended here (walk-ins too) are bookings.
-    completions = db.session.scalars(
-        select(Completion).where(Completion.user_id == current_user.id, Completion.booking_id.is_(None))
-        .order_by(Completion.completed_on.desc())
-    ).all()
-    has_online_courses = bool(db.session.scalar(
-        select(func.count()).select_from(Course).where(Course.is_online.is_(True), Course.retired_at.is_(None))
-    ))
     return render_template(
-        "bookings/my_bookings.html", upcoming=upcoming, past=past, completions=completions,
-        can_change=services.can_change, has_online_courses=has_online_courses,
+        "bookings/my_bookings.html", upcoming=upcoming, past=past,
+        completions=queries.training_recorded_by(current_user),
+        can_change=queries.can_change, has_online_courses=queries.has_online_courses(),
         programme_url=url_for("courses.programme"),
         feed_url=url_for("bookings.calendar_feed", token=current_user.calendar_token, _external=True),
     )
@@ -138,7 +137,7 @@ def my_bookings():
 @signed_in
 def cancel(booking_id: int):
     booking = _own_booking_or_404(booking_id)
-    if not services.can_change(booking):
+    if not queries.can_change(booking):
         flash("This booking can no longer be cancelled here. Contact the L&D team if you need help.", "error")
         return redirect(url_for("bookings.my_bookings"))
     form = BookingCancelForm()
@@ -148,8 +147,8 @@ def cancel(booking_id: int):
     if form.validate_on_submit():
         leaving = form.leaving.data == WAITING
         with refusals() as attempt:
-            booking = services.cancel_booking(booking, current_user, form.reason.data or "",
-                                              leaving_waiting_list=leaving)
+            booking = cancel_booking(booking, current_user, form.reason.data or "",
+                                     leaving_waiting_list=leaving)
             late = booking.late_cancellation
         if attempt.refused:
             return redirect(url_for("bookings.my_bookings"))
@@ -163,7 +162,7 @@ def cancel(booking_id: int):
         form.leaving.data = WAITING
     return render_template(
         "bookings/cancel.html", booking=booking, session=booking.session, form=form, was_waiting=was_waiting,
-        late=booking.status == CONFIRMED and services.is_late_cancellation(booking.session),
+        late=booking.status == CONFIRMED and is_late_cancellation(booking.session),
         deadline=cancellation_deadline(booking.session.starts_at, booking.session.course.cancellation_notice_days),
     )
 
@@ -173,14 +172,14 @@ def cancel(booking_id: int):
 @signed_in
 def substitute(booking_id: int):
     booking = _own_booking_or_404(booking_id)
-    if not services.can_change(booking) or booking.status not in HOLDS_PLACE:
+    if not queries.can_change(booking) or booking.status not in HOLDS_PLACE:
         flash("Only a place you hold on a session that has not started can be passed to a colleague.", "error")
         return redirect(url_for("bookings.my_bookings"))
     form = BookingSubstituteForm()
     if form.validate_on_submit():
-        colleague = services.find_person(form.email.data)
+        colleague = queries.find_person(form.email.data)
         with refusals(form) as attempt:
-            new = services.substitute_colleague(booking, colleague, current_user)
+            new = substitute_colleague(booking, colleague, current_user)
         if not attempt.refused:
             flash(f"Your place has passed to {new.user.name}. We have e-mailed you both.", "success")
             return redirect(url_for("bookings.my_bookings"))
@@ -193,10 +192,10 @@ def substitute(booking_id: int):
 @bp.route("/calendar/<token>.ics")
 @public
 def calendar_feed(token: str):
-    person = db.session.scalar(select(User).where(User.calendar_token == token)) if token else None
+    person = queries.person_with_calendar(token)
     if person is None:
         abort(404)
-    body = personal_feed(services.calendar_entries(person),
+    body = personal_feed(queries.calendar_entries(person),
                          f"{current_app.config['SERVICE_NAME']}: {person.name}")
     return Response(body, mimetype="text/calendar", headers={
         "Content-Disposition": 'inline; filename="training.ics"',
@@ -207,7 +206,7 @@ def calendar_feed(token: str):
 @bp.route("/my-bookings/calendar/reset", methods=["POST"])
 @signed_in
 def reset_calendar():
-    services.reset_calendar_token(current_user)
+    reset_calendar_token(current_user)
     db.session.commit()
     flash("Your calendar address has changed. The old one no longer works: subscribe again with the new one.",
           "success")
@@ -225,11 +224,11 @@ def approval(token: str):
         booking, decision = approvals.booking_for_approval(token)
     except LinkError as exc:
         return render_template("bookings/approval_problem.html", message=exc.message), 400
-    problem = services.approval_problem(booking)
+    problem = approval_problem(booking)
     form = ApprovalAnswerForm()
     if problem is None and form.validate_on_submit():
         with refusals(show=False) as attempt:
-            services.answer_approval(booking, decision, form.reason.data or "")
+            answer_approval(booking, decision, form.reason.data or "")
         if not attempt.refused:
             return render_template("bookings/approval_done.html", booking=booking, decision=decision)
         problem = attempt.message
@@ -240,19 +239,25 @@ def approval(token: str):
 # ---------------------------------------------------------------- online completions
 
 
+def _offer_courses(form, courses: list[Course]) -> None:
+    form.course_id.choices = [(0, "Choose a course")] + [(c.id, c.title) for c in courses]
+
+
+def _chosen_course(form) -> Course | None:
+    return db.session.get(Course, form.course_id.data) if form.course_id.data else None
+
+
 @bp.route("/my-training/online", methods=["GET", "POST"])
 @signed_in
 def record_completion():
-    courses = db.session.scalars(
-        select(Course).where(Course.is_online.is_(True), Course.retired_at.is_(None)).order_by(Course.title)
-    ).all()
+    courses = queries.online_courses()
     form = CompletionRecordForm()
-    form.course_id.choices = [(0, "Choose a course")] + [(c.id, c.title) for c in courses]
+    _offer_courses(form, courses)
     if form.validate_on_submit():
-        course = db.session.get(Course, form.course_id.data) if form.course_id.data else None
+        course = _chosen_course(form)
         with refusals(form) as attempt:
-            services.record_completion(current_user, course, form.completed_on.data,
-                                       form.evidence.data or "", current_user)
+            completions.record_completion(current_user, course, form.completed_on.data,
+                                          form.evidence.data or "", current_user)
         if not attempt.refused:
             flash(f"Recorded: you completed {course.title}.", "success")
             return redirect(url_for("bookings.my_bookings") + "#training")
@@ -262,20 +267,19 @@ def record_completion():
 @bp.route("/my-training/elsewhere", methods=["GET", "POST"])
 @signed_in
 def record_prior_learning():
-    courses = db.session.scalars(select(Course).where(Course.retired_at.is_(None)).order_by(Course.title)).all()
     form = PriorLearningRecordForm()
-    form.course_id.choices = [(0, "Choose a course")] + [(c.id, c.title) for c in courses]
+    _offer_courses(form, queries.current_courses())
     if form.validate_on_submit():
-        course = db.session.get(Course, form.course_id.data) if form.course_id.data else None
+        course = _chosen_course(form)
         upload = form.certificate.data
         certificate = None
         if upload is not None and getattr(upload, "filename", ""):
             # One byte more than allowed is enough to refuse a file that is too big.
-            certificate = (upload.filename, upload.stream.read(services.CERTIFICATE_MAX_BYTES + 1))
+            certificate = (upload.filename, upload.stream.read(completions.CERTIFICATE_MAX_BYTES + 1))
         with refusals(form) as attempt:
-            services.record_prior_learning(current_user, course, form.provider.data or "",
-                                           form.completed_on.data, form.evidence.data or "", current_user,
-                                           certificate=certificate)
+            completions.record_prior_learning(current_user, course, form.provider.data or "",
+                                              form.completed_on.data, form.evidence.data or "", current_user,
+                                              certificate=certificate)
         if not attempt.refused:
             flash(f"Sent for checking: your training equivalent to {course.title}. We will e-mail you "
                   "when the L&D team has checked it.", "success")
@@ -305,16 +309,9 @@ def completion_certificate(completion_id: int):
 def admin_sessions():
     show_past = request.args.get("past") == "1"
     now = utcnow()
-    query = select(Session).where(Session.starts_at.is_not(None))
-    query = query.where(Session.starts_at <= now) if show_past else query.where(Session.starts_at > now)
-    query = query.order_by(Session.starts_at.desc() if show_past else Session.starts_at).limit(200)
-    sessions = db.session.scalars(query).all()
+    sessions = queries.admin_sessions(show_past, now)
     availability = availability_for(sessions, now)
-    waiting = dict(db.session.execute(
-        select(Booking.session_id, func.count())
-        .where(Booking.session_id.in_([s.id for s in sessions]), Booking.status == WAITING)
-        .group_by(Booking.session_id)
-    ).all()) if sessions else {}
+    waiting = queries.waiting_counts(sessions)
     rows = [
         {"session": s, "availability": availability[s.id], "waiting": waiting.get(s.id, 0),
          "state": PLACE_STATE_LABELS[booking_state(s, availability[s.id], now)]}
@@ -329,15 +326,15 @@ def admin_session_bookings(session_id: int):
     session = _session_or_404(session_id)
     form = AdminBookForm()
     if form.validate_on_submit():
-        person = services.find_person(form.email.data)
+        person = queries.find_person(form.email.data)
         if person is None:
             form.email.errors = list(form.email.errors) + ["There is no account with that e-mail address"]
         else:
             with refusals(form, field="email") as attempt:
-                booking = services.book_place(session, person, current_user, on_behalf=True,
-                                              overbook=form.overbook.data,
-                                              manager_agreed=form.manager_agreed.data,
-                                              prerequisite_override=form.prerequisite_override.data or "")
+                booking = book_place(session, person, current_user, on_behalf=True,
+                                     overbook=form.overbook.data,
+                                     manager_agreed=form.manager_agreed.data,
+                                     prerequisite_override=form.prerequisite_override.data or "")
             if not attempt.refused:
                 if booking.status == WAITING:
                     flash(f"The session is full for {person.name}, so they are on the waiting list. "
@@ -350,10 +347,10 @@ def admin_session_bookings(session_id: int):
     return render_template(
         "bookings/admin_session_bookings.html", session=session, course=session.course, form=form,
         availability=availability, release_at=release_moment(session),
-        holding=services.bookings_on(session, HOLDS_PLACE),
-        waiting=services.waiting_list(session),
-        others=[b for b in services.bookings_on(session, ("cancelled", "declined", "lapsed", "transferred"))],
-        active_count=len(services.bookings_on(session, ACTIVE_STATES)),
+        holding=queries.bookings_on(session, HOLDS_PLACE),
+        waiting=queries.waiting_list(session),
+        others=[b for b in queries.bookings_on(session, ("cancelled", "declined", "lapsed", "transferred"))],
+        active_count=len(queries.bookings_on(session, ACTIVE_STATES)),
         session_cancelled=session.status == SESSION_CANCELLED,
         session_page=_session_page(session),
     )
@@ -364,7 +361,7 @@ def admin_session_bookings(session_id: int):
 def admin_cancel_session_bookings(session_id: int):
     session = _session_or_404(session_id)
     with refusals() as attempt:
-        count = services.cancel_session_bookings(session, current_user)
+        count = cancel_session_bookings(session, current_user)
     if not attempt.refused:
         flash(f"{count} booking{'s' if count != 1 else ''} cancelled; everyone has been told.", "success")
     return redirect(url_for("bookings.admin_session_bookings", session_id=session_id))
@@ -372,6 +369,17 @@ def admin_cancel_session_bookings(session_id: int):
 
 def _admin_booking_or_404(booking_id: int) -> Booking:
     return db.session.get(Booking, booking_id) or abort(404)
+
+
+def _admin_booking_in(booking_id: int, states: tuple[str, ...], refusal: str) -> tuple[Booking, str]:
+    """The booking the L&D team is changing and its session's bookings page to go back to; if the
+    booking is no longer in one of `states`, go back there at once, saying `refusal`."""
+    booking = _admin_booking_or_404(booking_id)
+    back = url_for("bookings.admin_session_bookings", session_id=booking.session_id)
+    if booking.status not in states:
+        flash(refusal, "error")
+        abort(redirect(back))
+    return booking, back
 
 
 @bp.route("/admin/bookings/<int:booking_id>")
@@ -385,35 +393,28 @@ def admin_booking(booking_id: int):
 @bp.route("/admin/bookings/<int:booking_id>/cancel", methods=["GET", "POST"])
 @requires(ADMIN)
 def admin_cancel(booking_id: int):
-    booking = _admin_booking_or_404(booking_id)
-    back = url_for("bookings.admin_session_bookings", session_id=booking.session_id)
-    if booking.status not in ACTIVE_STATES:
-        flash("This booking is not active, so there is nothing to cancel.", "error")
-        return redirect(back)
+    booking, back = _admin_booking_in(booking_id, ACTIVE_STATES,
+                                      "This booking is not active, so there is nothing to cancel.")
     form = BookingCancelForm()
     form.reason.label.text = "Reason (optional)"
     form.reason.description = "Recorded in the booking’s history and told to the person."
     if form.validate_on_submit():
         with refusals() as attempt:
-            services.cancel_booking(booking, current_user, form.reason.data or "")
+            cancel_booking(booking, current_user, form.reason.data or "")
         if not attempt.refused:
             flash(f"{booking.user.name}’s booking is cancelled and they have been told.", "success")
         return redirect(back)
     return render_template(
         "bookings/admin_cancel.html", booking=booking, session=booking.session, form=form, back=back,
-        late=booking.status == CONFIRMED and services.is_late_cancellation(booking.session),
+        late=booking.status == CONFIRMED and is_late_cancellation(booking.session),
     )
 
 
 @bp.route("/admin/bookings/<int:booking_id>/move", methods=["GET", "POST"])
 @requires(ADMIN)
 def admin_move(booking_id: int):
-    booking = _admin_booking_or_404(booking_id)
-    back = url_for("bookings.admin_session_bookings", session_id=booking.session_id)
-    if booking.status not in ACTIVE_STATES:
-        flash("This booking is not active, so it cannot be moved.", "error")
-        return redirect(back)
-    targets = services.sessions_for_moving(booking)
+    booking, back = _admin_booking_in(booking_id, ACTIVE_STATES, "This booking is not active, so it cannot be moved.")
+    targets = queries.sessions_for_moving(booking)
     availability = availability_for(targets)
     form = AdminMoveForm()
     form.session_id.choices = [(0, "Choose a session")] + [
@@ -427,7 +428,7 @@ def admin_move(booking_id: int):
             form.session_id.errors = list(form.session_id.errors) + ["Choose the session to move them to"]
         else:
             with refusals(form) as attempt:
-                new = services.move_booking(booking, target, current_user, overbook=form.overbook.data)
+                new = move_booking(booking, target, current_user, overbook=form.overbook.data)
             if not attempt.refused:
                 flash(f"{new.user.name} has been moved and told.", "success")
                 return redirect(url_for("bookings.admin_session_bookings", session_id=new.session_id))
@@ -446,14 +447,13 @@ def admin_promote(booking_id: int):
     form = AdminPromoteForm()
     if form.validate_on_submit():
         with refusals(form) as attempt:
-            services.promote_booking(booking, current_user, overbook=form.overbook.data,
-                                     manager_agreed=form.manager_agreed.data)
+            promote_booking(booking, current_user, overbook=form.overbook.data,
+                            manager_agreed=form.manager_agreed.data)
         if not attempt.refused:
             flash(f"{booking.user.name} has been given a place and told.", "success")
             return redirect(back)
     availability = availability_for([booking.session])[booking.session_id]
-    agency = booking.agency
-    has_place = availability.place_for(booking.agency_id, agency.sector_id if agency else None)[0]
+    has_place = queries.free_place(availability, booking)[0]
     return render_template("bookings/admin_promote.html", booking=booking, session=booking.session,
                            form=form, back=back, has_place=has_place)
 
@@ -462,11 +462,8 @@ def admin_promote(booking_id: int):
 @requires(ADMIN)
 def admin_completions():
     show = request.args.get("show", "unchecked")
-    query = select(Completion).where(Completion.source.in_((SELF_RECORDED, PRIOR_LEARNING)))
-    if show != "all":
-        query = query.where(Completion.checked_at.is_(None))
-    completions = db.session.scalars(query.order_by(Completion.created_at.desc()).limit(500)).all()
-    return render_template("bookings/admin_completions.html", completions=completions, show=show)
+    return render_template("bookings/admin_completions.html",
+                           completions=queries.completions_to_check(show_all=show == "all"), show=show)
 
 
 @bp.route("/admin/completions/<int:completion_id>/check", methods=["POST"])
@@ -474,7 +471,7 @@ def admin_completions():
 def admin_check_completion(completion_id: int):
     completion = db.session.get(Completion, completion_id) or abort(404)
     with refusals() as attempt:
-        services.check_completion(completion, current_user)
+        completions.check_completion(completion, current_user)
     if not attempt.refused:
         flash(f"{completion.user.name}’s {completion.course.title} is marked as checked.", "success")
     return redirect(url_for("bookings.admin_completions"))
@@ -489,8 +486,8 @@ def admin_decide_completion(completion_id: int):
     form = PriorLearningDecisionForm()
     if form.validate_on_submit():
         with refusals(form) as attempt:
-            services.decide_prior_learning(completion, form.decision.data == "accept", form.note.data or "",
-                                           current_user)
+            completions.decide_prior_learning(completion, form.decision.data == "accept", form.note.data or "",
+                                              current_user)
         if not attempt.refused:
             word = "accepted" if form.decision.data == "accept" else "not accepted"
             flash(f"{completion.user.name}’s training is {word} as {completion.course.title}. "

@@ -31,6 +31,8 @@ from app.attendance.queries import training_record
 from app.attendance.register import marking_window, register_bookings
 from app.attendance.suspensions import active_suspension, lift_suspension
 from app.attendance.walk_ins import add_walk_in, register_walk_in
+from app.bookings.booking import book_place
+from app.bookings.errors import BookingError
 from app.bookings.models import (
     ATTENDED,
     CANCELLED,
@@ -359,6 +361,29 @@ def test_repeated_no_shows_suspend_booking_and_tell_the_person_and_manager(
 
     set_now(at_london(datetime(2027, 9, 3, 9, 0)))
     assert active_suspension(pc) is None  # over on its last day
+
+
+def test_a_suspended_person_cannot_book_until_the_suspension_is_lifted(
+        app, people, make_session, make_course, set_now):
+    # The rule is attendance's, added to who may book when the app starts (bookings never import it).
+    pc, admin = people["pc"], people["admin"]
+    set_now(at_london(datetime(2027, 3, 4, 9, 0)))
+    db.session.add(Suspension(user=pc, starts_on=date(2027, 3, 3), until=date(2027, 9, 3),
+                              reason="Two sessions missed without notice"))
+    db.session.commit()
+    session = make_session(starts_at=at_london(datetime(2027, 4, 7, 9, 30)), course=make_course(**COURSE), **ROOM)
+
+    with pytest.raises(BookingError, match="Your booking is suspended until 3 September 2027 after sessions"):
+        book_place(session, pc, pc)
+    db.session.rollback()
+    with pytest.raises(BookingError, match="Paul Constable’s booking is suspended until 3 September 2027"):
+        book_place(session, pc, admin, on_behalf=True)
+    db.session.rollback()
+    assert book_place(session, people["amir"], people["amir"]).status == CONFIRMED, "others still book"
+
+    lift_suspension(active_suspension(pc), admin, "Ill on both days")
+    db.session.commit()
+    assert book_place(session, pc, pc).status == CONFIRMED
 
 
 def test_no_shows_outside_the_window_do_not_count(app, people, make_session, make_course, make_booking, set_now):

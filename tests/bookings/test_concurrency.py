@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from app.accounts.models import User
-from app.bookings import services
+from app.bookings.booking import book_place
+from app.bookings.queries import waiting_list
 from app.bookings.models import CANCELLED, CONFIRMED, HOLDS_PLACE, WAITING, Booking
 from app.email import OutboxMessage
 from app.extensions import db
@@ -147,7 +148,7 @@ def test_a_hundred_people_booking_ten_places_at_once_over_http(app, live_server,
     assert states == {CONFIRMED: 10, WAITING: PEOPLE - 10}
     _, pools = _counts(session)
     assert (pools[health_pool.id], pools[police_pool.id], pools[None]) == (3, 2, 5)
-    waiting = services.waiting_list(session)
+    waiting = waiting_list(session)
     assert len({b.waiting_since for b in waiting}) >= 1 and len(waiting) == PEOPLE - 10
     # Each person was told once, by the message that matches what they got.
     keys = db.session.scalars(select(OutboxMessage.idempotency_key)).all()
@@ -161,11 +162,11 @@ def test_cancellations_and_their_promotions_racing_new_bookings_over_http(app, l
     holders = _people([health, health, health, police, police, schools, schools, schools, schools, schools], 10,
                       "Holder")
     for person in holders:
-        services.book_place(session, person, person)
+        book_place(session, person, person)
     # A waiting list that can fill every kind of freed place, in a known order.
     queue = _people([schools, health, police, schools], 20, "Queue")
     for person in queue:
-        assert services.book_place(session, person, person).status == WAITING
+        assert book_place(session, person, person).status == WAITING
     db.session.commit()
     newcomers = _people(agencies, 60, "New")
     holder_bookings = {b.user_id: b.id for b in db.session.scalars(select(Booking).where(Booking.status == CONFIRMED))}
@@ -205,7 +206,7 @@ def test_two_job_runners_at_once_promote_and_tell_each_person_once(app, rush, ma
     session, health_pool, police_pool, agencies = rush
     people = _people(agencies, 14, "Job")
     for person in people:
-        services.book_place(session, person, person)
+        book_place(session, person, person)
     db.session.commit()
     # Ten places held, four waiting; the courses screen then raises the capacity by three.
     session.capacity = 13
@@ -234,10 +235,10 @@ def test_leaving_the_waiting_list_while_places_free_up_never_cancels_a_promoted_
     schools = agencies[2]
     holders = _people(agencies, 10, "Holder")
     for person in holders:
-        services.book_place(session, person, person)
+        book_place(session, person, person)
     leavers = _people([schools], 10, "Leaver")
     for person in leavers:
-        assert services.book_place(session, person, person).status == WAITING
+        assert book_place(session, person, person).status == WAITING
     db.session.commit()
     booking_of = {b.user_id: b.id for b in db.session.scalars(select(Booking).where(Booking.session_id == session.id))}
     tokens: dict[str, str] = {}

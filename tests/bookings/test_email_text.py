@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import re
 
-from app.bookings import approvals, services
+from app.bookings import approvals
+from app.bookings.booking import book_place
+from app.bookings.line_manager import answer_approval
 from app.bookings.approvals import AGREE
 from app.extensions import db
 from tests.bookings.conftest import text_of
@@ -26,7 +28,7 @@ def test_the_manager_asked_and_confirmed_emails_keep_blank_lines_between_paragra
     session = make_session(course=make_course(requires_manager_approval=True),
                            joining_instructions="Please arrive by 9:15 and sign in at reception.", capacity=10)
     person = make_user(name="Lena Marchbank", email="lena@example.org", line_manager_email="morag@example.org")
-    booking = services.book_place(session, person, person)
+    booking = book_place(session, person, person)
     db.session.commit()
     deliver()
     [asked] = mailbox.to("morag@example.org")
@@ -40,7 +42,7 @@ def test_the_manager_asked_and_confirmed_emails_keep_blank_lines_between_paragra
 
     token = next(line for line in body.splitlines() if "/approvals/" in line).strip().rsplit("/", 1)[1]
     found, decision = approvals.booking_for_approval(token)
-    services.answer_approval(found, decision)
+    answer_approval(found, decision)
     db.session.commit()
     deliver()
     agreed = mailbox.to("lena@example.org")[-1]
@@ -58,7 +60,7 @@ def test_the_confirmation_keeps_blank_lines_between_paragraphs(
     session = make_session(online_url="https://meet.example/abc",
                            joining_instructions="Please arrive by 9:15 and sign in at reception.", capacity=10)
     person = make_user(name="Amara Okonkwo-Bray", email="amara@example.org")
-    services.book_place(session, person, person, access_needs="Step-free access")
+    book_place(session, person, person, access_needs="Step-free access")
     db.session.commit()
     deliver()
     [confirmed] = mailbox.to("amara@example.org")

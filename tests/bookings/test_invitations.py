@@ -12,7 +12,8 @@ from datetime import datetime, timezone
 import vobject
 from icalendar import Calendar
 
-from app.bookings import services
+from app.bookings.booking import book_place
+from app.bookings.cancellation import cancel_booking
 from app.courses.changes import cancel_session, change_session_time
 from app.courses.scheduling import PartTimes
 from app.extensions import db
@@ -89,7 +90,7 @@ def test_a_confirmation_is_a_meeting_request_its_update_raises_the_sequence_and_
     session = make_session(capacity=10)
     admin = make_user(roles=("admin",))
     person = make_user(email="amara@example.org")
-    booking = services.book_place(session, person, person)
+    booking = book_place(session, person, person)
     db.session.commit()
     deliver()
     [invite] = meetings(mailbox, person.email, "Booking confirmed")
@@ -107,7 +108,7 @@ def test_a_confirmation_is_a_meeting_request_its_update_raises_the_sequence_and_
     assert update["start"] == datetime(2027, 3, 22, 10, 0, tzinfo=UTC)
     _check_people(update, person)
 
-    services.cancel_booking(db.session.get(type(booking), booking.id), person)
+    cancel_booking(db.session.get(type(booking), booking.id), person)
     db.session.commit()
     deliver()
     [cancel] = meetings(mailbox, person.email, "Booking cancelled")
@@ -121,7 +122,7 @@ def test_each_part_of_a_two_part_session_arrives_as_its_own_request_and_is_cance
     session = make_session(days=2, capacity=10)
     admin = make_user(roles=("admin",))
     person = make_user(email="amara@example.org")
-    services.book_place(session, person, person)
+    book_place(session, person, person)
     db.session.commit()
     deliver()
     uids = [_uid(session, part) for part in session.parts]
@@ -159,8 +160,8 @@ def test_each_part_of_a_two_part_session_arrives_as_its_own_request_and_is_cance
 def test_a_message_that_carries_no_place_carries_no_calendar(app, now, make_user, make_session, mailbox, deliver):
     session = make_session(capacity=1, days=2)
     first, waiting = make_user(), make_user()
-    services.book_place(session, first, first)
-    services.book_place(session, waiting, waiting)
+    book_place(session, first, first)
+    book_place(session, waiting, waiting)
     db.session.commit()
     deliver()
     [message] = mailbox.to(waiting.email)
@@ -173,7 +174,7 @@ def test_a_part_taken_away_from_a_session_is_cancelled_by_its_own_uid(
     session = make_session(days=2)
     admin = make_user(roles=("admin",))
     person = make_user(email="amara@example.org")
-    services.book_place(session, person, person)
+    book_place(session, person, person)
     db.session.commit()
     deliver()
     first, second = [_uid(session, part) for part in session.parts]

@@ -8,7 +8,10 @@ from sqlalchemy import select
 
 from app.accounts import details
 from app.accounts.tokens import LinkError
-from app.bookings import approvals, services
+from app.bookings import approvals
+from app.bookings.booking import book_place
+from app.bookings.errors import BookingError
+from app.bookings.line_manager import answer_approval
 from app.bookings.models import AWAITING_APPROVAL, CONFIRMED, Booking
 from app.extensions import db
 from tests.bookings.conftest import NOW, subject, text_of
@@ -25,7 +28,7 @@ def _held_place(make_user, make_session, make_course):
     session = make_session(course=make_course(requires_manager_approval=True), capacity=10)
     person = make_user(name="Lena Marchbank", email="lena@example.org",
                        line_manager_name="Morag Left", line_manager_email="morag@example.org")
-    booking = services.book_place(session, person, person)
+    booking = book_place(session, person, person)
     db.session.commit()
     assert booking.status == AWAITING_APPROVAL
     return session, person, booking
@@ -65,7 +68,7 @@ def test_the_new_manager_is_asked_and_the_old_managers_link_stops_working(
     with pytest.raises(LinkError, match="earlier request that no longer applies"):
         approvals.booking_for_approval(old_token)
     found, decision = approvals.booking_for_approval(_approval_link(asked))
-    services.answer_approval(found, decision)
+    answer_approval(found, decision)
     db.session.commit()
     assert booking.status == CONFIRMED
     assert "Line manager (nadia@example.org) agreed" in booking.events[-1].reason
@@ -86,7 +89,7 @@ def test_other_changes_and_other_bookings_are_left_alone(
     set_now(NOW)
     _, person, held = _held_place(make_user, make_session, make_course)
     confirmed_session = make_session(capacity=10)
-    confirmed = services.book_place(confirmed_session, person, person)
+    confirmed = book_place(confirmed_session, person, person)
     db.session.commit()
     requested = held.approval_requested_at
 
@@ -187,8 +190,8 @@ def test_an_old_managers_answer_that_races_the_change_is_refused_under_the_lock(
     db.session.execute(
         Booking.__table__.update().where(Booking.id == booking.id)
         .values(approval_requested_at=datetime(2027, 3, 4, 14, 0), manager_email="nadia@example.org"))
-    with pytest.raises(services.BookingError, match="earlier request that no longer applies"):
-        services.answer_approval(found, decision)
+    with pytest.raises(BookingError, match="earlier request that no longer applies"):
+        answer_approval(found, decision)
     db.session.rollback()
     db.session.refresh(booking)
     assert booking.status == AWAITING_APPROVAL

@@ -8,8 +8,18 @@ from sqlalchemy import select
 
 from app.accounts.models import DEACTIVATED
 from app.accounts.tokens import LinkError
-from app.bookings import approvals, services
+from app.bookings import approvals
 from app.bookings.approvals import AGREE, DECLINE
+from app.bookings.booking import book_place
+from app.bookings.calendar_feed import reset_calendar_token
+from app.bookings.cancellation import cancel_booking
+from app.bookings.completions import check_completion, decide_prior_learning, record_completion, record_prior_learning
+from app.bookings.errors import BookingError
+from app.bookings.line_manager import answer_approval
+from app.bookings.moves import move_booking, substitute_colleague
+from app.bookings.queries import calendar_entries
+from app.bookings.reminders import send_reminders
+from app.bookings.waiting_list import promote_booking
 from app.bookings.models import (
     AWAITING_APPROVAL,
     CANCELLED,
@@ -22,7 +32,6 @@ from app.bookings.models import (
     Completion,
 )
 from app.bookings.places import availability_for
-from app.bookings.services import BookingError
 from app.clock import utcnow
 from app.courses.models import CANCELLED as SESSION_CANCELLED
 from app.courses.models import DRAFT, SessionChange
@@ -41,7 +50,7 @@ def _refused(message: str, func, *args, **kwargs):
 
 
 def _book(session, person, **kwargs):
-    booking = services.book_place(session, person, person, **kwargs)
+    booking = book_place(session, person, person, **kwargs)
     db.session.commit()
     return booking
 
@@ -81,23 +90,23 @@ def test_booking_confirms_a_place_records_history_and_emails_a_calendar_invitati
 def test_refusals_say_why_in_plain_words(app, now, make_user, make_session, make_course):
     person = make_user()
     unverified = make_user(verified=False)
-    _refused("Confirm your e-mail address", services.book_place, make_session(capacity=10), unverified, unverified)
+    _refused("Confirm your e-mail address", book_place, make_session(capacity=10), unverified, unverified)
     gone = make_user(name="Former Employee", status=DEACTIVATED)
-    _refused("Former Employee’s account is not active.", services.book_place, make_session(capacity=10), gone,
+    _refused("Former Employee’s account is not active.", book_place, make_session(capacity=10), gone,
              make_user(roles=("admin",)))
-    _refused("has not been published", services.book_place, make_session(status=DRAFT, capacity=10), person, person)
-    _refused("This session has been cancelled", services.book_place,
+    _refused("has not been published", book_place, make_session(status=DRAFT, capacity=10), person, person)
+    _refused("This session has been cancelled", book_place,
              make_session(status=SESSION_CANCELLED, capacity=10), person, person)
-    _refused("already started", services.book_place, make_session(starts_at=NOW - timedelta(minutes=5), capacity=10),
+    _refused("already started", book_place, make_session(starts_at=NOW - timedelta(minutes=5), capacity=10),
              person, person)
-    _refused("Booking for this session opens on 8 March 2027, 9:00am", services.book_place,
+    _refused("Booking for this session opens on 8 March 2027, 9:00am", book_place,
              make_session(booking_opens_at=datetime(2027, 3, 8, 9, 0), capacity=10), person, person)
-    _refused("Booking for this session closed on 28 February 2027", services.book_place,
+    _refused("Booking for this session closed on 28 February 2027", book_place,
              make_session(booking_closes_at=datetime(2027, 2, 28, 17, 0), capacity=10), person, person)
-    _refused("online course: there is nothing to book", services.book_place,
+    _refused("online course: there is nothing to book", book_place,
              make_session(course=make_course("Level 1 and 2 online", is_online=True), capacity=10), person, person)
     no_manager = make_user(line_manager_email="")
-    _refused("needs your line manager to agree. Add their e-mail address", services.book_place,
+    _refused("needs your line manager to agree. Add their e-mail address", book_place,
              make_session(course=make_course(requires_manager_approval=True), capacity=10), no_manager, no_manager)
     assert db.session.scalar(select(Booking.id)) is None
 
@@ -109,13 +118,13 @@ def test_refuses_a_second_booking_on_the_same_session_or_another_date_of_the_cou
     later = make_session(course=course, starts_at=START + timedelta(days=14), capacity=10)
     person, other = make_user(), make_user()
     _book(first, person)
-    _refused("You already have a place on this session.", services.book_place, first, person, person)
+    _refused("You already have a place on this session.", book_place, first, person, person)
     _refused("You already have a place on this course on 22 March 2027. Cancel that booking first",
-             services.book_place, later, person, person)
+             book_place, later, person, person)
 
     _book(first, other)  # full: waiting
-    _refused("You are already on the waiting list for this session.", services.book_place, first, other, other)
-    _refused("You are already on the waiting list for this course on 22 March 2027", services.book_place,
+    _refused("You are already on the waiting list for this session.", book_place, first, other, other)
+    _refused("You are already on the waiting list for this course on 22 March 2027", book_place,
              later, other, other)
 
 
@@ -133,23 +142,11 @@ def test_prerequisites_must_be_completed_first(app, now, make_user, make_session
     session = make_session(course=make_course("Safeguarding Level 3", prerequisites=(online,)), capacity=10)
     person = make_user()
     _refused("You need to complete Safeguarding Level 1 and 2 (online) before booking this course.",
-             services.book_place, session, person, person)
+             book_place, session, person, person)
 
-    services.record_completion(person, online, date(2026, 11, 3), "ELN-123", person)
+    record_completion(person, online, date(2026, 11, 3), "ELN-123", person)
     db.session.commit()
     assert _book(session, person).status == CONFIRMED
-
-
-def test_a_suspended_person_cannot_book(app, now, make_user, make_session):
-    from app.attendance.models import Suspension
-
-    person = make_user()
-    db.session.add(Suspension(user=person, starts_on=date(2027, 2, 1), until=date(2027, 6, 1),
-                              reason="Two sessions missed without notice"))
-    db.session.commit()
-    _refused("Your booking is suspended until 1 June 2027 after sessions were missed", services.book_place,
-             make_session(capacity=10), person, person)
-    assert _book(make_session(capacity=10), make_user()).status == CONFIRMED, "others still book"
 
 
 # ---------------------------------------------------------------- quotas and the waiting list
@@ -190,14 +187,14 @@ def test_a_freed_place_goes_to_the_first_waiting_person_who_may_fill_it(
     assert _book(session, waiting_nurse).status == WAITING
 
     nurse_booking = db.session.scalar(select(Booking).where(Booking.user_id == nurse.id))
-    services.cancel_booking(nurse_booking, nurse)
+    cancel_booking(nurse_booking, nurse)
     db.session.commit()
     # The reserved health place freed: the officer, though first, may not fill it.
     assert _states(session)["Waiting Nurse"] == CONFIRMED
     assert _states(session)["Waiting Officer"] == WAITING
 
     officer_booking = db.session.scalar(select(Booking).where(Booking.user_id == officer1.id))
-    services.cancel_booking(officer_booking, officer1)
+    cancel_booking(officer_booking, officer1)
     db.session.commit()
     assert _states(session)["Waiting Officer"] == CONFIRMED
 
@@ -217,7 +214,7 @@ def test_each_message_is_named_by_the_history_row_of_the_change_that_sent_it(
     first, second = make_user(), make_user()
     booking = _book(session, first)
     waiting = _book(session, second)
-    services.cancel_booking(booking, first)
+    cancel_booking(booking, first)
     db.session.commit()
     booking = _book(session, first)  # the same row again, on the waiting list this time
 
@@ -259,7 +256,7 @@ def test_nobody_is_promoted_within_24_hours_and_the_l_and_d_team_is_told_once(
     _book(session, waiting)
 
     set_now(START - timedelta(hours=20))
-    services.cancel_booking(booking, booked)
+    cancel_booking(booking, booked)
     db.session.commit()
     run_jobs("promote_from_waiting_lists")
     run_jobs("promote_from_waiting_lists")
@@ -270,7 +267,7 @@ def test_nobody_is_promoted_within_24_hours_and_the_l_and_d_team_is_told_once(
     assert "1 place is free" in text_of(notice) and "1 person is on its waiting list" in text_of(notice)
 
     admin = make_user(roles=("admin",))
-    services.promote_booking(db.session.scalar(select(Booking).where(Booking.user_id == waiting.id)), admin)
+    promote_booking(db.session.scalar(select(Booking).where(Booking.user_id == waiting.id)), admin)
     db.session.commit()
     assert _states(session)[waiting.name] == CONFIRMED
 
@@ -305,7 +302,7 @@ def test_manager_is_asked_by_signed_links_and_agreeing_confirms_the_place(
     token = agree_url.strip().rsplit("/", 1)[1]
     found, decision = approvals.booking_for_approval(token)
     assert (found.id, decision) == (booking.id, AGREE)
-    services.answer_approval(found, decision)
+    answer_approval(found, decision)
     db.session.commit()
     assert booking.status == CONFIRMED and booking.approved_at == NOW
     assert "Line manager (morag@example.org) agreed" in booking.events[-1].reason
@@ -314,7 +311,7 @@ def test_manager_is_asked_by_signed_links_and_agreeing_confirms_the_place(
     agreed = mailbox.to("lena@example.org")[-1]
     assert subject(agreed).startswith("Your manager agreed")
     assert invites(agreed)[0][1]["METHOD"] == "REQUEST"
-    _refused("You have already agreed", services.answer_approval, booking, AGREE)
+    _refused("You have already agreed", answer_approval, booking, AGREE)
 
 
 def test_declining_frees_the_place_for_the_waiting_list(
@@ -326,7 +323,7 @@ def test_declining_frees_the_place_for_the_waiting_list(
 
     token = approvals.approval_token(booking, DECLINE)
     found, decision = approvals.booking_for_approval(token)
-    services.answer_approval(found, decision, "Short-staffed that week")
+    answer_approval(found, decision, "Short-staffed that week")
     db.session.commit()
     assert _states(session) == {person.name: DECLINED, waiting.name: AWAITING_APPROVAL}
     deliver()
@@ -346,7 +343,7 @@ def test_links_that_are_tampered_with_expired_or_for_an_earlier_request_are_refu
     with pytest.raises(LinkError):
         approvals.booking_for_approval(token[:-3] + "abc")
 
-    services.cancel_booking(booking, person)
+    cancel_booking(booking, person)
     db.session.commit()
     set_now(NOW + timedelta(hours=1))
     _book(session, person)  # a new request: the old link no longer applies
@@ -380,7 +377,7 @@ def test_unanswered_requests_lapse_after_five_working_days_not_counting_bank_hol
     lapsed_for_manager = [m for m in mailbox.to(person.line_manager_email) if "lapsed" in subject(m)]
     assert len(lapsed_for_manager) == 1
     assert "no answer within 5 working days" in text_of(lapsed_for_manager[0])
-    _refused("This request lapsed on 2 April 2027", services.answer_approval, booking, AGREE)
+    _refused("This request lapsed on 2 April 2027", answer_approval, booking, AGREE)
 
 
 # ---------------------------------------------------------------- cancelling
@@ -393,7 +390,7 @@ def test_cancelling_in_good_time_is_free_and_sends_a_cancelling_invitation(
     session = make_session(capacity=10)
     person = make_user()
     booking = _book(session, person)
-    services.cancel_booking(booking, person, "Court hearing")
+    cancel_booking(booking, person, "Court hearing")
     db.session.commit()
     assert booking.status == CANCELLED and not booking.late_cancellation
     assert booking.cancellation_reason == "Court hearing"
@@ -410,7 +407,7 @@ def test_cancelling_inside_the_notice_period_is_late(app, make_user, make_sessio
     session = make_session(capacity=10)
     person = make_user()
     booking = _book(session, person)
-    services.cancel_booking(booking, person)
+    cancel_booking(booking, person)
     db.session.commit()
     assert booking.late_cancellation is True
     assert "late cancellation" in booking.events[-1].reason
@@ -424,7 +421,7 @@ def test_leaving_the_waiting_list_is_never_late_and_sends_no_invitation(
     session = make_session(capacity=0)
     person = make_user()
     booking = _book(session, person)
-    services.cancel_booking(booking, person)
+    cancel_booking(booking, person)
     db.session.commit()
     assert booking.status == CANCELLED and not booking.late_cancellation
     deliver()
@@ -437,14 +434,14 @@ def test_only_the_person_or_an_administrator_cancels_and_never_after_the_start(
     session = make_session(capacity=10)
     person, stranger, admin = make_user(), make_user(), make_user(roles=("admin",))
     booking = _book(session, person)
-    _refused("You can only cancel your own booking.", services.cancel_booking, booking, stranger)
+    _refused("You can only cancel your own booking.", cancel_booking, booking, stranger)
     set_now(START + timedelta(minutes=1))
-    _refused("This session has already started", services.cancel_booking, booking, person)
+    _refused("This session has already started", cancel_booking, booking, person)
     set_now(NOW)
-    services.cancel_booking(booking, admin, "Phoned in")
+    cancel_booking(booking, admin, "Phoned in")
     db.session.commit()
     assert booking.events[-1].reason == "Cancelled by the L&D team: Phoned in"
-    _refused("This booking cannot be cancelled: it is cancelled.", services.cancel_booking, booking, person)
+    _refused("This booking cannot be cancelled: it is cancelled.", cancel_booking, booking, person)
 
 
 # ---------------------------------------------------------------- sending a colleague
@@ -455,7 +452,7 @@ def test_cancelling_a_place_held_for_the_manager_sends_no_calendar_and_tells_the
     session = _approval_session(make_session, make_course)
     person = make_user(name="Lena Marchbank", email="lena@example.org", line_manager_email="morag@example.org")
     booking = _book(session, person)
-    services.cancel_booking(booking, person, "Diary clash")
+    cancel_booking(booking, person, "Diary clash")
     db.session.commit()
     deliver()
     cancelled = mailbox.to("lena@example.org")[-1]
@@ -478,7 +475,7 @@ def test_the_manager_is_told_when_the_l_and_d_team_cancels_a_place_awaiting_them
     session = _approval_session(make_session, make_course)
     person = make_user(name="Lena Marchbank", line_manager_email="morag@example.org")
     booking = _book(session, person)
-    services.cancel_booking(booking, make_user(roles=("admin",)), "Left the service")
+    cancel_booking(booking, make_user(roles=("admin",)), "Left the service")
     db.session.commit()
     deliver()
     assert "The L&D team has cancelled Lena Marchbank's place" in text_of(mailbox.to("morag@example.org")[-1])
@@ -489,9 +486,9 @@ def test_a_confirmed_place_cancelled_does_not_write_to_the_manager(
     session = _approval_session(make_session, make_course)
     person = make_user(line_manager_email="morag@example.org")
     booking = _book(session, person)
-    services.answer_approval(booking, AGREE)
+    answer_approval(booking, AGREE)
     db.session.commit()
-    services.cancel_booking(booking, person)
+    cancel_booking(booking, person)
     db.session.commit()
     deliver()
     assert not any(subject(m).startswith("No answer needed") for m in mailbox.to("morag@example.org"))
@@ -504,7 +501,7 @@ def test_passing_on_or_losing_a_held_place_cancels_no_invitation_never_sent(
     session = _approval_session(make_session, make_course)
     person, colleague, other = (make_user(agency=agency) for _ in range(3))
     booking = _book(session, person)
-    services.substitute_colleague(booking, colleague, person)
+    substitute_colleague(booking, colleague, person)
     db.session.commit()
     _book(session, other)
     session.status, session.sequence = SESSION_CANCELLED, 1
@@ -529,7 +526,7 @@ def test_a_colleague_from_the_same_agency_takes_the_place_in_the_same_pool(
     colleague = make_user(name="Kasia Rowbotham", agency=police)
     booking = _book(session, person)
 
-    new = services.substitute_colleague(booking, colleague, person)
+    new = substitute_colleague(booking, colleague, person)
     db.session.commit()
     assert booking.status == TRANSFERRED and not booking.late_cancellation
     assert (new.user_id, new.status, new.reservation_id) == (colleague.id, CONFIRMED, booking.reservation_id)
@@ -554,24 +551,24 @@ def test_passing_a_place_is_refused_for_other_agencies_and_ineligible_colleagues
     person = make_user(agency=agency)
     booking = _book(session, person)
     outsider = make_user(name="Outside Person")
-    elsewhere = _refused("We cannot find an account", services.substitute_colleague, booking, outsider,
+    elsewhere = _refused("We cannot find an account", substitute_colleague, booking, outsider,
                          person)
-    unknown = _refused("We cannot find an account", services.substitute_colleague, booking, None, person)
+    unknown = _refused("We cannot find an account", substitute_colleague, booking, None, person)
     assert elsewhere.message == unknown.message and "Outside Person" not in elsewhere.message
-    _refused("Enter your colleague’s e-mail address, not your own", services.substitute_colleague,
+    _refused("Enter your colleague’s e-mail address, not your own", substitute_colleague,
              booking, person, person)
     unverified = make_user(name="New Starter", agency=agency, verified=False)
-    _refused("New Starter has not confirmed their e-mail address", services.substitute_colleague,
+    _refused("New Starter has not confirmed their e-mail address", substitute_colleague,
              booking, unverified, person)
     already = make_user(name="Booked Elsewhere", agency=agency)
     _book(make_session(course=course, starts_at=START + timedelta(days=7), capacity=10), already)
-    _refused("Booked Elsewhere already has a place on this course", services.substitute_colleague,
+    _refused("Booked Elsewhere already has a place on this course", substitute_colleague,
              booking, already, person)
 
     # The booking window does not apply to a colleague taking a place.
     set_now(NOW + timedelta(days=2))
     colleague = make_user(agency=agency)
-    assert services.substitute_colleague(booking, colleague, person).status == CONFIRMED
+    assert substitute_colleague(booking, colleague, person).status == CONFIRMED
 
 
 # ---------------------------------------------------------------- the L&D team
@@ -582,12 +579,12 @@ def test_an_administrator_books_on_behalf_ignoring_the_window_but_not_capacity_u
     admin = make_user(roles=("admin",))
     session = make_session(capacity=1, booking_closes_at=NOW - timedelta(days=1))
     first, second, third = make_user(), make_user(), make_user()
-    _refused("Booking for this session closed", services.book_place, session, first, first)
+    _refused("Booking for this session closed", book_place, session, first, first)
 
-    booking = services.book_place(session, first, admin, on_behalf=True)
+    booking = book_place(session, first, admin, on_behalf=True)
     assert booking.status == CONFIRMED and booking.booked_by_id == admin.id
-    assert services.book_place(session, second, admin, on_behalf=True).status == WAITING
-    over = services.book_place(session, third, admin, on_behalf=True, overbook=True)
+    assert book_place(session, second, admin, on_behalf=True).status == WAITING
+    over = book_place(session, third, admin, on_behalf=True, overbook=True)
     db.session.commit()
     assert over.status == CONFIRMED and over.overbooked is True
     assert "overbooked" in over.events[-1].reason
@@ -597,7 +594,7 @@ def test_an_administrator_books_on_behalf_ignoring_the_window_but_not_capacity_u
 def test_an_administrator_can_record_the_managers_agreement(app, now, make_user, make_session, make_course):
     admin = make_user(roles=("admin",))
     session = _approval_session(make_session, make_course)
-    booking = services.book_place(session, make_user(), admin, on_behalf=True, manager_agreed=True)
+    booking = book_place(session, make_user(), admin, on_behalf=True, manager_agreed=True)
     assert booking.status == CONFIRMED and booking.approved_at == NOW
     assert "agreement recorded by the L&D team" in booking.events[-1].reason
 
@@ -612,12 +609,12 @@ def test_an_administrator_moves_a_booking_to_another_date(
     booking = _book(old, person)
     _book(old, waiting)
     _book(new_date, other)  # the new date is now full
-    _refused("The new session has no place for them. Tick ‘overbook’", services.move_booking,
+    _refused("The new session has no place for them. Tick ‘overbook’", move_booking,
              booking, new_date, admin)
-    _refused("only move to another session of the same course", services.move_booking,
+    _refused("only move to another session of the same course", move_booking,
              db.session.get(Booking, booking.id), make_session(capacity=10), admin)
 
-    moved = services.move_booking(db.session.get(Booking, booking.id), new_date, admin, overbook=True)
+    moved = move_booking(db.session.get(Booking, booking.id), new_date, admin, overbook=True)
     db.session.commit()
     assert moved.session_id == new_date.id and moved.status == CONFIRMED and moved.overbooked
     assert _states(old) == {person.name: CANCELLED, waiting.name: CONFIRMED}
@@ -720,7 +717,7 @@ def test_no_seven_day_reminder_for_a_place_confirmed_inside_the_week(app, make_u
     session = make_session(capacity=10)
     set_now(START - timedelta(days=3))
     _book(session, make_user())
-    assert services.send_reminders() == 0
+    assert send_reminders() == 0
 
 
 def test_the_online_link_goes_only_to_confirmed_people(
@@ -740,18 +737,18 @@ def test_the_online_link_goes_only_to_confirmed_people(
 def test_people_record_online_courses_and_the_l_and_d_team_checks_them(app, now, make_user, make_course):
     person, admin = make_user(), make_user(roles=("admin",))
     online, classroom = make_course("Level 1 and 2", is_online=True), make_course("Level 3")
-    _refused("Choose the online course", services.record_completion, person, classroom, date(2027, 2, 1), "", person)
-    _refused("must be today or in the past", services.record_completion, person, online, date(2027, 3, 2), "",
+    _refused("Choose the online course", record_completion, person, classroom, date(2027, 2, 1), "", person)
+    _refused("must be today or in the past", record_completion, person, online, date(2027, 3, 2), "",
              person)
-    completion = services.record_completion(person, online, date(2027, 2, 1), "ELN-1", person)
+    completion = record_completion(person, online, date(2027, 2, 1), "ELN-1", person)
     db.session.commit()
-    _refused("already recorded this course on that date", services.record_completion, person, online,
+    _refused("already recorded this course on that date", record_completion, person, online,
              date(2027, 2, 1), "", person)
     assert completion.source == "self_recorded" and completion.checked_at is None
     completion = db.session.get(Completion, completion.id)
-    services.check_completion(completion, admin)
+    check_completion(completion, admin)
     assert (completion.checked_by_id, completion.checked_at) == (admin.id, NOW)
-    _refused("already been checked", services.check_completion, completion, admin)
+    _refused("already been checked", check_completion, completion, admin)
 
 
 def test_the_calendar_feed_shows_places_held_with_the_link_for_confirmed_only(
@@ -762,11 +759,11 @@ def test_the_calendar_feed_shows_places_held_with_the_link_for_confirmed_only(
     waiting = make_session(capacity=0)
     for session in (confirmed, awaiting, waiting):
         _book(session, person)
-    entries = services.calendar_entries(person)
+    entries = calendar_entries(person)
     assert [(e.session.id, e.joining_link, e.tentative) for e in entries] == [
         (confirmed.id, True, False), (awaiting.id, False, True)]
     old = person.calendar_token
-    services.reset_calendar_token(person)
+    reset_calendar_token(person)
     assert person.calendar_token != old and len(person.calendar_token) >= 32
 
 
@@ -804,26 +801,26 @@ def test_learning_done_elsewhere_counts_for_a_prerequisite_only_once_accepted_an
     person, admin = make_user(email="nurse@example.org"), make_user(roles=("admin",))
     needs = "You need to complete Safeguarding Level 1 and 2 (online) before booking this course."
 
-    pending = services.record_prior_learning(person, level2, "Northbridge NHS Trust", date(2026, 6, 1),
-                                             "Trust e-learning, certificate T-42", person,
-                                             certificate=("My cert.pdf", PDF))
+    pending = record_prior_learning(person, level2, "Northbridge NHS Trust", date(2026, 6, 1),
+                                    "Trust e-learning, certificate T-42", person,
+                                    certificate=("My cert.pdf", PDF))
     db.session.commit()
     assert (pending.certificate_name, pending.certificate_type) == ("My cert.pdf", "application/pdf")
     _refused(needs + " The training you recorded from elsewhere is waiting for the L&D team to check it.",
-             services.book_place, session, person, person)
+             book_place, session, person, person)
 
-    services.decide_prior_learning(pending, False, "The certificate is for Level 1 only", admin)
+    decide_prior_learning(pending, False, "The certificate is for Level 1 only", admin)
     db.session.commit()
-    assert "waiting for the L&D team" not in _refused(needs, services.book_place, session, person, person).message
+    assert "waiting for the L&D team" not in _refused(needs, book_place, session, person, person).message
     deliver()
     [refusal] = mailbox.to(person.email)
     assert subject(refusal).startswith("Not accepted: your Safeguarding Level 1 and 2 (online)")
     assert "Why: The certificate is for Level 1 only" in text_of(refusal)
 
-    again = services.record_prior_learning(person, level2, "Northbridge NHS Trust", date(2026, 7, 1),
-                                           "Level 2 certificate T-43", person)
+    again = record_prior_learning(person, level2, "Northbridge NHS Trust", date(2026, 7, 1),
+                                  "Level 2 certificate T-43", person)
     db.session.commit()
-    services.decide_prior_learning(again, True, "", admin)
+    decide_prior_learning(again, True, "", admin)
     db.session.commit()
     deliver()
     accepted = mailbox.to(person.email)[-1]
@@ -836,7 +833,7 @@ def test_learning_done_elsewhere_is_refused_without_its_evidence_or_with_a_wrong
         app, now, make_user, make_course):
     person, admin = make_user(), make_user(roles=("admin",))
     course = make_course("Safeguarding Level 3")
-    record = services.record_prior_learning
+    record = record_prior_learning
     _refused("Enter who provided the training", record, person, course, " ", date(2027, 2, 1), "x", person)
     _refused("Describe the training", record, person, course, "Trust", date(2027, 2, 1), " ", person)
     _refused("must be today or in the past", record, person, course, "Trust", date(2027, 3, 2), "x", person)
@@ -848,11 +845,11 @@ def test_learning_done_elsewhere_is_refused_without_its_evidence_or_with_a_wrong
                         certificate=("scan.png", b"\x89PNG\r\n\x1a\n" + b"0" * 20))
     db.session.commit()
     assert (completion.certificate_name, completion.certificate_type) == ("scan.png", "image/png")
-    _refused("Accept or reject learning done elsewhere", services.check_completion, completion, admin)
-    _refused("Say why it is not accepted", services.decide_prior_learning, completion, False, " ", admin)
-    services.decide_prior_learning(completion, True, "", admin)
+    _refused("Accept or reject learning done elsewhere", check_completion, completion, admin)
+    _refused("Say why it is not accepted", decide_prior_learning, completion, False, " ", admin)
+    decide_prior_learning(completion, True, "", admin)
     db.session.commit()
-    _refused("already been checked", services.decide_prior_learning, completion, False, "no", admin)
+    _refused("already been checked", decide_prior_learning, completion, False, "no", admin)
 
 
 def test_the_l_and_d_team_can_book_someone_without_a_prerequisite_giving_a_reason(
@@ -860,11 +857,11 @@ def test_the_l_and_d_team_can_book_someone_without_a_prerequisite_giving_a_reaso
     level2 = make_course("Safeguarding Level 1 and 2 (online)", is_online=True)
     session = make_session(course=make_course("Safeguarding Level 3", prerequisites=(level2,)), capacity=10)
     person, admin = make_user(), make_user(roles=("admin",))
-    _refused("needs to complete Safeguarding Level 1 and 2 (online)", services.book_place, session, person, admin,
+    _refused("needs to complete Safeguarding Level 1 and 2 (online)", book_place, session, person, admin,
              on_behalf=True)
 
-    booking = services.book_place(session, person, admin, on_behalf=True,
-                                  prerequisite_override="Level 2 done with the trust; certificate seen")
+    booking = book_place(session, person, admin, on_behalf=True,
+                         prerequisite_override="Level 2 done with the trust; certificate seen")
     db.session.commit()
     assert booking.status == CONFIRMED
     assert booking.events[-1].reason == (
@@ -876,8 +873,8 @@ def test_a_learner_cannot_override_a_prerequisite(app, now, make_user, make_sess
     level2 = make_course("Safeguarding Level 1 and 2 (online)", is_online=True)
     session = make_session(course=make_course("Safeguarding Level 3", prerequisites=(level2,)), capacity=10)
     person = make_user()
-    _refused("Only the L&D team can book someone without a prerequisite", services.book_place, session, person,
+    _refused("Only the L&D team can book someone without a prerequisite", book_place, session, person,
              person, prerequisite_override="I did it at my trust")
-    _refused("Only the L&D team can book someone without a prerequisite", services.book_place, session, person,
+    _refused("Only the L&D team can book someone without a prerequisite", book_place, session, person,
              person, on_behalf=True, prerequisite_override="I did it at my trust")
     assert _states(session) == {}

@@ -9,7 +9,11 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from app.attendance.walk_ins import add_walk_in
-from app.bookings import approvals, services
+from app.bookings import approvals
+from app.bookings.booking import book_place
+from app.bookings.cancellation import cancel_booking
+from app.bookings.completions import record_completion
+from app.bookings.line_manager import answer_approval
 from app.bookings.models import AWAITING_APPROVAL, CANCELLED, CONFIRMED, TRANSFERRED, WAITING, Booking, Completion
 from app.courses.models import CANCELLED as SESSION_CANCELLED
 from app.extensions import db
@@ -22,7 +26,7 @@ def _page(response) -> str:
 
 
 def _book(session, person):
-    booking = services.book_place(session, person, person)
+    booking = book_place(session, person, person)
     db.session.commit()
     return booking
 
@@ -246,7 +250,7 @@ def test_a_place_awaiting_the_manager_is_tentative_in_the_calendar_feed(
     assert str(events["Level 3"]["STATUS"]) == "TENTATIVE"
     assert "until your line manager agrees" in str(events["Level 3"]["DESCRIPTION"])
 
-    services.answer_approval(_booking(held, person), approvals.AGREE, "")
+    answer_approval(_booking(held, person), approvals.AGREE, "")
     db.session.commit()
     events = {str(e["SUMMARY"]): e for e in Calendar.from_ical(
         client.get(f"/calendar/{person.calendar_token}.ics").data).walk("VEVENT")}
@@ -298,7 +302,7 @@ def test_a_managers_link_to_a_cancelled_place_says_so_once(
     person = make_user(name="Lena Marchbank")
     booking = _book(session, person)
     token = approvals.approval_token(booking, approvals.AGREE)
-    services.cancel_booking(booking, person)
+    cancel_booking(booking, person)
     db.session.commit()
     for response in (client.get(f"/approvals/{token}"), client.post(f"/approvals/{token}", data={})):
         page = _page(response)
@@ -408,6 +412,12 @@ def test_the_l_and_d_team_gives_a_waiting_person_a_place_moves_and_cancels(
     cancelled = _booking(other_date, booked)
     assert cancelled.status == CANCELLED and "Left the service" in cancelled.events[-1].reason
 
+    for action, refusal in (("cancel", "there is nothing to cancel"), ("move", "it cannot be moved")):
+        response = client.get(f"/admin/bookings/{cancelled.id}/{action}")
+        assert response.status_code == 302
+        assert response.headers["Location"].endswith(f"/admin/sessions/{other_date.id}/bookings")
+        assert f"This booking is not active, so {refusal}." in _page(client.get(response.headers["Location"]))
+
 
 def test_the_l_and_d_team_cancels_the_bookings_of_a_cancelled_session(
         app, now, client, login_as, make_user, make_session, mailbox, deliver):
@@ -428,7 +438,7 @@ def test_the_l_and_d_team_cancels_the_bookings_of_a_cancelled_session(
 def test_the_l_and_d_team_checks_recorded_completions(app, now, client, login_as, make_user, make_course):
     person = make_user(name="Priya Sowerby")
     course = make_course("Level 1 and 2", is_online=True)
-    completion = services.record_completion(person, course, NOW.date(), "ELN-7", person)
+    completion = record_completion(person, course, NOW.date(), "ELN-7", person)
     db.session.commit()
     login_as(make_user(roles=("admin",)))
     page = _page(client.get("/admin/completions"))

@@ -7,7 +7,7 @@ import re
 from datetime import datetime, timedelta
 
 from app import clock
-from app.bookings import services
+from app.bookings.booking import book_place
 from app.courses.models import PUBLISHED, Course, Session, SessionPart, Venue
 from app.email import deliver_outbox
 from app.extensions import db
@@ -37,7 +37,7 @@ def test_a_new_line_manager_is_asked_about_the_held_place(app, browser_page, mai
     session = _approval_session()
     lena = make_user(name="Lena Marchbank", email="lena@northbridge.example",
                      line_manager_name="Morag Left", line_manager_email="morag@northbridge.example")
-    services.book_place(session, lena, lena)
+    book_place(session, lena, lena)
     db.session.commit()
     deliver_outbox()
     old_link = _agree_path(mailbox.to("morag@northbridge.example")[0])

@@ -9,7 +9,10 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from app import clock
-from app.bookings import approvals, services
+from app.bookings import approvals
+from app.bookings.booking import book_place
+from app.bookings.cancellation import cancel_booking
+from app.bookings.completions import record_completion
 from app.bookings.models import CANCELLED, CONFIRMED, WAITING, Booking
 from app.courses.models import PUBLISHED, Course, Reservation, Session, SessionPart, Venue
 from app.email import deliver_outbox
@@ -42,7 +45,7 @@ def test_book_see_the_email_cancel_and_the_waiting_colleague_is_promoted(
     clock.set_now(NOW)
     agency = make_agency(name="Northbridge Council - Children's Social Care", sector="Children's Social Care")
     session = _session(capacity=2)
-    services.book_place(session, make_user(agency=agency), make_user(agency=agency))
+    book_place(session, make_user(agency=agency), make_user(agency=agency))
     db.session.commit()
     lena = make_user(name="Lena Marchbank", email="lena@northbridge.example", agency=agency)
     colleague = make_user(name="Kasia Rowbotham", email="kasia@northbridge.example", agency=agency)
@@ -62,7 +65,7 @@ def test_book_see_the_email_cancel_and_the_waiting_colleague_is_promoted(
 
     # The session is now full: the colleague joins the waiting list.
     db.session.commit()  # a fresh transaction that sees the browser's booking
-    assert services.book_place(session, colleague, colleague).status == WAITING
+    assert book_place(session, colleague, colleague).status == WAITING
     db.session.commit()
 
     assert deliver_outbox()[0] >= 2
@@ -116,10 +119,10 @@ def test_the_other_booking_pages_are_accessible(app, browser_page, make_user, ma
     officer = make_user(name="Olu Dunmore", agency=police)
     waiting = make_user(name="Wendy Wetherall", agency=police)
     admin = make_user(name="Adaeze Fairweather", roles=("admin",))
-    booked = services.book_place(session, officer, officer)
-    queued = services.book_place(session, waiting, waiting)
-    needs_manager = services.book_place(approval_session, waiting, waiting)
-    services.record_completion(officer, course, NOW.date(), "ELN-1", officer)
+    booked = book_place(session, officer, officer)
+    queued = book_place(session, waiting, waiting)
+    needs_manager = book_place(approval_session, waiting, waiting)
+    record_completion(officer, course, NOW.date(), "ELN-1", officer)
     db.session.commit()
     token = approvals.approval_token(needs_manager, approvals.AGREE)
     page = browser_page
@@ -165,7 +168,7 @@ def test_the_other_booking_pages_are_accessible(app, browser_page, make_user, ma
 
     # The manager's link after the person cancelled: one clear message.
     db.session.rollback()  # end the test's read transaction: the server has written since
-    services.cancel_booking(needs_manager, waiting)
+    cancel_booking(needs_manager, waiting)
     db.session.commit()
     page.context.clear_cookies()
     page.goto(f"/approvals/{token}")

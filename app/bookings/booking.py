@@ -1,0 +1,162 @@
+"""Writing a booking: `book_place`, and the steps every change to a booking takes.
+
+Every service that gives out a place locks the session row first (`lock_session`), then re-counts
+places inside the lock, then writes: two people can never both take the last place. Services add
+and flush; the view or job that called them commits once.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.accounts.models import ADMIN, User
+from app.bookings import notifications as notify
+from app.bookings.eligibility import and_list, eligibility_problem, missing_prerequisites
+from app.bookings.errors import BookingError
+from app.bookings.history import change_status
+from app.bookings.models import AWAITING_APPROVAL, CONFIRMED, HOLDS_PLACE, WAITING, Booking, BookingEvent
+from app.bookings.places import availability_for
+from app.bookings.queries import booking_for, free_place
+from app.bookings.working_days import working_days_later
+from app.clock import utcnow
+from app.courses.models import Session
+from app.extensions import db
+from app.locking import lock_rows
+
+APPROVAL_WORKING_DAYS = 5
+
+
+def lock_session(session_id: int) -> Session:
+    """Lock the session row for this transaction (capacity is re-counted inside the lock)."""
+    locked = lock_rows(Session, [session_id])
+    if not locked:
+        raise BookingError("This session no longer exists.")
+    return locked[0]
+
+
+def refreshed(booking: Booking) -> Booking:
+    """Read the booking again, as it is now that the session is locked."""
+    fresh = db.session.scalar(
+        select(Booking).where(Booking.id == booking.id).execution_options(populate_existing=True)
+    )
+    if fresh is None:
+        raise BookingError("This booking no longer exists.")
+    return fresh
+
+
+def request_approval(booking: Booking, session: Session) -> None:
+    """Start the line manager's request: asked now, due in 5 working days or at the start."""
+    now = utcnow()
+    booking.approval_requested_at = now
+    due = working_days_later(now, APPROVAL_WORKING_DAYS)
+    booking.approval_due_at = min(due, session.starts_at) if session.starts_at else due
+
+
+def write_booking(
+    session: Session,
+    person: User,
+    status: str,
+    actor: User | None,
+    reason: str,
+    *,
+    reservation_id: int | None = None,
+    overbooked: bool = False,
+    access_needs: str = "",
+) -> tuple[Booking, BookingEvent]:
+    """Create (or reuse: one row per person per session) the person's booking in `status`, with its
+    history row."""
+    now = utcnow()
+    booking = booking_for(session.id, person.id)
+    fresh = booking is None
+    if fresh:
+        booking = Booking(session_id=session.id, user_id=person.id, created_at=now)
+    booking.agency_id = person.agency_id
+    booking.reservation_id = reservation_id if status in HOLDS_PLACE else None
+    booking.waiting_since = now if status == WAITING else None
+    booking.booked_by_id = actor.id if actor else None
+    booking.overbooked = overbooked
+    booking.access_needs = access_needs.strip()
+    booking.manager_email = person.line_manager_email or ""
+    booking.approval_requested_at = booking.approval_due_at = booking.approved_at = None
+    booking.confirmed_at = now if status == CONFIRMED else None
+    booking.cancelled_at = None
+    booking.late_cancellation = False
+    booking.cancellation_reason = ""
+    if not fresh:
+        event = change_status(booking, status, actor, reason)
+        db.session.flush()
+        return booking, event
+    try:
+        # A savepoint: if the same person's other request inserted first, only this insert is undone.
+        with db.session.begin_nested():
+            event = change_status(booking, status, actor, reason)
+            db.session.flush()
+    except IntegrityError as exc:
+        raise BookingError("You already have a booking on this session.") from exc
+    return booking, event
+
+
+def book_place(
+    session: Session,
+    person: User,
+    actor: User,
+    *,
+    access_needs: str = "",
+    on_behalf: bool = False,
+    overbook: bool = False,
+    manager_agreed: bool = False,
+    prerequisite_override: str = "",
+) -> Booking:
+    """Give a person a place on a session, or a place on its waiting list when it is full for them.
+
+    `on_behalf` (the L&D team) ignores the booking window; `overbook` gives a place even when none
+    is free; `manager_agreed` records that the line manager has already agreed;
+    `prerequisite_override` (the L&D team, with a reason) books them without a missing prerequisite.
+    """
+    override = prerequisite_override.strip()
+    if override and not (on_behalf and actor.has_role(ADMIN)):
+        raise BookingError("Only the L&D team can book someone without a prerequisite.")
+    session = lock_session(session.id)
+    lock_rows(User, [person.id])  # one person's two requests for two dates of a course queue here
+    needs_manager = session.course.requires_manager_approval and not manager_agreed
+    problem = eligibility_problem(
+        session, person, ignore_window=on_behalf, needs_manager=needs_manager, you=actor.id == person.id,
+        check_prerequisites=not override,
+    )
+    if problem:
+        raise BookingError(problem)
+    overridden = missing_prerequisites(session.course, person) if override else []
+    has_place, reservation_id = free_place(availability_for([session])[session.id], person)
+    overbooked = False
+    if not has_place and overbook:
+        has_place, reservation_id, overbooked = True, None, True
+    if has_place:
+        status = AWAITING_APPROVAL if needs_manager else CONFIRMED
+    else:
+        status = WAITING
+    if on_behalf:
+        reason = "Booked by the L&D team"
+        if overbooked:
+            reason += ", over capacity (overbooked)"
+        if manager_agreed and session.course.requires_manager_approval:
+            reason += "; line manager's agreement recorded by the L&D team"
+        if overridden:
+            reason += (f"; prerequisite {and_list([c.title for c in overridden])} overridden by the "
+                       f"L&D team: {override[:1000]}")
+    else:
+        reason = "Booked" if has_place else "Joined the waiting list: no place free for them"
+    booking, event = write_booking(
+        session, person, status, actor, reason, reservation_id=reservation_id,
+        overbooked=overbooked, access_needs=access_needs,
+    )
+    if status == AWAITING_APPROVAL:
+        request_approval(booking, session)
+        notify.notify_manager_asked(booking, event)
+        notify.notify_awaiting_manager(booking, event)
+    elif status == CONFIRMED:
+        if manager_agreed and session.course.requires_manager_approval:
+            booking.approved_at = utcnow()
+        notify.notify_confirmed(booking, event)
+    else:
+        notify.notify_waiting(booking, event)
+    return booking

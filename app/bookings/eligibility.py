@@ -1,0 +1,255 @@
+"""Who may book a session now: a list of small named checks, each one rule, asked in order.
+
+`eligibility_problem` asks each check in turn and returns the first refusal. Another domain adds a
+rule with `add_eligibility_check(func, order=...)` at import (attendance adds "suspended after
+missed sessions"): `func(request)` returns a refusal in words, or None.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+
+from app.accounts.models import ACTIVE, User
+from app.bookings.models import (
+    ACTIVE_STATES,
+    AWAITING_APPROVAL,
+    CONFIRMED,
+    PRIOR_LEARNING,
+    WAITING,
+    Booking,
+    Completion,
+)
+from app.bookings.queries import booking_for
+from app.clock import utcnow
+from app.courses.models import CANCELLED as SESSION_CANCELLED
+from app.courses.models import PUBLISHED, Course, Session
+from app.extensions import db
+from app.templating import format_date, format_datetime
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    """One question "may `person` book `session` now?", with how it is asked.
+
+    `you`: the person is asking for themselves (the answer says "you"), not someone on their behalf.
+    """
+
+    session: Session
+    person: User
+    you: bool = True
+    ignore_window: bool = False
+    allow_waiting_here: bool = False
+    needs_manager: bool = False
+    check_prerequisites: bool = True
+    now: datetime = field(default_factory=utcnow)
+
+    @property
+    def name(self) -> str:
+        return self.person.name
+
+    def says(self, to_them: str, about_them: str) -> str:
+        """The words for the person themselves, or for someone booking for them."""
+        return to_them if self.you else about_them
+
+
+EligibilityCheck = Callable[[BookingRequest], str | None]
+_checks: list[tuple[int, EligibilityCheck]] = []
+
+
+def add_eligibility_check(func: EligibilityCheck, order: int = 100) -> EligibilityCheck:
+    """Add a rule to who may book; lower `order` is asked first (the built-in rules are 10 to 90)."""
+    if all(check is not func for _, check in _checks):
+        _checks.append((order, func))
+        _checks.sort(key=lambda pair: pair[0])
+    return func
+
+
+def eligibility_check(order: int):
+    """Register the decorated function as a rule of who may book, asked at `order`."""
+    def decorator(func: EligibilityCheck) -> EligibilityCheck:
+        return add_eligibility_check(func, order)
+    return decorator
+
+
+def eligibility_problem(
+    session: Session,
+    person: User,
+    *,
+    ignore_window: bool = False,
+    allow_waiting_here: bool = False,
+    needs_manager: bool | None = None,
+    you: bool = True,
+    check_prerequisites: bool = True,
+) -> str | None:
+    """Say why `person` cannot book `session` now, or None when they can."""
+    request = BookingRequest(
+        session, person, you=you, ignore_window=ignore_window, allow_waiting_here=allow_waiting_here,
+        needs_manager=session.course.requires_manager_approval if needs_manager is None else needs_manager,
+        check_prerequisites=check_prerequisites,
+    )
+    for _, check in _checks:
+        problem = check(request)
+        if problem:
+            return problem
+    return None
+
+
+def and_list(items: list[str]) -> str:
+    """"A", "A and B", "A, B and C"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def missing_prerequisites(course: Course, person: User) -> list[Course]:
+    """The course's prerequisites the person has not completed (prior learning counts once accepted)."""
+    prerequisites = course.prerequisites
+    if not prerequisites:
+        return []
+    done = set(
+        db.session.scalars(
+            select(Completion.course_id).where(
+                Completion.user_id == person.id,
+                Completion.course_id.in_([c.id for c in prerequisites]),
+                Completion.counts,
+            )
+        )
+    )
+    return [c for c in prerequisites if c.id not in done]
+
+
+def _awaiting_check(person: User, courses: list[Course]) -> bool:
+    """True when the person has learning done elsewhere, not yet checked, for one of `courses`."""
+    return db.session.scalar(
+        select(Completion.id).where(
+            Completion.user_id == person.id, Completion.source == PRIOR_LEARNING,
+            Completion.check_result.is_(None), Completion.course_id.in_([c.id for c in courses]),
+        ).limit(1)
+    ) is not None
+
+
+# ---------------------------------------------------------------- the rules, in the order they are asked
+
+
+@eligibility_check(10)
+def email_confirmed(r: BookingRequest) -> str | None:
+    """Refuse until the person has confirmed their e-mail address."""
+    if not r.person.is_verified:
+        return r.says("Confirm your e-mail address before you book: use the link we sent you.",
+                      f"{r.name} has not confirmed their e-mail address yet.")
+    return None
+
+
+@eligibility_check(20)
+def account_active(r: BookingRequest) -> str | None:
+    """Refuse an account that is not active."""
+    if r.person.status != ACTIVE:
+        return r.says("Your account is not active, so you cannot book. Contact the L&D team.",
+                      f"{r.name}’s account is not active.")
+    return None
+
+
+@eligibility_check(30)
+def session_open(r: BookingRequest) -> str | None:
+    """Refuse a session that is cancelled, unpublished or has started."""
+    session = r.session
+    if session.status == SESSION_CANCELLED:
+        return "This session has been cancelled."
+    if session.status != PUBLISHED:
+        return "This session has not been published, so it cannot be booked yet."
+    if session.starts_at is None or session.starts_at <= r.now:
+        return "This session has already started, so booking has closed."
+    return None
+
+
+@eligibility_check(40)
+def not_online(r: BookingRequest) -> str | None:
+    """Refuse an online course: there is nothing to book."""
+    if r.session.course.is_online:
+        return "This is an online course: there is nothing to book. Record it when you have completed it."
+    return None
+
+
+@eligibility_check(50)
+def within_booking_window(r: BookingRequest) -> str | None:
+    """Refuse before booking opens or after it closes (unless the L&D team books)."""
+    session = r.session
+    if r.ignore_window:
+        return None
+    if session.booking_opens_at and r.now < session.booking_opens_at:
+        return f"Booking for this session opens on {format_datetime(session.booking_opens_at)}."
+    if session.booking_closes_at and r.now >= session.booking_closes_at:
+        return f"Booking for this session closed on {format_datetime(session.booking_closes_at)}."
+    return None
+
+
+@eligibility_check(60)
+def not_booked_here(r: BookingRequest) -> str | None:
+    """Refuse someone who already has a place, or a waiting place, on this session."""
+    mine = booking_for(r.session.id, r.person.id)
+    if mine is None or mine.status not in ACTIVE_STATES:
+        return None
+    if mine.status == WAITING and not r.allow_waiting_here:
+        return r.says("You are already on the waiting list for this session.",
+                      f"{r.name} is already on the waiting list for this session.")
+    if mine.status == AWAITING_APPROVAL:
+        return r.says("You already have a place on this session, waiting for your manager to agree.",
+                      f"{r.name} already has a place on this session.")
+    if mine.status == CONFIRMED:
+        return r.says("You already have a place on this session.",
+                      f"{r.name} already has a place on this session.")
+    return None
+
+
+@eligibility_check(70)
+def not_booked_on_another_date(r: BookingRequest) -> str | None:
+    """Refuse someone booked or waiting on another date of the same course."""
+    other = db.session.execute(
+        select(Booking.status, Session.starts_at)
+        .join(Session, Booking.session_id == Session.id)
+        .where(
+            Booking.user_id == r.person.id,
+            Booking.status.in_(ACTIVE_STATES),
+            Session.course_id == r.session.course_id,
+            Session.id != r.session.id,
+            Session.status != SESSION_CANCELLED,
+            Session.starts_at > r.now,
+        )
+        .order_by(Session.starts_at)
+        .limit(1)
+    ).first()
+    if other is None:
+        return None
+    status, starts_at = other
+    subject = r.says("You", r.name)
+    if status == WAITING:
+        what = (f"{subject} {r.says('are', 'is')} already on the waiting list for this course "
+                f"on {format_date(starts_at)}")
+    else:
+        what = f"{subject} already {r.says('have', 'has')} a place on this course on {format_date(starts_at)}"
+    return f"{what}. Cancel that booking first to come on this date instead."
+
+
+@eligibility_check(80)
+def prerequisites_completed(r: BookingRequest) -> str | None:
+    """Refuse until the course's prerequisites are completed (or the L&D team overrides them)."""
+    missing = missing_prerequisites(r.session.course, r.person) if r.check_prerequisites else []
+    if not missing:
+        return None
+    message = (f"{r.says('You need', r.name + ' needs')} to complete {and_list([c.title for c in missing])} "
+               "before booking this course.")
+    if _awaiting_check(r.person, missing):
+        message += r.says(" The training you recorded from elsewhere is waiting for the L&D team to check it.",
+                          f" {r.name} has recorded training from elsewhere that is waiting to be checked.")
+    return message
+
+
+@eligibility_check(90)
+def line_manager_known(r: BookingRequest) -> str | None:
+    """Refuse a course that needs the line manager to agree when we have no address for them."""
+    if r.needs_manager and not r.person.line_manager_email:
+        return r.says("This course needs your line manager to agree. Add their e-mail address on your "
+                      "account page (Your account, Line manager) first.",
+                      f"{r.name} has no line manager e-mail address on their account.")
+    return None
