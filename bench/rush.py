@@ -409,7 +409,7 @@ def run(args) -> int:
     ratio_p95 = booking["p95_ms"] / trivial["p95_ms"] if trivial["p95_ms"] else float("inf")
     print(f"   ratio:      throughput {ratio_rate:.2f} of the trivial page's (goal >= {args.goal_rate});"
           f" p95 {ratio_p95:.2f}x the trivial page's" + (f" (goal <= {args.goal_p95})" if args.goal_p95 else ""))
-    print(f"   outcome:    {held} places held, {waiting} waiting; never overbooked: {'yes' if within else 'NO'}")
+    print(f"   outcome:    {held} of {len(session_ids) * args.capacity} places held, {waiting} waiting; never overbooked: {'yes' if within else 'NO'}")
     ok = within and not booking["errors"] and not trivial["errors"]
     if promotions is not None:
         print(_line("cancelling:", promotions, "answers") + "  (each promotes the next person waiting)")
