@@ -115,15 +115,17 @@ def _seed(args) -> tuple[list[int], list[str]]:
                         line_manager_email=f"manager{n}@bench.example", password_hash=password_hash,
                         email_verified_at=now)
 
-        taken = max(args.capacity - args.left, 0)
-        # General places first, so the reserved ones stay free for their sectors.
-        fillers = [person("Filler", n) for n in range(args.sessions * taken)]
+        # --profile: every other session is full already, so its rushers join the waiting list.
+        taken = [args.capacity if args.profile and i % 2 else max(args.capacity - args.left, 0)
+                 for i in range(args.sessions)]
+        fillers = [person("Filler", n) for n in range(sum(taken))]
+        places = [sessions[i] for i, n in enumerate(taken) for _ in range(n)]
         rushers = [person("Rusher", n) for n in range(args.people)]
         db.session.add_all(fillers + rushers)
         db.session.flush()
-        db.session.add_all(Booking(session=sessions[index % len(sessions)], user=filler, agency=filler.agency,
+        db.session.add_all(Booking(session=session, user=filler, agency=filler.agency,
                                    status=CONFIRMED, booked_by=filler, confirmed_at=now)
-                           for index, filler in enumerate(fillers))
+                           for session, filler in zip(places, fillers))
         db.session.commit()
         return [s.id for s in sessions], [p.email for p in rushers]
 
@@ -280,22 +282,30 @@ def _print_profile(folder: Path, groups: list[str], top: int) -> None:
             continue
         out = io.StringIO()
         stats = pstats.Stats(*map(str, files), stream=out)
-        calls = sum(n for (_, _, name), (_, n, *_rest) in stats.stats.items() if name == "middleware")
         total = stats.total_tt
-        print(f"   profile, booking that {group}: {calls} requests, {total / max(calls, 1) * 1000:.1f} ms CPU"
-              f" and waiting each (cProfile, in the workers)")
+        print(f"   profile, booking that {group}: {len(files)} requests, {total / len(files) * 1000:.1f} ms"
+              f" each, wall clock in its worker thread (cProfile, waiting included)")
         stats.sort_stats("cumulative").print_stats(top)
         print(f"     top {top} by cumulative time:")
-        for line in out.getvalue().splitlines():
-            if re.match(r"\s*\d", line):
-                print("     " + line.strip())
+        _print_rows(out.getvalue())
+        out.seek(0)
+        out.truncate()
+        stats.sort_stats("cumulative").print_stats(f"{ROOT}/app/", top)
+        print(f"     top {top} of the app's own functions by cumulative time:")
+        _print_rows(out.getvalue())
         out.seek(0)
         out.truncate()
         stats.sort_stats("tottime").print_stats(top)
         print(f"     top {top} by own time:")
-        for line in out.getvalue().splitlines():
-            if re.match(r"\s*\d", line):
-                print("     " + line.strip())
+        _print_rows(out.getvalue())
+
+
+def _print_rows(listing: str) -> None:
+    """The function rows of a pstats listing, with the folders up to the package cut off."""
+    for line in listing.splitlines():
+        if re.match(r"\s*\d", line) and "function calls" not in line:
+            line = re.sub(r"\S*/site-packages/", "", line.strip()).replace(f"{ROOT}/", "")
+            print("     " + re.sub(r"/\S*/lib/python3\.\d+/", "", line))
 
 
 def _line(label: str, figures: dict, unit: str) -> str:
@@ -330,8 +340,7 @@ def run(args) -> int:
             sink = Sink()
             os.environ["MAIL_PORT"] = str(sink.port)
         if args.profile:
-            # The first half of the sessions keep places for everyone who rushes them; the other
-            # half are made full below, so their rushers join the waiting list.
+            # Every other session has places for everyone who rushes it; the others are full.
             os.environ["BENCH_PROFILE_DIR"] = str(folder)
             os.environ["BENCH_PROFILE_GROUPS"] = json.dumps(
                 {sid: ("gets a place" if i % 2 == 0 else "joins the waiting list")
@@ -362,10 +371,6 @@ def run(args) -> int:
             return lambda: clients[index].request(f"/sessions/{session_id}/book",
                                                   {"csrf_token": clients[index].token})[0]
 
-        if args.profile:
-            # Fill the waiting-list half: their first rushers book, then everyone rushes.
-            full = [i for i in range(len(clients)) if (i % len(session_ids)) % 2 == 1]
-            _at_once([book(i) for i in full])
         booking_results, booking_wall = _at_once([book(i) for i in range(len(clients))])
         trivial_results, trivial_wall = _at_once(
             [(lambda c=c: c.request(TRIVIAL_PAGE)[0]) for c in clients])
@@ -400,7 +405,7 @@ def run(args) -> int:
     servers_text = (f"{args.servers} gunicorn servers" if args.servers > 1 else "gunicorn")
     print(f"== {name}, {args.title}: {servers_text} {args.workers} workers x {args.threads} threads on"
           f" 127.0.0.1, {os.cpu_count()} CPUs shared with the {len(clients)} client threads")
-    free = len(session_ids) * min(args.left, args.capacity)
+    free = sum(min(args.left, args.capacity) for i in range(len(session_ids)) if not (args.profile and i % 2))
     print(f"   {len(clients)} people booking the last {free} places of {len(session_ids)} sessions at once"
           + (f", shared between {args.servers} servers" if args.servers > 1 else ""))
     print(_line("booking:", booking, "answers"))
