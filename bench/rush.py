@@ -1,8 +1,14 @@
-"""One database's run: seed it, start gunicorn on loopback, rush it, print the figures, stop."""
+"""One database's run: seed it, start gunicorn on loopback, rush it, print the figures, stop.
+
+The app's modules are imported inside the functions that use them: config.py reads the
+environment when it is first imported, and run() sets DATABASE_URL and the rest before that.
+"""
 from __future__ import annotations
 
+import io
 import json
 import os
+import pstats
 import re
 import secrets
 import shutil
@@ -21,6 +27,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from http.cookiejar import CookieJar
 from pathlib import Path
+
+from sqlalchemy import func, select
+
+from bench.outbox import Sink
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "benchmark passphrase"
@@ -205,7 +215,6 @@ def _figures(results: list[tuple[int, float]], wall: float) -> dict:
 
 def _check_places(session_ids: list[int]) -> tuple[int, int, bool]:
     """(places held, people waiting, never overbooked?) after the rush, read from the database."""
-    from sqlalchemy import func, select
 
     from app import create_app
     from app.bookings.models import HOLDS_PLACE, WAITING, Booking
@@ -233,7 +242,6 @@ def _check_places(session_ids: list[int]) -> tuple[int, int, bool]:
 
 def _promotions_and_mail() -> tuple[int, int, int, int]:
     """(people promoted, promoted more than once, mails queued, mails sent) from the database."""
-    from sqlalchemy import func, select
 
     from app import create_app
     from app.bookings.models import HOLDS_PLACE, WAITING, BookingEvent
@@ -254,7 +262,6 @@ def _promotions_and_mail() -> tuple[int, int, int, int]:
 
 def _bookings_holding_places(session_ids: list[int], emails: list[str]) -> dict[str, int]:
     """The booking id of each rusher who holds a place, by e-mail address."""
-    from sqlalchemy import select
 
     from app import create_app
     from app.accounts.models import User
@@ -272,9 +279,6 @@ def _bookings_holding_places(session_ids: list[int], emails: list[str]) -> dict[
 
 def _print_profile(folder: Path, groups: list[str], top: int) -> None:
     """Merge the workers' profiles per group and print the functions where the time went."""
-    import io
-    import pstats
-
     for group in groups:
         files = sorted(folder.glob(f"{group}.*.prof"))
         if not files:
@@ -335,8 +339,6 @@ def run(args) -> int:
     try:
         session_ids, emails = _seed(args)
         if args.runners:
-            from bench.outbox import Sink
-
             sink = Sink()
             os.environ["MAIL_PORT"] = str(sink.port)
         if args.profile:
@@ -424,7 +426,10 @@ def run(args) -> int:
         ok &= twice == 0
     if mail is not None:
         delivered, distinct, duplicated = mail
-        print(f"   mail:       {queued} queued, {sent} marked sent by {args.runners} job runners,"
+        shares = [sum(int(n) for n in re.findall(r"deliver_outbox: (\d+) sent", log.read_text()))
+                  for log in sorted(folder.glob("runner*.log"))]
+        print(f"   mail:       {queued} queued, {sent} marked sent by {args.runners} job runners"
+              f" ({' + '.join(map(str, shares))}),"
               f" {delivered} delivered to the SMTP sink ({distinct} distinct Message-IDs);"
               f" sent twice: {duplicated}")
         ok &= duplicated == 0 and distinct == queued
@@ -436,7 +441,6 @@ def run(args) -> int:
 
 def _wait_for_mail(sink, deadline: float) -> tuple[int, int, int]:
     """Wait until the runners have sent every queued message; (received, distinct, twice) at the sink."""
-    from sqlalchemy import func, select
 
     from app import create_app
     from app.email import QUEUED, OutboxMessage

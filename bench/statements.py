@@ -22,6 +22,7 @@ booking), so what is counted is a warm request. It prints the counts side by sid
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import random
 import secrets
@@ -35,9 +36,18 @@ from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import event, func, select, text
+from werkzeug.security import generate_password_hash
 
+from app import create_app
+from app.accounts.models import ADMIN, COORDINATOR, TRAINER, RoleGrant, User
+from app.bookings.models import CONFIRMED, WAITING, Booking
+from app.clock import utcnow
+from app.courses.models import PUBLISHED, Course, Session, SessionPart, Venue, session_trainers
+from app.extensions import db
+from app.reports.catalogue import CATALOGUE
 from bench.reports import PG_BIN, bulk_insert
 from bench.reports import build as build_history
+from config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "benchmark passphrase"
@@ -96,13 +106,6 @@ def _fix_sequences(db, tables: list[str]) -> None:
 
 def build(db, n_sessions: int, rng: random.Random) -> Cast:
     """Half the sessions in the past (the reports bench's data), half ahead, and the cast."""
-    from werkzeug.security import generate_password_hash
-
-    from app.accounts.models import ADMIN, COORDINATOR, TRAINER, RoleGrant, User
-    from app.bookings.models import CONFIRMED, WAITING, Booking
-    from app.clock import utcnow
-    from app.courses.models import PUBLISHED, Course, Session, SessionPart, Venue, session_trainers
-
     past = n_sessions // 2
     sizes = build_history(db, past / 4000, rng)
     # On PostgreSQL the history leaves its connection in autocommit (for ANALYZE): start afresh.
@@ -203,9 +206,6 @@ def _signed_in(app, email: str):
 
 def measure(app, db, cast: Cast) -> dict[str, int | str]:
     """The statements each request and page sends, warm; a page that does not answer 200 says so."""
-    from app.accounts.models import User
-    from app.bookings.models import CONFIRMED, WAITING, Booking
-    from app.reports.catalogue import CATALOGUE
 
     with app.app_context():
         counter = StatementCounter(db.engine)
@@ -257,9 +257,6 @@ def measure(app, db, cast: Cast) -> dict[str, int | str]:
 
 def run_on(url: str, sizes: list[int], seed: int) -> None:
     """Build each size on one database, count, and print the counts side by side."""
-    from app import create_app
-    from app.extensions import db
-    from config import Config
 
     class BenchConfig(Config):
         SQLALCHEMY_DATABASE_URI = url
@@ -313,8 +310,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres-only", action="store_true",
                         help="use TEST_DATABASE_URL (as scripts/with_postgres.sh sets it)")
     args = parser.parse_args(argv)
-    import logging
-
     logging.disable(logging.WARNING)  # the app's own log lines (mail queued, jobs) are not figures
     if args.postgres_only:
         url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
