@@ -16,9 +16,9 @@ then asks a trivial page the same number of times from the same threads as the y
 one line each, with stable wording so runs can be compared: the booking figure (answers/s, median,
 p95), the yardstick, the ratio against the issue's goal, and the outcome read from the database.
 
-    python -m bench                         # every scenario on both databases (about 6 minutes on 2 CPUs)
+    python -m bench                         # every scenario on both databases (2 to 6 minutes on 2 CPUs)
     python -m bench --quick                 # "places" with 100 people for 100 places (about 2 minutes)
-    make bench BENCH_ARGS=--quick           # the whole bench with the quick rush (about 12 minutes, not 16)
+    make bench BENCH_ARGS=--quick           # the whole bench with the quick rush (under 12 minutes)
     python -m bench --scenario last --backend sqlite
     python -m bench --people 120 --sessions 4 --capacity 30 --left 6   # a rush of your own shape
     python -m bench --profile               # cProfile the booking request under a rush (below)
