@@ -55,6 +55,7 @@ test-postgres: install-dev
 bench: install-dev
 	bash scripts/ensure_system_packages.sh test
 	$(PY) -m bench $(BENCH_ARGS)
+	$(PY) -m bench.statements
 	$(PY) -m bench.reports
 	$(PY) -m bench.outbox
 	bash scripts/with_postgres.sh $(PY) -m bench.outbox

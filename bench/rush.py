@@ -1,7 +1,14 @@
-"""One database's run: seed it, start gunicorn on loopback, rush it, print the figures, stop."""
+"""One database's run: seed it, start gunicorn on loopback, rush it, print the figures, stop.
+
+The app's modules are imported inside the functions that use them: config.py reads the
+environment when it is first imported, and run() sets DATABASE_URL and the rest before that.
+"""
 from __future__ import annotations
 
+import io
+import json
 import os
+import pstats
 import re
 import secrets
 import shutil
@@ -20,6 +27,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from http.cookiejar import CookieJar
 from pathlib import Path
+
+from sqlalchemy import func, select
+
+from bench.outbox import Sink
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "benchmark passphrase"
@@ -69,13 +80,17 @@ def _free_port() -> int:
 
 
 def _seed(args) -> tuple[list[int], list[str]]:
-    """Sessions with only their last places free, and the people who will rush them."""
+    """Sessions with only their last places free, and the people who will rush them.
+
+    Only models and migrations: the places already taken are confirmed booking rows written
+    directly, so the bench does not depend on where the booking services live.
+    """
     from flask_migrate import upgrade
     from werkzeug.security import generate_password_hash
 
     from app import create_app
     from app.accounts.models import Agency, Sector, User
-    from app.bookings.booking import book_place
+    from app.bookings.models import CONFIRMED, Booking
     from app.clock import utcnow
     from app.courses.models import PUBLISHED, Course, Reservation, Session, SessionPart, Venue
     from app.extensions import db
@@ -95,7 +110,7 @@ def _seed(args) -> tuple[list[int], list[str]]:
             session = Session(course=course, venue=venue, capacity=args.capacity, status=PUBLISHED,
                               starts_at=begins, ends_at=begins + timedelta(hours=6))
             session.parts = [SessionPart(starts_at=begins, ends_at=begins + timedelta(hours=6))]
-            if args.capacity >= 10:
+            if args.reserved and args.capacity >= 10:
                 session.reservations = [Reservation(sector=sectors[0], places=args.capacity // 6),
                                         Reservation(sector=sectors[1], places=args.capacity // 6)]
             sessions.append(session)
@@ -110,12 +125,17 @@ def _seed(args) -> tuple[list[int], list[str]]:
                         line_manager_email=f"manager{n}@bench.example", password_hash=password_hash,
                         email_verified_at=now)
 
-        fillers = [person("Filler", n) for n in range(args.sessions * max(args.capacity - args.left, 0))]
+        # --profile: every other session is full already, so its rushers join the waiting list.
+        taken = [args.capacity if args.profile and i % 2 else max(args.capacity - args.left, 0)
+                 for i in range(args.sessions)]
+        fillers = [person("Filler", n) for n in range(sum(taken))]
+        places = [sessions[i] for i, n in enumerate(taken) for _ in range(n)]
         rushers = [person("Rusher", n) for n in range(args.people)]
         db.session.add_all(fillers + rushers)
-        db.session.commit()
-        for index, filler in enumerate(fillers):
-            book_place(sessions[index % len(sessions)], filler, filler)
+        db.session.flush()
+        db.session.add_all(Booking(session=session, user=filler, agency=filler.agency,
+                                   status=CONFIRMED, booked_by=filler, confirmed_at=now)
+                           for session, filler in zip(places, fillers))
         db.session.commit()
         return [s.id for s in sessions], [p.email for p in rushers]
 
@@ -123,8 +143,18 @@ def _seed(args) -> tuple[list[int], list[str]]:
 def _start_gunicorn(args, port: int, env: dict) -> subprocess.Popen:
     command = [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--worker-class", "gthread",
                "--threads", str(args.threads), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-               "--timeout", "60", "wsgi:app"]
-    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+               "--timeout", "60"]
+    if env.get("BENCH_PROFILE_DIR"):
+        command += ["--config", str(ROOT / "bench" / "gunicorn_profile.py")]
+    return subprocess.Popen(command + ["wsgi:app"], cwd=ROOT, env=env, start_new_session=True)
+
+
+def _start_runner(env: dict, log: Path) -> subprocess.Popen:
+    """A job runner (`flask jobs work`) looking for due work every second."""
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "work", "--tick", "1"]
+    with open(log, "w") as out:
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
 
 
 def _wait_until_up(base_url: str, server: subprocess.Popen, deadline: float) -> None:
@@ -185,7 +215,6 @@ def _figures(results: list[tuple[int, float]], wall: float) -> dict:
 
 def _check_places(session_ids: list[int]) -> tuple[int, int, bool]:
     """(places held, people waiting, never overbooked?) after the rush, read from the database."""
-    from sqlalchemy import func, select
 
     from app import create_app
     from app.bookings.models import HOLDS_PLACE, WAITING, Booking
@@ -211,29 +240,123 @@ def _check_places(session_ids: list[int]) -> tuple[int, int, bool]:
         return held, waiting, within
 
 
+def _promotions_and_mail() -> tuple[int, int, int, int]:
+    """(people promoted, promoted more than once, mails queued, mails sent) from the database."""
+
+    from app import create_app
+    from app.bookings.models import HOLDS_PLACE, WAITING, BookingEvent
+    from app.email import SENT, OutboxMessage
+    from app.extensions import db
+
+    app = create_app()
+    with app.app_context():
+        per_booking = db.session.execute(
+            select(BookingEvent.booking_id, func.count())
+            .where(BookingEvent.from_status == WAITING, BookingEvent.to_status.in_(HOLDS_PLACE))
+            .group_by(BookingEvent.booking_id)).all()
+        queued = db.session.scalar(select(func.count()).select_from(OutboxMessage))
+        sent = db.session.scalar(select(func.count()).select_from(OutboxMessage)
+                                 .where(OutboxMessage.status == SENT))
+        return len(per_booking), sum(1 for _, n in per_booking if n > 1), queued, sent
+
+
+def _bookings_holding_places(session_ids: list[int], emails: list[str]) -> dict[str, int]:
+    """The booking id of each rusher who holds a place, by e-mail address."""
+
+    from app import create_app
+    from app.accounts.models import User
+    from app.bookings.models import HOLDS_PLACE, Booking
+    from app.extensions import db
+
+    app = create_app()
+    with app.app_context():
+        rows = db.session.execute(
+            select(User.email, Booking.id).join(Booking, Booking.user_id == User.id)
+            .where(Booking.session_id.in_(session_ids), Booking.status.in_(HOLDS_PLACE),
+                   User.email.in_(emails))).all()
+        return dict(rows)
+
+
+def _print_profile(folder: Path, groups: list[str], top: int) -> None:
+    """Merge the workers' profiles per group and print the functions where the time went."""
+    for group in groups:
+        files = sorted(folder.glob(f"{group}.*.prof"))
+        if not files:
+            print(f"   profile, booking that {group}: no requests profiled")
+            continue
+        out = io.StringIO()
+        stats = pstats.Stats(*map(str, files), stream=out)
+        total = stats.total_tt
+        print(f"   profile, booking that {group}: {len(files)} requests, {total / len(files) * 1000:.1f} ms"
+              f" each, wall clock in its worker thread (cProfile, waiting included)")
+        stats.sort_stats("cumulative").print_stats(top)
+        print(f"     top {top} by cumulative time:")
+        _print_rows(out.getvalue())
+        out.seek(0)
+        out.truncate()
+        stats.sort_stats("cumulative").print_stats(f"{ROOT}/app/", top)
+        print(f"     top {top} of the app's own functions by cumulative time:")
+        _print_rows(out.getvalue())
+        out.seek(0)
+        out.truncate()
+        stats.sort_stats("tottime").print_stats(top)
+        print(f"     top {top} by own time:")
+        _print_rows(out.getvalue())
+
+
+def _print_rows(listing: str) -> None:
+    """The function rows of a pstats listing, with the folders up to the package cut off."""
+    for line in listing.splitlines():
+        if re.match(r"\s*\d", line) and "function calls" not in line:
+            line = re.sub(r"\S*/site-packages/", "", line.strip()).replace(f"{ROOT}/", "")
+            print("     " + re.sub(r"/\S*/lib/python3\.\d+/", "", line))
+
+
+def _line(label: str, figures: dict, unit: str) -> str:
+    return (f"   {label:<12}{figures['per_second']:8.1f} {unit}/s   median {figures['median_ms']:7.1f} ms"
+            f"   p95 {figures['p95_ms']:7.1f} ms   errors {figures['errors']}")
+
+
 def run(args) -> int:
     """Rush one database through gunicorn and print the figures; 1 if anything went wrong."""
     backend = args.inner
-    folder = tempfile.mkdtemp(prefix="training-bench-")
+    folder = Path(tempfile.mkdtemp(prefix="training-bench-"))
     if backend == "sqlite":
         os.environ["DATABASE_URL"] = f"sqlite:///{folder}/bench.db"
     elif not os.environ.get("DATABASE_URL", "").startswith("postgresql"):
         print("PostgreSQL run needs scripts/with_postgres.sh to provide DATABASE_URL", file=sys.stderr)
         return 1
-    # Settings for this run only: a throwaway secret, loopback links.
-    os.environ.update({"SECRET_KEY": secrets.token_hex(32),
-                       "APP_ENV": "development", "MAIL_SERVER": "127.0.0.1"})
+    # Settings for this run only: a throwaway secret, loopback links, no per-address sign-in limit
+    # (every bench person signs in from 127.0.0.1).
+    os.environ.update({"SECRET_KEY": secrets.token_hex(32), "APP_ENV": "development",
+                       "MAIL_SERVER": "127.0.0.1", "RATELIMIT_ENABLED": "false"})
     deadline = time.monotonic() + args.timeout
-    server = None
+    servers: list[subprocess.Popen] = []
+    runners: list[subprocess.Popen] = []
+    sink = None
+    promotions = None
+    mail = None
     try:
         session_ids, emails = _seed(args)
-        port = _free_port()
-        base_url = f"http://127.0.0.1:{port}"
-        os.environ["BASE_URL"] = base_url
-        server = _start_gunicorn(args, port, dict(os.environ))
-        _wait_until_up(base_url, server, deadline)
+        if args.runners:
+            sink = Sink()
+            os.environ["MAIL_PORT"] = str(sink.port)
+        if args.profile:
+            # Every other session has places for everyone who rushes it; the others are full.
+            os.environ["BENCH_PROFILE_DIR"] = str(folder)
+            os.environ["BENCH_PROFILE_GROUPS"] = json.dumps(
+                {sid: ("gets a place" if i % 2 == 0 else "joins the waiting list")
+                 for i, sid in enumerate(session_ids)})
+        ports = [_free_port() for _ in range(args.servers)]
+        base_urls = [f"http://127.0.0.1:{port}" for port in ports]
+        os.environ["BASE_URL"] = base_urls[0]
+        servers = [_start_gunicorn(args, port, dict(os.environ)) for port in ports]
+        for base_url, server in zip(base_urls, servers):
+            _wait_until_up(base_url, server, deadline)
+        runners = [_start_runner(dict(os.environ), folder / f"runner{n}.log") for n in range(args.runners)]
 
-        clients = [Client(base_url) for _ in emails]
+        # The rush is shared between the servers: person i talks to server i mod n throughout.
+        clients = [Client(base_urls[i % len(base_urls)]) for i in range(len(emails))]
 
         def prepare(index: int) -> None:
             clients[index].sign_in(emails[index])
@@ -253,29 +376,85 @@ def run(args) -> int:
         booking_results, booking_wall = _at_once([book(i) for i in range(len(clients))])
         trivial_results, trivial_wall = _at_once(
             [(lambda c=c: c.request(TRIVIAL_PAGE)[0]) for c in clients])
+        if args.cancel:
+            # A wave of cancellations, shared between the servers too: each frees a place that the
+            # next person on the waiting list is promoted into, and both get an e-mail.
+            holding = _bookings_holding_places(session_ids, emails)
+            leavers = [i for i, email in enumerate(emails) if email in holding][:args.cancel]
+
+            def cancel(index: int):
+                path = f"/bookings/{holding[emails[index]]}/cancel"
+                return lambda: clients[index].request(path, {"csrf_token": clients[index].token,
+                                                             "reason": "Bench"})[0]
+
+            cancel_results, cancel_wall = _at_once([cancel(i) for i in leavers])
+            promotions = _figures(cancel_results, cancel_wall)
         held, waiting, within = _check_places(session_ids)
+        if sink is not None:
+            mail = _wait_for_mail(sink, deadline)
+        promoted, twice, queued, sent = _promotions_and_mail()
     except Exception as exc:  # the bench reports and stops; it never leaves a server behind
         print(f"== {backend}: failed: {exc}")
         return 1
     finally:
-        if server is not None:
-            _stop(server)
-        shutil.rmtree(folder, ignore_errors=True)
+        for process in servers + runners:
+            _stop(process)
+        if sink is not None:
+            sink.stop()
 
     booking, trivial = _figures(booking_results, booking_wall), _figures(trivial_results, trivial_wall)
-    free = len(session_ids) * min(args.left, args.capacity)
     name = "PostgreSQL" if backend == "postgresql" else "SQLite"
-    print(f"== {name}: gunicorn {args.workers} workers x {args.threads} threads on 127.0.0.1,"
-          f" {os.cpu_count()} CPUs shared with the {len(clients)} client threads")
-    print(f"   {len(clients)} people booking the last {free} places of {len(session_ids)} sessions at once")
-    print(f"   booking:        {booking['per_second']:8.1f} bookings/s   median {booking['median_ms']:7.1f} ms"
-          f"   p95 {booking['p95_ms']:7.1f} ms   errors {booking['errors']}")
-    print(f"   trivial page:   {trivial['per_second']:8.1f} requests/s   median {trivial['median_ms']:7.1f} ms"
-          f"   p95 {trivial['p95_ms']:7.1f} ms   errors {trivial['errors']}  ({TRIVIAL_PAGE})")
-    ratio_median = booking["median_ms"] / trivial["median_ms"] if trivial["median_ms"] else float("inf")
+    servers_text = (f"{args.servers} gunicorn servers" if args.servers > 1 else "gunicorn")
+    print(f"== {name}, {args.title}: {servers_text} {args.workers} workers x {args.threads} threads on"
+          f" 127.0.0.1, {os.cpu_count()} CPUs shared with the {len(clients)} client threads")
+    free = sum(min(args.left, args.capacity) for i in range(len(session_ids)) if not (args.profile and i % 2))
+    print(f"   {len(clients)} people booking the last {free} places of {len(session_ids)} sessions at once"
+          + (f", shared between {args.servers} servers" if args.servers > 1 else ""))
+    print(_line("booking:", booking, "answers"))
+    print(_line("yardstick:", trivial, "answers") + f"  (trivial page {TRIVIAL_PAGE}, same threads and requests)")
     ratio_rate = booking["per_second"] / trivial["per_second"] if trivial["per_second"] else 0.0
-    print(f"   ratio:          booking median latency {ratio_median:.1f}x the trivial page's;"
-          f" throughput {ratio_rate:.2f}x")
-    print(f"   outcome:        {held} places held after the rush, {waiting} waiting;"
-          f" never overbooked: {'yes' if within else 'NO'}")
-    return 0 if within and not booking["errors"] and not trivial["errors"] else 1
+    ratio_p95 = booking["p95_ms"] / trivial["p95_ms"] if trivial["p95_ms"] else float("inf")
+    print(f"   ratio:      throughput {ratio_rate:.2f} of the trivial page's (goal >= {args.goal_rate});"
+          f" p95 {ratio_p95:.2f}x the trivial page's" + (f" (goal <= {args.goal_p95})" if args.goal_p95 else ""))
+    print(f"   outcome:    {held} of {len(session_ids) * args.capacity} places held, {waiting} waiting; never overbooked: {'yes' if within else 'NO'}")
+    ok = within and not booking["errors"] and not trivial["errors"]
+    if promotions is not None:
+        print(_line("cancelling:", promotions, "answers") + "  (each promotes the next person waiting)")
+        ok &= not promotions["errors"]
+    if args.cancel or args.servers > 1:
+        print(f"   promoted:   {promoted} people; promoted twice: {twice}")
+        ok &= twice == 0
+    if mail is not None:
+        delivered, distinct, duplicated = mail
+        shares = [sum(int(n) for n in re.findall(r"deliver_outbox: (\d+) sent", log.read_text()))
+                  for log in sorted(folder.glob("runner*.log"))]
+        print(f"   mail:       {queued} queued, {sent} marked sent by {args.runners} job runners"
+              f" ({' + '.join(map(str, shares))}),"
+              f" {delivered} delivered to the SMTP sink ({distinct} distinct Message-IDs);"
+              f" sent twice: {duplicated}")
+        ok &= duplicated == 0 and distinct == queued
+    if args.profile:
+        _print_profile(folder, ["gets a place", "joins the waiting list"], args.profile)
+    shutil.rmtree(folder, ignore_errors=True)
+    return 0 if ok else 1
+
+
+def _wait_for_mail(sink, deadline: float) -> tuple[int, int, int]:
+    """Wait until the runners have sent every queued message; (received, distinct, twice) at the sink."""
+
+    from app import create_app
+    from app.email import QUEUED, OutboxMessage
+    from app.extensions import db
+
+    app = create_app()
+    with app.app_context():
+        while time.monotonic() < deadline:
+            left = db.session.scalar(select(func.count()).select_from(OutboxMessage)
+                                     .where(OutboxMessage.status == QUEUED))
+            db.session.rollback()
+            if not left:
+                break
+            time.sleep(0.5)
+    time.sleep(1)  # the last message's 250 may be in flight when its row says sent
+    counts = sink.take_counts()
+    return sum(counts.values()), len(counts), sum(1 for n in counts.values() if n > 1)
