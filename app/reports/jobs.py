@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 from app.jobs import job
-from app.reports.services import discard_stale_imports
+from app.reports.needs_import import discard_stale_imports
 
 
 @job("reports_discard_stale_imports", order=80, every=timedelta(hours=1))

@@ -33,22 +33,10 @@ from app.reports.catalogue import (
 from app.spreadsheets import CSV_TYPE, XLSX_TYPE, Table, to_csv, to_xlsx
 from app.reports.forms import GapEmailForm, PeriodForm, TnaForm, TnaImportForm, TnaLineForm
 from app.reports.models import PENDING, TnaImport, TnaLine, TrainingNeedsAnalysis
-from app.reports.services import (
-    ImportRefused,
-    apply_import,
-    coordinators_of,
-    create_tna,
-    current_tna,
-    delete_line,
-    discard_import,
-    email_gap,
-    last_reminders,
-    preview_import,
-    save_line,
-    template_csv,
-    update_tna,
-    upload_tna_import,
-)
+from app.reports.errors import ImportRefused
+from app.reports.gaps import coordinators_of, email_gap, last_reminders
+from app.reports.needs import create_tna, current_tna, delete_line, save_line, update_tna
+from app.reports.needs_import import apply_import, discard_import, preview_import, template_csv, upload_tna_import
 
 PRINT_LIMIT = 5000  # beyond this, the spreadsheet is the better way to read a list
 

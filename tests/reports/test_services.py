@@ -10,16 +10,10 @@ from app.filters import Filters, Period, Viewer, financial_year
 from app.reports import figures
 from app.reports.models import APPLIED, GapReminder, TnaLine, TrainingNeedsAnalysis
 from app.clock import add_months
-from app.reports.services import (
-    ImportRefused,
-    ReportsError,
-    apply_import,
-    create_tna,
-    email_gap,
-    preview_import,
-    save_line,
-    upload_tna_import,
-)
+from app.reports.errors import ImportRefused, ReportsError
+from app.reports.gaps import email_gap
+from app.reports.needs import create_tna, save_line
+from app.reports.needs_import import apply_import, preview_import, upload_tna_import
 from tests.reports.conftest import YEAR_END, YEAR_START
 
 YEAR = Period(YEAR_START, YEAR_END)

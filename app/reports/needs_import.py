@@ -1,5 +1,5 @@
-"""Training needs analyses: create them, enter their lines, import them from CSV (checked, previewed,
-then applied all at once), and e-mail coordinators about gaps."""
+"""Import a training needs analysis from CSV: the template, reading and checking the file, a preview, then
+applying it all at once (or discarding it)."""
 from __future__ import annotations
 
 import csv
@@ -8,28 +8,25 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 
-from app.accounts.models import ACTIVE, COORDINATOR, Agency, RoleGrant, Sector, User
-from app.clock import today_london, utcnow
+from app.accounts.models import Agency, Sector, User
+from app.clock import utcnow
 from app.courses.models import Course, Level
-from app.errors import DomainError
 from app.exports import csv_text, restore_defused
 from app.extensions import db
-from app.filters import Period
 from app.inputs import DB_INT_MAX
+from app.reports.errors import ImportRefused, ReportsError
 from app.reports.models import (
     APPLIED,
     DISCARDED,
     PENDING,
-    GapReminder,
     TnaImport,
     TnaLine,
     TrainingNeedsAnalysis,
     line_key,
 )
-from app.reports.notifications import notify_gap
+from app.reports.needs import check_name, check_period, create_tna, set_scope
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 MAX_IMPORT_ROWS = 5000
@@ -39,156 +36,6 @@ REQUIRED_COLUMNS = ["sector", "agency", "course_code", "level", "staff_in_scope"
 ADDED = "added"
 CHANGED = "changed"
 UNCHANGED = "unchanged"
-
-
-class ReportsError(DomainError):
-    """A refusal a person can read; `field` names the form field it belongs to, if any.
-
-    The reports domain's one error class: ImportRefused below is the same refusal with its list of
-    problems.
-    """
-
-
-class ImportRefused(ReportsError):
-    """An uploaded file has rows that cannot be used; `problems` lists (line number, reason)."""
-
-    def __init__(self, problems: list[tuple[int, str]]):
-        super().__init__(f"The file has {len(problems)} problem{'s' if len(problems) != 1 else ''}.",
-                         "file", problems)
-
-    def on_form(self) -> list[tuple]:
-        # The lines are listed in a table; the form shows only the summary, beside the file.
-        return [(self.field, self.message)]
-
-
-def check_period(starts_on: date | None, ends_on: date | None) -> Period:
-    """Refuse a period without both dates or that ends before it starts."""
-    if starts_on is None or ends_on is None:
-        raise ReportsError("Enter the date the period starts and the date it ends.",
-                           "starts_on" if starts_on is None else "ends_on")
-    if ends_on < starts_on:
-        raise ReportsError("The period must end on or after the day it starts.", "ends_on")
-    return Period(starts_on, ends_on)
-
-
-def _check_name(name: str, tna: TrainingNeedsAnalysis | None = None) -> str:
-    name = (name or "").strip()
-    if not name:
-        raise ReportsError("Enter a name for the training needs analysis.", "name")
-    if len(name) > 200:
-        raise ReportsError("The name must be 200 characters or fewer.", "name")
-    query = select(TrainingNeedsAnalysis.id).where(func.lower(TrainingNeedsAnalysis.name) == name.lower())
-    if tna is not None and tna.id is not None:
-        query = query.where(TrainingNeedsAnalysis.id != tna.id)
-    if db.session.scalar(query):
-        raise ReportsError(f"There is already a training needs analysis called “{name}”.", "name")
-    return name
-
-
-def create_tna(name: str, starts_on: date | None, ends_on: date | None,
-               actor: User) -> TrainingNeedsAnalysis:
-    """Start a training needs analysis for a period."""
-    period = check_period(starts_on, ends_on)
-    tna = TrainingNeedsAnalysis(
-        name=_check_name(name), starts_on=period.starts_on, ends_on=period.ends_on,
-        created_by_id=actor.id, created_at=utcnow(), updated_at=utcnow(),
-    )
-    db.session.add(tna)
-    db.session.flush()
-    return tna
-
-
-def update_tna(tna: TrainingNeedsAnalysis, name: str, starts_on: date | None,
-               ends_on: date | None, actor: User) -> None:
-    """Rename an analysis or change its period."""
-    period = check_period(starts_on, ends_on)
-    tna.name = _check_name(name, tna)
-    tna.starts_on, tna.ends_on = period.starts_on, period.ends_on
-    tna.updated_at = utcnow()
-    db.session.flush()
-
-
-def current_tna(day: date | None = None) -> TrainingNeedsAnalysis | None:
-    """The analysis whose period contains `day` (today), else the latest one."""
-    day = day or today_london()
-    found = db.session.scalar(
-        select(TrainingNeedsAnalysis)
-        .where(TrainingNeedsAnalysis.starts_on <= day, TrainingNeedsAnalysis.ends_on >= day)
-        .order_by(TrainingNeedsAnalysis.starts_on.desc())
-        .limit(1)
-    )
-    return found or db.session.scalar(
-        select(TrainingNeedsAnalysis).order_by(TrainingNeedsAnalysis.ends_on.desc()).limit(1)
-    )
-
-
-def _set_scope(tna: TrainingNeedsAnalysis, sector_id: int, agency_id: int | None,
-               staff_in_scope: int, actor: User) -> None:
-    """Staff in scope belongs to a sector (or agency): keep it the same on all its lines."""
-    db.session.execute(
-        update(TnaLine)
-        .where(TnaLine.tna_id == tna.id, TnaLine.sector_id == sector_id,
-               TnaLine.agency_id.is_(None) if agency_id is None else TnaLine.agency_id == agency_id,
-               TnaLine.staff_in_scope != staff_in_scope)
-        .values(staff_in_scope=staff_in_scope, updated_by_id=actor.id, updated_at=utcnow())
-        .execution_options(synchronize_session="fetch")
-    )
-
-
-def _check_numbers(staff_in_scope: int | None, needed: int | None) -> None:
-    if staff_in_scope is None or needed is None:
-        raise ReportsError("Enter the staff in scope and the number who need the training.",
-                           "staff_in_scope" if staff_in_scope is None else "needed")
-    if staff_in_scope < 0 or needed < 0:
-        raise ReportsError("Numbers cannot be negative.",
-                           "staff_in_scope" if staff_in_scope < 0 else "needed")
-    if needed > staff_in_scope:
-        raise ReportsError(f"The number who need it ({needed}) is more than the staff in scope "
-                           f"({staff_in_scope}).", "needed")
-
-
-def save_line(tna: TrainingNeedsAnalysis, *, sector: Sector, agency: Agency | None,
-              course: Course | None, level: Level | None, staff_in_scope: int | None,
-              needed: int | None, actor: User, line: TnaLine | None = None) -> TnaLine:
-    """Add a line to an analysis, or change one (staff in scope applies to the sector or agency)."""
-    if (course is None) == (level is None):
-        raise ReportsError("Choose a course or a level, not both.", "course_id")
-    if agency is not None and agency.sector_id != sector.id:
-        raise ReportsError(f"{agency.name} is in the {agency.sector.name} sector, not {sector.name}.",
-                           "agency_id")
-    _check_numbers(staff_in_scope, needed)
-    key = line_key(sector.id, agency.id if agency else None, course.id if course else None,
-                   level.id if level else None)
-    clash = db.session.scalar(
-        select(TnaLine).where(TnaLine.tna_id == tna.id, TnaLine.line_key == key)
-    )
-    if clash is not None and clash is not line:
-        raise ReportsError("This analysis already has a line for that sector, agency and training; "
-                           "change that line instead.", "sector_id")
-    if line is None:
-        line = TnaLine(tna=tna)
-        db.session.add(line)
-    line.sector_id = sector.id
-    line.agency_id = agency.id if agency else None
-    line.course_id = course.id if course else None
-    line.level_id = level.id if level else None
-    line.line_key = key
-    line.staff_in_scope = staff_in_scope
-    line.needed = needed
-    line.updated_by_id = actor.id
-    line.updated_at = utcnow()
-    db.session.flush()
-    _set_scope(tna, sector.id, line.agency_id, staff_in_scope, actor)
-    tna.updated_at = utcnow()
-    db.session.flush()
-    return line
-
-
-def delete_line(line: TnaLine, actor: User) -> None:
-    """Remove a line from its analysis."""
-    line.tna.updated_at = utcnow()
-    db.session.delete(line)
-    db.session.flush()
 
 
 # --- CSV template and import -------------------------------------------------------------------
@@ -361,7 +208,7 @@ def upload_tna_import(data: bytes, filename: str, actor: User, *,
     """Check an uploaded CSV and keep its rows, to be previewed, for an analysis (or a new one)."""
     if tna is None:
         period = check_period(starts_on, ends_on)
-        name = _check_name(name)
+        name = check_name(name)
     rows, _blank = read_tna_csv(data)
     pending = TnaImport(
         tna_id=tna.id if tna else None,
@@ -502,7 +349,7 @@ def apply_import(pending: TnaImport, actor: User) -> TrainingNeedsAnalysis:
         line.updated_at = now
     db.session.flush()
     for (sector_id, agency_id), staff in scopes.items():
-        _set_scope(tna, sector_id, agency_id, staff, actor)
+        set_scope(tna, sector_id, agency_id, staff, actor)
     pending.applied_at = now
     pending.added, pending.changed, pending.unchanged = preview.added, preview.changed, preview.unchanged
     tna.updated_at = now
@@ -525,86 +372,3 @@ def discard_stale_imports(older_than_days: int = 7) -> int:
         .values(status=DISCARDED, rows_json="[]").execution_options(synchronize_session=False)
     )
     return result.rowcount
-
-
-# --- Gaps: e-mail the coordinators of the agencies furthest behind ------------------------------
-
-def week_of(day: date) -> str:
-    """The ISO week a reminder belongs to ("2027-W09"): one reminder per gap each week."""
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-def coordinators_of(agency_ids: list[int]) -> dict[int, list[User]]:
-    """Active coordinators of each agency."""
-    found: dict[int, list[User]] = {a: [] for a in agency_ids}
-    for grant, person in db.session.execute(
-        select(RoleGrant, User).join(User, User.id == RoleGrant.user_id)
-        .where(RoleGrant.role == COORDINATOR, RoleGrant.agency_id.in_(agency_ids), User.status == ACTIVE)
-        .order_by(User.name)
-    ).all():
-        found[grant.agency_id].append(person)
-    return found
-
-
-def last_reminders(tna: TrainingNeedsAnalysis, training_key: str,
-                   agency_ids: list[int]) -> dict[int, GapReminder]:
-    """The latest reminder sent to each agency about this gap."""
-    latest: dict[int, GapReminder] = {}
-    for reminder in db.session.scalars(
-        select(GapReminder).where(GapReminder.tna_id == tna.id, GapReminder.training_key == training_key,
-                                  GapReminder.agency_id.in_(agency_ids))
-        .order_by(GapReminder.sent_at)
-    ):
-        latest[reminder.agency_id] = reminder
-    return latest
-
-
-@dataclass
-class GapOutcome:
-    sent: list[Agency] = field(default_factory=list)
-    already: list[Agency] = field(default_factory=list)
-    no_coordinator: list[Agency] = field(default_factory=list)
-
-
-def email_gap(tna: TrainingNeedsAnalysis, *, course: Course | None, level: Level | None,
-              agencies: list[Agency], figures: dict[int, dict], sessions: list, actor: User) -> GapOutcome:
-    """E-mail the coordinators of each agency the upcoming sessions that would close a gap, once a week."""
-    if (course is None) == (level is None):
-        raise ReportsError("Choose the course or level the gap is about.")
-    if not agencies:
-        raise ReportsError("Choose at least one agency to e-mail.", "agencies")
-    if not sessions:
-        raise ReportsError("There are no upcoming published sessions with places to offer, so "
-                           "there is nothing to send yet.")
-    training_key = f"c{course.id}" if course else f"l{level.id}"
-    week = week_of(today_london())
-    coordinators = coordinators_of([a.id for a in agencies])
-    outcome = GapOutcome()
-    for agency in agencies:
-        people = coordinators.get(agency.id) or []
-        if not people:
-            outcome.no_coordinator.append(agency)
-            continue
-        reminder = GapReminder(
-            tna_id=tna.id, agency_id=agency.id, course_id=course.id if course else None,
-            level_id=level.id if level else None, training_key=training_key, week=week,
-            recipients=len(people), sessions_offered=len(sessions), sent_by_id=actor.id,
-            sent_at=utcnow(),
-        )
-        # The unique week row is the guard: a second click, or a second administrator at the
-        # same moment, finds it taken and sends nothing.
-        try:
-            with db.session.begin_nested():
-                db.session.add(reminder)
-        except IntegrityError:
-            outcome.already.append(agency)
-            continue
-        for person in people:
-            notify_gap(person, agency=agency, tna=tna, course=course, level=level,
-                       figures=figures.get(agency.id) or {"needed": None, "attended": 0, "gap": None},
-                       sessions=sessions,
-                       key=f"reports-gap:{tna.id}:{agency.id}:{training_key}:{week}:{person.id}")
-        outcome.sent.append(agency)
-    db.session.flush()
-    return outcome
