@@ -552,3 +552,11 @@ def outbox_counts() -> dict[str, int]:
     """How many messages are waiting, sent and failed."""
     return dict(db.session.execute(
         select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+
+
+def outbox_listing(status: str = ""):
+    """The outbox's messages, newest first, only those with `status` when it is one of the three."""
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc())
+    if status in (QUEUED, SENT, FAILED):
+        query = query.where(OutboxMessage.status == status)
+    return query

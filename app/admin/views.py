@@ -1,10 +1,9 @@
 """Administration home and the outbox."""
 from flask import abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from app.accounts.access import ADMIN, requires
 from app.admin import bp
-from app.email import FAILED, QUEUED, SENT, OutboxMessage, outbox_counts, retry_failed_messages, retry_message
+from app.email import FAILED, OutboxMessage, outbox_counts, outbox_listing, retry_failed_messages, retry_message
 from app.extensions import db
 from app.inputs import query_page
 from app.urls import mask_secret_links
@@ -23,10 +22,7 @@ def home():
 def outbox():
     status = request.args.get("status", "")
     page = query_page()
-    query = select(OutboxMessage).order_by(OutboxMessage.id.desc())
-    if status in (QUEUED, SENT, FAILED):
-        query = query.where(OutboxMessage.status == status)
-    messages = db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)
+    messages = db.paginate(outbox_listing(status), page=page, per_page=PAGE_SIZE, error_out=False)
     return render_template("admin/outbox.html", messages=messages, status=status,
                            counts=outbox_counts())
 

@@ -55,3 +55,12 @@ def test_only_views_jobs_and_commands_commit():
         if ".commit()" in path.read_text() and not MAY_COMMIT.search(str(path))
     )
     assert not committing, "services add and flush; the caller commits:\n" + "\n".join(committing)
+
+
+def test_views_read_through_queries():
+    building = sorted(
+        str(path.relative_to(ROOT))
+        for path in APP.rglob("*.py")
+        if re.search(r"(^|/)(views|\w+_views)\.py$", str(path)) and "select(" in path.read_text()
+    )
+    assert not building, "views call a domain's queries.py (or a service); they build no query:\n" + "\n".join(building)
