@@ -22,7 +22,9 @@ class _Counter:
 
 
 def _statements(client, path: str) -> list[str]:
-    """The statements one GET sends, starting from an empty identity map (as a new request does)."""
+    """The statements one GET sends, from a new transaction and an empty identity map (as a new
+    request has)."""
+    db.session.commit()
     db.session.expunge_all()
     counter = _Counter()
     event.listen(db.engine, "before_cursor_execute", counter)
