@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event
 
+from app.accounts.models import User
 from app.bookings.models import ATTENDED
 from app.extensions import db
 from tests.attendance.conftest import COURSE, DAY, ROOM, at_london
@@ -65,4 +66,26 @@ def test_register_statements_do_not_grow_with_the_people_on_it(app, register_of,
     small_id, large_id = small.id, large.id
     few = _statements(client, f"/registers/{small_id}{suffix}")
     many = _statements(client, f"/registers/{large_id}{suffix}")
+    assert len(few) == len(many), "\n".join(many)
+
+
+def test_my_sessions_statements_do_not_grow_with_the_sessions(app, sign_in, set_now, make_user, make_course,
+                                                              make_session):
+    trainer = make_user(name="Tara Pendleford", roles=("trainer",))
+    trainer_id = trainer.id
+
+    def add(first: int, last: int) -> None:
+        person = db.session.get(User, trainer_id)
+        for n in range(first, last):
+            make_session(course=make_course(title=f"Course {n}"), trainers=[person],
+                         starts_at=DAY + timedelta(days=n), venue=f"Venue {n}")
+
+    set_now(at_london(DAY - timedelta(days=1)))
+    add(0, 2)
+    client = sign_in(trainer)
+    few = _statements(client, "/registers")
+    add(2, 8)
+    many = _statements(client, "/registers")
+    page = client.get("/registers").get_data(as_text=True)
+    assert "Course 7" in page and "Venue 7" in page
     assert len(few) == len(many), "\n".join(many)
