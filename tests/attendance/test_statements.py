@@ -1,25 +1,17 @@
-"""The register and its downloads send the same number of SQL statements for 2 people as for 12:
-each row's person, agency and sector come with the rest, not one query per row."""
+"""The register, its downloads and My sessions send the same number of SQL statements for a few
+people or sessions as for many: what each row shows comes with the rest, not one query per row."""
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
 from app.accounts.models import User
 from app.bookings.models import ATTENDED
 from app.extensions import db
+from bench.statements import StatementCounter
 from tests.attendance.conftest import COURSE, DAY, ROOM, at_london
 from tests.attendance.test_views import sign_in  # noqa: F401  (the fixture)
-
-
-class _Counter:
-    def __init__(self):
-        self.statements: list[str] = []
-
-    def __call__(self, conn, cursor, statement, parameters, context, executemany):
-        self.statements.append(statement)
 
 
 def _statements(client, path: str) -> list[str]:
@@ -27,12 +19,8 @@ def _statements(client, path: str) -> list[str]:
     request has)."""
     db.session.commit()
     db.session.expunge_all()
-    counter = _Counter()
-    event.listen(db.engine, "before_cursor_execute", counter)
-    try:
+    with StatementCounter(db.engine) as counter:
         response = client.get(path)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", counter)
     assert response.status_code == 200
     return counter.statements
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import event
-
 from app.accounts.models import User
 from app.bookings.models import ATTENDED, SELF_RECORDED, Completion
 from app.extensions import db
+from bench.statements import StatementCounter
 
 SOON = datetime(2027, 3, 3, 9, 30)
 
@@ -18,18 +17,10 @@ def _statements(client, path: str) -> list[str]:
     request has)."""
     db.session.commit()
     db.session.expunge_all()
-    statements: list[str] = []
-
-    def seen(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", seen)
-    try:
+    with StatementCounter(db.engine) as counter:
         response = client.get(path)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
     assert response.status_code == 200
-    return statements
+    return counter.statements
 
 
 def test_my_bookings_statements_do_not_grow_with_the_bookings(app, client, login_as, set_now, make_user,
