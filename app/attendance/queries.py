@@ -198,7 +198,8 @@ def trainer_sessions(trainer: User | None, past: bool, cutoff: datetime):
         query = query.where(ended < cutoff).order_by(Session.starts_at.desc())
     else:
         query = query.where(ended >= cutoff).order_by(Session.starts_at)
-    return query.options(selectinload(Session.parts))
+    # Each row shows its course, venue and days: loaded with the page, not one session at a time.
+    return query.options(selectinload(Session.parts), joinedload(Session.course), joinedload(Session.venue))
 
 
 def active_agencies() -> list[Agency]:

@@ -97,7 +97,8 @@ def mark(session_id: int):
     if then == "all-attended":
         parts.append(f"{everyone} {'person' if everyone == 1 else 'people'} marked as attended. "
                      "Change anyone who did not come, then save.")
-    unmarked = sum(1 for b in register_bookings(session) if b.outcome is None)
+    on_register, marked = queries.register_counts([session.id]).get(session.id, (0, 0))
+    unmarked = on_register - marked
     if unmarked:
         parts.append(f"{unmarked} not marked yet.")
     message = " ".join(parts)

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager, joinedload
 
 from app.accounts.models import User, find_user_by_email
 from app.bookings.models import (
@@ -156,10 +157,13 @@ def active_bookings_on(session: Session, *, fresh: bool = False) -> list[Booking
 def bookings_for(person: User) -> tuple[list[Booking], list[Booking]]:
     """A person's bookings: (upcoming, past), soonest first and latest first."""
     now = utcnow()
+    # The page shows each booking's course, date and venue: loaded with it, not one at a time.
     bookings = db.session.scalars(
         select(Booking)
         .join(Session, Booking.session_id == Session.id)
         .where(Booking.user_id == person.id)
+        .options(contains_eager(Booking.session).joinedload(Session.course),
+                 contains_eager(Booking.session).joinedload(Session.venue))
         .order_by(Session.starts_at)
     ).all()
     upcoming = [b for b in bookings if b.session.starts_at and b.session.starts_at > now]
@@ -228,6 +232,7 @@ def training_recorded_by(person: User) -> list[Completion]:
     """Training the person recorded themselves (not attended here), latest first."""
     return list(db.session.scalars(
         select(Completion).where(Completion.user_id == person.id, Completion.booking_id.is_(None))
+        .options(joinedload(Completion.course))
         .order_by(Completion.completed_on.desc())
     ))
 

@@ -153,6 +153,19 @@ def test_trainer_marks_the_register_on_the_day(app, world, sign_in, set_now):
     assert "Choose what happened for Paul Constable" in _body(response)
 
 
+def test_saving_part_of_the_register_says_how_many_are_not_marked_yet(app, world, sign_in, set_now,
+                                                                       make_booking, make_user):
+    make_booking(world["session"], make_user(name="Amir Young", agency=world["school"]))
+    set_now(at_london(DAY.replace(hour=10)))
+    client = sign_in(world["trainer"])
+    sid = world["session"].id
+    response = client.post(f"/registers/{sid}/mark", data={f"outcome-{world['pc_booking'].id}": ATTENDED},
+                           follow_redirects=True)
+    assert "Register saved: 1 change. 2 not marked yet." in _body(response)
+    response = client.post(f"/registers/{sid}/mark", data={"then": "all-attended"}, follow_redirects=True)
+    assert "2 people marked as attended." in _body(response) and "not marked yet" not in _body(response)
+
+
 def test_leaving_for_the_walk_in_page_or_marking_everyone_saves_the_chosen_marks_first(
         app, world, sign_in, set_now):
     set_now(at_london(DAY.replace(hour=10)))
