@@ -57,6 +57,23 @@ def _scoped(query, filters: Filters, invitation=Invitation):
                           level=Course.level_id, sector=Agency.sector_id, starts_at=Session.starts_at)
 
 
+def _counted(query, filters: Filters, invitation=Invitation):
+    """Apply the filters to a count over invitations, joining only the tables the filters name.
+
+    A count reads no column of the session, course, booking or agency, and every invitation has
+    a session (with a course) and a booking, so leaving the unneeded joins out keeps the same
+    figures for less work."""
+    if filters.level_id or filters.course_id or filters.date_from or filters.date_to:
+        query = query.join(Session, Session.id == invitation.session_id)
+    if filters.level_id:
+        query = query.join(Course, Course.id == Session.course_id)
+    if filters.sector_id:
+        query = (query.join(Booking, Booking.id == invitation.booking_id)
+                 .join(Agency, Agency.id == Booking.agency_id))
+    return filters.narrow(query, course=Session.course_id, session=invitation.session_id,
+                          level=Course.level_id, sector=Agency.sector_id, starts_at=Session.starts_at)
+
+
 def _answers_query(*columns):
     return (select(*columns).select_from(Answer)
             .join(Question, Question.id == Answer.question_id)
@@ -79,8 +96,8 @@ class StageCounts:
 
 def stage_counts(filters: Filters) -> dict[int, StageCounts]:
     """Count invitations sent and answered at each stage."""
-    query = _scoped(select(Invitation.stage, func.count(Invitation.id),
-                           func.count(Invitation.submitted_at)).select_from(Invitation), filters)
+    query = _counted(select(Invitation.stage, func.count(Invitation.id),
+                            func.count(Invitation.submitted_at)).select_from(Invitation), filters)
     counts = {stage: StageCounts(stage) for stage in STAGES}
     for stage, sent, responded in db.session.execute(query.group_by(Invitation.stage)):
         counts[stage] = StageCounts(stage, sent, responded)
@@ -106,8 +123,8 @@ class MonthCounts:
 def counts_by_month(filters: Filters) -> list[MonthCounts]:
     """Count invitations sent and answered per month they were sent, per stage."""
     month = _month(Invitation.sent_at).label("month")
-    query = _scoped(select(month, Invitation.stage, func.count(Invitation.id),
-                           func.count(Invitation.submitted_at)).select_from(Invitation), filters)
+    query = _counted(select(month, Invitation.stage, func.count(Invitation.id),
+                            func.count(Invitation.submitted_at)).select_from(Invitation), filters)
     months: dict[str, MonthCounts] = {}
     for label, stage, sent, responded in db.session.execute(
             query.group_by(month, Invitation.stage).order_by(month)):
@@ -254,7 +271,7 @@ def confidence_shift(filters: Filters) -> ConfidenceShift:
         .join(q2, and_(q2.id == a2.question_id, q2.key == "confidence_now", q2.course_id.is_(None)))
         .where(i1.stage == STAGE_ONE)
     )
-    people, rose, same, fell, before, now = db.session.execute(_scoped(query, filters, i1)).one()
+    people, rose, same, fell, before, now = db.session.execute(_counted(query, filters, i1)).one()
     return ConfidenceShift(
         people or 0, int(rose or 0), int(same or 0), int(fell or 0),
         float(before) if before is not None else None, float(now) if now is not None else None,

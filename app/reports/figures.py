@@ -232,14 +232,17 @@ def due_refreshers(period: Period):
         by_months[months].append(course_id)
     clock = func.coalesce(Course.renews_course_id, Course.id)
     latest = func.max(Completion.completed_on)
-    windows = []
+    windows, recent = [], []
     for months, course_ids in by_months.items():
         low, high = completed_between_for_due(period, months)
         windows.append(and_(clock.in_(course_ids), latest.between(low, high)))
+        # Completions before the window cannot decide whether the latest lands in it, so the
+        # database need not group them.
+        recent.append(and_(clock.in_(course_ids), Completion.completed_on >= low))
     return (
         select(Completion.user_id.label("user_id"), clock.label("course_id"), latest.label("completed_on"))
         .join(Course, Course.id == Completion.course_id)
-        .where(clock.in_([c for ids in by_months.values() for c in ids] or [-1]), Completion.counts)
+        .where(or_(*recent) if recent else false(), Completion.counts)
         .group_by(Completion.user_id, clock)
         .having(or_(*windows) if windows else false())
         .cte("due")
@@ -561,7 +564,6 @@ def activity_report(period: Period, viewer: Viewer) -> ActivityReport:
         )
         .select_from(Booking)
         .join(Session, Session.id == Booking.session_id)
-        .join(Course, Course.id == Session.course_id)
         .where(in_period(period), viewer.narrow(Booking.agency_id))
         .group_by(Booking.agency_id)
     )
@@ -599,19 +601,20 @@ def evaluation_headlines(period: Period) -> list[tuple[str, str]] | None:
 def annual_report(period: Period, viewer: Viewer) -> AnnualReport:
     """Attendees per event, in total and by sector, and the evaluation's headline figures."""
     attended = and_(in_period(period), viewer.narrow(Booking.agency_id), ATTENDED)
-    events = db.session.execute(
-        select(Session.course_id, func.count())
-        .select_from(Booking).join(Session, Session.id == Booking.session_id)
-        .where(attended).group_by(Session.course_id)
-    ).all()
-    titles = dict(db.session.execute(
-        select(Course.id, Course.title).where(Course.id.in_([c for c, _ in events] or [-1]))).all())
-    by_sector = db.session.execute(
-        select(Agency.sector_id, func.count())
+    # One pass over the bookings grouped by course and sector (a few hundred rows) gives both
+    # tables: each is a sum over the other grouping.
+    events: dict[int, int] = defaultdict(int)
+    by_sector: dict[int | None, int] = defaultdict(int)
+    for course_id, sector_id, n in db.session.execute(
+        select(Session.course_id, Agency.sector_id, func.count())
         .select_from(Booking).join(Session, Session.id == Booking.session_id)
         .outerjoin(Agency, Agency.id == Booking.agency_id)
-        .where(attended).group_by(Agency.sector_id)
-    ).all()
+        .where(attended).group_by(Session.course_id, Agency.sector_id)
+    ):
+        events[course_id] += n
+        by_sector[sector_id] += n
+    titles = dict(db.session.execute(
+        select(Course.id, Course.title).where(Course.id.in_(list(events) or [-1]))).all())
     sector_names = dict(db.session.execute(select(Sector.id, Sector.name)).all())
     people = db.session.scalar(
         select(func.count(distinct(Booking.user_id))).select_from(Booking)
@@ -619,8 +622,9 @@ def annual_report(period: Period, viewer: Viewer) -> AnnualReport:
     )
     return AnnualReport(
         period=period,
-        events=sorted(((cid, titles.get(cid, ""), n) for cid, n in events), key=lambda e: (-e[2], e[1])),
-        by_sector=sorted(((sid, sector_names.get(sid, NOT_RECORDED), n) for sid, n in by_sector),
+        events=sorted(((cid, titles.get(cid, ""), n) for cid, n in events.items()),
+                      key=lambda e: (-e[2], e[1])),
+        by_sector=sorted(((sid, sector_names.get(sid, NOT_RECORDED), n) for sid, n in by_sector.items()),
                          key=lambda s: (-s[2], s[1])),
         people=people or 0,
         evaluation=evaluation_headlines(period) if viewer.sees_all else None,

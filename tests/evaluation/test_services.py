@@ -572,6 +572,16 @@ def test_review_figures_filter_by_sector_course_and_period(app, small_programme,
     assert figures.rating_distributions(after) == []
 
 
+def test_review_counts_filter_by_level(app, small_programme, make_level):
+    course = small_programme["course"]
+    course.level = make_level("Level 3")
+    db.session.commit()
+    level = Filters(level_id=course.level_id)
+    assert (figures.stage_counts(level)[1].sent, figures.stage_counts(level)[2].responded) == (4, 4)
+    assert figures.confidence_shift(level).people == 3
+    assert figures.stage_counts(Filters(level_id=make_level("Level 1").id))[1].sent == 0
+
+
 def test_written_answers_hide_names_unless_asked_and_the_export_is_anonymous(app, small_programme):
     page = figures.written_answers(Filters(), with_names=False)
     texts = [a.text for a in page.items]
