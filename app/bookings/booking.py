@@ -11,12 +11,12 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import ADMIN, User
 from app.bookings import notifications as notify
-from app.bookings.eligibility import and_list, eligibility_problem, missing_prerequisites
+from app.bookings.eligibility import RECHECKED_UNDER_LOCK, and_list, eligibility_problem, missing_prerequisites
 from app.bookings.errors import BookingError
 from app.bookings.history import change_status
 from app.bookings.models import AWAITING_APPROVAL, CONFIRMED, HOLDS_PLACE, WAITING, Booking, BookingEvent
 from app.bookings.places import availability_for
-from app.bookings.queries import booking_for, free_place
+from app.bookings.queries import booking_for
 from app.bookings.working_days import working_days_later
 from app.clock import utcnow
 from app.courses.models import Session
@@ -116,17 +116,25 @@ def book_place(
     override = prerequisite_override.strip()
     if override and not (on_behalf and actor.has_role(ADMIN)):
         raise BookingError("Only the L&D team can book someone without a prerequisite.")
-    session = lock_session(session.id)
-    lock_rows(User, [person.id])  # one person's two requests for two dates of a course queue here
-    needs_manager = session.course.requires_manager_approval and not manager_agreed
-    problem = eligibility_problem(
-        session, person, ignore_window=on_behalf, needs_manager=needs_manager, you=actor.id == person.id,
-        check_prerequisites=not override,
-    )
+    # Everything that needs no lock is read and asked first, so the session row stays locked only
+    # for the re-count and the write.
+    course = session.course
+    needs_manager = course.requires_manager_approval and not manager_agreed
+    asked = dict(ignore_window=on_behalf, needs_manager=needs_manager, you=actor.id == person.id)
+    problem = eligibility_problem(session, person, check_prerequisites=not override, **asked)
     if problem:
         raise BookingError(problem)
-    overridden = missing_prerequisites(session.course, person) if override else []
-    has_place, reservation_id = free_place(availability_for([session])[session.id], person)
+    overridden = missing_prerequisites(course, person) if override else []
+    agency = person.agency  # which reserved places they may fill depends on its sector: read it now
+    session = lock_session(session.id)
+    lock_rows(User, [person.id])  # one person's two requests for two dates of a course queue here
+    # What another request could have changed since: the session (the freshly locked row) and this
+    # person's bookings on the course.
+    problem = eligibility_problem(session, person, only=RECHECKED_UNDER_LOCK, **asked)
+    if problem:
+        raise BookingError(problem)
+    has_place, reservation_id = availability_for([session])[session.id].place_for(
+        person.agency_id, agency.sector_id if agency is not None else None)
     overbooked = False
     if not has_place and overbook:
         has_place, reservation_id, overbooked = True, None, True
@@ -138,7 +146,7 @@ def book_place(
         reason = "Booked by the L&D team"
         if overbooked:
             reason += ", over capacity (overbooked)"
-        if manager_agreed and session.course.requires_manager_approval:
+        if manager_agreed and course.requires_manager_approval:
             reason += "; line manager's agreement recorded by the L&D team"
         if overridden:
             reason += (f"; prerequisite {and_list([c.title for c in overridden])} overridden by the "

@@ -83,18 +83,28 @@ def eligibility_problem(
     needs_manager: bool | None = None,
     you: bool = True,
     check_prerequisites: bool = True,
+    only: frozenset[str] | None = None,
 ) -> str | None:
-    """Say why `person` cannot book `session` now, or None when they can."""
+    """Say why `person` cannot book `session` now, or None when they can (`only`: ask just the checks
+    with these names)."""
     request = BookingRequest(
         session, person, you=you, ignore_window=ignore_window, allow_waiting_here=allow_waiting_here,
         needs_manager=session.course.requires_manager_approval if needs_manager is None else needs_manager,
         check_prerequisites=check_prerequisites,
     )
     for _, check in _checks:
+        if only is not None and check.__name__ not in only:
+            continue
         problem = check(request)
         if problem:
             return problem
     return None
+
+
+# The checks a booking asks again once the session row is locked: what another request may have
+# changed in between (the session's own state, read from the locked row, and the person's bookings).
+RECHECKED_UNDER_LOCK = frozenset(
+    {"session_open", "within_booking_window", "not_booked_here", "not_booked_on_another_date"})
 
 
 def and_list(items: list[str]) -> str:
