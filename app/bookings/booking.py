@@ -1,8 +1,9 @@
 """Writing a booking: `book_place`, and the steps every change to a booking takes.
 
-Every service that gives out a place locks the session row first (`lock_session`), then re-counts
-places inside the lock, then writes: two people can never both take the last place. Services add
-and flush; the view or job that called them commits once.
+Every service that gives out a place locks the session row (`lock_session`), then re-counts
+places inside the lock, then writes: two people can never both take the last place. What needs no
+lock (reading, asking who may book) comes before it, so that in a rush the row is held briefly.
+Services add and flush; the view or job that called them commits once.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import ADMIN, User
 from app.bookings import notifications as notify
-from app.bookings.eligibility import RECHECKED_UNDER_LOCK, and_list, eligibility_problem, missing_prerequisites
+from app.bookings.eligibility import RECHECKED_UNDER_LOCK, UNREAD, and_list, eligibility_problem, missing_prerequisites
 from app.bookings.errors import BookingError
 from app.bookings.history import change_status
 from app.bookings.models import AWAITING_APPROVAL, CONFIRMED, HOLDS_PLACE, WAITING, Booking, BookingEvent
@@ -21,7 +22,7 @@ from app.bookings.working_days import working_days_later
 from app.clock import utcnow
 from app.courses.models import Session
 from app.extensions import db
-from app.locking import lock_rows
+from app.locking import lock_loaded, lock_rows
 
 APPROVAL_WORKING_DAYS = 5
 
@@ -62,11 +63,12 @@ def write_booking(
     reservation_id: int | None = None,
     overbooked: bool = False,
     access_needs: str = "",
+    existing: Booking | None | object = UNREAD,
 ) -> tuple[Booking, BookingEvent]:
     """Create (or reuse: one row per person per session) the person's booking in `status`, with its
-    history row."""
+    history row (`existing`: their row on the session, or None, when the caller has just read it)."""
     now = utcnow()
-    booking = booking_for(session.id, person.id)
+    booking = booking_for(session.id, person.id) if existing is UNREAD else existing
     fresh = booking is None
     if fresh:
         booking = Booking(session_id=session.id, user_id=person.id, created_at=now)
@@ -126,11 +128,15 @@ def book_place(
         raise BookingError(problem)
     overridden = missing_prerequisites(course, person) if override else []
     agency = person.agency  # which reserved places they may fill depends on its sector: read it now
-    session = lock_session(session.id)
-    lock_rows(User, [person.id])  # one person's two requests for two dates of a course queue here
+    # The parts, course and reservations loaded with the session stay loaded: only its columns are
+    # read again, with the lock.
+    if not lock_loaded(session):
+        raise BookingError("This session no longer exists.")
+    lock_loaded(person)  # one person's two requests for two dates of a course queue here
     # What another request could have changed since: the session (the freshly locked row) and this
     # person's bookings on the course.
-    problem = eligibility_problem(session, person, only=RECHECKED_UNDER_LOCK, **asked)
+    mine = booking_for(session.id, person.id)
+    problem = eligibility_problem(session, person, only=RECHECKED_UNDER_LOCK, mine=mine, **asked)
     if problem:
         raise BookingError(problem)
     has_place, reservation_id = availability_for([session])[session.id].place_for(
@@ -155,7 +161,7 @@ def book_place(
         reason = "Booked" if has_place else "Joined the waiting list: no place free for them"
     booking, event = write_booking(
         session, person, status, actor, reason, reservation_id=reservation_id,
-        overbooked=overbooked, access_needs=access_needs,
+        overbooked=overbooked, access_needs=access_needs, existing=mine,
     )
     if status == AWAITING_APPROVAL:
         request_approval(booking, session)
