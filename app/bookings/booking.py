@@ -118,8 +118,11 @@ def book_place(
     override = prerequisite_override.strip()
     if override and not (on_behalf and actor.has_role(ADMIN)):
         raise BookingError("Only the L&D team can book someone without a prerequisite.")
-    # Everything that needs no lock is read and asked first, so the session row stays locked only
-    # for the re-count and the write.
+    # Everything that does not need the session row locked is read and asked first, under the
+    # person's own lock (one person's two requests, for two dates of a course, queue here; in a
+    # rush nobody else waits for it), so the session row stays locked only for the re-count and the
+    # write. People are locked before sessions, always (substitute_colleague too).
+    lock_loaded(person)
     course = session.course
     needs_manager = course.requires_manager_approval and not manager_agreed
     asked = dict(ignore_window=on_behalf, needs_manager=needs_manager, you=actor.id == person.id)
@@ -129,12 +132,10 @@ def book_place(
     overridden = missing_prerequisites(course, person) if override else []
     agency = person.agency  # which reserved places they may fill depends on its sector: read it now
     # The parts, course and reservations loaded with the session stay loaded: only its columns are
-    # read again, with the lock.
+    # read again, with the lock. Asked again: what another request may have changed meanwhile, the
+    # session's state and the person's row on it (the L&D team moving their booking here).
     if not lock_loaded(session):
         raise BookingError("This session no longer exists.")
-    lock_loaded(person)  # one person's two requests for two dates of a course queue here
-    # What another request could have changed since: the session (the freshly locked row) and this
-    # person's bookings on the course.
     mine = booking_for(session.id, person.id)
     problem = eligibility_problem(session, person, only=RECHECKED_UNDER_LOCK, mine=mine, **asked)
     if problem:

@@ -108,9 +108,9 @@ def eligibility_problem(
 
 
 # The checks a booking asks again once the session row is locked: what another request may have
-# changed in between (the session's own state, read from the locked row, and the person's bookings).
-RECHECKED_UNDER_LOCK = frozenset(
-    {"session_open", "within_booking_window", "not_booked_here", "not_booked_on_another_date"})
+# changed in between (the session's own state, read from the locked row, and the person's booking
+# on it; the person's other bookings are guarded by their own lock, taken before).
+RECHECKED_UNDER_LOCK = frozenset({"session_open", "within_booking_window", "not_booked_here"})
 
 
 def and_list(items: list[str]) -> str:
