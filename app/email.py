@@ -5,6 +5,10 @@ delivered after commit by the job runner (`flask jobs work`, or `flask jobs run`
 inside a web request, so a rolled-back change never sends mail, a crash never loses one and a slow
 mail server never slows a page.
 
+A message can also be queued to be rendered by the runner (`render_later`): the row then holds the
+template, the context as it was when queued and the attachments to build (a calendar, say), and the
+runner renders it before sending; the request that queued it spends no time on it.
+
 Delivery claims a few due messages and commits, talks SMTP with no transaction open, then records
 each outcome in a short transaction of its own. Every attempt at a message carries the same
 Message-ID, so if a server stored a message but dropped the connection before saying so, the
@@ -21,7 +25,7 @@ import smtplib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid, parseaddr
 from typing import NamedTuple
@@ -29,8 +33,10 @@ from typing import NamedTuple
 from flask import current_app, render_template
 from flask_mail import Message
 from sqlalchemy import String, Text, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, make_transient_to_detached, mapped_column
 
 from app.clock import utcnow
 from app.extensions import db, mail
@@ -81,6 +87,10 @@ class OutboxMessage(db.Model):
     retry_until: Mapped[datetime | None]
     # When the L&D team was told this message failed (they are told once).
     failure_reported_at: Mapped[datetime | None]
+    # A message rendered by the job runner, not in the request that queued it: the template, the
+    # context captured at queue time (plain values and model rows' loaded values) and the attachments
+    # to build. Emptied once rendered into the bodies above; only rendered rows are claimed to send.
+    render_json: Mapped[str | None] = mapped_column(Text)
 
     @property
     def attachments(self) -> list[Attachment]:
@@ -106,6 +116,30 @@ class Attachment:
 def calendar_part(method: str, data: bytes, filename: str = "invite.ics") -> Attachment:
     """The inline text/calendar part of an iMIP message (METHOD `method`), in UTF-8."""
     return Attachment(filename, f"text/calendar; method={method}; charset=utf-8", data, inline=True)
+
+
+@dataclass(frozen=True)
+class BuiltAttachment:
+    """An attachment built when the message is rendered, by a builder registered under `builder`
+    (see `attachment_builder`) called with `args` (captured like the message's context)."""
+
+    builder: str
+    args: dict
+
+
+_builders: dict[str, Callable[..., Attachment]] = {}
+
+
+def attachment_builder(name: str):
+    """Register the decorated function as the builder of attachments named `name`."""
+    def decorator(func: Callable[..., Attachment]) -> Callable[..., Attachment]:
+        _builders[name] = func
+        return func
+    return decorator
+
+
+def _built(attachments: list[Attachment | BuiltAttachment]) -> list[Attachment]:
+    return [_builders[a.builder](**a.args) if isinstance(a, BuiltAttachment) else a for a in attachments]
 
 
 def _attachments(attachments_json: str | None) -> list[Attachment]:
@@ -145,36 +179,254 @@ def queue_email(
     to: str,
     subject: str,
     template: str,
-    attachments: list[Attachment] | None = None,
+    attachments: list[Attachment | BuiltAttachment] | None = None,
+    render_later: bool = False,
     **context,
 ) -> OutboxMessage | None:
     """Queue a message rendered from `<template>.txt` and `<template>.html`, once per key.
 
-    Returns None when a message with this key was queued before.
+    `render_later`: the job runner renders it (and builds its BuiltAttachments) before sending it,
+    from the context as it is now: plain values, and the values already loaded on model rows (what
+    is not loaded is read from the row when the message is rendered). A context that cannot be
+    captured (a value of another kind) is rendered at once. Returns None when a message with this
+    key was queued before.
     """
-    if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)):
-        return None
     context.setdefault("partnership_name", current_app.config["PARTNERSHIP_NAME"])
     context.setdefault("service_name", current_app.config["SERVICE_NAME"])
     context.setdefault("base_url", current_app.config["BASE_URL"])
-    message = OutboxMessage(
+    attachments = attachments or []
+    render_json = None
+    if render_later:
+        try:
+            render_json = json.dumps({"template": template, **_captured(context, attachments)})
+        except TypeError:
+            render_json = None
+    if render_json is None:
+        text_body, html_body, attachments_json = _rendered(template, context, _built(attachments))
+    else:
+        text_body = html_body = ""
+        attachments_json = "[]"
+    now = utcnow()
+    values = dict(
         idempotency_key=key,
         recipient=to.strip().lower(),
         subject=subject,
-        text_body=render_template(f"{template}.txt", **context),
-        html_body=render_template(f"{template}.html", **context),
-        attachments_json=json.dumps([_attachment_json(a) for a in _one_inline_each(attachments or [])]),
-        next_attempt_at=utcnow(),
+        text_body=text_body,
+        html_body=html_body,
+        attachments_json=attachments_json,
+        render_json=render_json,
+        status=QUEUED,
+        attempts=0,
+        next_attempt_at=now,
+        last_error="",
+        created_at=now,
         message_id=make_msgid(domain=_sender_domain()),
-        retry_until=utcnow() + timedelta(hours=current_app.config["MAIL_RETRY_HOURS"]),
+        retry_until=now + timedelta(hours=current_app.config["MAIL_RETRY_HOURS"]),
     )
-    # A savepoint, so that two writers racing on the same key cannot break the caller's transaction.
-    try:
-        with db.session.begin_nested():
-            db.session.add(message)
-    except IntegrityError:
+    # One statement: a key queued before (or by a writer racing on it) inserts nothing, and the
+    # caller's transaction goes on unharmed.
+    dialect_insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    message_id = db.session.scalar(
+        dialect_insert(OutboxMessage).values(**values)
+        .on_conflict_do_nothing(index_elements=[OutboxMessage.idempotency_key])
+        .returning(OutboxMessage.id)
+    )
+    if message_id is None:
         return None
+    message = OutboxMessage(id=message_id, claim_token=None, claimed_until=None, sent_at=None,
+                            failure_reported_at=None, **values)
+    make_transient_to_detached(message)
+    db.session.add(message)
     return message
+
+
+def _rendered(template: str, context: dict, attachments: list[Attachment]) -> tuple[str, str, str]:
+    """The text body, HTML body and stored attachments of a message."""
+    return (
+        render_template(f"{template}.txt", **context),
+        render_template(f"{template}.html", **context),
+        json.dumps([_attachment_json(a) for a in _one_inline_each(attachments)]),
+    )
+
+
+# ---------------------------------------------------------------- rendering later, by the runner
+#
+# A captured context is JSON: plain values as themselves, {"$dt": iso}, {"$date": iso},
+# {"$dict": {...}}, and {"$row": "Class:id"} naming an entry of "rows", which holds the row's class,
+# id and the values that were loaded on it when the message was queued (nested rows captured to a
+# small depth). Rendering reads those values; anything else is read from the row as it is then.
+
+_ROW_DEPTH = 3
+_SECRET_WORDS = ("password", "secret", "token")
+
+
+def _captured(context: dict, attachments: list[Attachment | BuiltAttachment]) -> dict:
+    rows: dict[str, dict] = {}
+    values = {name: _capture(value, rows, 0) for name, value in context.items()}
+    built = [
+        {"builder": a.builder, "args": {name: _capture(v, rows, 0) for name, v in a.args.items()}}
+        if isinstance(a, BuiltAttachment) else _attachment_json(a)
+        for a in attachments
+    ]
+    return {"context": {"values": values, "rows": rows}, "attachments": built}
+
+
+def _capture(value, rows: dict, depth: int):
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, datetime):
+        return {"$dt": value.isoformat()}
+    if isinstance(value, date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, list | tuple) and not hasattr(value, "_fields"):
+        return [_capture(v, rows, depth) for v in value]
+    if isinstance(value, dict):
+        return {"$dict": {str(k): _capture(v, rows, depth) for k, v in value.items()}}
+    if isinstance(value, db.Model):
+        return {"$row": _capture_row(value, rows, depth)}
+    raise TypeError(f"{type(value).__name__} cannot be captured for rendering later")
+
+
+def _capture_row(row, rows: dict, depth: int) -> str:
+    state = sa_inspect(row)
+    name = type(row).__name__
+    key = f"{name}:{state.identity[0] if state.identity else id(row)}"
+    if key in rows:
+        return key
+    entry = {"class": name, "id": state.identity[0] if state.identity else None, "values": {}}
+    rows[key] = entry
+    mapper = state.mapper
+    expired = state.expired_attributes & {attr.key for attr in mapper.column_attrs}
+    if expired:
+        getattr(row, next(iter(expired)))  # loads the expired columns: the values as they are now
+    loaded = state.dict
+    for attr in mapper.column_attrs:
+        # Secrets stay out of the outbox; a template never shows them.
+        if attr.key in loaded and not any(word in attr.key for word in _SECRET_WORDS):
+            try:
+                entry["values"][attr.key] = _capture(loaded[attr.key], rows, depth)
+            except TypeError:
+                pass  # read from the row when rendering
+    if depth < _ROW_DEPTH:
+        for rel in mapper.relationships:
+            if rel.key in loaded:
+                try:
+                    entry["values"][rel.key] = _capture(loaded[rel.key], rows, depth + 1)
+                except TypeError:
+                    pass
+    return key
+
+
+class _CapturedRow:
+    """A row as it was captured: its captured values, anything else read from the row now."""
+
+    def __init__(self, model, row_id, values: dict):
+        self._model = model
+        self._id = row_id
+        self._values = values
+        self._row = None
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in self._values:
+            return self._values[name]
+        if self._row is None:
+            self._row = db.session.get(self._model, self._id) if self._id is not None else None
+            if self._row is None:
+                raise LookupError(f"{self._model.__name__} {self._id} no longer exists")
+        return getattr(self._row, name)
+
+
+def _model_class(name: str):
+    for mapper in db.Model.registry.mappers:
+        if mapper.class_.__name__ == name:
+            return mapper.class_
+    raise LookupError(f"No model {name}")
+
+
+def _restored(captured: dict, more: list[dict] | None = None) -> tuple[dict, list[dict]]:
+    """The captured context, and each of `more` (captured with the same rows), restored."""
+    rows: dict[str, _CapturedRow] = {}
+    for key, entry in captured["rows"].items():
+        rows[key] = _CapturedRow(_model_class(entry["class"]), entry["id"], {})
+
+    def restore(value):
+        if isinstance(value, list):
+            return [restore(v) for v in value]
+        if isinstance(value, dict):
+            if "$dt" in value:
+                return datetime.fromisoformat(value["$dt"])
+            if "$date" in value:
+                return date.fromisoformat(value["$date"])
+            if "$row" in value:
+                return rows[value["$row"]]
+            return {k: restore(v) for k, v in value["$dict"].items()}
+        return value
+
+    for key, entry in captured["rows"].items():
+        rows[key]._values.update({name: restore(v) for name, v in entry["values"].items()})
+    context = {name: restore(v) for name, v in captured["values"].items()}
+    return context, [{name: restore(v) for name, v in values.items()} for values in more or []]
+
+
+def render_queued(render_json: str) -> tuple[str, str, str]:
+    """Render a message queued with render_later: (text body, HTML body, stored attachments)."""
+    spec = json.loads(render_json)
+    built = [a for a in spec["attachments"] if "builder" in a]
+    context, args = _restored(spec["context"], [a["args"] for a in built])
+    arguments = iter(args)
+    attachments = [
+        BuiltAttachment(a["builder"], next(arguments)) if "builder" in a else _attachments(json.dumps([a]))[0]
+        for a in spec["attachments"]
+    ]
+    return _rendered(spec["template"], context, _built(attachments))
+
+
+def outbox_text(message: OutboxMessage) -> str:
+    """The message's text body, rendered now for a message the runner has not rendered yet."""
+    if message.render_json is None:
+        return message.text_body
+    try:
+        return render_queued(message.render_json)[0]
+    except Exception as exc:
+        return f"(This message cannot be rendered yet: {_describe(exc)})"
+
+
+def _render_due(limit: int) -> int:
+    """Render up to `limit` queued messages waiting to be rendered; return how many were rendered.
+
+    Reading and rendering take no write lock; the bodies are then written in one short transaction
+    (a row another runner rendered meanwhile is left as it is).
+    """
+    pending = db.session.execute(
+        select(OutboxMessage.id, OutboxMessage.render_json)
+        .where(OutboxMessage.status == QUEUED, OutboxMessage.render_json.is_not(None))
+        .order_by(OutboxMessage.id).limit(limit)
+    ).all()
+    if not pending:
+        db.session.commit()
+        return 0
+    done: list[tuple[int, dict]] = []
+    for message_id, render_json in pending:
+        try:
+            text_body, html_body, attachments_json = render_queued(render_json)
+        except Exception as exc:
+            log.exception("Outbox: message %d could not be rendered", message_id)
+            done.append((message_id, {"status": FAILED, "last_error": f"Rendering: {_describe(exc)}"[:1000]}))
+        else:
+            done.append((message_id, {"text_body": text_body, "html_body": html_body,
+                                      "attachments_json": attachments_json, "render_json": None}))
+    db.session.rollback()
+    with write_intent():
+        for message_id, values in done:
+            db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, OutboxMessage.render_json.is_not(None))
+                .values(**values).execution_options(synchronize_session=False)
+            )
+        db.session.commit()
+    return len(done)
 
 
 def _one_inline_each(attachments: list[Attachment]) -> list[Attachment]:
@@ -224,7 +476,8 @@ def _claim(token: str, batch: int) -> list[_Claimed]:
     free = or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
     due = (
         select(OutboxMessage.id)
-        .where(OutboxMessage.status == QUEUED, OutboxMessage.next_attempt_at <= now, free)
+        .where(OutboxMessage.status == QUEUED, OutboxMessage.next_attempt_at <= now, free,
+               OutboxMessage.render_json.is_(None))
         .order_by(OutboxMessage.id)
         .limit(batch)
         # PostgreSQL: rows another runner is claiming right now are passed over, not waited for.
@@ -444,6 +697,7 @@ def deliver_outbox(seconds: float | None = None,
     accepted_since = time.monotonic()
     try:
         while time.monotonic() < deadline:
+            _render_due(CLAIM_BATCH)
             with write_intent():
                 batch = _claim(token, CLAIM_BATCH)
             if not batch:

@@ -14,7 +14,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from sqlalchemy import event, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InvalidRequestError
 
 from app.extensions import db
 
@@ -70,3 +72,15 @@ def lock_rows(model, ids: Sequence[int]) -> list:
     if db.engine.dialect.name != "sqlite":
         query = query.with_for_update()
     return list(db.session.scalars(query.execution_options(populate_existing=True)))
+
+
+def lock_loaded(row) -> bool:
+    """Lock a row already loaded, like `lock_rows`, reading its columns again but keeping the
+    relationships already loaded on it; False when the row no longer exists."""
+    columns = [attr.key for attr in sa_inspect(row).mapper.column_attrs]
+    try:
+        db.session.refresh(row, attribute_names=columns,
+                           with_for_update=True if db.engine.dialect.name != "sqlite" else None)
+    except InvalidRequestError:
+        return False
+    return True

@@ -3,7 +3,15 @@ from flask import abort, flash, redirect, render_template, request, url_for
 
 from app.accounts.access import ADMIN, requires
 from app.admin import bp
-from app.email import FAILED, OutboxMessage, outbox_counts, outbox_listing, retry_failed_messages, retry_message
+from app.email import (
+    FAILED,
+    OutboxMessage,
+    outbox_counts,
+    outbox_listing,
+    outbox_text,
+    retry_failed_messages,
+    retry_message,
+)
 from app.extensions import db
 from app.inputs import query_page
 from app.urls import mask_secret_links
@@ -32,7 +40,7 @@ def outbox():
 def outbox_message(message_id: int):
     message = db.session.get(OutboxMessage, message_id) or abort(404)
     return render_template("admin/outbox_message.html", message=message,
-                           text_body=mask_secret_links(message.text_body))
+                           text_body=mask_secret_links(outbox_text(message)))
 
 
 @bp.route("/outbox/<int:message_id>/retry", methods=["POST"])

@@ -1,8 +1,9 @@
 """Writing a booking: `book_place`, and the steps every change to a booking takes.
 
-Every service that gives out a place locks the session row first (`lock_session`), then re-counts
-places inside the lock, then writes: two people can never both take the last place. Services add
-and flush; the view or job that called them commits once.
+Every service that gives out a place locks the session row (`lock_session`), then re-counts
+places inside the lock, then writes: two people can never both take the last place. What needs no
+lock (reading, asking who may book) comes before it, so that in a rush the row is held briefly.
+Services add and flush; the view or job that called them commits once.
 """
 from __future__ import annotations
 
@@ -11,17 +12,17 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import ADMIN, User
 from app.bookings import notifications as notify
-from app.bookings.eligibility import and_list, eligibility_problem, missing_prerequisites
+from app.bookings.eligibility import RECHECKED_UNDER_LOCK, UNREAD, and_list, eligibility_problem, missing_prerequisites
 from app.bookings.errors import BookingError
 from app.bookings.history import change_status
 from app.bookings.models import AWAITING_APPROVAL, CONFIRMED, HOLDS_PLACE, WAITING, Booking, BookingEvent
 from app.bookings.places import availability_for
-from app.bookings.queries import booking_for, free_place
+from app.bookings.queries import booking_for
 from app.bookings.working_days import working_days_later
 from app.clock import utcnow
 from app.courses.models import Session
 from app.extensions import db
-from app.locking import lock_rows
+from app.locking import lock_loaded, lock_rows
 
 APPROVAL_WORKING_DAYS = 5
 
@@ -62,11 +63,12 @@ def write_booking(
     reservation_id: int | None = None,
     overbooked: bool = False,
     access_needs: str = "",
+    existing: Booking | None | object = UNREAD,
 ) -> tuple[Booking, BookingEvent]:
     """Create (or reuse: one row per person per session) the person's booking in `status`, with its
-    history row."""
+    history row (`existing`: their row on the session, or None, when the caller has just read it)."""
     now = utcnow()
-    booking = booking_for(session.id, person.id)
+    booking = booking_for(session.id, person.id) if existing is UNREAD else existing
     fresh = booking is None
     if fresh:
         booking = Booking(session_id=session.id, user_id=person.id, created_at=now)
@@ -116,17 +118,30 @@ def book_place(
     override = prerequisite_override.strip()
     if override and not (on_behalf and actor.has_role(ADMIN)):
         raise BookingError("Only the L&D team can book someone without a prerequisite.")
-    session = lock_session(session.id)
-    lock_rows(User, [person.id])  # one person's two requests for two dates of a course queue here
-    needs_manager = session.course.requires_manager_approval and not manager_agreed
-    problem = eligibility_problem(
-        session, person, ignore_window=on_behalf, needs_manager=needs_manager, you=actor.id == person.id,
-        check_prerequisites=not override,
-    )
+    # Everything that does not need the session row locked is read and asked first, under the
+    # person's own lock (one person's two requests, for two dates of a course, queue here; in a
+    # rush nobody else waits for it), so the session row stays locked only for the re-count and the
+    # write. People are locked before sessions, always (substitute_colleague too).
+    lock_loaded(person)
+    course = session.course
+    needs_manager = course.requires_manager_approval and not manager_agreed
+    asked = dict(ignore_window=on_behalf, needs_manager=needs_manager, you=actor.id == person.id)
+    problem = eligibility_problem(session, person, check_prerequisites=not override, **asked)
     if problem:
         raise BookingError(problem)
-    overridden = missing_prerequisites(session.course, person) if override else []
-    has_place, reservation_id = free_place(availability_for([session])[session.id], person)
+    overridden = missing_prerequisites(course, person) if override else []
+    agency = person.agency  # which reserved places they may fill depends on its sector: read it now
+    # The parts, course and reservations loaded with the session stay loaded: only its columns are
+    # read again, with the lock. Asked again: what another request may have changed meanwhile, the
+    # session's state and the person's row on it (the L&D team moving their booking here).
+    if not lock_loaded(session):
+        raise BookingError("This session no longer exists.")
+    mine = booking_for(session.id, person.id)
+    problem = eligibility_problem(session, person, only=RECHECKED_UNDER_LOCK, mine=mine, **asked)
+    if problem:
+        raise BookingError(problem)
+    has_place, reservation_id = availability_for([session])[session.id].place_for(
+        person.agency_id, agency.sector_id if agency is not None else None)
     overbooked = False
     if not has_place and overbook:
         has_place, reservation_id, overbooked = True, None, True
@@ -138,7 +153,7 @@ def book_place(
         reason = "Booked by the L&D team"
         if overbooked:
             reason += ", over capacity (overbooked)"
-        if manager_agreed and session.course.requires_manager_approval:
+        if manager_agreed and course.requires_manager_approval:
             reason += "; line manager's agreement recorded by the L&D team"
         if overridden:
             reason += (f"; prerequisite {and_list([c.title for c in overridden])} overridden by the "
@@ -147,7 +162,7 @@ def book_place(
         reason = "Booked" if has_place else "Joined the waiting list: no place free for them"
     booking, event = write_booking(
         session, person, status, actor, reason, reservation_id=reservation_id,
-        overbooked=overbooked, access_needs=access_needs,
+        overbooked=overbooked, access_needs=access_needs, existing=mine,
     )
     if status == AWAITING_APPROVAL:
         request_approval(booking, session)

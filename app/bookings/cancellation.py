@@ -71,5 +71,5 @@ def cancel_booking(booking: Booking, actor: User, reason: str = "", *,
     if awaiting_manager and booking.manager_email:
         notify.notify_manager_request_withdrawn(booking, event, by_person=actor.id == booking.user_id)
     if held_place:
-        promote_from_waiting_list(session)
+        promote_from_waiting_list(session, locked=True)
     return booking

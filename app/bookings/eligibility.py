@@ -30,6 +30,9 @@ from app.extensions import db
 from app.templating import format_date, format_datetime
 
 
+UNREAD = object()  # "not read yet", as opposed to None, "no booking"
+
+
 @dataclass(frozen=True)
 class BookingRequest:
     """One question "may `person` book `session` now?", with how it is asked.
@@ -45,6 +48,8 @@ class BookingRequest:
     needs_manager: bool = False
     check_prerequisites: bool = True
     now: datetime = field(default_factory=utcnow)
+    # The person's booking on the session (any state, or None) when the caller has read it already.
+    mine: Booking | None | object = UNREAD
 
     @property
     def name(self) -> str:
@@ -83,18 +88,29 @@ def eligibility_problem(
     needs_manager: bool | None = None,
     you: bool = True,
     check_prerequisites: bool = True,
+    only: frozenset[str] | None = None,
+    mine: Booking | None | object = UNREAD,
 ) -> str | None:
-    """Say why `person` cannot book `session` now, or None when they can."""
+    """Say why `person` cannot book `session` now, or None when they can (`only`: ask just the checks
+    with these names)."""
     request = BookingRequest(
         session, person, you=you, ignore_window=ignore_window, allow_waiting_here=allow_waiting_here,
         needs_manager=session.course.requires_manager_approval if needs_manager is None else needs_manager,
-        check_prerequisites=check_prerequisites,
+        check_prerequisites=check_prerequisites, mine=mine,
     )
     for _, check in _checks:
+        if only is not None and check.__name__ not in only:
+            continue
         problem = check(request)
         if problem:
             return problem
     return None
+
+
+# The checks a booking asks again once the session row is locked: what another request may have
+# changed in between (the session's own state, read from the locked row, and the person's booking
+# on it; the person's other bookings are guarded by their own lock, taken before).
+RECHECKED_UNDER_LOCK = frozenset({"session_open", "within_booking_window", "not_booked_here"})
 
 
 def and_list(items: list[str]) -> str:
@@ -187,7 +203,7 @@ def within_booking_window(r: BookingRequest) -> str | None:
 @eligibility_check(60)
 def not_booked_here(r: BookingRequest) -> str | None:
     """Refuse someone who already has a place, or a waiting place, on this session."""
-    mine = booking_for(r.session.id, r.person.id)
+    mine = booking_for(r.session.id, r.person.id) if r.mine is UNREAD else r.mine
     if mine is None or mine.status not in ACTIVE_STATES:
         return None
     if mine.status == WAITING and not r.allow_waiting_here:

@@ -30,6 +30,8 @@ from app.templating import format_datetime
 
 def substitute_colleague(booking: Booking, colleague: User | None, actor: User) -> Booking:
     """Pass a place to a colleague from the same agency instead: free, and the place moves with it."""
+    # People before the session, the order book_place locks them in.
+    lock_rows(User, [booking.user_id] + ([colleague.id] if colleague is not None else []))
     session = lock_session(booking.session_id)
     booking = refreshed(booking)
     if actor.id != booking.user_id and not actor.has_role(ADMIN):
@@ -48,7 +50,6 @@ def substitute_colleague(booking: Booking, colleague: User | None, actor: User) 
         raise BookingError("Only a booked place can be passed to a colleague.")
     if colleague.id == booking.user_id:
         raise BookingError("Enter your colleague’s e-mail address, not your own.", "email")
-    lock_rows(User, [original.id, colleague.id])
     problem = eligibility_problem(session, colleague, ignore_window=True, allow_waiting_here=True,
                                   needs_manager=booking.status == AWAITING_APPROVAL, you=False)
     if problem:

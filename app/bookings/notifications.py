@@ -15,11 +15,12 @@ from typing import NamedTuple
 
 from flask import current_app
 
+from app.accounts.models import User
 from app.bookings.approvals import AGREE, DECLINE, approval_token
 from app.bookings.models import AWAITING_APPROVAL, CONFIRMED, Booking, BookingEvent
 from app.calendar import CANCEL, REQUEST, invitations, removed_part_cancellation, session_url
-from app.courses.models import RemovedPart, SessionPart
-from app.email import Attachment, calendar_part, queue_email
+from app.courses.models import RemovedPart, Session, SessionPart
+from app.email import Attachment, BuiltAttachment, attachment_builder, calendar_part, queue_email
 from app.extensions import db
 from app.templating import format_date
 from app.urls import external_url
@@ -33,17 +34,27 @@ class _PartCalendar(NamedTuple):
     number: int
     total: int
     method: str
-    attachment: Attachment
+    attachment: Attachment | BuiltAttachment
     part_key: str  # names the part in the message's key
 
 
+@attachment_builder("bookings.part_calendar")
+def part_calendar(session: Session, person: User, method: str, number: int, filename: str) -> Attachment:
+    """The meeting request or cancellation for part `number` (from 1) of a session, for one person."""
+    return calendar_part(method, invitations(session, person, method=method)[number - 1], filename)
+
+
 def _calendars(booking: Booking, method: str) -> list[_PartCalendar]:
+    # Built when the message is rendered (by the runner for a message rendered later).
     parts = booking.session.parts
     filename = "invite.ics" if method == REQUEST else "cancel.ics"
     return [
-        _PartCalendar(booking, part, number, len(parts), method, calendar_part(method, data, filename), str(part.id))
-        for number, (part, data) in enumerate(
-            zip(parts, invitations(booking.session, booking.user, method=method), strict=True), start=1)
+        _PartCalendar(booking, part, number, len(parts), method,
+                      BuiltAttachment("bookings.part_calendar", {
+                          "session": booking.session, "person": booking.user, "method": method,
+                          "number": number, "filename": filename}),
+                      str(part.id))
+        for number, part in enumerate(parts, start=1)
     ]
 
 
@@ -76,23 +87,30 @@ def _context(booking: Booking, **extra) -> dict:
     return context
 
 
+# Messages the job runner renders (with their calendars) after the commit, not the request: the
+# ones a booking rush sends. The others are rendered when queued.
+_RENDERED_LATER = frozenset({"confirmed", "waiting", "awaiting_manager", "manager_asked", "promoted"})
+
+
 def _send(booking: Booking, key: str, subject: str, template: str, *, to: str | None = None,
           calendars: list[_PartCalendar] | None = None, **extra):
     calendars = calendars or []
+    render_later = template in _RENDERED_LATER
     queued = queue_email(
         key=key,
         to=to or booking.user.email,
         subject=subject,
         template=f"bookings/emails/{template}",
         attachments=[calendars[0].attachment] if calendars else None,
+        render_later=render_later,
         **_context(booking, **extra),
     )
     for calendar in calendars[1:]:
-        _send_part(calendar, key)
+        _send_part(calendar, key, render_later)
     return queued
 
 
-def _send_part(calendar: _PartCalendar, key: str) -> None:
+def _send_part(calendar: _PartCalendar, key: str, render_later: bool) -> None:
     """Queue the message that carries one further part's calendar."""
     booking, part = calendar.booking, calendar.part
     course = booking.session.course
@@ -104,6 +122,7 @@ def _send_part(calendar: _PartCalendar, key: str) -> None:
         subject=f"{text}: {course.title}{which} on {format_date(part.starts_at)}",
         template="bookings/emails/calendar_part",
         attachments=[calendar.attachment],
+        render_later=render_later,
         **_context(booking, part=part, number=calendar.number, total=calendar.total,
                    cancelling=calendar.method == CANCEL),
     )

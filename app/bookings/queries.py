@@ -62,6 +62,8 @@ def waiting_list(session: Session) -> list[Booking]:
             select(Booking)
             .where(Booking.session_id == session.id, Booking.status == WAITING)
             .order_by(Booking.waiting_since, Booking.id)
+            # Who may fill a place depends on the person and their agency: read with the list.
+            .options(joinedload(Booking.user).joinedload(User.agency))
             .execution_options(populate_existing=True)
         )
     )

@@ -46,12 +46,14 @@ def _session_event_mark(session: Session) -> int:
     ) or 0
 
 
-def promote_from_waiting_list(session: Session, actor: User | None = None) -> list[Booking]:
+def promote_from_waiting_list(session: Session, actor: User | None = None, *, locked: bool = False) -> list[Booking]:
     """Give free places to waiting people in the order they joined, each in a pool they may fill.
 
     Within 24 hours of the start nobody is promoted automatically: the L&D team is told instead.
+    `locked`: the caller has already locked the session row in this transaction.
     """
-    session = lock_session(session.id)
+    if not locked:
+        session = lock_session(session.id)
     now = utcnow()
     if session.status != PUBLISHED or session.starts_at is None or session.starts_at <= now:
         return []

@@ -246,3 +246,51 @@ def test_a_message_without_an_error_shows_a_dash_not_none(app, make_user, login_
     page = re.sub(r"\s+", " ", client.get(f"/admin/outbox/{message.id}").get_data(as_text=True))
     row = re.search(r"Last error </dt> <dd[^>]*>(.*?)</dd>", page).group(1)
     assert row.strip() == "–"
+
+
+def _body(received, kind: str) -> str:
+    return received.get_body(preferencelist=(kind,)).get_content()
+
+
+def test_a_message_rendered_later_by_the_runner_reads_as_one_rendered_at_once(app, mailbox, make_user):
+    person = make_user(name="Amara Okafor")
+    for key, later in (("now", False), ("later", True)):
+        queue_email(key=key, to="amara@example.org", subject="Hello", template="accounts/emails/verify",
+                    person=person, link="http://localhost/x", hours=48, render_later=later,
+                    attachments=[Attachment("notes.txt", "text/plain", b"Notes")])
+    db.session.commit()
+
+    assert deliver_outbox() == (2, 0)
+
+    now, later = mailbox.messages
+    assert "Dear Amara Okafor" in _body(later, "plain")
+    assert _body(later, "plain") == _body(now, "plain")
+    assert _body(later, "html") == _body(now, "html")
+    assert [a.get_content() for a in later.iter_attachments()] == ["Notes"]
+
+
+def test_a_message_rendered_later_says_what_was_true_when_it_was_queued(app, mailbox, make_user):
+    person = make_user(name="Amara Okafor")
+    queue_email(key="k1", to="amara@example.org", subject="Hello", template="accounts/emails/verify",
+                person=person, link="http://localhost/x", hours=48, render_later=True)
+    db.session.commit()
+    person.name = "Amara Mensah"
+    db.session.commit()
+
+    deliver_outbox()
+
+    [received] = mailbox.messages
+    assert "Dear Amara Okafor" in _body(received, "plain")
+
+
+def test_a_message_that_cannot_be_rendered_fails_and_the_others_still_go(app, mailbox, make_user):
+    queue_email(key="broken", to="amara@example.org", subject="Hello", template="accounts/emails/no_such",
+                person=make_user(), render_later=True)
+    _queue(key="fine")
+    db.session.commit()
+
+    assert deliver_outbox() == (1, 0)
+
+    broken = db.session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == "broken"))
+    assert broken.status == FAILED and "Rendering" in broken.last_error
+    assert len(mailbox.messages) == 1
