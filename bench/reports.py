@@ -13,21 +13,16 @@ agree. It prints figures; it asserts nothing about time.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import secrets
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import select, text
 
-ROOT = Path(__file__).resolve().parents[1]
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+from bench.databases import add_database_options, on_both_databases
+
 START = date(2021, 4, 1)
 YEARS = 5
 HOLDS, CONFIRMED, CANCELLED, WAITING, LAPSED = "awaiting_approval", "confirmed", "cancelled", "waiting", "lapsed"
@@ -380,31 +375,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.reports", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full data set")
     parser.add_argument("--seed", type=int, default=2015)
-    parser.add_argument("--sqlite-only", action="store_true")
-    parser.add_argument("--postgres-only", action="store_true",
-                        help="use TEST_DATABASE_URL (as scripts/with_postgres.sh sets it)")
+    add_database_options(parser)
     args = parser.parse_args(argv)
-    if args.postgres_only:
-        url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
-        if not url or not url.startswith("postgresql"):
-            print("--postgres-only needs TEST_DATABASE_URL pointing at PostgreSQL", file=sys.stderr)
-            return 2
-        run_on(url, args.scale, args.seed)
-        return 0
-    folder = Path(tempfile.mkdtemp(prefix="bench-reports-"))
-    try:
-        run_on(f"sqlite:///{folder / 'bench.db'}", args.scale, args.seed)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    if args.sqlite_only:
-        return 0
-    if not (PG_BIN / "initdb").exists():
-        print("\n(PostgreSQL 15 is not installed here: `make bench` installs it; SQLite figures only.)")
-        return 0
-    sys.stdout.flush()
-    return subprocess.call(
-        ["bash", str(ROOT / "scripts" / "with_postgres.sh"), sys.executable, "-m", "bench.reports",
-         "--postgres-only", "--scale", str(args.scale), "--seed", str(args.seed)], cwd=ROOT)
+    return on_both_databases("bench.reports", args, lambda url: run_on(url, args.scale, args.seed),
+                             ["--scale", str(args.scale), "--seed", str(args.seed)])
 
 
 if __name__ == "__main__":

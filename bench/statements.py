@@ -23,17 +23,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import random
 import secrets
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import event, func, select, text
 from werkzeug.security import generate_password_hash
@@ -45,11 +40,11 @@ from app.clock import utcnow
 from app.courses.models import PUBLISHED, Course, Session, SessionPart, Venue, session_trainers
 from app.extensions import db
 from app.reports.catalogue import CATALOGUE
-from bench.reports import PG_BIN, bulk_insert
+from bench.databases import add_database_options, on_both_databases
+from bench.reports import bulk_insert
 from bench.reports import build as build_history
 from config import Config
 
-ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "benchmark passphrase"
 REPORT_SPAN = {"start": "2021-04-01", "end": "2027-03-31"}
 
@@ -306,32 +301,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.statements", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 5000], help="sessions (default 10 5000)")
     parser.add_argument("--seed", type=int, default=2015)
-    parser.add_argument("--sqlite-only", action="store_true")
-    parser.add_argument("--postgres-only", action="store_true",
-                        help="use TEST_DATABASE_URL (as scripts/with_postgres.sh sets it)")
+    add_database_options(parser)
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)  # the app's own log lines (mail queued, jobs) are not figures
-    if args.postgres_only:
-        url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
-        if not url or not url.startswith("postgresql"):
-            print("--postgres-only needs TEST_DATABASE_URL pointing at PostgreSQL", file=sys.stderr)
-            return 2
-        run_on(url, args.sizes, args.seed)
-        return 0
-    folder = Path(tempfile.mkdtemp(prefix="bench-statements-"))
-    try:
-        run_on(f"sqlite:///{folder / 'bench.db'}", args.sizes, args.seed)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    if args.sqlite_only:
-        return 0
-    if not (PG_BIN / "initdb").exists():
-        print("\n(PostgreSQL 15 is not installed here: `make bench` installs it; SQLite figures only.)")
-        return 0
-    sys.stdout.flush()
-    return subprocess.call(
-        ["bash", str(ROOT / "scripts" / "with_postgres.sh"), sys.executable, "-m", "bench.statements",
-         "--postgres-only", "--seed", str(args.seed), "--sizes", *map(str, args.sizes)], cwd=ROOT)
+    return on_both_databases("bench.statements", args, lambda url: run_on(url, args.sizes, args.seed),
+                             ["--seed", str(args.seed), "--sizes", *map(str, args.sizes)])
 
 
 if __name__ == "__main__":

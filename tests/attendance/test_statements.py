@@ -9,20 +9,9 @@ import pytest
 from app.accounts.models import User
 from app.bookings.models import ATTENDED
 from app.extensions import db
-from bench.statements import StatementCounter
 from tests.attendance.conftest import COURSE, DAY, ROOM, at_london
 from tests.attendance.test_views import sign_in  # noqa: F401  (the fixture)
-
-
-def _statements(client, path: str) -> list[str]:
-    """The statements one GET sends, from a new transaction and an empty identity map (as a new
-    request has)."""
-    db.session.commit()
-    db.session.expunge_all()
-    with StatementCounter(db.engine) as counter:
-        response = client.get(path)
-    assert response.status_code == 200
-    return counter.statements
+from tests.statements import statements_of_get
 
 
 @pytest.fixture
@@ -52,8 +41,8 @@ def test_register_statements_do_not_grow_with_the_people_on_it(app, register_of,
     set_now(at_london(DAY.replace(hour=10)))
     client = sign_in(trainer if who == "trainer" else make_user(name="Adaeze Fairweather", roles=("admin",)))
     small_id, large_id = small.id, large.id
-    few = _statements(client, f"/registers/{small_id}{suffix}")
-    many = _statements(client, f"/registers/{large_id}{suffix}")
+    few = statements_of_get(client, f"/registers/{small_id}{suffix}")
+    many = statements_of_get(client, f"/registers/{large_id}{suffix}")
     assert len(few) == len(many), "\n".join(many)
 
 
@@ -71,9 +60,9 @@ def test_my_sessions_statements_do_not_grow_with_the_sessions(app, sign_in, set_
     set_now(at_london(DAY - timedelta(days=1)))
     add(0, 2)
     client = sign_in(trainer)
-    few = _statements(client, "/registers")
+    few = statements_of_get(client, "/registers")
     add(2, 8)
-    many = _statements(client, "/registers")
+    many = statements_of_get(client, "/registers")
     page = client.get("/registers").get_data(as_text=True)
     assert "Course 7" in page and "Venue 7" in page
     assert len(few) == len(many), "\n".join(many)

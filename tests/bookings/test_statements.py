@@ -7,20 +7,9 @@ from datetime import date, datetime, timedelta
 from app.accounts.models import User
 from app.bookings.models import ATTENDED, SELF_RECORDED, Completion
 from app.extensions import db
-from bench.statements import StatementCounter
+from tests.statements import statements_of_get
 
 SOON = datetime(2027, 3, 3, 9, 30)
-
-
-def _statements(client, path: str) -> list[str]:
-    """The statements one GET sends, from a new transaction and an empty identity map (as a new
-    request has)."""
-    db.session.commit()
-    db.session.expunge_all()
-    with StatementCounter(db.engine) as counter:
-        response = client.get(path)
-    assert response.status_code == 200
-    return counter.statements
 
 
 def test_my_bookings_statements_do_not_grow_with_the_bookings(app, client, login_as, set_now, make_user,
@@ -42,9 +31,9 @@ def test_my_bookings_statements_do_not_grow_with_the_bookings(app, client, login
 
     add(0, 1)
     login_as(person)
-    few = _statements(client, "/my-bookings")
+    few = statements_of_get(client, "/my-bookings")
     add(1, 4)
-    many = _statements(client, "/my-bookings")
+    many = statements_of_get(client, "/my-bookings")
     page = client.get("/my-bookings").get_data(as_text=True)
     assert "Upcoming 3" in page and "Past 3" in page and "Online 3" in page
     assert len(few) == len(many), "\n".join(many)
