@@ -5,6 +5,7 @@ environment when it is first imported, and run() sets DATABASE_URL and the rest 
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -97,7 +98,9 @@ def _seed(args) -> tuple[list[int], list[str]]:
 
     app = create_app()
     with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
+        # Alembic logs each migration to stderr; the bench prints figures only.
+        with contextlib.redirect_stderr(io.StringIO()):
+            upgrade(directory=str(ROOT / "migrations"))
         sectors = [Sector(name=n, position=i) for i, n in enumerate(["Health - acute", "Police", "Education - schools"])]
         agencies = [Agency(name=f"Bench {s.name}", sector=s) for s in sectors]
         db.session.add_all(agencies)
