@@ -83,6 +83,11 @@ def london_to_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=LONDON).astimezone(timezone.utc).replace(tzinfo=None)
 
 
+def day_start_utc(day: date) -> datetime:
+    """Return the naive-UTC moment a UK date begins."""
+    return london_to_utc(datetime.combine(day, datetime.min.time()))
+
+
 def today_london() -> date:
     """Return today's date in the UK."""
     return to_london(utcnow()).date()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import abort, request
 from govuk_frontend_wtf.wtforms_widgets import GovSelect, GovSubmitInput
@@ -18,7 +18,7 @@ from wtforms.validators import Optional
 
 from app import clock
 from app.accounts.models import ADMIN, REVIEWER, Agency, Sector, User
-from app.clock import london_to_utc
+from app.clock import day_start_utc
 from app.courses.models import Course, Level
 from app.extensions import db
 from app.forms import BaseForm, GovDateField
@@ -28,11 +28,6 @@ END_BEFORE_START = "The end date must be the same as or after the start date"
 
 
 # --- The period ----------------------------------------------------------------------------------
-
-def day_start_utc(day: date):
-    """The first moment of a UK day, in naive UTC."""
-    return london_to_utc(datetime.combine(day, time()))
-
 
 @dataclass(frozen=True)
 class Period:

@@ -1,9 +1,9 @@
 """A session's days in UK time, which registers, charges and no-shows count by."""
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date
 
-from app.clock import london_to_utc, to_london
+from app.clock import to_london
 from app.courses.models import Session
 
 
@@ -26,7 +26,3 @@ def last_day(session: Session) -> date | None:
     end = session.ends_at or session.starts_at
     return to_london(end).date() if end else None
 
-
-def day_start_utc(day: date) -> datetime:
-    """Return the naive-UTC moment a UK date begins."""
-    return london_to_utc(datetime.combine(day, time.min))

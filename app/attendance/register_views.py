@@ -12,12 +12,12 @@ from app.attendance import bp, pdfs, queries
 from app.attendance.forms import OutcomeCorrectForm, ReasonForm, WalkInNewPersonForm, WalkInSearchForm
 from app.attendance.charges import charge_for
 from app.attendance.completions import counts_as_complete
-from app.attendance.dates import day_start_utc, first_day, session_days
+from app.attendance.dates import first_day, session_days
 from app.attendance.outcomes import correct_outcome, mark_all_attended, mark_register
 from app.attendance.register import booking_agency, can_view_register, marking_refusal, marking_window, register_bookings, surname
 from app.attendance.walk_ins import SEARCH_MAX_PEOPLE, add_walk_in, find_people, register_walk_in
 from app.bookings.models import OUTCOME_LABELS, Booking
-from app.clock import today_london
+from app.clock import day_start_utc, today_london
 from app.courses.models import DRAFT, Session
 from app.exports import csv_download, file_slug, pdf_download
 from app.extensions import db

@@ -7,13 +7,13 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from app.accounts.models import ADMIN, User
-from app.attendance.dates import day_start_utc, first_day
+from app.attendance.dates import first_day
 from app.attendance.errors import AttendanceError
 from app.attendance.models import Suspension
 from app.attendance.notifications import notify_suspended, notify_suspension_lifted
 from app.bookings.eligibility import BookingRequest, eligibility_check
 from app.bookings.models import DID_NOT_ATTEND, TURNED_AWAY, Booking
-from app.clock import add_months, today_london, utcnow
+from app.clock import add_months, day_start_utc, today_london, utcnow
 from app.courses.models import Session
 from app.extensions import db
 from app.locking import lock_rows
