@@ -112,7 +112,8 @@ def _sqlite_engine_options(app: Flask) -> None:
 # Each domain's blueprint, its URL prefix, and the modules that attach views, jobs, demo steps
 # (and evaluation's certificate gate) to it. They are imported here rather than by their packages, so that one domain's models can be
 # imported by another's without pulling in views (the domains' models refer to each other). The
-# order is the order of the demo data: people, programme, bookings, registers, evaluation, reports.
+# order is the order of the demo data: people, programme, bookings, registers, evaluation, reports,
+# then privacy, which reads and erases across all of them.
 BLUEPRINTS = {
     "main": (None, ("views",)),
     "accounts": (None, ("views", "admin_views")),
@@ -123,6 +124,7 @@ BLUEPRINTS = {
                           "demo")),
     "evaluation": (None, ("views", "jobs", "demo", "certificate_gate")),
     "reports": (None, ("views", "agency_views", "jobs", "demo")),
+    "privacy": (None, ()),
 }
 
 

@@ -1,7 +1,7 @@
 """Print which domain imports which (app/<domain>/ packages), and imports hidden inside functions.
 
     python scripts/domain_arrows.py          # arrows, loops and function-level imports
-The domains form a chain: accounts <- courses <- bookings <- attendance <- evaluation <- reports.
+The domains form a chain: accounts <- courses <- bookings <- attendance <- evaluation <- reports <- privacy.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 
 APP = Path(__file__).resolve().parent.parent / "app"
-DOMAINS = ("accounts", "courses", "bookings", "attendance", "evaluation", "reports")
+DOMAINS = ("accounts", "courses", "bookings", "attendance", "evaluation", "reports", "privacy")
 
 
 def domain_of(module: str) -> str | None:
