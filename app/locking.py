@@ -79,6 +79,10 @@ def lock_rows(model, ids: Sequence[int]) -> list:
     """
     if not ids:
         return []
+    if holds_write_lock():
+        loaded = [db.session.identity_map.get(db.session.identity_key(model, i)) for i in sorted(set(ids))]
+        if all(row is not None and not sa_inspect(row).expired_attributes for row in loaded):
+            return loaded  # read in this transaction, which has held the only write lock all along
     query = select(model).where(model.id.in_(sorted(set(ids)))).order_by(model.id)
     if db.engine.dialect.name != "sqlite":
         query = query.with_for_update()
