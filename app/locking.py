@@ -38,7 +38,18 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(connection) -> None:
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+        immediate = _write_intent.get()
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        connection.info["immediate"] = immediate
+
+
+def holds_write_lock() -> bool:
+    """Whether this transaction already holds the database's only write lock (SQLite, begun
+    IMMEDIATE): then every row it has read is current and stays so until it ends, and locking a
+    loaded row again, or reading it again to see what another request changed, would read the same."""
+    if db.engine.dialect.name != "sqlite" or not db.session().in_transaction():
+        return False
+    return bool(db.session.connection().info.get("immediate"))
 
 
 def set_write_intent(intent: bool):
@@ -68,6 +79,10 @@ def lock_rows(model, ids: Sequence[int]) -> list:
     """
     if not ids:
         return []
+    if holds_write_lock():
+        loaded = [db.session.identity_map.get(db.session.identity_key(model, i)) for i in sorted(set(ids))]
+        if all(row is not None and not sa_inspect(row).expired_attributes for row in loaded):
+            return loaded  # read in this transaction, which has held the only write lock all along
     query = select(model).where(model.id.in_(sorted(set(ids)))).order_by(model.id)
     if db.engine.dialect.name != "sqlite":
         query = query.with_for_update()
@@ -77,6 +92,10 @@ def lock_rows(model, ids: Sequence[int]) -> list:
 def lock_loaded(row) -> bool:
     """Lock a row already loaded, like `lock_rows`, reading its columns again but keeping the
     relationships already loaded on it; False when the row no longer exists."""
+    if holds_write_lock() and not sa_inspect(row).expired_attributes:
+        # Loaded in this transaction, which has held the write lock since it began (rows loaded
+        # before a commit or rollback are expired, so they are read again below).
+        return True
     columns = [attr.key for attr in sa_inspect(row).mapper.column_attrs]
     try:
         db.session.refresh(row, attribute_names=columns,

@@ -7,6 +7,7 @@ Services add and flush; the view or job that called them commits once.
 """
 from __future__ import annotations
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -22,7 +23,7 @@ from app.bookings.working_days import working_days_later
 from app.clock import utcnow
 from app.courses.models import Session
 from app.extensions import db
-from app.locking import lock_loaded, lock_rows
+from app.locking import holds_write_lock, lock_loaded, lock_rows
 
 APPROVAL_WORKING_DAYS = 5
 
@@ -37,6 +38,8 @@ def lock_session(session_id: int) -> Session:
 
 def refreshed(booking: Booking) -> Booking:
     """Read the booking again, as it is now that the session is locked."""
+    if holds_write_lock() and not sa_inspect(booking).expired_attributes:
+        return booking  # read in this transaction, which has held the only write lock all along
     fresh = db.session.scalar(
         select(Booking).where(Booking.id == booking.id).execution_options(populate_existing=True)
     )
@@ -84,17 +87,16 @@ def write_booking(
     booking.cancelled_at = None
     booking.late_cancellation = False
     booking.cancellation_reason = ""
-    if not fresh:
-        event = change_status(booking, status, actor, reason)
-        db.session.flush()
-        return booking, event
+    event = change_status(booking, status, actor, reason)
     try:
-        # A savepoint: if the same person's other request inserted first, only this insert is undone.
-        with db.session.begin_nested():
-            event = change_status(booking, status, actor, reason)
-            db.session.flush()
+        db.session.flush()
     except IntegrityError as exc:
-        raise BookingError("You already have a booking on this session.") from exc
+        # The same person's other request inserted first (every caller locks the person before
+        # reading their row, so this is a safety net). No savepoint: a refusal rolls the whole
+        # change back anyway, and a savepoint costs two more statements while the session is locked.
+        if fresh:
+            raise BookingError("You already have a booking on this session.") from exc
+        raise
     return booking, event
 
 
@@ -126,20 +128,24 @@ def book_place(
     course = session.course
     needs_manager = course.requires_manager_approval and not manager_agreed
     asked = dict(ignore_window=on_behalf, needs_manager=needs_manager, you=actor.id == person.id)
-    problem = eligibility_problem(session, person, check_prerequisites=not override, **asked)
+    mine = booking_for(session.id, person.id)
+    problem = eligibility_problem(session, person, check_prerequisites=not override, mine=mine, **asked)
     if problem:
         raise BookingError(problem)
     overridden = missing_prerequisites(course, person) if override else []
     agency = person.agency  # which reserved places they may fill depends on its sector: read it now
     # The parts, course and reservations loaded with the session stay loaded: only its columns are
     # read again, with the lock. Asked again: what another request may have changed meanwhile, the
-    # session's state and the person's row on it (the L&D team moving their booking here).
+    # session's state and the person's row on it (a promotion, or the L&D team moving their
+    # booking here), unless this transaction has held the only write lock all along (SQLite).
+    unchanged_since_read = holds_write_lock()
     if not lock_loaded(session):
         raise BookingError("This session no longer exists.")
-    mine = booking_for(session.id, person.id)
-    problem = eligibility_problem(session, person, only=RECHECKED_UNDER_LOCK, mine=mine, **asked)
-    if problem:
-        raise BookingError(problem)
+    if not unchanged_since_read:
+        mine = booking_for(session.id, person.id)
+        problem = eligibility_problem(session, person, only=RECHECKED_UNDER_LOCK, mine=mine, **asked)
+        if problem:
+            raise BookingError(problem)
     has_place, reservation_id = availability_for([session])[session.id].place_for(
         person.agency_id, agency.sector_id if agency is not None else None)
     overbooked = False

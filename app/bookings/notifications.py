@@ -89,7 +89,8 @@ def _context(booking: Booking, **extra) -> dict:
 
 # Messages the job runner renders (with their calendars) after the commit, not the request: the
 # ones a booking rush sends. The others are rendered when queued.
-_RENDERED_LATER = frozenset({"confirmed", "waiting", "awaiting_manager", "manager_asked", "promoted"})
+_RENDERED_LATER = frozenset({"confirmed", "waiting", "awaiting_manager", "manager_asked", "promoted", "cancelled",
+                             "manager_withdrawn"})
 
 
 def _send(booking: Booking, key: str, subject: str, template: str, *, to: str | None = None,

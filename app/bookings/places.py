@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import inspect as sa_inspect
 
 from app.accounts.models import User
 from app.bookings.models import HOLDS_PLACE, Booking, Completion
@@ -24,6 +25,7 @@ from app.clock import utcnow
 from app.courses.availability import Places, register_booking_facts
 from app.courses.models import CANCELLED, PUBLISHED, Course, Reservation, Session
 from app.extensions import db
+from app.locking import holds_write_lock
 
 FEW_PLACES = 3
 
@@ -156,6 +158,18 @@ def places_held_count() -> ColumnElement[int]:
     )
 
 
+def _reservations(sessions: list[Session], ids: list[int]) -> list[Reservation]:
+    """The sessions' reserved places: as loaded with them when this transaction has held the only
+    write lock since they were read (SQLite), otherwise read again (an administrator may have
+    changed them since the sessions were loaded)."""
+    if holds_write_lock() and all(
+            "reservations" not in sa_inspect(s).unloaded and not sa_inspect(s).expired_attributes
+            for s in sessions):
+        return sorted((r for s in sessions for r in s.reservations), key=lambda r: r.id)
+    return list(db.session.scalars(
+        select(Reservation).where(Reservation.session_id.in_(ids)).order_by(Reservation.id)))
+
+
 def availability_for(sessions: Iterable[Session], now: datetime | None = None) -> dict[int, Availability]:
     """Places on each session, from two grouped queries whatever the number of sessions."""
     sessions = list(sessions)
@@ -165,9 +179,7 @@ def availability_for(sessions: Iterable[Session], now: datetime | None = None) -
     ids = [s.id for s in sessions]
     taken = held_places(ids)
     pools: dict[int, list[Pool]] = defaultdict(list)
-    for reservation in db.session.scalars(
-        select(Reservation).where(Reservation.session_id.in_(ids)).order_by(Reservation.id)
-    ):
+    for reservation in _reservations(sessions, ids):
         pools[reservation.session_id].append(
             Pool(
                 reservation_id=reservation.id,

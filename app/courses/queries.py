@@ -35,7 +35,6 @@ SESSION_LOADS = (
     selectinload(Session.parts),
     joinedload(Session.venue),
     joinedload(Session.course).joinedload(Course.level),
-    selectinload(Session.course, Course.themes),
     # availability_for reads each reservation's label: load sector and agency with it.
     selectinload(Session.reservations).joinedload(Reservation.sector),
     selectinload(Session.reservations).joinedload(Reservation.agency),
