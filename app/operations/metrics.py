@@ -59,7 +59,7 @@ REQUESTS = Counter(
     ["endpoint", "method", "status"])
 LATENCY = Histogram(
     "training_http_request_duration_seconds",
-    "Time to produce a response (a streamed download: until its first part), by URL rule and method.",
+    "Time to produce a response (a streamed download: until it starts), by URL rule and method.",
     ["endpoint", "method"])
 BOOKINGS = Counter(
     "training_bookings_total", "Bookings made, by what the person got (confirmed, waiting_list, awaiting_manager).",
