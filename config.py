@@ -117,6 +117,13 @@ class Config:
     # Refreshers due within this many days are shown as due to people and coordinators.
     REFRESHER_DUE_SOON_DAYS = _int("REFRESHER_DUE_SOON_DAYS", 90)
 
+    # Prometheus metrics at /metrics (app.operations.metrics): off unless turned on. A scraper
+    # sends `Authorization: Bearer <METRICS_TOKEN>`; production serves nothing without a token.
+    # METRICS_ALLOW_FROM: comma-separated client networks (CIDR) allowed to scrape; empty, any.
+    METRICS_ENABLED = _bool("METRICS_ENABLED", False)
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+    METRICS_ALLOW_FROM = os.environ.get("METRICS_ALLOW_FROM", "")
+
 
 class ProductionConfig(Config):
     ENV_NAME = "production"

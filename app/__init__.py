@@ -88,6 +88,10 @@ def create_app(config_class=None) -> Flask:
     demo.init_app(app)
     jobs.init_app(app)
     _register_blueprints(app)
+    # Here, not at the top: the metrics read the bookings and jobs the blueprints brought in.
+    from app.operations import metrics
+
+    metrics.init_app(app)
     _register_error_pages(app)
     _register_write_intent(app)
     logging.basicConfig(level=logging.INFO)

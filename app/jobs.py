@@ -59,6 +59,10 @@ class JobLease(db.Model):
     holder: Mapped[str | None] = mapped_column(String(64))
     leased_until: Mapped[datetime | None]
     last_finished_at: Mapped[datetime | None]
+    # Kept for the metrics (app.operations.metrics): every runner's runs add up here.
+    last_succeeded_at: Mapped[datetime | None]
+    runs: Mapped[int] = mapped_column(default=0, server_default="0")
+    failures: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 def job(name: str, order: int = 50, every: timedelta = timedelta(minutes=5)):
@@ -132,11 +136,14 @@ def _take_lease(name: str, due_only: bool) -> str | None:
     return holder if result.rowcount == 1 else None
 
 
-def _release_lease(name: str, holder: str) -> None:
+def _release_lease(name: str, holder: str, failed: bool) -> None:
+    """Free the lease and count the run (and its failure, or its success's time)."""
+    now = utcnow()
+    outcome = {"failures": JobLease.failures + 1} if failed else {"last_succeeded_at": now}
     db.session.execute(
         update(JobLease)
         .where(JobLease.name == name, JobLease.holder == holder)
-        .values(holder=None, leased_until=None, last_finished_at=utcnow())
+        .values(holder=None, leased_until=None, last_finished_at=now, runs=JobLease.runs + 1, **outcome)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
@@ -149,10 +156,12 @@ def _run_one(name: str, *, due_only: bool, stop: threading.Event | None = None) 
     if holder is None:
         return None
     token = _current.set(_Lease(name, holder, time.monotonic(), stop))
+    failed = True  # until the job's work is committed (a KeyboardInterrupt too)
     try:
         with write_intent():
             result = _registry[name].func()
             db.session.commit()
+        failed = False
     except Exception:
         db.session.rollback()
         log.exception("Job %s failed", name)
@@ -160,7 +169,7 @@ def _run_one(name: str, *, due_only: bool, stop: threading.Event | None = None) 
     finally:
         _current.reset(token)
         with write_intent():
-            _release_lease(name, holder)
+            _release_lease(name, holder, failed)
     return result
 
 

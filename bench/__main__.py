@@ -8,7 +8,9 @@ Named scenarios (all by default, each on a fresh database):
               runners (`flask jobs work`) on one PostgreSQL (PostgreSQL only); then 10 people
               cancel, each promoting the next person waiting, and the runners deliver every mail
               to a local SMTP sink. Prints places held, people promoted, mails delivered, and
-              checks 0 overbooked, 0 promoted twice, 0 mails sent twice (by Message-ID).
+              checks 0 overbooked, 0 promoted twice, 0 mails sent twice (by Message-ID); then a
+              few lines of the servers' /metrics (bench/metrics.py). Any rush with --servers 2 or
+              more does the same.
 
 For each, it starts a throwaway database (PostgreSQL through scripts/with_postgres.sh, SQLite in a
 temporary folder), fills it, starts gunicorn on 127.0.0.1, lets the people book at the same moment,

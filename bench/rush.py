@@ -31,6 +31,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from bench import metrics as bench_metrics
 from bench.outbox import Sink
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -353,7 +354,10 @@ def run(args) -> int:
         ports = [_free_port() for _ in range(args.servers)]
         base_urls = [f"http://127.0.0.1:{port}" for port in ports]
         os.environ["BASE_URL"] = base_urls[0]
-        servers = [_start_gunicorn(args, port, dict(os.environ)) for port in ports]
+        # Several servers: each serves /metrics, which is read at the end (bench/metrics.py).
+        token = bench_metrics.new_token() if args.servers > 1 else None
+        servers = [_start_gunicorn(args, port, {**os.environ, **(
+            bench_metrics.metrics_environment(folder, port, token) if token else {})}) for port in ports]
         for base_url, server in zip(base_urls, servers):
             _wait_until_up(base_url, server, deadline)
         runners = [_start_runner(dict(os.environ), folder / f"runner{n}.log") for n in range(args.runners)]
@@ -396,6 +400,7 @@ def run(args) -> int:
         if sink is not None:
             mail = _wait_for_mail(sink, deadline)
         promoted, twice, queued, sent = _promotions_and_mail()
+        scraped = bench_metrics.summary(base_urls, token) if token else []
     except Exception as exc:  # the bench reports and stops; it never leaves a server behind
         print(f"== {backend}: failed: {exc}")
         return 1
@@ -436,6 +441,8 @@ def run(args) -> int:
               f" {delivered} delivered to the SMTP sink ({distinct} distinct Message-IDs);"
               f" sent twice: {duplicated}")
         ok &= duplicated == 0 and distinct == queued
+    for line in scraped:
+        print(line)
     if args.profile:
         _print_profile(folder, ["gets a place", "joins the waiting list"], args.profile)
     shutil.rmtree(folder, ignore_errors=True)

@@ -7,13 +7,21 @@ Services add and flush; the view or job that called them commits once.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import ADMIN, User
 from app.bookings import notifications as notify
-from app.bookings.eligibility import RECHECKED_UNDER_LOCK, UNREAD, and_list, eligibility_problem, missing_prerequisites
+from app.bookings.eligibility import (
+    RECHECKED_UNDER_LOCK,
+    UNREAD,
+    and_list,
+    eligibility_refusal,
+    missing_prerequisites,
+)
 from app.bookings.errors import BookingError
 from app.bookings.history import change_status
 from app.bookings.models import AWAITING_APPROVAL, CONFIRMED, HOLDS_PLACE, WAITING, Booking, BookingEvent
@@ -27,12 +35,23 @@ from app.locking import holds_write_lock, lock_loaded, lock_rows
 
 APPROVAL_WORKING_DAYS = 5
 
+BookingOutcome = Callable[[str | None, BookingError | None], None]
+_outcome_listeners: list[BookingOutcome] = []
+
+
+def on_booking_outcome(listener: BookingOutcome) -> BookingOutcome:
+    """Call `listener(status, None)` after every booking `book_place` writes (before the commit), and
+    `listener(None, refusal)` for every one it refuses (operations counts them)."""
+    if listener not in _outcome_listeners:
+        _outcome_listeners.append(listener)
+    return listener
+
 
 def lock_session(session_id: int) -> Session:
     """Lock the session row for this transaction (capacity is re-counted inside the lock)."""
     locked = lock_rows(Session, [session_id])
     if not locked:
-        raise BookingError("This session no longer exists.")
+        raise BookingError("This session no longer exists.", kind="session_gone")
     return locked[0]
 
 
@@ -95,7 +114,7 @@ def write_booking(
         # reading their row, so this is a safety net). No savepoint: a refusal rolls the whole
         # change back anyway, and a savepoint costs two more statements while the session is locked.
         if fresh:
-            raise BookingError("You already have a booking on this session.") from exc
+            raise BookingError("You already have a booking on this session.", kind="not_booked_here") from exc
         raise
     return booking, event
 
@@ -117,9 +136,25 @@ def book_place(
     is free; `manager_agreed` records that the line manager has already agreed;
     `prerequisite_override` (the L&D team, with a reason) books them without a missing prerequisite.
     """
+    try:
+        booking = _book_place(session, person, actor, access_needs=access_needs, on_behalf=on_behalf,
+                              overbook=overbook, manager_agreed=manager_agreed,
+                              prerequisite_override=prerequisite_override)
+    except BookingError as refusal:
+        for listener in _outcome_listeners:
+            listener(None, refusal)
+        raise
+    for listener in _outcome_listeners:
+        listener(booking.status, None)
+    return booking
+
+
+def _book_place(session: Session, person: User, actor: User, *, access_needs: str, on_behalf: bool,
+                overbook: bool, manager_agreed: bool, prerequisite_override: str) -> Booking:
     override = prerequisite_override.strip()
     if override and not (on_behalf and actor.has_role(ADMIN)):
-        raise BookingError("Only the L&D team can book someone without a prerequisite.")
+        raise BookingError("Only the L&D team can book someone without a prerequisite.",
+                           kind="prerequisite_override_refused")
     # Everything that does not need the session row locked is read and asked first, under the
     # person's own lock (one person's two requests, for two dates of a course, queue here; in a
     # rush nobody else waits for it), so the session row stays locked only for the re-count and the
@@ -129,9 +164,9 @@ def book_place(
     needs_manager = course.requires_manager_approval and not manager_agreed
     asked = dict(ignore_window=on_behalf, needs_manager=needs_manager, you=actor.id == person.id)
     mine = booking_for(session.id, person.id)
-    problem = eligibility_problem(session, person, check_prerequisites=not override, mine=mine, **asked)
-    if problem:
-        raise BookingError(problem)
+    refusal = eligibility_refusal(session, person, check_prerequisites=not override, mine=mine, **asked)
+    if refusal:
+        raise BookingError(refusal[1], kind=refusal[0])
     overridden = missing_prerequisites(course, person) if override else []
     agency = person.agency  # which reserved places they may fill depends on its sector: read it now
     # The parts, course and reservations loaded with the session stay loaded: only its columns are
@@ -140,12 +175,12 @@ def book_place(
     # booking here), unless this transaction has held the only write lock all along (SQLite).
     unchanged_since_read = holds_write_lock()
     if not lock_loaded(session):
-        raise BookingError("This session no longer exists.")
+        raise BookingError("This session no longer exists.", kind="session_gone")
     if not unchanged_since_read:
         mine = booking_for(session.id, person.id)
-        problem = eligibility_problem(session, person, only=RECHECKED_UNDER_LOCK, mine=mine, **asked)
-        if problem:
-            raise BookingError(problem)
+        refusal = eligibility_refusal(session, person, only=RECHECKED_UNDER_LOCK, mine=mine, **asked)
+        if refusal:
+            raise BookingError(refusal[1], kind=refusal[0])
     has_place, reservation_id = availability_for([session])[session.id].place_for(
         person.agency_id, agency.sector_id if agency is not None else None)
     overbooked = False

@@ -79,7 +79,14 @@ def eligibility_check(order: int):
     return decorator
 
 
-def eligibility_problem(
+def eligibility_problem(session: Session, person: User, **asked) -> str | None:
+    """Say why `person` cannot book `session` now, or None when they can (`asked`: as for
+    `eligibility_refusal`)."""
+    refusal = eligibility_refusal(session, person, **asked)
+    return refusal[1] if refusal else None
+
+
+def eligibility_refusal(
     session: Session,
     person: User,
     *,
@@ -90,9 +97,9 @@ def eligibility_problem(
     check_prerequisites: bool = True,
     only: frozenset[str] | None = None,
     mine: Booking | None | object = UNREAD,
-) -> str | None:
-    """Say why `person` cannot book `session` now, or None when they can (`only`: ask just the checks
-    with these names)."""
+) -> tuple[str, str] | None:
+    """The name of the first check that refuses `person` on `session` now, and its words; None when
+    they may book (`only`: ask just the checks with these names)."""
     request = BookingRequest(
         session, person, you=you, ignore_window=ignore_window, allow_waiting_here=allow_waiting_here,
         needs_manager=session.course.requires_manager_approval if needs_manager is None else needs_manager,
@@ -103,7 +110,7 @@ def eligibility_problem(
             continue
         problem = check(request)
         if problem:
-            return problem
+            return check.__name__, problem
     return None
 
 

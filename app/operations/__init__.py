@@ -1,0 +1,1 @@
+"""Operating the service: what the people running it see of it."""
