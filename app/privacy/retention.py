@@ -6,16 +6,17 @@ reason), works on at most `limit` rows, flushes and returns how many it changed;
 A rule only picks rows that still hold what it removes, so running it again changes nothing.
 
 - Access and dietary needs given with a booking: blanked RETENTION_ACCESS_NEEDS_DAYS after the
-  session's last day (UK date). The needs a person keeps on their own profile (users.access_needs)
-  are theirs to change and stay while the account is active: they are removed with the account.
+  session's last day (UK date). Bookings are the only rows with needs per booking. The needs kept
+  on the account (users.access_needs, which pre-fills the booking form) stay while the account is
+  active: they are removed with the account.
 - E-mails: RETENTION_MESSAGE_BODY_DAYS after a message was sent or marked failed, its subject,
   bodies, attachments and captured context (render_json) are removed. The row stays, with the
   recipient's address, the kind of message (its template and outbox key), status, attempts, times,
   the server's last answer and the Message-ID: what the L&D team needs to answer "did this person
   get that e-mail", and what stops the same event from ever queueing the message again.
 - Failed sign-ins (a keyed hash of the address typed and the client's network address): deleted
-  RETENTION_FAILED_SIGN_IN_DAYS after the attempt, never sooner than the day the sign-in pauses
-  read (app.accounts.throttling.MEMORY), so no pause is cut short.
+  RETENTION_FAILED_SIGN_IN_DAYS after the attempt, never sooner than the sign-in pauses read them
+  (a day, app.accounts.throttling.MEMORY, or LOCKOUT_MINUTES if longer), so no pause is cut short.
 
 No other tokens are stored to expire: e-mailed links (verification, reset, evaluation, manager
 approval) are signed with their time and checked on use, so nothing of them is kept; the session
@@ -123,8 +124,9 @@ def _template_of(render_json: str | None) -> str | None:
 
 
 def failed_sign_ins_kept_until() -> datetime:
-    """Failed sign-ins at or before this moment are deleted (never within the pauses' day)."""
-    return utcnow() - max(timedelta(days=_days("RETENTION_FAILED_SIGN_IN_DAYS")), MEMORY)
+    """Failed sign-ins at or before this moment are deleted (never any a sign-in pause still reads)."""
+    read_by_pauses = max(MEMORY, timedelta(minutes=current_app.config["LOCKOUT_MINUTES"]))
+    return utcnow() - max(timedelta(days=_days("RETENTION_FAILED_SIGN_IN_DAYS")), read_by_pauses)
 
 
 def forget_failed_sign_ins(limit: int = BATCH) -> int:
