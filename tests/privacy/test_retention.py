@@ -187,6 +187,16 @@ def test_failed_sign_ins_go_after_the_set_days_never_within_the_pauses_day(app, 
     assert list(db.session.scalars(select(SignInFailure.at))) == [NOW - timedelta(hours=23)]
 
 
+def test_failed_sign_ins_outlive_a_lockout_set_longer_than_a_day(app, set_now):
+    set_now(NOW)
+    db.session.add(SignInFailure(address_key="k" * 64, client="203.0.113.7", at=NOW - timedelta(days=2)))
+    db.session.commit()
+    app.config["LOCKOUT_MINUTES"] = 3 * 24 * 60
+    assert run_jobs("retention_failed_sign_ins") == {"retention_failed_sign_ins": "0 failed sign-ins deleted"}
+    app.config["LOCKOUT_MINUTES"] = 15
+    assert run_jobs("retention_failed_sign_ins") == {"retention_failed_sign_ins": "1 failed sign-ins deleted"}
+
+
 def test_a_paused_sign_in_stays_paused_after_the_job(app, set_now, make_user, client):
     set_now(NOW)
     person = make_user(email="amara@example.org")
