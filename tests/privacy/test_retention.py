@@ -159,7 +159,7 @@ def test_a_message_whose_content_was_removed_cannot_be_tried_again(app, set_now,
     page = client.get(f"/admin/outbox/{message.id}").get_data(as_text=True)
     assert "were removed on" in page and "Try again" not in page and "accounts/emails/no_such" in page
     listing = client.get("/admin/outbox").get_data(as_text=True)
-    assert "Content removed (accounts/emails/no_such)" in listing
+    assert "Content removed (accounts/emails/no_such)" in listing and "90 days after a message was sent" in listing
     response = client.post(f"/admin/outbox/{message.id}/retry", follow_redirects=True)
     assert "cannot be sent again" in response.get_data(as_text=True)
     client.post("/admin/outbox/retry-failed")
