@@ -25,5 +25,5 @@ def test_privacy_page_is_accessible(browser_page, app):
                       ACCESS_LOG_RETENTION_MONTHS=24)
     browser_page.goto("/privacy")
     assert browser_page.locator("h1").inner_text() == "How we use your information"
-    assert "Removed 30 days after" in browser_page.locator("table").inner_text()
+    assert "Removed from the booking 30 days after" in browser_page.locator("table").inner_text()
     assert_accessible(browser_page)

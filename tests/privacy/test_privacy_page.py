@@ -13,13 +13,13 @@ def _text(client) -> str:
 
 def test_the_page_gives_each_retention_period_from_the_settings(app, client):
     page = _text(client)
-    assert "Removed 30 days after the session’s last day" in page
+    assert "Removed from the booking 30 days after the session’s last day" in page
     assert "removed 90 days after it was sent" in page
     assert "Deleted after 1 day." in page
 
     app.config.update(RETENTION_ACCESS_NEEDS_DAYS=14, RETENTION_MESSAGE_BODY_DAYS=60, RETENTION_FAILED_SIGN_IN_DAYS=3)
     page = _text(client)
-    assert "Removed 14 days after the session’s last day" in page and "30 days" not in page
+    assert "Removed from the booking 14 days after the session’s last day" in page and "30 days" not in page
     assert "removed 60 days after it was sent" in page
     assert "Deleted after 3 days." in page
 
