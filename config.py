@@ -124,6 +124,14 @@ class Config:
     METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
     METRICS_ALLOW_FROM = os.environ.get("METRICS_ALLOW_FROM", "")
 
+    # Retention of personal data (app/privacy/retention.py; the reasons are in the README's
+    # "Personal data"). Access and dietary needs given with a booking, days after the session's last day.
+    RETENTION_ACCESS_NEEDS_DAYS = _int("RETENTION_ACCESS_NEEDS_DAYS", 30)
+    # The subject, bodies and attachments of e-mails, days after they were sent or failed.
+    RETENTION_MESSAGE_BODY_DAYS = _int("RETENTION_MESSAGE_BODY_DAYS", 90)
+    # Failed sign-in records (at least a day: the longest sign-in pause reads a day of them).
+    RETENTION_FAILED_SIGN_IN_DAYS = _int("RETENTION_FAILED_SIGN_IN_DAYS", 1)
+
 
 class ProductionConfig(Config):
     ENV_NAME = "production"

@@ -91,6 +91,13 @@ class OutboxMessage(db.Model):
     # context captured at queue time (plain values and model rows' loaded values) and the attachments
     # to build. Emptied once rendered into the bodies above; only rendered rows are claimed to send.
     render_json: Mapped[str | None] = mapped_column(Text)
+    # The template the message was written from (what kind of message it was): kept when the
+    # retention job removes the subject, bodies and attachments (app/privacy/retention.py).
+    template: Mapped[str | None] = mapped_column(String(120))
+    # When it was marked failed (retention counts from here, as from sent_at for a sent one).
+    failed_at: Mapped[datetime | None]
+    # When the retention job removed its subject, bodies and attachments; it can no longer be sent.
+    content_removed_at: Mapped[datetime | None] = mapped_column(index=True)
 
     @property
     def attachments(self) -> list[Attachment]:
@@ -215,6 +222,7 @@ def queue_email(
         html_body=html_body,
         attachments_json=attachments_json,
         render_json=render_json,
+        template=template,
         status=QUEUED,
         attempts=0,
         next_attempt_at=now,
@@ -234,7 +242,7 @@ def queue_email(
     if message_id is None:
         return None
     message = OutboxMessage(id=message_id, claim_token=None, claimed_until=None, sent_at=None,
-                            failure_reported_at=None, **values)
+                            failure_reported_at=None, failed_at=None, content_removed_at=None, **values)
     make_transient_to_detached(message)
     db.session.add(message)
     return message
@@ -413,7 +421,8 @@ def _render_due(limit: int) -> int:
             text_body, html_body, attachments_json = render_queued(render_json)
         except Exception as exc:
             log.exception("Outbox: message %d could not be rendered", message_id)
-            done.append((message_id, {"status": FAILED, "last_error": f"Rendering: {_describe(exc)}"[:1000]}))
+            done.append((message_id, {"status": FAILED, "failed_at": utcnow(),
+                                      "last_error": f"Rendering: {_describe(exc)}"[:1000]}))
         else:
             done.append((message_id, {"text_body": text_body, "html_body": html_body,
                                       "attachments_json": attachments_json, "render_json": None}))
@@ -667,6 +676,7 @@ def _record_failure(message: _Claimed, token: str, error: str, permanent: bool) 
     next_attempt = now + _backoff(row.attempts)
     if permanent or (row.retry_until is not None and next_attempt > row.retry_until):
         row.status = FAILED
+        row.failed_at = now
     elif row.retry_until is None:
         # A row from before retry windows: its window runs from when it was queued.
         row.retry_until = row.created_at + timedelta(hours=current_app.config["MAIL_RETRY_HOURS"])
@@ -760,8 +770,14 @@ def deliver_outbox(seconds: float | None = None,
 
 
 def retry_message(message: OutboxMessage) -> None:
-    """Put a failed message back in the queue for the next run, with a new retry period."""
+    """Put a failed message back in the queue for the next run, with a new retry period.
+
+    A message whose content the retention job removed cannot be sent again (nothing is left to send).
+    """
+    if message.content_removed_at is not None:
+        raise ValueError("This message's content was removed; it cannot be sent again.")
     message.status = QUEUED
+    message.failed_at = None
     message.next_attempt_at = utcnow()
     message.retry_until = utcnow() + timedelta(hours=current_app.config["MAIL_RETRY_HOURS"])
     message.failure_reported_at = None
@@ -771,7 +787,8 @@ def retry_message(message: OutboxMessage) -> None:
 
 def retry_failed_messages() -> int:
     """Put every failed message back in the queue; return how many."""
-    messages = db.session.scalars(select(OutboxMessage).where(OutboxMessage.status == FAILED)).all()
+    messages = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.status == FAILED, OutboxMessage.content_removed_at.is_(None))).all()
     for message in messages:
         retry_message(message)
     return len(messages)
@@ -782,6 +799,7 @@ def report_failed_messages() -> int:
     failed = db.session.scalars(
         select(OutboxMessage)
         .where(OutboxMessage.status == FAILED, OutboxMessage.failure_reported_at.is_(None),
+               OutboxMessage.content_removed_at.is_(None),
                OutboxMessage.idempotency_key.not_like(f"{FAILURE_NOTICE_KEY}%"))
         .order_by(OutboxMessage.id)
     ).all()

@@ -49,6 +49,9 @@ def outbox_retry(message_id: int):
     message = db.session.get(OutboxMessage, message_id) or abort(404)
     if message.status != FAILED:
         flash("Only a message that failed can be tried again.", "error")
+    elif message.content_removed_at is not None:
+        flash("This message’s content was removed under the retention rules, so it cannot be sent again.",
+              "error")
     else:
         retry_message(message)
         db.session.commit()

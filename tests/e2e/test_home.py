@@ -18,3 +18,12 @@ def test_not_found_page_is_friendly(browser_page):
     assert response.status == 404
     assert "Page not found" in browser_page.locator("h1").inner_text()
     assert_accessible(browser_page)
+
+
+def test_privacy_page_is_accessible(browser_page, app):
+    app.config.update(SMALL_GROUP_MINIMUM=5, DORMANT_ACCOUNT_MONTHS=24, DORMANT_WARNING_DAYS=30,
+                      ACCESS_LOG_RETENTION_MONTHS=24)
+    browser_page.goto("/privacy")
+    assert browser_page.locator("h1").inner_text() == "How we use your information"
+    assert "Removed from the booking 30 days after" in browser_page.locator("table").inner_text()
+    assert_accessible(browser_page)

@@ -1,0 +1,41 @@
+"""Retention, run by the job runner (app.jobs): each rule in batches, committed one at a time."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from app.extensions import db
+from app.jobs import heartbeat, job
+from app.privacy.retention import BATCH, clear_access_needs, forget_failed_sign_ins, remove_message_content
+
+
+def in_batches(rule: Callable[[int], int], batch: int = BATCH) -> int:
+    """Run a retention rule batch after batch, committing each, until it finds less than a batch.
+
+    Stops early when the runner is stopping; what was committed stays done and the next run goes on.
+    """
+    total = 0
+    while True:
+        done = rule(batch)
+        db.session.commit()
+        total += done
+        if done < batch or not heartbeat():
+            return total
+
+
+@job("retention_access_needs", order=85, every=timedelta(hours=1))
+def retention_access_needs() -> str:
+    """Blank the access and dietary needs on bookings whose session ended RETENTION_ACCESS_NEEDS_DAYS ago."""
+    return f"{in_batches(clear_access_needs)} bookings' needs removed"
+
+
+@job("retention_message_content", order=86, every=timedelta(hours=1))
+def retention_message_content() -> str:
+    """Remove the content of e-mails sent or failed RETENTION_MESSAGE_BODY_DAYS ago."""
+    return f"{in_batches(remove_message_content)} messages' content removed"
+
+
+@job("retention_failed_sign_ins", order=87, every=timedelta(hours=1))
+def retention_failed_sign_ins() -> str:
+    """Delete failed sign-in records older than RETENTION_FAILED_SIGN_IN_DAYS."""
+    return f"{in_batches(forget_failed_sign_ins)} failed sign-ins deleted"
