@@ -1,0 +1,1 @@
+"""Running the service: checks a production makes before it serves anyone."""
