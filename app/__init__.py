@@ -71,7 +71,10 @@ def create_app(config_class=None) -> Flask:
     if app.config.get("TRUSTED_PROXY_HOPS"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXY_HOPS"])
+        # The same proxies are trusted for the scheme, so behind TLS at nginx or a load balancer the
+        # request is https: Flask-WTF's referrer check on HTTPS and any _external URL see it.
+        hops = app.config["TRUSTED_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
     mail.init_app(app)
