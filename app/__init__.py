@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from app.extensions import csrf, db, limiter, login_manager, mail, migrate
 from app.locking import reset_write_intent, set_write_intent
+from app.operations.checks import check_command
 from config import DEV_SECRET_KEY, config_for_environment
 
 
@@ -39,7 +40,8 @@ def create_app(config_class=None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(config_class)
     if app.config["ENV_NAME"] == "production" and app.config["SECRET_KEY"] == DEV_SECRET_KEY:
-        raise RuntimeError("Refusing to start in production with the development SECRET_KEY.")
+        raise RuntimeError("Refusing to start in production with the development SECRET_KEY: set SECRET_KEY to a "
+                           "long random value (README, Running it in production; flask check lists the rest).")
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_engine_options(app)
     # The demo clock exists only in development: anywhere else utcnow() never reads its file.
@@ -69,7 +71,10 @@ def create_app(config_class=None) -> Flask:
     if app.config.get("TRUSTED_PROXY_HOPS"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXY_HOPS"])
+        # The same proxies are trusted for the scheme, so behind TLS at nginx or a load balancer the
+        # request is https: Flask-WTF's referrer check on HTTPS and any _external URL see it.
+        hops = app.config["TRUSTED_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
     mail.init_app(app)
@@ -87,6 +92,7 @@ def create_app(config_class=None) -> Flask:
     templating.init_app(app)
     demo.init_app(app)
     jobs.init_app(app)
+    app.cli.add_command(check_command)
     _register_blueprints(app)
     # Here, not at the top: the metrics read the bookings and jobs the blueprints brought in.
     from app.operations import metrics

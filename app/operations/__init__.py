@@ -1,1 +1,1 @@
-"""Operating the service: what the people running it see of it."""
+"""Operating the service: health checks, logs, metrics, and the checks a production makes before it serves anyone."""
