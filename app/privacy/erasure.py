@@ -9,7 +9,6 @@ name or address (a message to their manager, a line in someone's history) has it
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 from datetime import datetime
 
@@ -60,6 +59,12 @@ def erasure_blockers(person: User, now: datetime | None = None) -> list[str]:
             "yet: the trainer, the register and any waiting list still need the name. Cancel the "
             "booking first."
         )
+    for session in queries.sessions_to_train(person, now):
+        reasons.append(
+            f"They are a trainer of {session.course.title} on {format_date(session.starts_at)}, "
+            "which has not happened yet: learners and the register need the trainer’s name. Change "
+            "the session’s trainers first."
+        )
     return reasons
 
 
@@ -86,7 +91,7 @@ def erase_person(person: User, *, actor: User | None, reason: str = "at their re
     person.role_grants = []
     _anonymise_account(person)
     db.session.flush()
-    scrub_text(person.id, [email, name])
+    scrub_text(queries.Identity(email, name))
     record_event(person, actor, "erased", reason)
     db.session.flush()
     log.info("Person %s erased by %s", person.id, f"person {actor.id}" if actor else "the service")
@@ -159,20 +164,17 @@ def _anonymise_account(person: User) -> None:
     person.calendar_token = secrets.token_urlsafe(32)
 
 
-def scrub_text(person_id: int, needles: list[str]) -> int:
-    """Replace the needles (ignoring case) in every text column of every other table; return rows."""
-    needles = [n for n in needles if n and n != ERASED_NAME]
-    if not needles:
-        return 0
-    pattern = re.compile("|".join(re.escape(n) for n in sorted(needles, key=len, reverse=True)), re.I)
+def scrub_text(identity: queries.Identity) -> int:
+    """Replace the person's address and name in every text column of every other table; return
+    how many values changed."""
     changed = 0
     for table in db.metadata.sorted_tables:
         if table.name == queries.USERS:
             continue  # the person's row is anonymised above; other people's names are their own
         for column in queries.text_columns(table):
-            for row in queries.rows_with_text(table, column, needles):
+            for row in queries.rows_with_text(table, column, identity):
                 key = [c == v for c, v in zip(table.primary_key.columns, queries.key_of(table, row))]
                 db.session.execute(update(table).where(*key).values(
-                    {column.name: pattern.sub(REMOVED, row.value)}))
+                    {column.name: identity.pattern.sub(REMOVED, row.value)}))
                 changed += 1
     return changed

@@ -6,6 +6,7 @@ added later is therefore in a subject access file and scrubbed at erasure withou
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +16,8 @@ from sqlalchemy import Column, DateTime, String, Table, func, or_, select, type_
 from app.accounts.models import ERASED, AccountEvent, RoleGrant, User
 from app.attendance.models import CHARGE_DUE, Certificate, Charge, Suspension
 from app.bookings.models import ACTIVE_STATES, Booking, BookingEvent, Completion
-from app.courses.models import Session
+from app.courses.models import CANCELLED as SESSION_CANCELLED
+from app.courses.models import Session, session_trainers
 from app.email import OutboxMessage
 from app.evaluation.models import Answer, Invitation, ManagerComment, Response
 from app.extensions import db
@@ -50,35 +52,59 @@ def text_columns(table: Table) -> list[Column]:
     return [c for c in table.columns if isinstance(c.type, String)]
 
 
-def _holds_text(column: Column, needles: list[str]):
-    return or_(*(func.lower(column).contains(n.lower(), autoescape=True) for n in needles))
+# A name shorter than this is not searched for as text (it would be found inside other words).
+SHORTEST_NAME = 4
 
 
-def mentions(person_id: int, needles: list[str]) -> list[Mention]:
-    """Every row of every table holding the person's id (by foreign key), or any of `needles` (their
-    e-mail address and name, ignoring case) in a text column; the person's own users row included."""
+@dataclass(frozen=True)
+class Identity:
+    """How a person is written in text: their e-mail address (anywhere, ignoring case) and their
+    name (as whole words, ignoring case)."""
+
+    email: str
+    name: str
+
+    @property
+    def needles(self) -> list[str]:
+        return [n for n in (self.email, self.name if len(self.name.strip()) >= SHORTEST_NAME else "") if n]
+
+    @property
+    def pattern(self) -> re.Pattern:
+        parts = [re.escape(self.email)] if self.email else []
+        if self.name in self.needles:
+            parts.append(rf"(?<!\w){re.escape(self.name)}(?!\w)")
+        return re.compile("|".join(parts) or "(?!)", re.I)
+
+
+def _may_hold(column: Column, identity: Identity):
+    return or_(*(func.lower(column).contains(n.lower(), autoescape=True) for n in identity.needles))
+
+
+def rows_with_text(table: Table, column: Column, identity: Identity) -> list:
+    """The rows (primary key and the column's value) whose `column` holds the person's address or
+    name (the database narrows by substring; the pattern then keeps whole names only)."""
+    if not identity.needles:
+        return []
+    rows = db.session.execute(
+        select(*table.primary_key.columns, column.label("value")).where(_may_hold(column, identity)))
+    return [row for row in rows if identity.pattern.search(row.value)]
+
+
+def mentions(person_id: int, identity: Identity) -> list[Mention]:
+    """Every row of every table holding the person's id (by foreign key), or their e-mail address
+    or name in a text column; the person's own users row included."""
     found: dict[tuple[str, tuple], set[str]] = {}
-    needles = [n for n in needles if n]
     for table in db.metadata.sorted_tables:
         by_id = [c for c in table.columns if any(fk.column.table.name == USERS for fk in c.foreign_keys)]
         if table.name == USERS:
             by_id = [table.c.id]
-        texts = text_columns(table) if needles else []
         for column in by_id:
             for row in db.session.execute(select(*table.primary_key.columns).where(column == person_id)):
                 found.setdefault((table.name, key_of(table, row)), set()).add(column.name)
-        for column in texts:
-            query = select(*table.primary_key.columns).where(_holds_text(column, needles))
-            for row in db.session.execute(query):
+        for column in text_columns(table):
+            for row in rows_with_text(table, column, identity):
                 found.setdefault((table.name, key_of(table, row)), set()).add(column.name)
     return [Mention(name, key, tuple(sorted(cols))) for (name, key), cols in sorted(found.items(), key=str)]
-
-
-def rows_with_text(table: Table, column: Column, needles: list[str]) -> list:
-    """The rows (primary key and the column's value) whose `column` holds any of `needles`."""
-    return db.session.execute(
-        select(*table.primary_key.columns, column.label("value")).where(_holds_text(column, needles))
-    ).all()
 
 
 def table_named(name: str) -> Table:
@@ -146,6 +172,15 @@ def bookings_not_over(person: User, now: datetime) -> list[Booking]:
     return list(db.session.scalars(
         select(Booking).join(Session, Session.id == Booking.session_id)
         .where(Booking.user_id == person.id, Booking.status.in_(ACTIVE_STATES), Session.ends_at > now)
+        .order_by(Session.starts_at)))
+
+
+def sessions_to_train(person: User, now: datetime) -> list[Session]:
+    """Sessions the person is a trainer of that have not ended (and are not cancelled)."""
+    return list(db.session.scalars(
+        select(Session).join(session_trainers, session_trainers.c.session_id == Session.id)
+        .where(session_trainers.c.user_id == person.id, Session.ends_at > now,
+               Session.status != SESSION_CANCELLED)
         .order_by(Session.starts_at)))
 
 

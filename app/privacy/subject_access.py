@@ -118,7 +118,7 @@ def subject_access(person: User) -> SubjectAccess:
     listed = {(r["table"], tuple(r["key"])) for _n, _h, records in sections for r in records}
     others = [
         {"table": m.table, "key": list(m.key), "columns": list(m.columns)}
-        for m in queries.mentions(person.id, [person.email, person.name])
+        for m in queries.mentions(person.id, queries.Identity(person.email, person.name))
         if (m.table, m.key) not in listed
     ]
     return SubjectAccess(person.id, utcnow(), sections, others)

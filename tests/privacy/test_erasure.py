@@ -13,6 +13,7 @@ from app.attendance.charges import charge_for
 from app.attendance.models import Charge
 from app.attendance.outcomes import record_outcome
 from app.bookings.models import DID_NOT_ATTEND
+from app.email import OutboxMessage
 from app.extensions import db
 from app.filters import Period, Viewer
 from app.privacy.erasure import erase_person
@@ -133,3 +134,27 @@ def test_only_administrators_record_a_payment_and_no_one_erases_themselves(rich_
     assert client.post(f"/charges/{charge.id}/paid", data={}).status_code == 403
     with pytest.raises(PrivacyError, match="cannot erase your own account"):
         erase_person(admin, actor=admin)
+
+
+def test_a_trainer_of_a_session_to_come_waits_and_names_are_replaced_as_whole_words(
+        app, set_now, make_user, make_session, admin):
+    set_now(NOW)
+    trainer = make_user(name="Sam Tate", email="sam.tate@nbscp.example", roles=("trainer",))
+    session = make_session(starts_at=NOW + timedelta(days=3), trainers=(trainer,))
+    with pytest.raises(PrivacyError, match="cannot be erased yet") as refusal:
+        erase_person(trainer, actor=admin)
+    assert "They are a trainer of" in refusal.value.problems[0][1]
+    db.session.rollback()
+
+    session.trainers = []
+    for n, body in enumerate(("Sam Tate asked for the room.", "Sam Tatesworth asked, not Sam Tate.",
+                              "SAM TATE and sam.tate@NBSCP.example")):
+        db.session.add(OutboxMessage(idempotency_key=f"t{n}", recipient="room@nbscp.example",
+                                     subject="Room", text_body=body))
+    db.session.commit()
+    erase_person(trainer, actor=admin)
+    db.session.commit()
+    bodies = db.session.scalars(select(OutboxMessage.text_body).order_by(OutboxMessage.id)).all()
+    assert bodies == ["[removed] asked for the room.", "Sam Tatesworth asked, not [removed].",
+                      "[removed] and [removed]"]
+    assert not db.session.get(User, trainer.id).role_grants
