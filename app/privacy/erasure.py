@@ -15,9 +15,9 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 
 from app.accounts.history import record_event
-from app.accounts.models import ERASED, AccountEvent, RoleGrant, User, new_session_token
+from app.accounts.models import ERASED, AccountEvent, User, new_session_token
 from app.accounts.throttling import address_key, clear_failures
-from app.attendance.models import Charge
+from app.attendance.models import Charge, Suspension
 from app.bookings.models import OWN_STATE_LABELS, Booking, BookingEvent, Completion
 from app.clock import utcnow
 from app.email import QUEUED, OutboxMessage
@@ -87,8 +87,7 @@ def erase_person(person: User, *, actor: User | None, reason: str = "at their re
     _remove_messages(email, now)
     _forget_as_line_manager(email)
     clear_failures(address_key(email))
-    db.session.execute(delete(RoleGrant).where(RoleGrant.user_id == person.id))
-    person.role_grants = []
+    person.role_grants.clear()  # deleted with the account's other orphans at the flush
     _anonymise_account(person)
     db.session.flush()
     scrub_text(queries.Identity(email, name))
@@ -110,8 +109,12 @@ def _remove_free_text(person: User) -> None:
     booking_ids = select(Booking.id).where(Booking.user_id == person.id)
     db.session.execute(update(Booking).where(Booking.user_id == person.id).values(
         access_needs="", manager_email="", cancellation_reason=""))
+    # Reasons in their bookings' history and for lifting a suspension are free text about them,
+    # often their health ("in hospital"): what happened and when stays, the words go.
     db.session.execute(update(BookingEvent).where(
-        BookingEvent.booking_id.in_(booking_ids), BookingEvent.actor_id == person.id).values(reason=""))
+        BookingEvent.booking_id.in_(booking_ids), BookingEvent.reason != "").values(reason=REMOVED))
+    db.session.execute(update(Suspension).where(Suspension.user_id == person.id,
+                                                Suspension.lift_reason != "").values(lift_reason=REMOVED))
     db.session.execute(update(Completion).where(Completion.user_id == person.id).values(
         evidence="", certificate_name="", certificate_type="", certificate_data=None))
     # A waiver's reason is often the person's health; the charge and its status stay.

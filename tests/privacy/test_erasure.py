@@ -12,7 +12,7 @@ from app.accounts.models import ERASED, AccountEvent, User
 from app.attendance.charges import charge_for
 from app.attendance.models import Charge
 from app.attendance.outcomes import record_outcome
-from app.bookings.models import DID_NOT_ATTEND
+from app.bookings.models import DID_NOT_ATTEND, Booking, BookingEvent
 from app.email import OutboxMessage
 from app.extensions import db
 from app.filters import Period, Viewer
@@ -29,7 +29,7 @@ def _figures(agency_id: int) -> dict:
     annual, activity = annual_report(YEAR, Viewer(None)), activity_report(YEAR, Viewer(None))
     return {
         "attendees": annual.total, "people": annual.people, "by_sector": annual.by_sector,
-        "events": annual.events,
+        "events": annual.events, "evaluation": annual.evaluation,
         "activity": [astuple(r) for r in activity.rows],
         "charged_to_agency": db.session.scalar(
             select(func.sum(Charge.amount_pence)).where(Charge.agency_id == agency_id)),
@@ -41,7 +41,7 @@ def test_erasure_removes_identity_everywhere_and_keeps_the_figures(rich_person, 
     person, agency = rich_person["person"], rich_person["agency"]
     person_id = person.id
     before = _figures(agency.id)
-    assert before["attendees"] == 1 and before["charged_to_agency"] == 6000
+    assert before["attendees"] == 1 and before["charged_to_agency"] == 6000 and before["evaluation"]
     assert rows_with_text([EMAIL, NAME])  # the search finds them before
 
     their_browser = app.test_client()
@@ -69,6 +69,9 @@ def test_erasure_removes_identity_everywhere_and_keeps_the_figures(rich_person, 
     assert erased.status == ERASED and erased.email.endswith("@erased.invalid")
     assert erased.password_hash is None and erased.name == "Erased person"
     assert _figures(agency.id) == before
+    reasons = db.session.scalars(select(BookingEvent.reason).join(Booking, Booking.id == BookingEvent.booking_id)
+                                 .where(Booking.user_id == person_id)).all()
+    assert reasons and set(reasons) <= {"", "[removed]"}
     # The certificate still verifies, without a name.
     code = rich_person["certificate"]
     verify = client.get(f"/certificates/verify?code={code}").get_data(as_text=True)
