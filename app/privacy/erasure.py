@@ -123,10 +123,11 @@ def _remove_free_text(person: User) -> None:
     invitation_ids = select(Invitation.id).where(Invitation.user_id == person.id)
     response_ids = select(Response.id).where(Response.invitation_id.in_(invitation_ids))
     written = select(Question.id).where(Question.kind == TEXT)
-    db.session.execute(update(Answer).where(Answer.response_id.in_(response_ids),
-                                            Answer.question_id.in_(written)).values(value_text=""))
-    db.session.execute(update(ManagerComment).where(ManagerComment.invitation_id.in_(invitation_ids))
-                       .values(comment="", manager_email=""))
+    # Written answers and their manager's comments go whole (an empty one would still be listed
+    # among the written answers); scale and choice answers stay, so the figures do not change.
+    db.session.execute(delete(Answer).where(Answer.response_id.in_(response_ids),
+                                            Answer.question_id.in_(written)))
+    db.session.execute(delete(ManagerComment).where(ManagerComment.invitation_id.in_(invitation_ids)))
     for invitation in db.session.scalars(select(Invitation).where(Invitation.user_id == person.id)):
         invitation.nonce = secrets.token_hex(16)  # links already sent stop working
     # The history of their details keeps what changed and when, not what it said.

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.accounts.models import ERASED, AccountEvent, User
-from app.attendance.charges import charge_for
+from app.attendance.charges import charge_for, record_payment
+from app.attendance.errors import AttendanceError
 from app.attendance.models import Charge
 from app.attendance.outcomes import record_outcome
 from app.bookings.models import DID_NOT_ATTEND, Booking, BookingEvent
@@ -133,6 +134,10 @@ def test_only_administrators_record_a_payment_and_no_one_erases_themselves(rich_
                                                                           client, login_as):
     learner = make_user()
     charge = charge_for(rich_person["missed"])
+    with pytest.raises(AttendanceError, match="already recorded as paid"):
+        record_payment(charge, admin)
+    with pytest.raises(AttendanceError, match="Only the L&D team"):
+        record_payment(charge, learner)
     login_as(learner)
     assert client.post(f"/charges/{charge.id}/paid", data={}).status_code == 403
     with pytest.raises(PrivacyError, match="cannot erase your own account"):
