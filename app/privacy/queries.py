@@ -7,7 +7,6 @@ added later is therefore in a subject access file and scrubbed at erasure withou
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,14 +36,6 @@ class Mention:
 def key_of(table: Table, row) -> tuple:
     """A row's primary key as a tuple of plain values."""
     return tuple(getattr(row, c.name) for c in table.primary_key.columns)
-
-
-def user_columns() -> Iterator[tuple[Table, Column]]:
-    """Every (table, column) whose foreign key points at a person (users.id)."""
-    for table in db.metadata.sorted_tables:
-        for column in table.columns:
-            if any(fk.column.table.name == USERS for fk in column.foreign_keys):
-                yield table, column
 
 
 def text_columns(table: Table) -> list[Column]:
