@@ -116,6 +116,11 @@ class Config:
     CERTIFICATE_REQUIRES_EVALUATION = _bool("CERTIFICATE_REQUIRES_EVALUATION", True)
     # Refreshers due within this many days are shown as due to people and coordinators.
     REFRESHER_DUE_SOON_DAYS = _int("REFRESHER_DUE_SOON_DAYS", 90)
+    # Accounts with no sign-in and no booking for this long are closed and anonymised (after a
+    # warning this many days before): a Level 3 refresher falls due every 36 months, so anyone
+    # still training here signs in or books within that time.
+    DORMANT_ACCOUNT_MONTHS = _int("DORMANT_ACCOUNT_MONTHS", 36)
+    DORMANT_WARNING_DAYS = _int("DORMANT_WARNING_DAYS", 30)
 
     # Prometheus metrics at /metrics (app.operations.metrics): off unless turned on. A scraper
     # sends `Authorization: Bearer <METRICS_TOKEN>`; production serves nothing without a token.

@@ -134,7 +134,7 @@ BLUEPRINTS = {
                           "demo")),
     "evaluation": (None, ("views", "jobs", "demo", "certificate_gate")),
     "reports": (None, ("views", "agency_views", "jobs", "demo")),
-    "privacy": (None, ("jobs",)),
+    "privacy": (None, ("views", "jobs")),
 }
 
 

@@ -32,11 +32,13 @@ PENDING_APPROVAL = "pending_approval"
 ACTIVE = "active"
 DEACTIVATED = "deactivated"
 REFUSED = "refused"
+ERASED = "erased"  # identity removed (app/privacy/erasure.py); the row keeps reports' counts true
 STATUS_LABELS = {
     ACTIVE: "Active",
     PENDING_APPROVAL: "Waiting for approval",
     DEACTIVATED: "Deactivated",
     REFUSED: "Refused",
+    ERASED: "Erased",
 }
 
 
@@ -108,6 +110,8 @@ class User(UserMixin, db.Model):
     status: Mapped[str] = mapped_column(String(20), default=ACTIVE)
     email_verified_at: Mapped[datetime | None]
     last_sign_in_at: Mapped[datetime | None]
+    # When the person was told their unused account will be closed (app/privacy/jobs.py).
+    dormant_warned_at: Mapped[datetime | None]
     # Secret for the personal calendar feed; reset by the person.
     calendar_token: Mapped[str] = mapped_column(
         String(64), unique=True, default=lambda: secrets.token_urlsafe(32)
@@ -135,6 +139,10 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login: deactivated people cannot stay signed in
         return self.status == ACTIVE
+
+    @property
+    def is_erased(self) -> bool:
+        return self.status == ERASED
 
     @property
     def is_verified(self) -> bool:

@@ -8,7 +8,7 @@ from app.accounts.access import ADMIN, requires
 from app.attendance import bp, queries
 from app.attendance.forms import ReasonForm
 from app.attendance.models import CHARGE_STATUS_LABELS, Charge
-from app.attendance.charges import reinstate_charge, waive_charge
+from app.attendance.charges import record_payment, reinstate_charge, waive_charge
 from app.exports import csv_download
 from app.extensions import db
 from app.filters import Viewer, read_period_filters, recent_period
@@ -76,3 +76,15 @@ def reinstate(charge_id: int):
     if not attempt.refused:
         flash(f"The charge for {charge.user.name} is due again.", "success")
     return redirect(_back_to(url_for("attendance.correct", booking_id=charge.booking_id)))
+
+
+@bp.route("/charges/<int:charge_id>/paid", methods=["POST"])
+@requires(ADMIN)
+def paid(charge_id: int):
+    charge = db.session.get(Charge, charge_id) or abort(404)
+    back = _back_to(url_for("attendance.charges"))
+    with refusals() as attempt:
+        record_payment(charge, current_user)
+    if not attempt.refused:
+        flash("The charge is recorded as paid.", "success")
+    return redirect(back)

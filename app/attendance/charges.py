@@ -123,3 +123,15 @@ def reinstate_charge(charge: Charge, actor: User) -> None:
     charge.waived_by_id = None
     charge.waived_at = None
     charge.updated_at = utcnow()
+
+
+def record_payment(charge: Charge, actor: User) -> None:
+    """Record that the agency has paid a due charge (administrators); it stays in the statement."""
+    if not actor.has_role(ADMIN):
+        raise AttendanceError("Only the L&D team can record a payment.")
+    if charge.status != CHARGE_DUE:
+        raise AttendanceError("Only a charge that is due can be paid.")
+    if charge.paid_at is not None:
+        raise AttendanceError("This charge is already recorded as paid.")
+    charge.paid_at = charge.updated_at = utcnow()
+    charge.paid_recorded_by_id = actor.id

@@ -54,6 +54,9 @@ class Charge(db.Model):
     waived_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     waived_at: Mapped[datetime | None]
     voided_at: Mapped[datetime | None]
+    # When the agency's payment of a due charge was recorded; the charge stays due in statements.
+    paid_at: Mapped[datetime | None]
+    paid_recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -1,11 +1,14 @@
-"""Retention, run by the job runner (app.jobs): each rule in batches, committed one at a time."""
+"""Privacy work run by the job runner (app.jobs): retention, each rule in batches committed one at a
+time, and dormant accounts."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
 
+from app.clock import utcnow
 from app.extensions import db
 from app.jobs import heartbeat, job
+from app.privacy.dormant import close_dormant, people_to_close, people_to_warn, warn_dormant
 from app.privacy.retention import BATCH, clear_access_needs, forget_failed_sign_ins, remove_message_content
 
 
@@ -39,3 +42,17 @@ def retention_message_content() -> str:
 def retention_failed_sign_ins() -> str:
     """Delete failed sign-in records older than RETENTION_FAILED_SIGN_IN_DAYS."""
     return f"{in_batches(forget_failed_sign_ins)} failed sign-ins deleted"
+
+
+@job("privacy_dormant_accounts", order=90, every=timedelta(hours=6))
+def dormant_accounts() -> str:
+    """Warn people whose unused accounts will close, and close those warned long enough ago."""
+    now = utcnow()
+    warned = closed = 0
+    for person_id in people_to_warn(now):
+        warned += warn_dormant(person_id, now)
+        db.session.commit()  # one person at a time: a failure later keeps the warnings sent
+    for person_id in people_to_close(now):
+        closed += close_dormant(person_id, now)
+        db.session.commit()
+    return f"{warned} warned, {closed} closed and anonymised"
