@@ -116,6 +116,8 @@ class Config:
     CERTIFICATE_REQUIRES_EVALUATION = _bool("CERTIFICATE_REQUIRES_EVALUATION", True)
     # Refreshers due within this many days are shown as due to people and coordinators.
     REFRESHER_DUE_SOON_DAYS = _int("REFRESHER_DUE_SOON_DAYS", 90)
+    # The access log (who saw other people's data) is kept this long, then removed by the job runner.
+    ACCESS_LOG_RETENTION_MONTHS = _int("ACCESS_LOG_RETENTION_MONTHS", 24)
 
 
 class ProductionConfig(Config):

@@ -124,7 +124,7 @@ BLUEPRINTS = {
                           "demo")),
     "evaluation": (None, ("views", "jobs", "demo", "certificate_gate")),
     "reports": (None, ("views", "agency_views", "jobs", "demo")),
-    "privacy": (None, ()),
+    "privacy": (None, ("access_log_views", "jobs")),
 }
 
 

@@ -1,6 +1,7 @@
 """Administration home and the outbox."""
 from flask import abort, flash, redirect, render_template, request, url_for
 
+from app.access_log import record_access
 from app.accounts.access import ADMIN, requires
 from app.admin import bp
 from app.email import (
@@ -31,6 +32,7 @@ def outbox():
     status = request.args.get("status", "")
     page = query_page()
     messages = db.paginate(outbox_listing(status), page=page, per_page=PAGE_SIZE, error_out=False)
+    record_access("outbox", scope=f"status {status}" if status else "")
     return render_template("admin/outbox.html", messages=messages, status=status,
                            counts=outbox_counts())
 
@@ -39,6 +41,7 @@ def outbox():
 @requires(ADMIN)
 def outbox_message(message_id: int):
     message = db.session.get(OutboxMessage, message_id) or abort(404)
+    record_access("outbox", scope=f"message {message.id}")
     return render_template("admin/outbox_message.html", message=message,
                            text_body=mask_secret_links(outbox_text(message)))
 
