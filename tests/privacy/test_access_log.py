@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from app.access_log import AccessLogEntry
 from app.bookings.models import PRIOR_LEARNING, WAITING, Completion
-from app.clock import utcnow
+from app.clock import to_london, utcnow
 from app.email import OutboxMessage
 from app.extensions import db
 from app.jobs import run_jobs
@@ -278,8 +278,9 @@ def test_signed_out_people_are_sent_to_sign_in(world, client):
     assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
 
 
-def test_the_log_filters_by_viewer_kind_person_and_dates(world, login_as):
-    now = utcnow()
+def test_the_log_filters_by_viewer_kind_person_and_dates(world, login_as, set_now):
+    now = datetime(2027, 5, 20, 23, 30)  # 45 days earlier is 00:30 on 6 April in the UK (summer time)
+    set_now(now)
     _add(world.trainer, "register", scope=f"session {world.session.id}")
     _add(world.trainer, "register", at=now - timedelta(days=45))
     _add(world.coordinator, "agency_staff", scope=f"agency {world.agency.id}")
@@ -295,10 +296,10 @@ def test_the_log_filters_by_viewer_kind_person_and_dates(world, login_as):
     assert _shown(client.get(f"/admin/access-log?viewer_id={world.trainer.id}")) == 1
     assert _shown(client.get("/admin/access-log?kind=agency_staff")) == 1
     assert _shown(client.get(f"/admin/access-log?subject_id={world.learner.id}")) == 1
-    earlier = (now - timedelta(days=60)).date()
+    earlier = to_london(now - timedelta(days=60)).date()
     assert _shown(client.get(f"/admin/access-log?viewer_id={world.trainer.id}"
                              f"&start={earlier.day}&start={earlier.month}&start={earlier.year}")) == 2
-    day = (now - timedelta(days=45)).date()
+    day = to_london(now - timedelta(days=45)).date()
     only_that_day = (f"/admin/access-log?start={day.day}&start={day.month}&start={day.year}"
                      f"&end={day.day}&end={day.month}&end={day.year}")
     assert _shown(client.get(only_that_day)) == 1
