@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, current_app, make_response, render_template, request
+from flask import abort, current_app, g, make_response, render_template, request
 from flask.wrappers import Response
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -22,7 +22,7 @@ from app.access_log import KINDS, WRITER, record_access, take_recorded, write_en
 from app.accounts.access import ADMIN, requires
 from app.accounts.models import User
 from app.clock import add_months, today_london
-from app.extensions import db
+from app.extensions import db, login_manager
 from app.filters import Period, read_form_period
 from app.inputs import query_int, query_page
 from app.locking import write_intent
@@ -45,6 +45,9 @@ def write_recorded(rows: list[dict]) -> Response | None:
         db.session.rollback()
         log.exception("The access log could not be written for %s; the data was withheld",
                       request.endpoint)
+        # Drawn as signed out, as app/__init__.py's 503 page is: the person is not read again from
+        # a database that just failed.
+        g._login_user = login_manager.anonymous_user()
         return make_response(render_template("errors/503.html"), 503, {"Retry-After": "30"})
     return None
 

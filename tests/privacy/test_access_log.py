@@ -100,7 +100,7 @@ PAGES = [
     ("admin", lambda w: f"/admin/people/{w.learner.id}/roles/new", "accounts.admin_person_role_grant",
      "person", True),
     ("admin", lambda w: "/admin/outbox", "admin.outbox", "outbox", False),
-    ("admin", lambda w: f"/admin/outbox/{w.message.id}", "admin.outbox_message", "outbox", False),
+    ("admin", lambda w: f"/admin/outbox/{w.message.id}", "admin.outbox_message", "outbox", True),
     ("reviewer", lambda w: "/evaluation/review/answers", "evaluation.review_answers", "evaluation_answers",
      False),
     ("admin", lambda w: "/evaluation/review/answers", "evaluation.review_answers", "evaluation_answers",
