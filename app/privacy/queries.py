@@ -10,6 +10,7 @@ from app.access_log import AccessLogEntry
 from app.accounts.models import User
 from app.extensions import db
 
+
 def access_log_entries(*, viewer_id: int | None, kind: str | None, subject_id: int | None,
                        starts: datetime, ends: datetime) -> Select:
     """Entries from `starts` to before `ends` (naive UTC), newest first, with who looked and whose
@@ -32,4 +33,5 @@ def access_log_entries(*, viewer_id: int | None, kind: str | None, subject_id: i
 def access_log_viewers() -> list[User]:
     """Everyone who appears in the access log as having looked, by name."""
     viewer_ids = select(AccessLogEntry.viewer_id).distinct().scalar_subquery()
-    return list(db.session.scalars(select(User).where(User.id.in_(viewer_ids)).order_by(User.name, User.id)))
+    return list(db.session.scalars(
+        select(User).where(User.id.in_(viewer_ids)).order_by(User.name, User.id)))
