@@ -168,6 +168,18 @@ def test_a_persons_own_pages_write_nothing(world, login_as, url):
     assert entries() == []
 
 
+def test_an_outbox_message_to_no_account_is_about_no_one(world, login_as):
+    notice = OutboxMessage(idempotency_key="test:notice", recipient="training@northbridge-scp.example",
+                           subject="Messages that failed", text_body="2 messages failed")
+    db.session.add(notice)
+    db.session.commit()
+
+    assert login_as(world.admin).get(f"/admin/outbox/{notice.id}").status_code == 200
+
+    [row] = entries()
+    assert (row.subject_user_id, row.scope) == (None, f"message {notice.id}")
+
+
 def test_a_persons_own_uploaded_certificate_writes_nothing(world, login_as):
     response = login_as(world.learner).get(f"/completions/{world.completion.id}/certificate")
 
