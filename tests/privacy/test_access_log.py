@@ -3,6 +3,7 @@
 runner removes rows past ACCESS_LOG_RETENTION_MONTHS."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -227,6 +228,26 @@ def test_a_post_that_redirects_logs_nothing(world, login_as):
 
 def _broken_write(_rows):
     raise OperationalError("INSERT INTO access_log_entries", {}, Exception("disk I/O error"))
+
+
+def test_on_sqlite_the_log_waits_for_another_writer_instead_of_failing(world, login_as):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's single write lock")
+    client = login_as(world.trainer)
+    db.session.rollback()
+    other = db.engine.raw_connection()  # another request, say, holding the write lock a while
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("UPDATE users SET job_title = job_title WHERE id = ?", (world.trainer.id,))
+    releases = threading.Timer(0.5, other.commit)
+    releases.start()
+    try:
+        response = client.get(f"/registers/{world.session.id}")
+    finally:
+        releases.join()
+        other.close()
+
+    assert response.status_code == 200
+    assert [row.endpoint for row in entries()] == ["attendance.register"]
 
 
 def test_when_the_log_cannot_be_written_the_data_is_not_shown(world, login_as, monkeypatch):
