@@ -137,6 +137,9 @@ class Config:
     # Failed sign-in records (at least a day: the longest sign-in pause reads a day of them).
     RETENTION_FAILED_SIGN_IN_DAYS = _int("RETENTION_FAILED_SIGN_IN_DAYS", 1)
 
+    # The access log (who saw other people's data) is kept this long, then removed by the job runner.
+    ACCESS_LOG_RETENTION_MONTHS = _int("ACCESS_LOG_RETENTION_MONTHS", 24)
+
 
 class ProductionConfig(Config):
     ENV_NAME = "production"

@@ -134,7 +134,7 @@ BLUEPRINTS = {
                           "demo")),
     "evaluation": (None, ("views", "jobs", "demo", "certificate_gate")),
     "reports": (None, ("views", "agency_views", "jobs", "demo")),
-    "privacy": (None, ("views", "jobs")),
+    "privacy": (None, ("views", "access_log_views", "jobs")),
 }
 
 

@@ -194,10 +194,16 @@ def read_period_filters(viewer: Viewer, default: Period, courses: Iterable[Cours
         agency = None
     if agency is not None:
         form.agency_id.data = agency.id
+    return form, agency, read_form_period(form, default), form.chosen(form.course_id)
+
+
+def read_form_period(form: FilterForm, default: Period) -> Period:
+    """The period of a validated form's `start` and `end` dates: `default`'s for a date missing or
+    wrong, and `default` with a message beside the end when it is before the start."""
     start = form.start.data if not form.start.errors and form.start.data else default.starts_on
     end = form.end.data if not form.end.errors and form.end.data else default.ends_on
     if end < start:
         form.end.errors = list(form.end.errors) + ["The end date must be on or after the start date"]
         start, end = default.starts_on, default.ends_on
     form.start.data, form.end.data = start, end
-    return form, agency, Period(start, end), form.chosen(form.course_id)
+    return Period(start, end)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app.access_log import record_access
 from app.accounts import bp
 from app.accounts import account_status, agencies, details, queries, registration, roles, sign_in
 from app.accounts.access import ADMIN, requires
@@ -158,6 +159,8 @@ def admin_people():
     )
     people = db.paginate(query, page=page, per_page=PEOPLE_PAGE_SIZE, error_out=False)
     filters = {k: v for k, v in request.args.items() if k != "page" and v}
+    # The search words may be a name: the log keeps only the agency chosen.
+    record_access("people_list", scope=f"agency {form.agency.data}" if form.agency.data else "")
     return render_template("accounts/admin/people.html", search=form, people=people,
                            filters=filters, status_labels=STATUS_LABELS)
 
@@ -170,6 +173,7 @@ def _person_or_404(person_id: int) -> User:
 @requires(ADMIN)
 def admin_person(person_id: int):
     person = queries.person_with_roles(person_id) or abort(404)
+    record_access("person", subject_user_id=person.id)
     return render_template("accounts/admin/person.html", person=person,
                            events=queries.account_history(person),
                            locked_until=sign_in.sign_in_paused_until(person),
@@ -215,6 +219,7 @@ def admin_person_refuse(person_id: int):
             flash(f"{person.name}’s account is refused. We have e-mailed them to say so.",
                   "success")
             return redirect(url_for("accounts.admin_person", person_id=person.id))
+    record_access("person", subject_user_id=person.id)
     return render_template("accounts/admin/person_refuse.html", form=form, person=person)
 
 
@@ -245,6 +250,7 @@ def admin_person_edit(person_id: int):
                     message += " " + reasked_message(len(change.reasked), "their")
                 flash(message, "success")
             return redirect(url_for("accounts.admin_person", person_id=person.id))
+    record_access("person", subject_user_id=person.id)
     return render_template("accounts/admin/person_edit.html", form=form, person=person)
 
 
@@ -266,6 +272,7 @@ def admin_person_role_grant(person_id: int):
                   + (f" for {agency.name}" if agency and form.role.data == "coordinator" else "")
                   + ".", "success")
             return redirect(url_for("accounts.admin_person", person_id=person.id))
+    record_access("person", subject_user_id=person.id)
     return render_template("accounts/admin/person_role.html", form=form, person=person)
 
 

@@ -1,7 +1,11 @@
 """Administration home and the outbox."""
+from email.utils import parseaddr
+
 from flask import abort, flash, redirect, render_template, request, url_for
 
+from app.access_log import record_access
 from app.accounts.access import ADMIN, requires
+from app.accounts.models import find_user_by_email
 from app.admin import bp
 from app.email import (
     FAILED,
@@ -31,6 +35,7 @@ def outbox():
     status = request.args.get("status", "")
     page = query_page()
     messages = db.paginate(outbox_listing(status), page=page, per_page=PAGE_SIZE, error_out=False)
+    record_access("outbox", scope=f"status {status}" if status else "")
     return render_template("admin/outbox.html", messages=messages, status=status,
                            counts=outbox_counts())
 
@@ -39,6 +44,9 @@ def outbox():
 @requires(ADMIN)
 def outbox_message(message_id: int):
     message = db.session.get(OutboxMessage, message_id) or abort(404)
+    recipient = find_user_by_email(parseaddr(message.recipient)[1])  # None: the L&D team, say
+    record_access("outbox", subject_user_id=recipient.id if recipient else None,
+                  scope=f"message {message.id}")
     return render_template("admin/outbox_message.html", message=message,
                            text_body=mask_secret_links(outbox_text(message)))
 

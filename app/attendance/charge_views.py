@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app.access_log import record_access
 from app.accounts.access import ADMIN, requires
 from app.attendance import bp, queries
 from app.attendance.forms import ReasonForm
@@ -30,6 +31,7 @@ def _statement():
 @requires(ADMIN)
 def charges():
     form, period, status, statement = _statement()
+    record_access("charges", scope=f"{period.starts_on} to {period.ends_on}")
     return render_template(
         "attendance/charges.html", form=form, start=period.starts_on, end=period.ends_on,
         charges=statement, totals=queries.charge_totals(statement),
@@ -42,6 +44,7 @@ def charges():
 @requires(ADMIN)
 def charges_csv():
     _form, period, _status, statement = _statement()
+    record_access("charges", scope=f"{period.starts_on} to {period.ends_on}")
     return csv_download(f"charges-all-agencies-{period.starts_on}-to-{period.ends_on}.csv",
                         queries.CHARGE_HEADER, queries.charge_rows(statement))
 

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app.access_log import record_access
 from app.accounts.access import ADMIN, TRAINER, requires
 from app.accounts.models import Agency, User
 from app.attendance import bp, pdfs, queries
@@ -66,6 +67,7 @@ def register(session_id: int):
     session = _session_for_register(session_id)
     bookings = register_bookings(session)
     opens, closes = marking_window(session)
+    record_access("register", scope=f"session {session.id}")
     return render_template(
         "attendance/register.html", session=session, bookings=bookings,
         refusal=marking_refusal(session, current_user), opens=opens, closes=closes,
@@ -134,6 +136,7 @@ def register_csv(session_id: int):
     rows = [row + [session.course.title, session.course.code, days[0] if days else None,
                    days[-1] if days else None]
             for row in _register_rows(register_bookings(session))]
+    record_access("register", scope=f"session {session.id}")
     return csv_download(_register_file(session, "register", "csv"), header, rows)
 
 
@@ -142,6 +145,7 @@ def register_csv(session_id: int):
 def register_pdf(session_id: int):
     session = _session_for_register(session_id)
     data = pdfs.sign_in_sheet(session, register_bookings(session))
+    record_access("register", scope=f"session {session.id}")
     return pdf_download(data, _register_file(session, "sign-in", "pdf"))
 
 
@@ -154,6 +158,8 @@ def walk_in(session_id: int):
     results = []
     if request.args.get("q") is not None and search.validate():
         results = find_people(search.q.data)
+    if results:  # the people found (the search words, maybe a name, are not kept)
+        record_access("walk_in_search", scope=f"session {session.id}")
     on_register = {b.user_id for b in register_bookings(session)}
     form = WalkInNewPersonForm()
     form.agency_id.choices = [(0, "Choose the agency")] + [(a.id, a.name) for a in queries.active_agencies()]
@@ -201,6 +207,7 @@ def correct(booking_id: int):
         if not attempt.refused:
             flash("Correction saved." if changed else "Nothing changed.", "success")
             return redirect(url_for("attendance.correct", booking_id=booking.id))
+    record_access("booking", subject_user_id=booking.user_id, scope=f"booking {booking.id}")
     return render_template(
         "attendance/correct.html", booking=booking, form=form, events=queries.booking_events(booking),
         charge=charge_for(booking), waive_form=ReasonForm(prefix="waive"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from app.access_log import record_access
 from app.accounts.access import ADMIN, requires
 from app.attendance import bp, queries
 from app.attendance.forms import ReasonForm
@@ -16,6 +17,7 @@ from app.refusals import refusals
 @bp.route("/suspensions")
 @requires(ADMIN)
 def suspensions():
+    record_access("suspensions")
     return render_template("attendance/suspensions.html", active=queries.all_active_suspensions(),
                            lifted=queries.recently_lifted_suspensions(),
                            lift_form=ReasonForm(prefix="lift"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app.access_log import record_access
 from app.accounts.access import ADMIN, public, requires, signed_in
 from app.accounts.limits import limited, per_person
 from app.accounts.tokens import LinkError
@@ -294,6 +295,9 @@ def completion_certificate(completion_id: int):
     if (completion is None or not completion.certificate_name
             or (completion.user_id != current_user.id and not current_user.has_role(ADMIN))):
         abort(404)
+    if completion.user_id != current_user.id:
+        record_access("completions", subject_user_id=completion.user_id,
+                      scope=f"completion {completion.id}")
     response = Response(completion.certificate_data, mimetype=completion.certificate_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{completion.certificate_name}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -344,6 +348,7 @@ def admin_session_bookings(session_id: int):
                           + (", over capacity" if booking.overbooked else "") + ".", "success")
                 return redirect(url_for("bookings.admin_session_bookings", session_id=session.id))
     availability = availability_for([session])[session.id]
+    record_access("bookings", scope=f"session {session.id}")
     return render_template(
         "bookings/admin_session_bookings.html", session=session, course=session.course, form=form,
         availability=availability, release_at=release_moment(session),
@@ -386,6 +391,7 @@ def _admin_booking_in(booking_id: int, states: tuple[str, ...], refusal: str) ->
 @requires(ADMIN)
 def admin_booking(booking_id: int):
     booking = _admin_booking_or_404(booking_id)
+    record_access("booking", subject_user_id=booking.user_id, scope=f"booking {booking.id}")
     return render_template("bookings/admin_booking.html", booking=booking, session=booking.session,
                            labels=STATE_LABELS)
 
@@ -404,6 +410,7 @@ def admin_cancel(booking_id: int):
         if not attempt.refused:
             flash(f"{booking.user.name}’s booking is cancelled and they have been told.", "success")
         return redirect(back)
+    record_access("booking", subject_user_id=booking.user_id, scope=f"booking {booking.id}")
     return render_template(
         "bookings/admin_cancel.html", booking=booking, session=booking.session, form=form, back=back,
         late=booking.status == CONFIRMED and is_late_cancellation(booking.session),
@@ -432,6 +439,7 @@ def admin_move(booking_id: int):
             if not attempt.refused:
                 flash(f"{new.user.name} has been moved and told.", "success")
                 return redirect(url_for("bookings.admin_session_bookings", session_id=new.session_id))
+    record_access("booking", subject_user_id=booking.user_id, scope=f"booking {booking.id}")
     return render_template("bookings/admin_move.html", booking=booking, session=booking.session, form=form,
                            back=back, targets=targets)
 
@@ -454,6 +462,7 @@ def admin_promote(booking_id: int):
             return redirect(back)
     availability = availability_for([booking.session])[booking.session_id]
     has_place = queries.free_place(availability, booking)[0]
+    record_access("booking", subject_user_id=booking.user_id, scope=f"booking {booking.id}")
     return render_template("bookings/admin_promote.html", booking=booking, session=booking.session,
                            form=form, back=back, has_place=has_place)
 
@@ -462,6 +471,7 @@ def admin_promote(booking_id: int):
 @requires(ADMIN)
 def admin_completions():
     show = request.args.get("show", "unchecked")
+    record_access("completions")
     return render_template("bookings/admin_completions.html",
                            completions=queries.completions_to_check(show_all=show == "all"), show=show)
 
@@ -493,4 +503,6 @@ def admin_decide_completion(completion_id: int):
             flash(f"{completion.user.name}’s training is {word} as {completion.course.title}. "
                   "We have e-mailed them.", "success")
             return redirect(url_for("bookings.admin_completions"))
+    record_access("completions", subject_user_id=completion.user_id,
+                  scope=f"completion {completion.id}")
     return render_template("bookings/admin_decide_completion.html", completion=completion, form=form)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app.access_log import record_access
 from app.accounts.access import ADMIN, REVIEWER, public, requires, signed_in
 from app.accounts.models import Sector
 from app.clock import utcnow
@@ -201,6 +202,7 @@ def review_answers():
     with_names = current_user.has_role(ADMIN)
     answers = figures.written_answers(filters, with_names=with_names, page=page)
     comments = figures.manager_comments(filters, with_names=with_names) if page == 1 else []
+    record_access("evaluation_answers", scope="with names" if with_names else "without names")
     args = {k: request.args.getlist(k) for k in request.args if k != "page"}
     return render_template("evaluation/review_answers.html", form=form, answers=answers,
                            comments=comments, with_names=with_names, query=_query_string(),
@@ -229,6 +231,7 @@ def figures_xlsx():
 @requires(REVIEWER, ADMIN)
 def answers_csv():
     _form, filters = _filters()
+    record_access("evaluation_answers", scope="without names", streamed=True)
     return csv_stream("evaluation-answers-anonymised.csv", figures.ANSWER_COLUMNS,
                       figures.anonymised_answer_rows(filters))
 
@@ -468,6 +471,7 @@ def invitations():
     now = utcnow()
     if session_id:
         session = db.session.get(Session, session_id) or abort(404)
+        record_access("evaluation_invitations", scope=f"session {session.id}")
         return render_template("evaluation/invitations_session.html", session=session,
                                invitations=session_invitations(session), now=now)
     sessions = sessions_with_invitations(query_page())

@@ -1,9 +1,12 @@
 """The privacy pages' forms."""
-from govuk_frontend_wtf.wtforms_widgets import GovCheckboxInput, GovSubmitInput
-from wtforms import BooleanField, SubmitField
-from wtforms.validators import DataRequired
+from __future__ import annotations
 
-from app.forms import BaseForm
+from govuk_frontend_wtf.wtforms_widgets import GovCheckboxInput, GovSelect, GovSubmitInput
+from wtforms import BooleanField, SelectField, SubmitField
+from wtforms.validators import DataRequired, Optional
+
+from app.filters import FilterForm
+from app.forms import BaseForm, GovDateField
 
 
 class ErasureRequestForm(BaseForm):
@@ -19,3 +22,13 @@ class EraseForm(BaseForm):
         "I understand that this cannot be undone", widget=GovCheckboxInput(),
         validators=[DataRequired("Confirm that you understand this cannot be undone")])
     submit = SubmitField("Erase this person’s details", widget=GovSubmitInput())
+
+
+class AccessLogFilterForm(FilterForm):
+    """Narrow the access log: who looked, at what kind of data, and when."""
+
+    viewer_id = SelectField("Who looked", widget=GovSelect(), coerce=int, validators=[Optional()])
+    kind = SelectField("What they saw", widget=GovSelect(), validators=[Optional()])
+    start = GovDateField("From", validators=[Optional()])
+    end = GovDateField("To", validators=[Optional()])
+    submit = SubmitField("Show", widget=GovSubmitInput())

@@ -1,11 +1,14 @@
 """Privacy work run by the job runner (app.jobs): retention, each rule in batches committed one at a
-time, and dormant accounts."""
+time, dormant accounts, and the access log's own retention."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
 
-from app.clock import utcnow
+from flask import current_app
+
+from app.access_log import remove_entries_before
+from app.clock import add_months, day_start_utc, today_london, utcnow
 from app.extensions import db
 from app.jobs import heartbeat, job
 from app.privacy.dormant import close_dormant, people_to_close, people_to_warn, warn_dormant
@@ -56,3 +59,11 @@ def dormant_accounts() -> str:
         closed += close_dormant(person_id, now)
         db.session.commit()
     return f"{warned} warned, {closed} closed and anonymised"
+
+
+@job("privacy_access_log_retention", order=91, every=timedelta(hours=24))
+def access_log_retention() -> str:
+    """Remove access log entries older than ACCESS_LOG_RETENTION_MONTHS (from the start of that day)."""
+    months = current_app.config["ACCESS_LOG_RETENTION_MONTHS"]
+    cutoff = day_start_utc(add_months(today_london(), -months))
+    return f"{remove_entries_before(cutoff)} access log entries removed"

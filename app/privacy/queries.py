@@ -1,4 +1,4 @@
-"""Reads for subject access, erasure and dormant accounts.
+"""Reads for subject access, erasure, dormant accounts and the access log page.
 
 Where a person appears is found from the schema itself, not from a list kept by hand: every column
 with a foreign key to `users`, and every text column holding their e-mail address or name. A table
@@ -10,8 +10,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, String, Table, func, or_, select, type_coerce
+from sqlalchemy import Column, DateTime, Select, String, Table, func, or_, select, type_coerce
+from sqlalchemy.orm import joinedload
 
+from app.access_log import AccessLogEntry
 from app.accounts.models import ERASED, AccountEvent, RoleGrant, User
 from app.attendance.models import CHARGE_DUE, Certificate, Charge, Suspension
 from app.bookings.models import ACTIVE_STATES, Booking, BookingEvent, Completion
@@ -141,6 +143,9 @@ def own_rows(person: User) -> dict[str, list]:
         "outbox_messages": list(db.session.scalars(
             select(OutboxMessage).where(func.lower(OutboxMessage.recipient) == person.email.lower())
             .order_by(OutboxMessage.id))),
+        "access_log_entries": list(db.session.scalars(
+            select(AccessLogEntry).where(AccessLogEntry.subject_user_id == person.id)
+            .order_by(AccessLogEntry.id))),
     }
 
 
@@ -199,3 +204,29 @@ def last_seen(person: User) -> datetime:
     """When the person last signed in, booked or registered."""
     db.session.flush()
     return db.session.scalar(select(last_seen_expression()).where(User.id == person.id))
+
+
+def access_log_entries(*, viewer_id: int | None, kind: str | None, subject_id: int | None,
+                       starts: datetime, ends: datetime) -> Select:
+    """Entries from `starts` to before `ends` (naive UTC), newest first, with who looked and whose
+    page it was loaded."""
+    query = (
+        select(AccessLogEntry)
+        .options(joinedload(AccessLogEntry.viewer), joinedload(AccessLogEntry.subject))
+        .where(AccessLogEntry.at >= starts, AccessLogEntry.at < ends)
+        .order_by(AccessLogEntry.at.desc(), AccessLogEntry.id.desc())
+    )
+    if viewer_id is not None:
+        query = query.where(AccessLogEntry.viewer_id == viewer_id)
+    if kind is not None:
+        query = query.where(AccessLogEntry.kind == kind)
+    if subject_id is not None:
+        query = query.where(AccessLogEntry.subject_user_id == subject_id)
+    return query
+
+
+def access_log_viewers() -> list[User]:
+    """Everyone who appears in the access log as having looked, by name."""
+    viewer_ids = select(AccessLogEntry.viewer_id).distinct().scalar_subquery()
+    return list(db.session.scalars(
+        select(User).where(User.id.in_(viewer_ids)).order_by(User.name, User.id)))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from app.access_log import KINDS
 from app.accounts.models import User
 from app.clock import utcnow
 from app.privacy import queries
@@ -41,6 +42,7 @@ SECTIONS = (
     ("evaluation_answers", "Your evaluation answers"),
     ("evaluation_manager_comments", "Your line manager’s comments on your evaluations"),
     ("outbox_messages", "E-mails sent to you"),
+    ("access_log_entries", "Staff who looked at pages about you (the access log)"),
 )
 
 
@@ -73,6 +75,8 @@ def _about(name: str, row) -> dict:
         return about
     if name == "evaluation_answers":
         return {"question": row.question.text}
+    if name == "access_log_entries":
+        return {"what": KINDS.get(row.kind, row.kind)}
     if name == "evaluation_invitations":
         return {"course": row.session.course.title, "session_starts_at": _plain(row.session.starts_at)}
     return {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from app.access_log import record_access
 from app.accounts.access import ADMIN, requires, signed_in
 from app.accounts.models import User
 from app.exports import download
@@ -60,13 +61,16 @@ def _person_or_404(person_id: int) -> User:
 @bp.route("/admin/people/<int:person_id>/data.json")
 @requires(ADMIN)
 def admin_data_json(person_id: int):
-    return _json_download(_person_or_404(person_id))
+    person = _person_or_404(person_id)
+    record_access("subject_access", subject_user_id=person.id)
+    return _json_download(person)
 
 
 @bp.route("/admin/people/<int:person_id>/data")
 @requires(ADMIN)
 def admin_data_document(person_id: int):
     person = _person_or_404(person_id)
+    record_access("subject_access", subject_user_id=person.id)
     return render_template("privacy/document.html", person=person, own=False,
                            access=subject_access(person),
                            back=url_for("accounts.admin_person", person_id=person.id))
@@ -90,5 +94,6 @@ def admin_erase(person_id: int):
             flash(f"The details of person {person.id} are erased. Their attendance still counts in "
                   "reports, without their name.", "success")
             return redirect(back)
+    record_access("person", subject_user_id=person.id)
     return render_template("privacy/erase.html", person=person, form=form, back=back,
                            blockers=erasure_blockers(person))

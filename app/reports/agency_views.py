@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import abort, render_template
 from flask_login import current_user
 
+from app.access_log import record_access
 from app.accounts.access import ADMIN, COORDINATOR, requires
 from app.accounts.models import Agency
 from app.attendance.queries import (
@@ -33,6 +34,10 @@ def _agency_or_404(agency: Agency | None) -> Agency:
     return agency
 
 
+def _scope(agency: Agency, period: Period) -> str:
+    return f"agency {agency.id}, {period.starts_on} to {period.ends_on}"
+
+
 @bp.route("/agency")
 @requires(COORDINATOR, ADMIN)
 def agency_home():
@@ -40,6 +45,7 @@ def agency_home():
     context = {"form": form, "agency": agency, "start": period.starts_on, "end": period.ends_on}
     if agency is not None:
         bookings = queries.agency_bookings(agency, period, course_id)
+        record_access("agency_staff", scope=_scope(agency, period))
         context.update(
             bookings=bookings, summary=queries.summarise(bookings),
             refreshers=queries.agency_refreshers(agency, course_id),
@@ -65,6 +71,7 @@ def agency_bookings_csv():
                      days[0] if days else None, booking.state_label,
                      booking.status == CANCELLED and booking.late_cancellation, booking.walk_in,
                      booking.outcome_label])
+    record_access("agency_staff", scope=_scope(agency, period))
     return csv_download(f"bookings-{file_slug(agency.name)}-{period.starts_on}-to-{period.ends_on}.csv",
                         header, rows)
 
@@ -74,6 +81,8 @@ def agency_bookings_csv():
 def agency_charges():
     form, agency, period, _course_id = _filters()
     charges = charges_statement(period.starts_on, period.ends_on, {agency.id}) if agency else []
+    if agency is not None:
+        record_access("charges", scope=_scope(agency, period))
     return render_template("reports/agency_charges.html", form=form, agency=agency,
                            start=period.starts_on, end=period.ends_on, charges=charges,
                            totals=charge_totals(charges), args=period.args(agency_id=agency.id) if agency else {})
@@ -85,5 +94,6 @@ def agency_charges_csv():
     _form, agency, period, _course_id = _filters()
     agency = _agency_or_404(agency)
     charges = charges_statement(period.starts_on, period.ends_on, {agency.id})
+    record_access("charges", scope=_scope(agency, period))
     return csv_download(f"charges-{file_slug(agency.name)}-{period.starts_on}-to-{period.ends_on}.csv",
                         CHARGE_HEADER, charge_rows(charges))

@@ -7,6 +7,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
+from app.access_log import record_access
 from app.accounts.access import ADMIN, REVIEWER, requires
 from app.accounts.models import Agency, Sector
 from app.bookings.models import OUTCOME_LABELS, STATE_LABELS
@@ -150,6 +151,8 @@ def export(report: str, fmt: str):
         abort(404)
     query = Query(period, tna, _viewer(), request.args)
     built = entry.build(query)
+    if report == "people":  # the other reports are counts, never people
+        record_access("people_report", scope=f"{built.measure}, {period.starts_on} to {period.ends_on}")
     return _download(report, fmt, entry.export_heading(built, query), entry.tables(built), period)
 
 
@@ -168,6 +171,7 @@ def people():
                                args=dict(args, measure=measure))
     listing = people_list(Query(period, None, viewer, request.args))
     measure, filters = listing.measure, listing.filters
+    record_access("people_report", scope=f"{measure}, {period.starts_on} to {period.ends_on}")
     page = query_page()
     sections = []
     for section in listing.sections:
@@ -414,6 +418,7 @@ def gap_email():
     form.agencies.choices = [(b.agency.id, b.agency.name) for b in reachable]
     if request.method == "GET":
         form.agencies.data = [b.agency.id for b in reachable[:3]]
+    record_access("people_list", scope=f"coordinators, analysis {tna.id}, sector {sector.id}")
     if form.validate_on_submit():
         chosen = [b for b in reachable if b.agency.id in set(form.agencies.data)]
         fig = {b.agency.id: {"needed": b.needed, "attended": b.attended, "gap": b.gap} for b in chosen}

@@ -17,7 +17,11 @@ def _keys(data: dict) -> set[tuple[str, tuple]]:
 def test_the_file_holds_every_row_that_refers_to_the_person(rich_person, admin, client, login_as):
     person = rich_person["person"]
     login_as(admin)
-    response = client.get(f"/admin/people/{person.id}/data.json")
+    assert client.get(f"/admin/people/{person.id}").status_code == 200  # an access log entry about them
+    client.post("/sign-out")
+    # Their own copy (an administrator's copy would add its own access log entry after it is made).
+    login_as(person)
+    response = client.get("/account/data.json")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"] == f'attachment; filename="personal-data-{person.id}.json"'
     data = json.loads(response.get_data(as_text=True))
@@ -29,8 +33,10 @@ def test_the_file_holds_every_row_that_refers_to_the_person(rich_person, admin, 
     sections = data["sections"]
     for table in ("users", "account_events", "bookings", "booking_events", "charges", "suspensions",
                   "certificates", "completions", "evaluation_invitations", "evaluation_responses",
-                  "evaluation_answers", "outbox_messages"):
+                  "evaluation_answers", "outbox_messages", "access_log_entries"):
         assert sections[table], table
+    assert [(e["fields"]["viewer_id"], e["fields"]["kind"]) for e in sections["access_log_entries"]] == [
+        (admin.id, "person")]
     assert len(sections["bookings"]) == 2
     assert sections["users"][0]["fields"]["access_needs"] == "Step-free access and a halal lunch"
     assert sections["certificates"][0]["fields"]["code"] == rich_person["certificate"]
