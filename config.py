@@ -116,6 +116,9 @@ class Config:
     CERTIFICATE_REQUIRES_EVALUATION = _bool("CERTIFICATE_REQUIRES_EVALUATION", True)
     # Refreshers due within this many days are shown as due to people and coordinators.
     REFRESHER_DUE_SOON_DAYS = _int("REFRESHER_DUE_SOON_DAYS", 90)
+    # No evaluation figure, and no board report figure outside the L&D team, is shown for a group
+    # of fewer people than this (issue 16): "fewer than 5" instead.
+    SMALL_GROUP_MINIMUM = max(_int("SMALL_GROUP_MINIMUM", 5), 2)
 
 
 class ProductionConfig(Config):
