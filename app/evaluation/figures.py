@@ -427,53 +427,82 @@ def per_course(filters: Filters) -> list[CourseRow]:
 
 # --- Written answers and the anonymised export -------------------------------------------------
 
-# What can place an answer, from the most it says to the least: (course, session, sector) shown.
-PLACINGS = [(True, True, True), (True, True, False), (True, False, True), (True, False, False),
-            (False, False, False)]
-
-
 @dataclass
 class ResponseGroups:
-    """The responses in a selection counted by stage and by what could place one among them.
+    """What may be shown beside each answer so that no one is placed in a group that is too small.
 
-    An answer is shown with its course, session and sector only where at least the minimum of
-    responses at that stage share what is shown; otherwise with less (PLACINGS, in order), and not
-    at all when the whole selection at that stage is smaller than the minimum.
+    Responses at one stage are nested: course, then session, then the sector of the person's
+    agency. At each level the small groups lose that level (a session of 3 keeps its course but
+    not its date), and, as with any table whose total is known, so do the next smallest groups
+    beside them until those losing it hold at least the minimum: five nurses shown as "Health"
+    beside one answer without a sector would name the lone officer's sector by elimination.
+    A stage with fewer responses in the selection than the minimum shows nothing at all.
     """
 
-    counts: dict[tuple, int]  # (stage, course, session, sector) with None for what is left out
+    withheld: set[int] = field(default_factory=set)  # stages with 1 to minimum - 1 responses
+    shown: set[int] = field(default_factory=set)  # stages with enough
+    without_course: set[tuple] = field(default_factory=set)  # (stage, course)
+    without_session: set[tuple] = field(default_factory=set)  # (stage, course, session)
+    without_sector: set[tuple] = field(default_factory=set)  # (stage, course, session, sector)
 
     def placing(self, stage: int, course_id: int, session_id: int, sector_id: int | None, *,
                 with_sector: bool = True) -> tuple[bool, bool, bool] | None:
         """What may be shown beside one answer: (course, session, sector), or None for nothing."""
-        least = minimum()
-        for shows in PLACINGS:
-            if shows[2] and not with_sector:
-                continue
-            key = (stage, *(value if shown_ else None for value, shown_ in
-                            zip((course_id, session_id, sector_id or 0), shows)))
-            if self.counts.get(key, 0) >= least:
-                return shows
-        return None
+        if stage in self.withheld:
+            return None
+        if (stage, course_id) in self.without_course:
+            return False, False, False
+        if (stage, course_id, session_id) in self.without_session:
+            return True, False, False
+        return True, True, with_sector and (stage, course_id, session_id, sector_id) not in self.without_sector
 
     def withheld_stages(self) -> list[int]:
         """Stages at which the whole selection has fewer responses than the minimum."""
-        return [stage for stage in STAGES if is_small(self.counts.get((stage, None, None, None), 0))]
+        return sorted(self.withheld)
+
+
+def _hide_small(groups: dict, least: int) -> list:
+    """The keys of the groups (key -> responses) that lose a level: small ones and their cover."""
+    keys = list(groups)
+    return [keys[i] for i in hidden_cells([groups[k] for k in keys], least)]
 
 
 def response_groups(filters: Filters) -> ResponseGroups:
-    """Count the selection's responses by stage, course, session and sector, in one query."""
+    """Count the selection's responses by stage, course, session and sector, in one query, and
+    decide what may be shown beside each answer."""
     query = _scoped(select(Invitation.stage, Course.id, Invitation.session_id, Agency.sector_id,
                            func.count(Response.id)).select_from(Response)
                     .join(Invitation, Invitation.id == Response.invitation_id), filters)
-    counts: dict[tuple, int] = {}
+    tree: dict = {}  # stage -> course -> session -> sector -> responses
     for stage, course_id, session_id, sector_id, n in db.session.execute(
             query.group_by(Invitation.stage, Course.id, Invitation.session_id, Agency.sector_id)):
-        for shows in PLACINGS:
-            key = (stage, *(value if shown_ else None for value, shown_ in
-                            zip((course_id, session_id, sector_id or 0), shows)))
-            counts[key] = counts.get(key, 0) + n
-    return ResponseGroups(counts)
+        tree.setdefault(stage, {}).setdefault(course_id, {}).setdefault(session_id, {})[sector_id] = n
+    least = minimum()
+    groups = ResponseGroups()
+
+    def size(node) -> int:
+        return sum(size(v) for v in node.values()) if isinstance(node, dict) else node
+
+    for stage in STAGES:
+        courses = tree.get(stage, {})
+        if not courses:
+            continue
+        if is_small(size(courses), least):
+            groups.withheld.add(stage)
+            continue
+        groups.shown.add(stage)
+        dropped = set(_hide_small({c: size(v) for c, v in courses.items()}, least))
+        groups.without_course.update((stage, c) for c in dropped)
+        for course_id, sessions in courses.items():
+            if course_id in dropped:
+                continue
+            gone = set(_hide_small({s: size(v) for s, v in sessions.items()}, least))
+            groups.without_session.update((stage, course_id, s) for s in gone)
+            for session_id, sectors in sessions.items():
+                if session_id not in gone:
+                    groups.without_sector.update(
+                        (stage, course_id, session_id, sector) for sector in _hide_small(sectors, least))
+    return groups
 
 
 @dataclass

@@ -234,7 +234,7 @@ def figures_xlsx():
 def answers_csv():
     _form, filters = _filters()
     groups = figures.response_groups(filters)
-    if len(groups.withheld_stages()) == len(STAGES):
+    if groups.withheld and not groups.shown:
         flash(f"Fewer than {current_app.config['SMALL_GROUP_MINIMUM']} people answered in this "
               "selection, so their answers cannot be downloaded without someone being picked out. "
               "Choose a wider selection.", "error")
