@@ -436,25 +436,25 @@ class ResponseGroups:
     not its date), and, as with any table whose total is known, so do the next smallest groups
     beside them until those losing it hold at least the minimum: five nurses shown as "Health"
     beside one answer without a sector would name the lone officer's sector by elimination.
-    A stage with fewer responses in the selection than the minimum shows nothing at all.
+    A stage with fewer responses in the selection than the minimum shows nothing at all. What
+    was not counted (a line manager's comment on a session nobody answered) is not shown.
     """
 
     withheld: set[int] = field(default_factory=set)  # stages with 1 to minimum - 1 responses
     shown: set[int] = field(default_factory=set)  # stages with enough
-    without_course: set[tuple] = field(default_factory=set)  # (stage, course)
-    without_session: set[tuple] = field(default_factory=set)  # (stage, course, session)
-    without_sector: set[tuple] = field(default_factory=set)  # (stage, course, session, sector)
+    courses: set[tuple] = field(default_factory=set)  # (stage, course) that may be shown
+    sessions: set[tuple] = field(default_factory=set)  # (stage, course, session)
+    sectors: set[tuple] = field(default_factory=set)  # (stage, course, session, sector)
 
     def placing(self, stage: int, course_id: int, session_id: int, sector_id: int | None, *,
                 with_sector: bool = True) -> tuple[bool, bool, bool] | None:
         """What may be shown beside one answer: (course, session, sector), or None for nothing."""
-        if stage in self.withheld:
+        if stage not in self.shown:
             return None
-        if (stage, course_id) in self.without_course:
-            return False, False, False
-        if (stage, course_id, session_id) in self.without_session:
-            return True, False, False
-        return True, True, with_sector and (stage, course_id, session_id, sector_id) not in self.without_sector
+        course = (stage, course_id) in self.courses
+        session = course and (stage, course_id, session_id) in self.sessions
+        sector = with_sector and session and (stage, course_id, session_id, sector_id) in self.sectors
+        return course, session, sector
 
     def withheld_stages(self) -> list[int]:
         """Stages at which the whole selection has fewer responses than the minimum."""
@@ -492,16 +492,18 @@ def response_groups(filters: Filters) -> ResponseGroups:
             continue
         groups.shown.add(stage)
         dropped = set(_hide_small({c: size(v) for c, v in courses.items()}, least))
-        groups.without_course.update((stage, c) for c in dropped)
         for course_id, sessions in courses.items():
             if course_id in dropped:
                 continue
+            groups.courses.add((stage, course_id))
             gone = set(_hide_small({s: size(v) for s, v in sessions.items()}, least))
-            groups.without_session.update((stage, course_id, s) for s in gone)
             for session_id, sectors in sessions.items():
-                if session_id not in gone:
-                    groups.without_sector.update(
-                        (stage, course_id, session_id, sector) for sector in _hide_small(sectors, least))
+                if session_id in gone:
+                    continue
+                groups.sessions.add((stage, course_id, session_id))
+                hidden = set(_hide_small(sectors, least))
+                groups.sectors.update((stage, course_id, session_id, sector)
+                                      for sector in sectors if sector not in hidden)
     return groups
 
 
@@ -554,7 +556,7 @@ def written_answers(filters: Filters, *, with_names: bool, page: int = 1,
     Without names, pass the selection's `groups`: answers at a stage with fewer responses than
     the minimum are left out, and the others lose the course or session that would place them in
     a smaller group."""
-    stages = [s for s in STAGES if groups is None or s not in groups.withheld_stages()]
+    stages = [s for s in STAGES if groups is None or s in groups.shown]
     base = _scoped(_answers_query(Answer.id), filters).where(Question.kind == TEXT,
                                                               Question.stage.in_(stages))
     total = db.session.scalar(select(func.count()).select_from(base.subquery()))
@@ -576,7 +578,7 @@ def written_answers(filters: Filters, *, with_names: bool, page: int = 1,
 def manager_comments(filters: Filters, *, with_names: bool, limit: int = 200,
                      groups: ResponseGroups | None = None) -> list[WrittenAnswer]:
     """Line managers' comments with their course and date, newest first (placed as answers are)."""
-    if groups is not None and STAGE_TWO in groups.withheld_stages():
+    if groups is not None and STAGE_TWO not in groups.shown:
         return []
     query = _scoped(
         select(ManagerComment.comment, Course.id, Invitation.session_id, Course.title,
@@ -603,7 +605,7 @@ def anonymised_answer_rows(filters: Filters, groups: ResponseGroups | None = Non
     shared by at least the minimum of responses at that stage (ResponseGroups.placing)."""
     catalogue = question_catalogue()
     groups = groups or response_groups(filters)
-    stages = [s for s in STAGES if s not in groups.withheld_stages()]
+    stages = [s for s in STAGES if s in groups.shown]
     query = _scoped(_answers_query(
         Response.id, Question.stage, QuestionSet.version, Course.code, Course.title,
         Session.starts_at, Sector.name, Level.name, Question.key, Question.text, Question.kind,

@@ -17,7 +17,8 @@ from sqlalchemy import select
 
 from app.bookings.models import ATTENDED
 from app.evaluation import figures
-from app.evaluation.models import STAGE_ONE, Invitation
+from app.evaluation.answering import submit_manager_comment
+from app.evaluation.models import STAGE_ONE, STAGE_TWO, Invitation
 from app.extensions import db
 from app.filters import Filters
 from app.jobs import run_jobs
@@ -187,3 +188,22 @@ def test_administrators_who_see_names_see_every_written_answer(client, groups, l
     admin = login_as(make_user(roles=("admin",)))
     named = admin.get(f"/evaluation/review/answers?sector_id={groups['police'].sector_id}").get_data(as_text=True)
     assert "LONE-PLAN" in named and "Lone Officer" in named, "administrators see who wrote what"
+
+
+def test_a_managers_comment_on_a_session_nobody_answered_is_not_placed_there(app, groups, set_now):
+    set_now(SESSION_END + timedelta(days=120))
+    run_jobs()
+    db.session.expire_all()
+    second = list(db.session.scalars(select(Invitation).where(Invitation.stage == STAGE_TWO)))
+    at_mixed = [i for i in second if i.session_id == groups["mixed"].id and i.user.name.startswith("Nurse")]
+    for invitation in at_mixed:
+        answer_by_key(invitation)
+    prevent = next(i for i in second if i.session_id == groups["four"].id)
+    submit_manager_comment(prevent, "PREVENT-MANAGER")
+    db.session.commit()
+    placed = figures.response_groups(Filters())
+    [comment] = figures.manager_comments(Filters(), with_names=False, groups=placed)
+    assert comment.text == "PREVENT-MANAGER"
+    assert (comment.course, comment.session_starts_at, comment.submitted_at) == ("", None, None)
+    assert figures.manager_comments(Filters(session_id=groups["four"].id), with_names=False,
+                                    groups=figures.response_groups(Filters(session_id=groups["four"].id))) == []
