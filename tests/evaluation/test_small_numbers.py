@@ -178,7 +178,7 @@ def test_written_answers_of_a_lone_officer_are_not_shown_by_sector_and_the_expor
     assert refused.status_code == 302 and "/evaluation/review?" in refused.location
     followed = client.get(refused.location).get_data(as_text=True)
     assert "cannot be downloaded without someone being picked out" in followed
-    teachers = client.get(f"/evaluation/review/answers?course_id=").get_data(as_text=True)
+    teachers = client.get("/evaluation/review/answers?course_id=").get_data(as_text=True)
     assert "Course not shown, session not shown" in teachers, "the four at Prevent"
     assert "Prevent" not in teachers.split("</form>", 1)[1]
     assert "Lone Officer" not in teachers
