@@ -140,6 +140,10 @@ class Config:
     # The access log (who saw other people's data) is kept this long, then removed by the job runner.
     ACCESS_LOG_RETENTION_MONTHS = _int("ACCESS_LOG_RETENTION_MONTHS", 24)
 
+    # No evaluation figure, and no board report figure outside the L&D team, is shown for a group
+    # of fewer people than this (issue 16): "fewer than 5" instead.
+    SMALL_GROUP_MINIMUM = max(_int("SMALL_GROUP_MINIMUM", 5), 2)
+
 
 class ProductionConfig(Config):
     ENV_NAME = "production"

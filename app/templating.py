@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from app.accounts.models import ROLE_LABELS
 from app.clock import demo_offset, to_london
+from app.small_numbers import is_hidden
 
 # (label, endpoint, roles that see it); "anyone" items show to everyone.
 NAVIGATION = [
@@ -74,6 +75,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["uk_date"] = format_date
     app.jinja_env.filters["uk_time"] = format_time
     app.jinja_env.filters["pence"] = format_pence
+    app.jinja_env.tests["hidden"] = is_hidden  # a figure withheld for a small group
 
     @app.context_processor
     def _globals():

@@ -133,6 +133,13 @@ def app(smtp_server):
 
 
 @pytest.fixture
+def every_figure(app):
+    """Show figures for groups of any size (SMALL_GROUP_MINIMUM 1), for tests of the arithmetic
+    on a handful of people; the small-numbers rule has its own tests at the default of 5."""
+    app.config["SMALL_GROUP_MINIMUM"] = 1
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

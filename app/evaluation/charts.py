@@ -11,6 +11,7 @@ from markupsafe import Markup, escape
 
 from app.evaluation.figures import ConfidenceShift, Distribution, MeasureRow, MonthCounts
 from app.evaluation.models import SCALE_VALUES, STAGE_ONE, STAGE_TWO
+from app.small_numbers import is_hidden
 
 INK = "#0b0c0c"
 GRID = "#b1b4b6"
@@ -101,8 +102,15 @@ def _legend(items: list[tuple[str, str]], y: float, x: float = 10) -> list[str]:
     return body
 
 
-def _fmt(value: float | None) -> str:
+def _fmt(value) -> str:
+    if is_hidden(value):
+        return f"{value} answers"
     return "no answers" if value is None else f"{value:.1f}"
+
+
+def _length(value) -> float:
+    """A bar's value: none for no answers or a figure withheld for a small group."""
+    return 0 if value is None or is_hidden(value) else value
 
 
 def means_chart(rows: list[MeasureRow], chart_id: str = "chart-means") -> Markup:
@@ -123,8 +131,8 @@ def means_chart(rows: list[MeasureRow], chart_id: str = "chart-means") -> Markup
             if attr == "later" and not row.later_asked:
                 continue
             body.append(_text(left - 8, y + 15, label, 13, anchor="end"))
-            body.append(_rect(left, y, plot * (value or 0) / 5, bar, SERIES[index]))
-            body.append(_text(left + plot * (value or 0) / 5 + 6, y + 15, _fmt(value), 13))
+            body.append(_rect(left, y, plot * _length(value) / 5, bar, SERIES[index]))
+            body.append(_text(left + plot * _length(value) / 5 + 6, y + 15, _fmt(value), 13))
             parts.append(f"{label.lower()} {_fmt(value)}")
             y += gap
         description.append(f"{row.label}: " + ", ".join(parts))
@@ -156,6 +164,11 @@ def distribution_chart(distributions: list[Distribution], chart_id: str = "chart
         body.append(_lines(left - 8, first, lines, size, anchor="end"))
         x = left
         top = y + (height - bar) / 2
+        if d.withheld:
+            body.append(_text(left, top + 15, f"{d.withheld} answers: not shown", 12))
+            description.append(f"{d.info.text}: {d.withheld} answers, not shown")
+            y += height + 8
+            continue
         for value in SCALE_VALUES:
             share = d.counts.get(value, 0) / d.total if d.total else 0
             body.append(_rect(x, top, plot * share, bar, SCALE_COLOURS[value]))
@@ -171,6 +184,10 @@ def shift_chart(shift: ConfidenceShift, chart_id: str = "chart-shift") -> Markup
     """People whose confidence rose, stayed the same or fell between the course and stage 2."""
     width, left = 680, 10
     plot = width - 20
+    if shift.hidden:
+        return _svg(chart_id, "Confidence before the course compared with months later",
+                    f"{shift.people} people answered both stages: not shown.", width, 40,
+                    [_text(left, 24, f"{shift.people} people answered both stages: not shown.", 13)])
     parts = [("Rose", shift.rose, "#00703c"), ("Stayed the same", shift.same, "#b1b4b6"),
              ("Fell", shift.fell, "#d4351c")]
     body = _legend([(f"{label} ({count})", colour) for label, count, colour in parts], 18)
@@ -203,9 +220,11 @@ def response_chart(months: list[MonthCounts], chart_id: str = "chart-responses")
         parts = []
         for offset, stage in enumerate((STAGE_ONE, STAGE_TWO)):
             counts = month.counts[stage]
-            rate = counts.rate or 0
+            rate = _length(counts.rate)
             body.append(_rect(x + offset * 20, top + plot - plot * rate, 18, plot * rate, colours[stage]))
-            if counts.sent:
+            if counts.hidden:
+                parts.append(f"stage {stage} {counts.sent} sent")
+            elif counts.sent:
                 parts.append(f"stage {stage} {counts.responded} of {counts.sent}")
         body.append(_text(x + 19, height - bottom + 16, month.label, 11, anchor="middle"))
         description.append(f"{month.label}: " + ", ".join(parts))

@@ -3,6 +3,11 @@
 Every figure is filtered the same way (course, session, period of the session's date, sector of
 the person's agency when they booked, level). Measures are followed by question `key`, so versions
 of a question set that reword a question still add up to one measure.
+
+No figure leaves this module for a group smaller than SMALL_GROUP_MINIMUM (app/small_numbers.py),
+whoever is looking: response figures need that many people invited, answer figures that many
+answers; written answers and the anonymised export lose the course, session and sector that would
+place an answer in a smaller group.
 """
 from __future__ import annotations
 
@@ -39,6 +44,7 @@ from app.evaluation.models import (
 from app.exports import Percent
 from app.extensions import db
 from app.filters import Filters
+from app.small_numbers import Hidden, hidden_cells, is_hidden, is_small, minimum
 
 MEASURES = [  # (label, stage-1 before key, stage-1 after key, stage-2 key)
     ("Knowledge of the topic", "knowledge_before", "knowledge_after", None),
@@ -86,22 +92,48 @@ def _answers_query(*columns):
 @dataclass
 class StageCounts:
     stage: int
-    sent: int = 0
-    responded: int = 0
+    sent: int | Hidden = 0  # Hidden: fewer people were invited than the minimum
+    responded: int | Hidden = 0
 
     @property
-    def rate(self) -> float | None:
+    def rate(self) -> float | Hidden | None:
+        if is_hidden(self.sent):
+            return self.sent
         return self.responded / self.sent if self.sent else None
+
+    @property
+    def hidden(self) -> bool:
+        return is_hidden(self.sent)
+
+    def withheld(self) -> StageCounts:
+        """The same counts with nothing shown (the group is small, or would give one away)."""
+        return StageCounts(self.stage, Hidden(), Hidden())
+
+    def checked(self) -> StageCounts:
+        """These counts, or none of them when fewer people were invited than the minimum."""
+        return self.withheld() if is_small(self.sent) else self
 
 
 def stage_counts(filters: Filters) -> dict[int, StageCounts]:
-    """Count invitations sent and answered at each stage."""
+    """Count invitations sent and answered at each stage (none shown for a small group)."""
     query = _counted(select(Invitation.stage, func.count(Invitation.id),
                             func.count(Invitation.submitted_at)).select_from(Invitation), filters)
     counts = {stage: StageCounts(stage) for stage in STAGES}
     for stage, sent, responded in db.session.execute(query.group_by(Invitation.stage)):
-        counts[stage] = StageCounts(stage, sent, responded)
+        counts[stage] = StageCounts(stage, sent, responded).checked()
     return counts
+
+
+def _suppress_series(rows: list, counts_of) -> None:
+    """Hide each stage's small counts in a breakdown (months, courses) whose total is shown.
+
+    `counts_of(row)` is the row's {stage: StageCounts}; a small cell, and the smallest others until
+    the hidden ones hold the minimum, are withheld, so none is found by subtracting the rest from
+    the total on the same page."""
+    for stage in STAGES:
+        cells = [counts_of(row)[stage] for row in rows]
+        for index in hidden_cells([c.sent for c in cells]):
+            counts_of(rows[index])[stage] = cells[index].withheld()
 
 
 def _month(column):
@@ -130,7 +162,9 @@ def counts_by_month(filters: Filters) -> list[MonthCounts]:
             query.group_by(month, Invitation.stage).order_by(month)):
         entry = months.setdefault(label, MonthCounts(label, {s: StageCounts(s) for s in STAGES}))
         entry.counts[stage] = StageCounts(stage, sent, responded)
-    return list(months.values())
+    result = list(months.values())
+    _suppress_series(result, lambda m: m.counts)
+    return result
 
 
 # --- Ratings ------------------------------------------------------------------------------------
@@ -178,15 +212,27 @@ def question_catalogue() -> dict[tuple[int, int | None, str], QuestionInfo]:
 @dataclass
 class Distribution:
     info: QuestionInfo
-    counts: dict[int, int]
+    counts: dict[int, int]  # empty when withheld
+    withheld: Hidden | None = None  # fewer answers than the minimum
 
     @property
-    def total(self) -> int:
-        return sum(self.counts.values())
+    def total(self) -> int | Hidden:
+        return self.withheld or sum(self.counts.values())
 
     @property
-    def mean(self) -> float | None:
+    def mean(self) -> float | Hidden | None:
+        if self.withheld:
+            return self.withheld
         return sum(v * n for v, n in self.counts.items()) / self.total if self.total else None
+
+    def count(self, value: int) -> int | Hidden:
+        return self.withheld or self.counts.get(value, 0)
+
+    def checked(self) -> Distribution:
+        """This distribution, or none of its figures when fewer answers than the minimum."""
+        if is_small(sum(self.counts.values())):
+            return Distribution(self.info, {}, Hidden())
+        return self
 
 
 def rating_distributions(filters: Filters,
@@ -202,7 +248,7 @@ def rating_distributions(filters: Filters,
         found.setdefault((stage, course_id, key), {v: 0 for v in SCALE_VALUES})[value] = count
     distributions = [
         Distribution(catalogue.get(ident) or QuestionInfo(ident[0], ident[2], ident[2], SCALE,
-                                                          course_id=ident[1]), counts)
+                                                          course_id=ident[1]), counts).checked()
         for ident, counts in found.items()
     ]
     return sorted(distributions, key=lambda d: (d.info.stage, d.info.position, d.info.key))
@@ -211,10 +257,10 @@ def rating_distributions(filters: Filters,
 @dataclass
 class MeasureRow:
     label: str
-    before: float | None
-    after: float | None
-    later: float | None
-    counts: tuple[int, int, int]
+    before: float | Hidden | None
+    after: float | Hidden | None
+    later: float | Hidden | None
+    counts: tuple[int | Hidden, int | Hidden, int | Hidden]
     later_asked: bool = True  # stage 2 asks about confidence only
 
 
@@ -236,15 +282,21 @@ def measure_means(distributions: list[Distribution]) -> list[MeasureRow]:
 
 @dataclass
 class ConfidenceShift:
-    people: int = 0
-    rose: int = 0
-    same: int = 0
-    fell: int = 0
-    mean_before: float | None = None
-    mean_now: float | None = None
+    people: int | Hidden = 0  # Hidden: fewer people answered both than the minimum
+    rose: int | Hidden = 0
+    same: int | Hidden = 0
+    fell: int | Hidden = 0
+    mean_before: float | Hidden | None = None
+    mean_now: float | Hidden | None = None
 
     @property
-    def rose_share(self) -> float | None:
+    def hidden(self) -> bool:
+        return is_hidden(self.people)
+
+    @property
+    def rose_share(self) -> float | Hidden | None:
+        if self.hidden:
+            return self.people
         return self.rose / self.people if self.people else None
 
 
@@ -272,6 +324,9 @@ def confidence_shift(filters: Filters) -> ConfidenceShift:
         .where(i1.stage == STAGE_ONE)
     )
     people, rose, same, fell, before, now = db.session.execute(_counted(query, filters, i1)).one()
+    if is_small(people or 0):
+        hidden = Hidden()
+        return ConfidenceShift(hidden, hidden, hidden, hidden, hidden, hidden)
     return ConfidenceShift(
         people or 0, int(rose or 0), int(same or 0), int(fell or 0),
         float(before) if before is not None else None, float(now) if now is not None else None,
@@ -283,13 +338,22 @@ def confidence_shift(filters: Filters) -> ConfidenceShift:
 @dataclass
 class ChoiceFigure:
     info: QuestionInfo
-    respondents: int  # stage-2 responses whose version asked the question
+    respondents: int | Hidden  # stage-2 responses whose version asked the question
     counts: dict[str, int]  # option value -> people who chose it
 
-    def share(self, value: str) -> float | None:
+    @property
+    def hidden(self) -> bool:
+        return is_hidden(self.respondents)
+
+    def share(self, value: str) -> float | Hidden | None:
+        if self.hidden:
+            return self.respondents
         return self.counts.get(value, 0) / self.respondents if self.respondents else None
 
-    def rows(self) -> list[tuple[str, int, float | None]]:
+    def rows(self) -> list[tuple[str, int | Hidden, float | Hidden | None]]:
+        if self.hidden:
+            values = list(self.info.options)
+            return [(self.info.options[v], self.respondents, self.respondents) for v in values]
         values = list(self.info.options) + [v for v in self.counts if v not in self.info.options]
         return [(self.info.options.get(v, v), self.counts.get(v, 0), self.share(v)) for v in values]
 
@@ -315,7 +379,11 @@ def choice_figures(filters: Filters, catalogue: dict | None = None) -> dict[str,
         info = catalogue.get((STAGE_TWO, None, key))
         if info is None:
             continue
-        figures[key] = ChoiceFigure(info, respondents.get(key, 0), counts.get(key, {}))
+        asked_of = respondents.get(key, 0)
+        if is_small(asked_of):
+            figures[key] = ChoiceFigure(info, Hidden(), {})
+        else:
+            figures[key] = ChoiceFigure(info, asked_of, counts.get(key, {}))
     return figures
 
 
@@ -326,7 +394,7 @@ class CourseRow:
     course_id: int
     title: str
     counts: dict[int, StageCounts] = field(default_factory=dict)
-    means: dict[str, float] = field(default_factory=dict)
+    means: dict[str, float | Hidden] = field(default_factory=dict)  # Hidden: too few answers
 
 
 def per_course(filters: Filters) -> list[CourseRow]:
@@ -339,25 +407,126 @@ def per_course(filters: Filters) -> list[CourseRow]:
         row = rows.setdefault(course_id, CourseRow(course_id, title, {s: StageCounts(s) for s in STAGES}))
         row.counts[stage] = StageCounts(stage, sent, responded)
     keys = ("confidence_before", "confidence_after", "confidence_now")
-    means = _scoped(_answers_query(Course.id, Question.key, func.avg(Answer.value_int)), filters)
+    means = _scoped(_answers_query(Course.id, Question.key, func.avg(Answer.value_int),
+                                   func.count(Answer.value_int)), filters)
     means = means.where(Question.key.in_(keys), Question.course_id.is_(None)).group_by(Course.id, Question.key)
-    for course_id, key, value in db.session.execute(means):
+    answered: dict[str, list[tuple[int, int]]] = {}
+    for course_id, key, value, answers in db.session.execute(means):
         if course_id in rows and value is not None:
             rows[course_id].means[key] = float(value)
-    return sorted(rows.values(), key=lambda r: r.title)
+            answered.setdefault(key, []).append((course_id, answers))
+    # A small course's mean is hidden, and (as the page shows the mean of all of them with its
+    # answers) so are the next smallest until the hidden ones hold the minimum of answers.
+    for key, cells in answered.items():
+        for index in hidden_cells([n for _, n in cells]):
+            rows[cells[index][0]].means[key] = Hidden()
+    result = sorted(rows.values(), key=lambda r: r.title)
+    _suppress_series(result, lambda r: r.counts)
+    return result
 
 
 # --- Written answers and the anonymised export -------------------------------------------------
+
+@dataclass
+class ResponseGroups:
+    """What may be shown beside each answer so that no one is placed in a group that is too small.
+
+    Responses at one stage are nested: course, then session, then the sector of the person's
+    agency. At each level the small groups lose that level (a session of 3 keeps its course but
+    not its date), and, as with any table whose total is known, so do the next smallest groups
+    beside them until those losing it hold at least the minimum: five nurses shown as "Health"
+    beside one answer without a sector would name the lone officer's sector by elimination.
+    A stage with fewer responses in the selection than the minimum shows nothing at all. What
+    was not counted (a line manager's comment on a session nobody answered) is not shown.
+    """
+
+    withheld: set[int] = field(default_factory=set)  # stages with 1 to minimum - 1 responses
+    shown: set[int] = field(default_factory=set)  # stages with enough
+    courses: set[tuple] = field(default_factory=set)  # (stage, course) that may be shown
+    sessions: set[tuple] = field(default_factory=set)  # (stage, course, session)
+    sectors: set[tuple] = field(default_factory=set)  # (stage, course, session, sector)
+
+    def placing(self, stage: int, course_id: int, session_id: int, sector_id: int | None, *,
+                with_sector: bool = True) -> tuple[bool, bool, bool] | None:
+        """What may be shown beside one answer: (course, session, sector), or None for nothing."""
+        if stage not in self.shown:
+            return None
+        course = (stage, course_id) in self.courses
+        session = course and (stage, course_id, session_id) in self.sessions
+        sector = with_sector and session and (stage, course_id, session_id, sector_id) in self.sectors
+        return course, session, sector
+
+    def withheld_stages(self) -> list[int]:
+        """Stages at which the whole selection has fewer responses than the minimum."""
+        return sorted(self.withheld)
+
+
+def _hide_small(groups: dict, least: int) -> list:
+    """The keys of the groups (key -> responses) that lose a level: small ones and their cover."""
+    keys = list(groups)
+    return [keys[i] for i in hidden_cells([groups[k] for k in keys], least)]
+
+
+def response_groups(filters: Filters) -> ResponseGroups:
+    """Count the selection's responses by stage, course, session and sector, in one query, and
+    decide what may be shown beside each answer."""
+    query = _scoped(select(Invitation.stage, Course.id, Invitation.session_id, Agency.sector_id,
+                           func.count(Response.id)).select_from(Response)
+                    .join(Invitation, Invitation.id == Response.invitation_id), filters)
+    tree: dict = {}  # stage -> course -> session -> sector -> responses
+    for stage, course_id, session_id, sector_id, n in db.session.execute(
+            query.group_by(Invitation.stage, Course.id, Invitation.session_id, Agency.sector_id)):
+        tree.setdefault(stage, {}).setdefault(course_id, {}).setdefault(session_id, {})[sector_id] = n
+    least = minimum()
+    groups = ResponseGroups()
+
+    def size(node) -> int:
+        return sum(size(v) for v in node.values()) if isinstance(node, dict) else node
+
+    for stage in STAGES:
+        courses = tree.get(stage, {})
+        if not courses:
+            continue
+        if is_small(size(courses), least):
+            groups.withheld.add(stage)
+            continue
+        groups.shown.add(stage)
+        dropped = set(_hide_small({c: size(v) for c, v in courses.items()}, least))
+        for course_id, sessions in courses.items():
+            if course_id in dropped:
+                continue
+            groups.courses.add((stage, course_id))
+            gone = set(_hide_small({s: size(v) for s, v in sessions.items()}, least))
+            for session_id, sectors in sessions.items():
+                if session_id in gone:
+                    continue
+                groups.sessions.add((stage, course_id, session_id))
+                hidden = set(_hide_small(sectors, least))
+                groups.sectors.update((stage, course_id, session_id, sector)
+                                      for sector in sectors if sector not in hidden)
+    return groups
+
 
 @dataclass
 class WrittenAnswer:
     text: str
     question: str
     stage: int
-    course: str
-    session_starts_at: datetime | None
-    submitted_at: datetime
+    course: str  # "" when the course would place the answer in a small group
+    session_starts_at: datetime | None  # None when the session would
+    submitted_at: datetime | None  # None with the session (the day answered points to it)
     person: str | None  # only for administrators
+
+
+def _placed(groups: ResponseGroups | None, stage: int, course_id: int, session_id: int,
+            course: str, starts: datetime | None, submitted: datetime | None):
+    """(course, session start, submitted) as they may be shown beside an answer on the page."""
+    if groups is None:  # administrators, who see names, see everything
+        return course, starts, submitted
+    shows = groups.placing(stage, course_id, session_id, None, with_sector=False)
+    if shows is None:
+        return "", None, None
+    return (course if shows[0] else ""), (starts if shows[1] else None), (submitted if shows[1] else None)
 
 
 @dataclass
@@ -381,53 +550,82 @@ class Page:
 
 
 def written_answers(filters: Filters, *, with_names: bool, page: int = 1,
-                    per_page: int = 50) -> Page:
-    """Free-text answers with their course and date, newest first (names for administrators)."""
-    base = _scoped(_answers_query(Answer.id), filters).where(Question.kind == TEXT)
+                    per_page: int = 50, groups: ResponseGroups | None = None) -> Page:
+    """Free-text answers with their course and date, newest first (names for administrators).
+
+    Without names, pass the selection's `groups`: answers at a stage with fewer responses than
+    the minimum are left out, and the others lose the course or session that would place them in
+    a smaller group."""
+    stages = [s for s in STAGES if groups is None or s in groups.shown]
+    base = _scoped(_answers_query(Answer.id), filters).where(Question.kind == TEXT,
+                                                              Question.stage.in_(stages))
     total = db.session.scalar(select(func.count()).select_from(base.subquery()))
     query = _scoped(_answers_query(
-        Answer.value_text, Question.text, Question.stage, Course.title, Session.starts_at,
-        Response.submitted_at, User.name,
-    ).join(User, User.id == Invitation.user_id), filters).where(Question.kind == TEXT)
+        Answer.value_text, Question.text, Question.stage, Course.id, Invitation.session_id,
+        Course.title, Session.starts_at, Response.submitted_at, User.name,
+    ).join(User, User.id == Invitation.user_id), filters).where(Question.kind == TEXT,
+                                                                  Question.stage.in_(stages))
     query = query.order_by(Response.submitted_at.desc(), Answer.id).limit(per_page).offset(
         (page - 1) * per_page)
-    items = [WrittenAnswer(text, question, stage, course, starts, submitted,
+    items = [WrittenAnswer(text, question, stage,
+                           *_placed(groups, stage, course_id, session_id, course, starts, submitted),
                            name if with_names else None)
-             for text, question, stage, course, starts, submitted, name in db.session.execute(query)]
+             for text, question, stage, course_id, session_id, course, starts, submitted, name
+             in db.session.execute(query)]
     return Page(items, page, per_page, total)
 
 
-def manager_comments(filters: Filters, *, with_names: bool, limit: int = 200) -> list[WrittenAnswer]:
-    """Line managers' comments with their course and date, newest first."""
+def manager_comments(filters: Filters, *, with_names: bool, limit: int = 200,
+                     groups: ResponseGroups | None = None) -> list[WrittenAnswer]:
+    """Line managers' comments with their course and date, newest first (placed as answers are)."""
+    if groups is not None and STAGE_TWO not in groups.shown:
+        return []
     query = _scoped(
-        select(ManagerComment.comment, Course.title, Session.starts_at, ManagerComment.submitted_at,
-               User.name).select_from(ManagerComment)
+        select(ManagerComment.comment, Course.id, Invitation.session_id, Course.title,
+               Session.starts_at, ManagerComment.submitted_at, User.name).select_from(ManagerComment)
         .join(Invitation, Invitation.id == ManagerComment.invitation_id)
         .join(User, User.id == Invitation.user_id), filters)
     query = query.order_by(ManagerComment.submitted_at.desc()).limit(limit)
-    return [WrittenAnswer(comment, "Line manager’s comment", STAGE_TWO, course, starts, submitted,
+    return [WrittenAnswer(comment, "Line manager’s comment", STAGE_TWO,
+                          *_placed(groups, STAGE_TWO, course_id, session_id, course, starts, submitted),
                           name if with_names else None)
-            for comment, course, starts, submitted, name in db.session.execute(query)]
+            for comment, course_id, session_id, course, starts, submitted, name
+            in db.session.execute(query)]
 
 
 ANSWER_COLUMNS = ["response", "stage", "question set version", "course code", "course",
                   "session date", "sector", "level", "question key", "question", "answer"]
 
 
-def anonymised_answer_rows(filters: Filters) -> Iterator[list]:
-    """Every answer, one row each, without names or e-mail addresses (for the CSV export)."""
+def anonymised_answer_rows(filters: Filters, groups: ResponseGroups | None = None) -> Iterator[list]:
+    """Every answer, one row each, without names, e-mail addresses or a small group (for the CSV).
+
+    Answers at a stage with fewer responses in the selection than the minimum are left out; the
+    others lose the sector, the session date or the course (and its level) until what is left is
+    shared by at least the minimum of responses at that stage (ResponseGroups.placing)."""
     catalogue = question_catalogue()
+    groups = groups or response_groups(filters)
+    stages = [s for s in STAGES if s in groups.shown]
     query = _scoped(_answers_query(
         Response.id, Question.stage, QuestionSet.version, Course.code, Course.title,
         Session.starts_at, Sector.name, Level.name, Question.key, Question.text, Question.kind,
-        Question.course_id, Answer.value_int, Answer.value_text,
-    ), filters)
+        Question.course_id, Answer.value_int, Answer.value_text, Course.id, Invitation.session_id,
+        Agency.sector_id,
+    ), filters).where(Question.stage.in_(stages))
     query = (query.outerjoin(QuestionSet, QuestionSet.id == Response.question_set_id)
              .outerjoin(Sector, Sector.id == Agency.sector_id)
              .outerjoin(Level, Level.id == Course.level_id)
              .order_by(Response.id, Answer.id))
     for (response_id, stage, version, code, title, starts, sector, level, key, text, kind,
-         course_id, value_int, value_text) in db.session.execute(query.execution_options(yield_per=500)):
+         course_id, value_int, value_text, of_course, session_id, sector_id) in db.session.execute(
+            query.execution_options(yield_per=500)):
+        shows_course, shows_session, shows_sector = groups.placing(stage, of_course, session_id, sector_id)
+        if not shows_course:
+            code = title = level = ""
+        if not shows_session:
+            starts = None
+        if not shows_sector:
+            sector = ""
         if kind == SCALE:
             answer = value_int
         elif kind in (YES_NO_NOT_YET, CHOOSE_ONE, CHOOSE_MANY):
@@ -439,38 +637,49 @@ def anonymised_answer_rows(filters: Filters) -> Iterator[list]:
                to_london(starts).date().isoformat() if starts else "", sector or "", level or "", key, text, answer]
 
 
+def _percent(share):
+    if share is None or is_hidden(share):
+        return share if share is not None else ""
+    return Percent(share, 1)
+
+
+def _rounded(mean):
+    if mean is None or is_hidden(mean):
+        return mean if mean is not None else ""
+    return round(mean, 2)
+
+
 def figure_rows(filters: Filters) -> list[list]:
     """The review page's figures as rows (section, measure, stage, value, count) for CSV or XLSX.
 
-    Shares are Percent values: a number of percent in the CSV, a percentage cell in the XLSX.
+    Shares are Percent values: a number of percent in the CSV, a percentage cell in the XLSX; a
+    figure withheld for a small group reads "fewer than 5".
     """
     catalogue = question_catalogue()
     rows: list[list] = []
     for stage, counts in stage_counts(filters).items():
         rows.append(["Response rate", "Invitations sent", stage, counts.sent, ""])
         rows.append(["Response rate", "Responses", stage, counts.responded, ""])
-        rows.append(["Response rate", "Response rate (%)", stage,
-                     Percent(counts.rate, 1) if counts.rate is not None else "", ""])
+        rows.append(["Response rate", "Response rate (%)", stage, _percent(counts.rate), ""])
     distributions = rating_distributions(filters, catalogue)
     for row in measure_means(distributions):
         for when, value, count in zip(("before", "after", "at stage 2"),
                                       (row.before, row.after, row.later), row.counts):
             rows.append(["Mean rating", f"{row.label} {when}", 1 if when != "at stage 2" else 2,
-                         round(value, 2) if value is not None else "", count])
+                         _rounded(value), count])
     shift = confidence_shift(filters)
     rows.append(["Confidence shift", "People with both answers", 2, shift.people, ""])
     for label, value in (("Rose", shift.rose), ("Stayed the same", shift.same), ("Fell", shift.fell)):
         rows.append(["Confidence shift", label, 2, value, ""])
     rows.append(["Confidence shift", "Share whose confidence rose (%)", 2,
-                 Percent(shift.rose_share, 1) if shift.rose_share is not None else "", ""])
+                 _percent(shift.rose_share), ""])
     for d in distributions:
         for value in SCALE_VALUES:
             rows.append(["Rating distribution", f"{d.info.text} [{d.info.key}] = {value}",
-                         d.info.stage, d.counts.get(value, 0), d.total])
+                         d.info.stage, d.count(value), d.total])
     for key, figure in choice_figures(filters, catalogue).items():
         for label, count, share in figure.rows():
-            rows.append([figure.info.text, label, STAGE_TWO,
-                         Percent(share, 1) if share is not None else "", count])
+            rows.append([figure.info.text, label, STAGE_TWO, _percent(share), count])
     return rows
 
 
@@ -482,6 +691,8 @@ def headline_figures(starts_on: date, ends_on: date) -> list[tuple[str, str]]:
         return []
 
     def rate(c: StageCounts) -> str:
+        if c.hidden:
+            return f"{c.sent} sent"
         return f"{c.responded} of {c.sent} ({c.rate:.0%})" if c.sent else "none sent"
 
     shift = confidence_shift(filters)
@@ -489,7 +700,10 @@ def headline_figures(starts_on: date, ends_on: date) -> list[tuple[str, str]]:
         ("First evaluations answered (after the course)", rate(counts[STAGE_ONE])),
         ("Second evaluations answered (months later)", rate(counts[STAGE_TWO])),
     ]
-    if shift.people:
+    if shift.hidden:
+        figures.append(("People whose confidence rose by the second evaluation",
+                        f"not shown: {shift.people} people answered both"))
+    elif shift.people:
         figures.append(("People whose confidence rose by the second evaluation",
                         f"{shift.rose} of {shift.people} ({shift.rose_share:.0%})"))
         figures.append(("Mean confidence (1 to 5): before the course, then months later",

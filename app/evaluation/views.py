@@ -200,13 +200,17 @@ def review_answers():
     form, filters = _filters()
     page = query_page()
     with_names = current_user.has_role(ADMIN)
-    answers = figures.written_answers(filters, with_names=with_names, page=page)
-    comments = figures.manager_comments(filters, with_names=with_names) if page == 1 else []
+    # Without names, nothing beside an answer may place it in a group smaller than the minimum.
+    groups = None if with_names else figures.response_groups(filters)
+    answers = figures.written_answers(filters, with_names=with_names, page=page, groups=groups)
+    comments = (figures.manager_comments(filters, with_names=with_names, groups=groups)
+                if page == 1 else [])
     record_access("evaluation_answers", scope="with names" if with_names else "without names")
     args = {k: request.args.getlist(k) for k in request.args if k != "page"}
     return render_template("evaluation/review_answers.html", form=form, answers=answers,
                            comments=comments, with_names=with_names, query=_query_string(),
-                           page_args=args)
+                           page_args=args, withheld=groups.withheld_stages() if groups else [],
+                           stage_labels=STAGE_LABELS)
 
 
 @bp.route("/evaluation/review/figures.csv")
@@ -231,9 +235,15 @@ def figures_xlsx():
 @requires(REVIEWER, ADMIN)
 def answers_csv():
     _form, filters = _filters()
+    groups = figures.response_groups(filters)
+    if groups.withheld and not groups.shown:
+        flash(f"Fewer than {current_app.config['SMALL_GROUP_MINIMUM']} people answered in this "
+              "selection, so their answers cannot be downloaded without someone being picked out. "
+              "Choose a wider selection.", "error")
+        return redirect(url_for("evaluation.review_home") + _query_string())
     record_access("evaluation_answers", scope="without names", streamed=True)
     return csv_stream("evaluation-answers-anonymised.csv", figures.ANSWER_COLUMNS,
-                      figures.anonymised_answer_rows(filters))
+                      figures.anonymised_answer_rows(filters, groups))
 
 
 @bp.route("/evaluation/review/summary")

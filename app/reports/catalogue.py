@@ -22,8 +22,10 @@ from app.extensions import db
 from app.filters import Filters, Period, Viewer
 from app.inputs import query_int, query_page
 from app.reports import charts, figures
+from app.reports.published import for_publication
 from app.spreadsheets import Table
 from app.reports.models import TrainingNeedsAnalysis
+from app.small_numbers import is_hidden, minimum
 from app.templating import format_datetime
 
 REPORT_ROLES = (ADMIN, REVIEWER, COORDINATOR)
@@ -40,6 +42,7 @@ class Query:
     tna: TrainingNeedsAnalysis | None
     viewer: Viewer
     args: MultiDict = field(default_factory=MultiDict)
+    exact: bool = False  # the L&D team's own figures; everyone else's go through for_publication
 
     @property
     def print_layout(self) -> bool:
@@ -66,6 +69,12 @@ class Report:
     def template(self) -> str:
         return f"reports/{self.slug}.html"
 
+    def figures_for(self, query: Query) -> Any:
+        """The figures as the viewer may see them: exact for the L&D team, without small groups
+        for everyone else (reports/published.py)."""
+        built = self.build(query)
+        return built if query.exact else for_publication(built)
+
     def ready(self, query: Query) -> bool:
         """Whether the query has what the builder needs: a period, and an analysis if it compares."""
         return query.period is not None and (query.tna is not None or not self.with_tna)
@@ -87,7 +96,7 @@ def _need_tables(report: figures.NeedReport) -> list[Table]:
         for row in block.rows:
             table.rows.append([row.sector, row.agency or "Whole sector", row.training, row.staff_in_scope,
                                row.needed, row.booked, row.attended, row.gap,
-                               percent(row.attended, row.needed),
+                               row.attended if is_hidden(row.attended) else percent(row.attended, row.needed),
                                row.refreshers])
     return [table]
 
@@ -95,8 +104,9 @@ def _need_tables(report: figures.NeedReport) -> list[Table]:
 def _need_charts(report: figures.NeedReport) -> dict:
     chart_list = []
     for key, label in report.trainings:
+        # A withheld figure has no bar (its length would tell it); the table under the chart says so.
         bars = [charts.Bar(r.agency or r.sector, r.attended, r.booked, r.needed)
-                for r in report.chart_rows(key)]
+                for r in report.chart_rows(key) if not (is_hidden(r.attended) or is_hidden(r.booked))]
         chart_list.append((label, charts.need_chart(f"{label}: attended and booked against need", bars)))
     return {"charts": chart_list}
 
@@ -108,20 +118,27 @@ def _mix_tables(report: figures.MixReport) -> list[Table]:
                                   "Largest sector", "Largest share %", "One sector over half",
                                   "Sectors"])
     for s in report.sessions:
-        largest = s.largest
+        largest, share = s.largest, s.largest_share_figure
         sessions.rows.append([
-            format_datetime(s.starts_at), s.title, s.capacity, s.taking_part, len(s.sectors),
+            format_datetime(s.starts_at), s.title, s.capacity, s.taking_part_figure, len(s.sectors),
             largest[1] if largest else "",
-            percent(largest[2], s.taking_part) if largest else None, "Yes" if s.dominated else "No",
-            "; ".join(f"{name} {n}" for _, name, n in s.sectors)])
+            share if is_hidden(share) else percent(largest[2], s.taking_part) if largest else None,
+            "Yes" if s.dominated else "No",
+            "; ".join(f"{name} {n}" for _, name, n in s.sector_figures)])
     totals = Table("Sector totals", ["Sector", "Places taken"],
                    [[name, n] for _, name, n in report.sector_totals])
     return [sessions, totals]
 
 
-def _share_chart(title: str, rows: list[tuple[int, str, int]]) -> dict:
-    """A chart of each sector's share, from a report's (sector id, sector, number) rows."""
-    return {"chart": charts.share_chart(title, [(name, n) for _, name, n in rows])}
+def _share_chart(title: str, rows: list[tuple[int, str, int]], total: int | None = None) -> dict:
+    """A chart of each sector's share, from a report's (sector id, sector, number) rows.
+
+    Withheld sectors (reports/published.py) have no bar of their own; given the `total`, they
+    share one bar, which holds at least the minimum of people."""
+    items = [(name, n) for _, name, n in rows if not is_hidden(n)]
+    if total is not None and not is_hidden(total) and len(items) < len(rows):
+        items.append((f"Sectors of fewer than {minimum()}, together", total - sum(n for _, n in items)))
+    return {"chart": charts.share_chart(title, items)}
 
 
 def _mix_page(report: figures.MixReport | None, query: Query) -> dict:
@@ -150,14 +167,18 @@ ACTIVITY_MEASURES = {"bookings": "bookings", "attendances": "attended", "cancell
                      "walk_ins": "walk_ins"}
 
 
+def _pounds(pence):
+    return pence if is_hidden(pence) else round(pence / 100, 2)
+
+
 def _activity_tables(report: figures.ActivityReport) -> list[Table]:
     charge_label = "Charges due (£)"
     table = Table("Activity per agency", ["Agency", "Sector"] + [l for _, l in ACTIVITY_COLUMNS] + [charge_label])
     for r in report.rows:
         table.rows.append([r.agency, r.sector] + [getattr(r, k) for k, _ in ACTIVITY_COLUMNS]
-                          + [round(r.charges_pence / 100, 2)])
+                          + [_pounds(r.charges_pence)])
     table.rows.append(["Total", ""] + [report.total(k) for k, _ in ACTIVITY_COLUMNS]
-                      + [round(report.total("charges_pence") / 100, 2)])
+                      + [_pounds(report.total("charges_pence"))])
     return [table]
 
 
@@ -299,7 +320,8 @@ CATALOGUE: dict[str, Report] = {report.slug: report for report in [
     Report(
         "mix", "Multi-agency mix", build=_per_period(figures.mix_report),
         tables=_mix_tables, page=_mix_page,
-        charts=lambda r: _share_chart("Share of places taken by each sector", r.sector_totals),
+        charts=lambda r: _share_chart("Share of places taken by each sector", r.sector_totals,
+                                      r.places_taken),
         summary="The sectors at each session, and the sessions where one sector filled more than half "
                 "the places."),
     Report(
@@ -311,7 +333,7 @@ CATALOGUE: dict[str, Report] = {report.slug: report for report in [
     Report(
         "annual", "Annual report tables", build=_per_period(figures.annual_report),
         tables=_annual_tables,
-        charts=lambda r: _share_chart("Attendance by sector", r.by_sector),
+        charts=lambda r: _share_chart("Attendance by sector", r.by_sector, r.total),
         summary="Attendees per event, in total and by sector, ready for the board’s annual report."),
     Report(
         "people", "People behind a figure", build=people_list, tables=_people_tables, own_view=True,

@@ -51,6 +51,7 @@ from app.evaluation.figures import headline_figures
 from app.extensions import db
 from app.filters import Filters, Period, Viewer
 from app.reports.models import TnaLine, TrainingNeedsAnalysis
+from app.small_numbers import Hidden, is_hidden
 
 NO_SHOW_OUTCOMES = (DID_NOT_ATTEND, TURNED_AWAY)
 BOOKED = or_(Booking.status.in_(HOLDS_PLACE), Booking.outcome.in_(PRESENT_OUTCOMES))
@@ -103,19 +104,21 @@ class NeedRow:
     training: str
     staff_in_scope: int | None
     needed: int | None
-    booked: int = 0
-    attended: int = 0
-    refreshers: int = 0
+    booked: int | Hidden = 0  # Hidden: withheld for a small group (reports/published.py)
+    attended: int | Hidden = 0
+    refreshers: int | Hidden = 0
 
     @property
-    def gap(self) -> int | None:
-        return None if self.needed is None else max(self.needed - self.attended, 0)
+    def gap(self) -> int | Hidden | None:
+        if self.needed is None:
+            return None
+        return self.attended if is_hidden(self.attended) else max(self.needed - self.attended, 0)
 
     @property
-    def percent_met(self) -> int | None:
+    def percent_met(self) -> int | Hidden | None:
         if not self.needed:
             return None
-        return round(100 * self.attended / self.needed)
+        return self.attended if is_hidden(self.attended) else round(100 * self.attended / self.needed)
 
     @property
     def filters(self) -> dict:
@@ -135,6 +138,7 @@ class SectorBlock:
     sector_id: int
     name: str
     rows: list[NeedRow] = field(default_factory=list)
+    withheld_met: Hidden | None = None  # a row it adds up is withheld
 
     @property
     def headline(self) -> list[NeedRow]:
@@ -145,11 +149,13 @@ class SectorBlock:
         return sum(r.needed or 0 for r in self.headline)
 
     @property
-    def met(self) -> int:
-        return sum(min(r.attended, r.needed or 0) for r in self.headline)
+    def met(self) -> int | Hidden:
+        return self.withheld_met or sum(min(r.attended, r.needed or 0) for r in self.headline)
 
     @property
-    def percent_met(self) -> int | None:
+    def percent_met(self) -> int | Hidden | None:
+        if self.withheld_met:
+            return self.withheld_met
         return round(100 * self.met / self.needed) if self.needed else None
 
 
@@ -439,6 +445,21 @@ class MixSession:
     starts_at: object
     capacity: int
     sectors: list[tuple[int | None, str, int]] = field(default_factory=list)
+    # As shown, when small groups are withheld (reports/published.py); the figures above stay exact
+    # so the largest sector and "over half" are worked out as before.
+    shown: dict | None = None
+
+    @property
+    def sector_figures(self) -> list[tuple[int | None, str, int | Hidden]]:
+        return self.shown["sectors"] if self.shown else self.sectors
+
+    @property
+    def taking_part_figure(self) -> int | Hidden:
+        return self.shown["taking_part"] if self.shown else self.taking_part
+
+    @property
+    def largest_share_figure(self) -> int | Hidden | None:
+        return self.shown["largest_share"] if self.shown else self.largest_share
 
     @property
     def taking_part(self) -> int:
@@ -464,7 +485,22 @@ class MixSession:
 class MixReport:
     period: Period
     sessions: list[MixSession]
-    sector_totals: list[tuple[int | None, str, int]]
+    sector_totals: list[tuple[int | None, str, int | Hidden]]
+    sector_shares: list[int | Hidden] | None = None  # each sector's share, when some are withheld
+    shown_places: int | Hidden = 0  # the places taken, as shown, when some are withheld
+
+    @property
+    def places_taken(self) -> int | Hidden:
+        if self.sector_shares is not None:
+            return self.shown_places
+        return sum(n for _, _, n in self.sector_totals)
+
+    def shares(self) -> list[int | Hidden]:
+        """Each sector's share (per cent) of the places taken, in sector_totals' order."""
+        if self.sector_shares is not None:
+            return self.sector_shares
+        total = sum(n for _, _, n in self.sector_totals)
+        return [round(100 * n / total) if total else 0 for _, _, n in self.sector_totals]
 
     @property
     def dominated(self) -> list[MixSession]:
@@ -530,8 +566,11 @@ class ActivityRow:
 class ActivityReport:
     period: Period
     rows: list[ActivityRow]
+    totals: dict[str, int | Hidden] | None = None  # as shown, when small groups are withheld
 
-    def total(self, name: str) -> int:
+    def total(self, name: str) -> int | Hidden:
+        if self.totals is not None:
+            return self.totals[name]
         return sum(getattr(r, name) for r in self.rows)
 
 
@@ -583,14 +622,21 @@ def activity_report(period: Period, viewer: Viewer) -> ActivityReport:
 @dataclass
 class AnnualReport:
     period: Period
-    events: list[tuple[int, str, int]]  # (course id, title, attendees)
-    by_sector: list[tuple[int | None, str, int]]
-    people: int
+    events: list[tuple[int, str, int | Hidden]]  # (course id, title, attendees)
+    by_sector: list[tuple[int | None, str, int | Hidden]]
+    people: int | Hidden
     evaluation: list[tuple[str, str]] | None
+    shown_total: int | Hidden | None = None  # the total as shown, when small groups are withheld
 
     @property
-    def total(self) -> int:
-        return sum(n for _, _, n in self.events)
+    def total(self) -> int | Hidden:
+        return self.shown_total if self.shown_total is not None else sum(n for _, _, n in self.events)
+
+    def share(self, attendees: int | Hidden) -> int | Hidden:
+        """A sector's share of the attendees, per cent (withheld with its figure)."""
+        if is_hidden(attendees) or is_hidden(self.total):
+            return attendees if is_hidden(attendees) else self.total
+        return round(100 * attendees / self.total) if self.total else 0
 
 
 def evaluation_headlines(period: Period) -> list[tuple[str, str]] | None:

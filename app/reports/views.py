@@ -117,8 +117,8 @@ def listed_reports() -> list[Report]:
 
 def _show(report: Report):
     form, period, tna = _read_period(with_tna=report.with_tna)
-    query = Query(period, tna, _viewer(), request.args)
-    built = report.build(query) if report.ready(query) else None
+    query = Query(period, tna, _viewer(), request.args, exact=current_user.has_role(ADMIN))
+    built = report.figures_for(query) if report.ready(query) else None
     return render_template(report.template, form=form, period=period, tna=tna, report=built,
                            viewer=query.viewer, print_layout=query.print_layout,
                            **(report.charts(built) if built else {}), **report.page(built, query))
@@ -149,8 +149,8 @@ def export(report: str, fmt: str):
         return redirect(url_for(f".{report}"))
     if entry.with_tna and tna is None:
         abort(404)
-    query = Query(period, tna, _viewer(), request.args)
-    built = entry.build(query)
+    query = Query(period, tna, _viewer(), request.args, exact=current_user.has_role(ADMIN))
+    built = entry.figures_for(query)
     if report == "people":  # the other reports are counts, never people
         record_access("people_report", scope=f"{built.measure}, {period.starts_on} to {period.ends_on}")
     return _download(report, fmt, entry.export_heading(built, query), entry.tables(built), period)

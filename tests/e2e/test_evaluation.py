@@ -53,7 +53,7 @@ def _assert_chart_labels_apart(page) -> None:
 
 
 def test_attendee_answers_both_stages_and_a_reviewer_sees_the_confidence_shift(
-        app, browser_page, mailbox, question_sets, make_course, make_session, make_booking,
+        app, live_server, browser_page, mailbox, question_sets, make_course, make_session, make_booking,
         make_user, make_agency, set_now):
     police = make_agency(name="Metropolitan Police - North Area BCU", sector="Police")
     course = make_course(title="Safeguarding Level 3")
@@ -157,10 +157,22 @@ def test_attendee_answers_both_stages_and_a_reviewer_sees_the_confidence_shift(
     page.get_by_role("link", name="Sign out").click()
     page.get_by_role("button", name="Sign out").click()
 
-    # A reviewer sees the shift from 1 before the course to 4 months later, without names.
+    # One person is too few to show anything about (SMALL_GROUP_MINIMUM, 5).
     sign_in(page, reviewer.email)
     page.get_by_role("link", name="Evaluation", exact=True).click()
     expect(page.locator("h1")).to_have_text("Evaluation results")
+    expect(page.locator("[data-figure=confidence-rose]")).to_contain_text(
+        "Fewer than 5 people in this selection answered both evaluations")
+    assert "fewer than 5" in page.locator("[data-figures=responses]").inner_text()
+    assert_accessible(page)
+    page.get_by_role("link", name="Written answers").click()
+    assert "Made a referral after a disclosure" not in page.locator("main").inner_text()
+    assert_accessible(page)
+
+    # With every figure shown, a reviewer sees the shift from 1 before the course to 4 months
+    # later, without names.
+    live_server.app.config["SMALL_GROUP_MINIMUM"] = 1
+    page.get_by_role("link", name="Evaluation", exact=True).click()
     expect(page.locator("[data-figure=confidence-rose]")).to_contain_text(
         "Confidence rose for 1 of 1 people (100%)")
     main = page.locator("main").inner_text()

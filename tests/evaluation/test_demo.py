@@ -19,7 +19,7 @@ def test_without_sessions_it_loads_only_the_question_sets(app):
 
 
 def test_with_past_sessions_but_no_registers_it_invents_attendance_and_answers(
-        app, make_session, make_attendee, make_user, set_now):
+        app, every_figure, make_session, make_attendee, make_user, set_now):
     set_now(utcnow())
     make_user(roles=("admin",))
     for n in range(20):

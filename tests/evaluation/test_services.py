@@ -82,7 +82,7 @@ def test_default_question_sets_follow_the_agreed_minimum_set_and_load_once(app):
 
 
 def test_a_new_version_is_a_draft_until_published_and_answers_keep_their_version(
-        app, question_sets, make_session, make_booking, make_user, set_now):
+        app, every_figure, question_sets, make_session, make_booking, make_user, set_now):
     admin = make_user(roles=("admin",))
     session = make_session(ends_at=SESSION_END, hours=7, venue=None)
     first = make_booking(session, outcome=ATTENDED, history=True)
@@ -478,7 +478,7 @@ def test_the_certificate_waits_for_the_first_evaluation(app, question_sets, make
 # --- The figures ----------------------------------------------------------------------------------
 
 @pytest.fixture
-def small_programme(app, question_sets, make_course, make_session, make_booking, make_user, make_attendee,
+def small_programme(app, every_figure, question_sets, make_course, make_session, make_booking, make_user, make_attendee,
                     make_agency, set_now):
     """Four attendees of one session and one of another, with answers worked out by hand below."""
     police = make_agency(sector="Police")

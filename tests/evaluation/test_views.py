@@ -181,7 +181,7 @@ def test_the_line_manager_comments_once_by_their_own_link(client, app, question_
 # --- What the L&D sub-group sees --------------------------------------------------------------------
 
 @pytest.fixture
-def answered(app, invited, make_session, make_booking, make_user, set_now):
+def answered(app, every_figure, invited, make_session, make_booking, make_user, set_now):
     """Lena answered both stages: confidence 2 before, 4 after, 5 months later."""
     answer_by_key(invited["invitation"], confidence_before=2, confidence_after=4,
                   comments="Loved the case studies")
@@ -279,7 +279,7 @@ def test_answer_exports_carry_the_security_headers_and_are_never_stored(client, 
         assert response.get_data(as_text=True).count("\n") > 1  # streamed: read it to the end
 
 
-def test_a_formula_typed_as_an_answer_is_exported_as_text(client, invited, login_as, make_user):
+def test_a_formula_typed_as_an_answer_is_exported_as_text(client, every_figure, invited, login_as, make_user):
     answer_by_key(invited["invitation"], comments="=HYPERLINK(\"http://evil\")")
     client = login_as(make_user(roles=("reviewer",)))
     exported = client.get("/evaluation/review/answers.csv").get_data(as_text=True)

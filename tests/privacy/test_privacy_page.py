@@ -33,6 +33,7 @@ def test_a_failed_sign_in_period_below_a_day_is_shown_as_the_day_the_service_kee
 def test_the_other_parts_periods_come_from_their_settings(app, client):
     page = _text(client)
     assert "An account not used for 36 months is closed" in page and "we e-mail you 30 days before" in page
+    assert "never show a group of fewer than 5 people" in page and "Deleted after 24 months." in page
     app.config.update(SMALL_GROUP_MINIMUM=7, DORMANT_ACCOUNT_MONTHS=30, DORMANT_WARNING_DAYS=21,
                       ACCESS_LOG_RETENTION_MONTHS=24)
     page = _text(client)
