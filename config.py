@@ -30,7 +30,9 @@ class Config:
         "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'training.db'}"
     )
     # Test each pooled connection before use, so a database restart costs no request an error.
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # A database error's text leaves out the statement's values (e-mail addresses, names), so a
+    # logged traceback never carries them.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
     PARTNERSHIP_NAME = os.environ.get(
         "PARTNERSHIP_NAME", "Northbridge Safeguarding Children Partnership"
     )
