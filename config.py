@@ -107,6 +107,14 @@ class Config:
 
     TIMEZONE = "Europe/London"
 
+    # Logs (app.operations.logs): the level of the app's own lines, and their format: `json` for
+    # one JSON object a line, `text` for key=value.
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").strip().upper()
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
+    # /readyz fails when no job runner has finished a job or renewed a lease for this many
+    # minutes; 0 leaves the runner out of readiness.
+    READY_JOB_RUNNER_MINUTES = _int("READY_JOB_RUNNER_MINUTES", 15)
+
     # Registers and attendance.
     # Days after a session's last part during which its trainers may still mark the register.
     ATTENDANCE_MARKING_DAYS = _int("ATTENDANCE_MARKING_DAYS", 14)
