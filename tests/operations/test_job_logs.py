@@ -4,9 +4,12 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
+
+from aiosmtpd.controller import Controller
 
 from app import create_app, jobs
-from app.email import queue_email
+from app.email import FAILED, OutboxMessage, queue_email
 from app.extensions import db
 from app.jobs import Job, run_jobs
 from tests.conftest import make_test_config
@@ -73,3 +76,32 @@ def test_counts_are_read_from_what_a_job_reports_and_nothing_else():
     assert jobs.job_counts("0 stage 1, 2 stage 2 reminders") == {"stage 1": 0, "stage 2 reminders": 2}
     assert jobs.job_counts("Could not reach jane@example.org") == {}
     assert jobs.job_counts(None) == {}
+
+
+class _RefusesQuotingTheAddress:
+    """A mail server that refuses every recipient for good, quoting the address as many do."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+
+
+def test_a_recipient_refused_for_good_is_logged_by_code_not_by_address(app, log_lines, make_user):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(_RefusesQuotingTheAddress(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_TIMEOUT=5)
+        person = make_user(email="left.the.council@example.org")
+        queue_email(key="gone", to=person.email, subject="Hello", template="accounts/emails/verify",
+                    person=person, link="http://localhost/x", hours=48)
+        db.session.commit()
+        assert run_jobs(only="deliver_outbox") == {"deliver_outbox": "0 sent, 1 failed attempts"}
+    finally:
+        controller.stop()
+    message = db.session.query(OutboxMessage).one()
+    assert message.status == FAILED and person.email in message.last_error, "administrators still see why"
+    (refused,) = [record for record in log_lines.records() if "refused for good" in record]
+    assert "SMTP 550" in refused and "level=WARNING" in refused
+    assert "left.the.council" not in log_lines.text
