@@ -9,7 +9,11 @@ twice. Other libraries' warnings go through a second handler on the root logger,
 format, unless the root logger already has a handler of someone else's.
 
 What is logged is chosen by the callers: ids, counts, routes and codes, never names, e-mail
-addresses, tokens, query strings or form contents. Tracebacks are Python's own, without locals.
+addresses, tokens, query strings or form contents. Tracebacks are Python's own, without locals;
+what a database error quotes of the data (PostgreSQL's DETAIL: "Key (email)=(...) already exists",
+"Failing row contains (...)") is hidden, as is anything shaped like an e-mail address, since an
+exception's text is not chosen by us. The statements' values are left out of database errors by
+the engine (hide_parameters, config.py).
 """
 from __future__ import annotations
 
@@ -19,14 +23,28 @@ import re
 import sys
 from datetime import UTC, datetime
 
-from flask import Flask, g, has_request_context
+from flask import Flask, has_request_context
 from flask.logging import default_handler
 
 from app.jobs import current_run_id
+from app.operations.request_ids import request_id
 
 FORMATS = ("text", "json")
 # A key=value value that needs no quotes.
 _BARE = re.compile(r"[^\s\"=\\]+\Z")
+_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+_DETAIL = re.compile(r"^(DETAIL:\s+)(.*)$", re.MULTILINE)
+_KEY = re.compile(r"(Key \([^)]*\)=)\(.*\)(.*)$")
+
+
+def redact(text: str) -> str:
+    """Hide what a database error quotes of the data, and anything shaped like an e-mail address."""
+    return _EMAIL.sub("[e-mail address]", _DETAIL.sub(_hide_detail, text))
+
+
+def _hide_detail(match: re.Match) -> str:
+    key = _KEY.match(match.group(2))  # keep which columns clashed, not their values
+    return match.group(1) + (f"{key.group(1)}([hidden]){key.group(2)}" if key else "[hidden]")
 
 
 def _context(record: logging.LogRecord) -> dict[str, object]:
@@ -46,13 +64,18 @@ def _context(record: logging.LogRecord) -> dict[str, object]:
 def _fields(record: logging.LogRecord) -> dict[str, object]:
     """Everything on the line but the traceback, in a fixed order."""
     fields = _context(record)
-    fields["message"] = record.getMessage()
+    fields["message"] = redact(record.getMessage())
     for name, value in (getattr(record, "fields", None) or {}).items():
         fields.setdefault(name, value)
     return fields
 
 
-class JsonFormatter(logging.Formatter):
+class _Formatter(logging.Formatter):
+    def formatException(self, ei) -> str:
+        return redact(super().formatException(ei))
+
+
+class JsonFormatter(_Formatter):
     """One JSON object a line; a traceback goes in `exception`."""
 
     def format(self, record: logging.LogRecord) -> str:
@@ -62,7 +85,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(fields, default=str, ensure_ascii=False)
 
 
-class KeyValueFormatter(logging.Formatter):
+class KeyValueFormatter(_Formatter):
     """key=value pairs on one line (values with spaces or quotes are quoted); a traceback follows it."""
 
     def format(self, record: logging.LogRecord) -> str:
@@ -86,7 +109,7 @@ class _ContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if has_request_context() and not hasattr(record, "request_id"):
-            record.request_id = g.get("request_id")
+            record.request_id = request_id()
         if not hasattr(record, "run_id"):
             record.run_id = current_run_id()
         return True

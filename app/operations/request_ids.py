@@ -11,19 +11,23 @@ from __future__ import annotations
 import re
 import secrets
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Response, has_request_context, request
 
 HEADER = "X-Request-ID"
 # Letters, digits and . _ - only, 8 to 64 of them: a UUID, a hex digest and a cloud trace id fit.
 SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{7,63}\Z")
+ENVIRON_KEY = "app.request_id"
 
 
 def request_id() -> str:
     """This request's id: the incoming X-Request-ID if it is a safe token, else a new one."""
-    if "request_id" not in g:
+    # Kept with the request itself: `g` outlives a request wherever an app context is held open
+    # around several (a script, a shell, the tests).
+    environ = request.environ
+    if ENVIRON_KEY not in environ:
         incoming = request.headers.get(HEADER, "")
-        g.request_id = incoming if SAFE_ID.match(incoming) else secrets.token_hex(8)
-    return g.request_id
+        environ[ENVIRON_KEY] = incoming if SAFE_ID.match(incoming) else secrets.token_hex(8)
+    return environ[ENVIRON_KEY]
 
 
 def _assign() -> None:

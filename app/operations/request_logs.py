@@ -20,6 +20,7 @@ from sqlalchemy import inspect
 
 log = logging.getLogger("app.requests")
 QUIET_ENDPOINTS = frozenset({"static", "operations.healthz", "operations.readyz"})
+STARTED_KEY = "app.request_started"  # with the request, as its id is (app.operations.request_ids)
 
 
 class LoggingFlask(Flask):
@@ -48,11 +49,11 @@ def _user_id() -> int | None:
 
 
 def _start() -> None:
-    g.request_started = time.perf_counter()
+    request.environ[STARTED_KEY] = time.perf_counter()
 
 
 def _log(response: Response) -> Response:
-    started = g.get("request_started")
+    started = request.environ.get(STARTED_KEY)
     fields = _where()
     fields.update({
         "status": response.status_code,

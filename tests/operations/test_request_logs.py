@@ -11,6 +11,7 @@ from app import create_app
 from app.accounts.models import User
 from app.bookings.models import CONFIRMED, Booking
 from app.extensions import db
+from app.operations.logs import redact
 from tests.conftest import TEST_PASSWORD, make_test_config
 
 TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -140,6 +141,8 @@ def test_json_lines_parse_and_hold_the_same_fields(app, smtp_server, log_lines, 
         ("GET", "/my-bookings", 200, person.id),
     ]
     assert lines[1]["request_id"] == response.headers["X-Request-ID"]
+    # This app keeps one app context (and so one `g`) open around both requests, as a script does.
+    assert lines[0]["request_id"] != lines[1]["request_id"]
     assert lines[1]["endpoint"] == "bookings.my_bookings" and isinstance(lines[1]["duration_ms"], float)
     assert person.email not in log_lines.text
 
@@ -191,8 +194,20 @@ def test_a_database_error_in_a_traceback_leaves_out_the_values(app, client, log_
     app.add_url_rule("/clash", "clash", clash)
     app.config["PROPAGATE_EXCEPTIONS"] = False
     assert client.get("/clash").status_code == 500
-    assert "IntegrityError" in log_lines.text
+    assert "IntegrityError" in log_lines.text and "email" in log_lines.text, "which constraint, still"
     assert "unique.clash" not in log_lines.text and "Clash Person" not in log_lines.text
+
+
+def test_what_a_database_error_quotes_of_the_data_is_hidden():
+    text = ('psycopg.errors.UniqueViolation: duplicate key value violates unique constraint "uq_users_email"\n'
+            "DETAIL:  Key (email)=(jo.bloggs@example.org) already exists.\n"
+            "DETAIL:  Failing row contains (7, Jo Bloggs, Social worker).\n"
+            "RuntimeError: could not send to jo.bloggs@example.org")
+    assert redact(text) == (
+        'psycopg.errors.UniqueViolation: duplicate key value violates unique constraint "uq_users_email"\n'
+        "DETAIL:  Key (email)=([hidden]) already exists.\n"
+        "DETAIL:  [hidden]\n"
+        "RuntimeError: could not send to [e-mail address]")
 
 
 def test_health_probes_and_static_files_that_succeed_log_at_debug(app, client, log_lines):
