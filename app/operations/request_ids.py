@@ -14,7 +14,7 @@ import secrets
 from flask import Flask, Response, has_request_context, request
 
 HEADER = "X-Request-ID"
-# Letters, digits and . _ - only, 8 to 64 of them: a UUID, a hex digest and a cloud trace id fit.
+# Letters, digits and . _ - only, 8 to 64 of them: a UUID, a hex digest, nginx's $request_id fit.
 SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{7,63}\Z")
 ENVIRON_KEY = "app.request_id"
 

@@ -7,10 +7,12 @@ from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
+from app import create_app
 from app.extensions import db, limiter
 from app.jobs import LEASE_SECONDS, JobLease, run_jobs
 from app.operations.readiness import migrations_directory
 from bench.statements import StatementCounter
+from tests.conftest import make_test_config
 from tests.security import assert_security_headers
 from tests.statements import statements_of_get
 
@@ -146,3 +148,17 @@ def test_readyz_refuses_other_methods_and_needs_no_token(app, client):
     assert client.get("/healthz").status_code == 200
     assert client.head("/healthz").status_code == 200
     assert client.post("/readyz").status_code == 405
+
+
+def test_readyz_names_the_database_when_it_cannot_be_reached(smtp_server):
+    # A port nothing listens on: the connection is refused at once, as when the database is down.
+    unreachable = create_app(make_test_config(
+        smtp_server.port, SQLALCHEMY_DATABASE_URI="postgresql+psycopg://nobody@127.0.0.1:9/none"))
+    with unreachable.app_context():
+        client = unreachable.test_client()
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert response.get_json() == {
+            "status": "not ready", "failed": ["database"],
+            "checks": {"database": "failed", "migrations": "not checked", "job_runner": "not checked"}}
+        assert client.get("/healthz").status_code == 200, "the process still answers"
