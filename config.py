@@ -30,7 +30,9 @@ class Config:
         "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'training.db'}"
     )
     # Test each pooled connection before use, so a database restart costs no request an error.
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # A database error's text leaves out the statement's values (e-mail addresses, names), so a
+    # logged traceback never carries them.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
     PARTNERSHIP_NAME = os.environ.get(
         "PARTNERSHIP_NAME", "Northbridge Safeguarding Children Partnership"
     )
@@ -104,6 +106,14 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
 
     TIMEZONE = "Europe/London"
+
+    # Logs (app.operations.logs): the level of the app's own lines, and their format: `json` for
+    # one JSON object a line, `text` for key=value.
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").strip().upper()
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
+    # /readyz fails when no job runner has finished a job or renewed a lease for this many
+    # minutes; 0 leaves the runner out of readiness.
+    READY_JOB_RUNNER_MINUTES = _int("READY_JOB_RUNNER_MINUTES", 15)
 
     # Registers and attendance.
     # Days after a session's last part during which its trainers may still mark the register.

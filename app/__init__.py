@@ -1,7 +1,6 @@
 """The application factory."""
 from __future__ import annotations
 
-import logging
 from importlib import import_module
 
 from flask import Flask, g, render_template, request
@@ -12,7 +11,9 @@ from sqlalchemy.exc import OperationalError
 
 from app.extensions import csrf, db, limiter, login_manager, mail, migrate
 from app.locking import reset_write_intent, set_write_intent
+from app.operations import init_app as init_operations
 from app.operations.checks import check_command
+from app.operations.request_logs import LoggingFlask
 from config import DEV_SECRET_KEY, config_for_environment
 
 
@@ -37,11 +38,13 @@ _BYTECODE_CACHE = _ProcessBytecodeCache()
 def create_app(config_class=None) -> Flask:
     """Build the app: settings, extensions, blueprints, commands and error pages."""
     config_class = config_class or config_for_environment()
-    app = Flask(__name__, instance_relative_config=True)
+    app = LoggingFlask(__name__, instance_relative_config=True)
     app.config.from_object(config_class)
     if app.config["ENV_NAME"] == "production" and app.config["SECRET_KEY"] == DEV_SECRET_KEY:
         raise RuntimeError("Refusing to start in production with the development SECRET_KEY: set SECRET_KEY to a "
                            "long random value (README, Running it in production; flask check lists the rest).")
+    # First: logging, and the request id and timing every later step of a request may need.
+    init_operations(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_engine_options(app)
     # The demo clock exists only in development: anywhere else utcnow() never reads its file.
@@ -100,7 +103,6 @@ def create_app(config_class=None) -> Flask:
     metrics.init_app(app)
     _register_error_pages(app)
     _register_write_intent(app)
-    logging.basicConfig(level=logging.INFO)
     return app
 
 

@@ -478,6 +478,10 @@ class _Claimed:
 class _Permanent(Exception):
     """The server refused this message for good (a 5xx answer for its recipient or content)."""
 
+    def __init__(self, code: int, reply: str):
+        super().__init__(f"{code} {reply}")
+        self.code = code
+
 
 def _claim(token: str, batch: int) -> list[_Claimed]:
     """Claim up to `batch` due messages for this pass and commit, so other runners skip them."""
@@ -612,11 +616,11 @@ class _SmtpConnection:
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()))
             if code >= 500:
-                raise _Permanent(f"{code} {_text(reply)}") from exc
+                raise _Permanent(code, _text(reply)) from exc
             raise
         except smtplib.SMTPDataError as exc:
             if exc.smtp_code >= 500:
-                raise _Permanent(f"{exc.smtp_code} {_text(exc.smtp_error)}") from exc
+                raise _Permanent(exc.smtp_code, _text(exc.smtp_error)) from exc
             raise
 
     def close(self) -> None:
@@ -734,7 +738,8 @@ def deliver_outbox(seconds: float | None = None,
                     with write_intent():
                         _record_failure(message, token, str(exc), permanent=True)
                     failed += 1
-                    log.warning("Outbox: message %d refused for good (%s)", message.id, exc)
+                    # The code only: a server's reply often quotes the recipient's address.
+                    log.warning("Outbox: message %d refused for good (SMTP %d)", message.id, exc.code)
                 except Exception as exc:
                     # Anything else may be the connection's fault: try again later, on a new one.
                     reached = connection is not None

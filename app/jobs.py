@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 import click
 from flask import Flask
 from flask.cli import AppGroup
-from sqlalchemy import String, or_, select, update
+from sqlalchemy import String, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -85,9 +85,29 @@ class _Lease:
     holder: str
     renewed: float
     stop: threading.Event | None
+    # Names this run in its log lines, and in every line logged while it runs (app.operations.logs).
+    run_id: str = ""
 
 
 _current: ContextVar[_Lease | None] = ContextVar("current_job_lease", default=None)
+
+
+def current_run_id() -> str | None:
+    """The id of the job run under way in this thread, or None outside a job."""
+    lease = _current.get()
+    return lease.run_id if lease is not None else None
+
+
+def last_seen() -> datetime | None:
+    """When a job runner last showed it was alive: finished a job, or took or renewed a lease.
+
+    One statement; a lease runs LEASE_SECONDS past the moment it was taken or renewed.
+    """
+    finished, leased_until = db.session.execute(
+        select(func.max(JobLease.last_finished_at), func.max(JobLease.leased_until))
+    ).one()
+    renewed = leased_until - timedelta(seconds=LEASE_SECONDS) if leased_until is not None else None
+    return max((moment for moment in (finished, renewed) if moment is not None), default=None)
 
 
 def heartbeat() -> bool:
@@ -150,12 +170,19 @@ def _release_lease(name: str, holder: str, failed: bool) -> None:
 
 
 def _run_one(name: str, *, due_only: bool, stop: threading.Event | None = None) -> object | None:
-    """Run one job under its lease; None when another runner holds it (or it is not due)."""
+    """Run one job under its lease; None when another runner holds it (or it is not due).
+
+    Each run logs one line: the job, the run's id, ok or failed, how long it took and the counts it
+    reported (a failure with its traceback). A run that found nothing to do logs at DEBUG, since the
+    outbox alone runs every few seconds.
+    """
     with write_intent():
         holder = _take_lease(name, due_only)
     if holder is None:
         return None
-    token = _current.set(_Lease(name, holder, time.monotonic(), stop))
+    run_id = secrets.token_hex(8)
+    token = _current.set(_Lease(name, holder, time.monotonic(), stop, run_id))
+    started = time.monotonic()
     failed = True  # until the job's work is committed (a KeyboardInterrupt too)
     try:
         with write_intent():
@@ -164,13 +191,37 @@ def _run_one(name: str, *, due_only: bool, stop: threading.Event | None = None) 
         failed = False
     except Exception:
         db.session.rollback()
-        log.exception("Job %s failed", name)
+        log.error("job", exc_info=True, extra={"fields": _run_fields(name, run_id, "failed", started, None)})
         result = "failed"
+    else:
+        counts = job_counts(result)
+        log.log(logging.INFO if any(counts.values()) else logging.DEBUG, "job",
+                extra={"fields": _run_fields(name, run_id, "ok", started, counts)})
     finally:
         _current.reset(token)
         with write_intent():
             _release_lease(name, holder, failed)
     return result
+
+
+def job_counts(result: object) -> dict[str, int]:
+    """The counts in what a job reported ("3 sent, 0 failed attempts" -> {"sent": 3, ...}).
+
+    Only numbers and their labels: whatever else a result says is left out of the logs.
+    """
+    return {label.strip(): int(count) for count, label in _COUNT.findall(str(result))}
+
+
+_COUNT = re.compile(r"(?:^|, )(\d+) ([a-z0-9 ]+?)(?=, \d|$)")
+
+
+def _run_fields(name: str, run_id: str, outcome: str, started: float,
+                counts: dict[str, int] | None) -> dict[str, object]:
+    fields: dict[str, object] = {"job": name, "run_id": run_id, "outcome": outcome,
+                                 "duration_ms": round((time.monotonic() - started) * 1000, 1)}
+    if counts is not None:
+        fields["did"] = counts
+    return fields
 
 
 def run_jobs(only: str | None = None) -> dict[str, object]:

@@ -44,12 +44,11 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 # workers on the new code, and no database connection is opened before the fork.
 preload_app = False
 
-# Logs go to stderr, which systemd keeps in the journal. The access log leaves out the address:
-# paths hold secrets (evaluation, approval and calendar links) and the client's address is
-# personal data; method, status, size and duration are enough to see how the service is doing.
+# Logs go to stderr, which systemd keeps in the journal. No gunicorn access log: the app writes
+# one line per request itself (README, Health checks and logs), with the route rather than the path
+# (paths hold secret links, and query strings search words), the request id and no address.
 errorlog = "-"
-accesslog = "-"
-access_log_format = '%(t)s "%(m)s" %(s)s %(b)s %(M)sms'
+accesslog = None
 loglevel = "info"
 
 # The heartbeat file each worker touches lives in memory, so a slow disk cannot make gunicorn

@@ -34,6 +34,9 @@ EXAMPLES = 8
 DENIED_EXAMPLES = 2
 ROLES = ("anonymous", "learner", COORDINATOR, TRAINER, ADMIN, REVIEWER)
 SUMMARY = Path(os.environ.get("FUZZ_SUMMARY") or Path(tempfile.gettempdir()) / "fuzz-inputs-summary.txt")
+# The readiness check answers 503 by design here: the test database is built without migrations
+# and no job runner has run (tests/operations/test_health.py checks when it says 200 and 503).
+NOT_READY = ("/readyz", 503)
 
 # Sent as they are, not percent-encoded: the point is that they are not valid encodings.
 RAW = ["%zz", "%ff", "%", "%00", "%C0%AF", "%E2%80", "%u0041", "a%2"]
@@ -149,7 +152,7 @@ def test_no_input_reaches_a_500(app, make_user, make_agency):
             response = client.open(url, method=method, data=body,
                                    content_type="application/x-www-form-urlencoded")
             response.get_data()  # a streamed download fails here, after its 200
-            if response.status_code >= 500:
+            if response.status_code >= 500 and (url.partition("?")[0], response.status_code) != NOT_READY:
                 problem = f"{response.status_code}"
             response.close()
         except Exception as exc:  # with TESTING on, a view's exception propagates to here
