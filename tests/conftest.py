@@ -8,6 +8,7 @@ import os
 import socket
 import tempfile
 import threading
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -121,15 +122,22 @@ def _fresh_g_per_request() -> None:
         g.pop(name)
 
 
-@pytest.fixture
-def app(smtp_server):
-    application = create_app(make_test_config(smtp_server.port))
+@contextmanager
+def running_app(smtp_port: int, **settings):
+    """The suite's app on an emptied database, inside its app context (settings override TestConfig's)."""
+    application = create_app(make_test_config(smtp_port, **settings))
     application.before_request_funcs.setdefault(None, []).insert(0, _fresh_g_per_request)
     with application.app_context():
         _reset_database()
         yield application
         db.session.remove()
     clock.set_now(None)
+
+
+@pytest.fixture
+def app(smtp_server):
+    with running_app(smtp_server.port) as application:
+        yield application
 
 
 @pytest.fixture

@@ -14,13 +14,13 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
-from app import clock, create_app
+from app import create_app
 from app import jobs as job_runner
 from app.bookings.booking import book_place
 from app.bookings.models import Booking
 from app.email import FAILED, QUEUED, SENT, OutboxMessage
 from app.extensions import db
-from tests.conftest import _fresh_g_per_request, _reset_database, make_test_config
+from tests.conftest import make_test_config, running_app
 
 TOKEN = "a-long-random-scrape-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -31,13 +31,8 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def app(smtp_server):
     """The suite's app with the metrics on and a token (overrides conftest's `app`)."""
-    application = create_app(make_test_config(smtp_server.port, METRICS_ENABLED=True, METRICS_TOKEN=TOKEN))
-    application.before_request_funcs.setdefault(None, []).insert(0, _fresh_g_per_request)
-    with application.app_context():
-        _reset_database()
+    with running_app(smtp_server.port, METRICS_ENABLED=True, METRICS_TOKEN=TOKEN) as application:
         yield application
-        db.session.remove()
-    clock.set_now(None)
 
 
 def scrape(client) -> dict[tuple, float]:
