@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from playwright.sync_api import expect
+
 from app import clock
 from tests.e2e.conftest import assert_accessible, sign_in
 
@@ -21,21 +23,21 @@ def test_an_administrator_sees_who_looked_at_a_person(app, browser_page, make_us
     page.goto(f"/admin/people/{jo.id}")
     page.get_by_role("link", name="Who has looked at pages about Jo Okafor-Lindqvist").click()
 
-    assert page.locator("h1").inner_text() == "Access log"
+    expect(page.locator("h1")).to_have_text("Access log")
     table = page.locator("table").inner_text()
     assert "Adaeze Fairweather" in table and "accounts.admin_person" in table
-    assert "1 entry" in page.get_by_role("status").inner_text()
+    expect(page.get_by_role("status")).to_contain_text("1 entry")
     assert_accessible(page)
 
     page.get_by_label("What they saw").select_option(label="Evaluation answers")
     page.get_by_role("button", name="Show").click()
-    assert "0 entries" in page.get_by_role("status").inner_text()
-    assert "Nothing in the access log matches." in page.locator("main").inner_text()
+    expect(page.get_by_role("status")).to_contain_text("0 entries")  # waits for the new page
+    expect(page.locator("main")).to_contain_text("Nothing in the access log matches.")
     assert_accessible(page)
 
     page.get_by_label("Day").first.fill("31")
     page.get_by_label("Month").first.fill("2")
     page.get_by_label("Year").first.fill("2027")
     page.get_by_role("button", name="Show").click()
-    assert page.locator(".govuk-error-message").count() >= 1
+    expect(page.locator(".govuk-error-message").first).to_be_visible()  # waits for the new page
     assert_accessible(page)

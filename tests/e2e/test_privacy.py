@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from playwright.sync_api import expect
+
 from app import clock
 from app.attendance.outcomes import record_outcome
 from app.bookings.models import CANCELLED, DID_NOT_ATTEND, Booking
@@ -29,27 +31,28 @@ def test_a_person_reads_their_data_and_an_administrator_erases_it(app, open_page
     sign_in(page, person.email)
     page.goto("/account")
     page.get_by_role("link", name="Your data: download a copy, or ask for it to be erased").click()
-    assert page.locator("h1").inner_text() == "Your data"
+    expect(page.locator("h1")).to_have_text("Your data")
     assert_accessible(page)
     page.get_by_role("link", name="Read your data as a page you can print or save").click()
-    assert "Safeguarding Level 3" in page.locator("main").inner_text()
+    expect(page.locator("main")).to_contain_text("Safeguarding Level 3")
     assert_accessible(page)
     page.go_back()
     page.get_by_role("button", name="Ask for my details to be erased").click()
-    assert "We have told the L&D team" in page.locator(".govuk-notification-banner").inner_text()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("We have told the L&D team")
     assert_accessible(page)
 
     page = open_page(viewport={"width": 1280, "height": 900})
     sign_in(page, admin.email)
     page.goto(f"/admin/people/{person.id}")
     page.get_by_role("link", name="Erase this person’s details").click()
+    expect(page.locator("main")).to_contain_text("This cannot be done yet")
     blocked = page.locator("main").inner_text()
     assert "This cannot be done yet" in blocked and "is not paid" in blocked
     assert_accessible(page)
 
     page.goto("/charges")
     page.get_by_role("button", name="Record as paid").click()
-    assert "recorded as paid" in page.locator(".govuk-notification-banner").inner_text()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("recorded as paid")
     assert_accessible(page)
 
     db.session.commit()  # a fresh transaction that sees the browser's change
@@ -60,9 +63,9 @@ def test_a_person_reads_their_data_and_an_administrator_erases_it(app, open_page
 
     page.goto(f"/admin/people/{person.id}/erase")
     page.get_by_role("button", name="Erase this person’s details").click()
-    assert "Confirm that you understand" in page.locator(".govuk-error-summary").inner_text()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Confirm that you understand")
     assert_accessible(page)
     page.get_by_label("I understand that this cannot be undone").check()
     page.get_by_role("button", name="Erase this person’s details").click()
-    assert page.locator("h1").inner_text() == "Erased person"
+    expect(page.locator("h1")).to_have_text("Erased person")
     assert_accessible(page)
