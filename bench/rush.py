@@ -147,7 +147,9 @@ def _seed(args) -> tuple[list[int], list[str]]:
 def _start_gunicorn(args, port: int, env: dict) -> subprocess.Popen:
     command = [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--worker-class", "gthread",
                "--threads", str(args.threads), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-               "--timeout", "60"]
+               "--timeout", "60", "--no-control-socket"]  # two servers would share one control socket
+    # The app's own line per request would bury the bench's figures: only warnings and errors.
+    env = dict(env, LOG_LEVEL="WARNING")
     if env.get("BENCH_PROFILE_DIR"):
         command += ["--config", str(ROOT / "bench" / "gunicorn_profile.py")]
     return subprocess.Popen(command + ["wsgi:app"], cwd=ROOT, env=env, start_new_session=True)
