@@ -166,6 +166,7 @@ def test_attendee_answers_both_stages_and_a_reviewer_sees_the_confidence_shift(
     assert "fewer than 5" in page.locator("[data-figures=responses]").inner_text()
     assert_accessible(page)
     page.get_by_role("link", name="Written answers").click()
+    expect(page.locator("h1")).to_have_text("Written answers")  # the new page, not the one before
     assert "Made a referral after a disclosure" not in page.locator("main").inner_text()
     assert_accessible(page)
 
