@@ -177,7 +177,12 @@ def _book_place(session: Session, person: User, actor: User, *, access_needs: st
     if not lock_loaded(session):
         raise BookingError("This session no longer exists.", kind="session_gone")
     if not unchanged_since_read:
-        mine = booking_for(session.id, person.id)
+        if mine is not None:
+            # Their row may have moved on meanwhile (a promotion). Without a row there is nothing to
+            # read again: while their row in users is locked, no other request can insert a booking
+            # for them (its foreign key must share-lock that row; tested in test_concurrency), and
+            # the one-row-per-person-and-session key would refuse it as "already booked" anyway.
+            mine = booking_for(session.id, person.id)
         refusal = eligibility_refusal(session, person, only=RECHECKED_UNDER_LOCK, mine=mine, **asked)
         if refusal:
             raise BookingError(refusal[1], kind=refusal[0])

@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from http.cookiejar import CookieJar
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 from werkzeug.security import generate_password_hash
 
 from app.accounts.models import User
@@ -23,6 +24,7 @@ from app.bookings.models import CANCELLED, CONFIRMED, HOLDS_PLACE, WAITING, Book
 from app.email import OutboxMessage
 from app.extensions import db
 from app.jobs import run_jobs
+from app.locking import lock_loaded
 from tests.conftest import TEST_PASSWORD
 from tests.e2e.conftest import live_server  # noqa: F401  (the threaded HTTP server, CSRF on)
 
@@ -272,3 +274,28 @@ def test_leaving_the_waiting_list_while_places_free_up_never_cancels_a_promoted_
     promoted = [p for p in leavers if any(k.startswith(f"booking:{booking_of[p.id]}:promoted:") for k in keys)]
     states, _ = _counts(session)
     assert states[CONFIRMED] == 5 + len(promoted), "each promoted leaver kept the place they were told of"
+
+
+
+def test_while_a_persons_row_is_locked_no_one_else_can_insert_a_booking_for_them(app, make_user, make_session):
+    """What book_place relies on to skip reading a missing row again under the session lock: once
+    it has locked the person, another request (the L&D team moving a booking here) cannot insert
+    a booking for them until it ends, since the insert's foreign key must share-lock that row."""
+    if db.engine.dialect.name == "sqlite":
+        pytest.skip("on SQLite a POST holds the only write lock from its first statement")
+    person = make_user(name="Rowan Mistry")
+    session = make_session(capacity=5)
+    row = dict(session_id=session.id, user_id=person.id, agency_id=person.agency_id, status=CONFIRMED,
+               overbooked=False, access_needs="", manager_email="", late_cancellation=False,
+               cancellation_reason="")
+    db.session.commit()
+
+    assert lock_loaded(person)  # SELECT ... FOR UPDATE, as book_place does first
+    with db.engine.connect() as other:
+        other.execute(text("SET lock_timeout = '300ms'"))
+        with pytest.raises(OperationalError, match="lock timeout"):
+            other.execute(Booking.__table__.insert().values(**row))
+        other.rollback()
+    db.session.rollback()  # the person's lock ends with their transaction: now the insert goes through
+    with db.engine.begin() as other:
+        other.execute(Booking.__table__.insert().values(**row))
