@@ -19,17 +19,17 @@ from urllib.parse import urlsplit
 import click
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from flask import Flask, current_app
+from alembic.util import CommandError
+from flask import current_app
 from flask.cli import with_appcontext
-from flask_migrate import Migrate
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from alembic.util import CommandError
 
 from app.accounts.models import User
 from app.demo import DEMO_AGENCIES, DEMO_LOGINS
 from app.extensions import db
 from app.fonts import FALLBACKS, MAIN, MissingFont
+from app.operations.readiness import migrations_directory, release_heads
 from config import DEV_SECRET_KEY
 
 ERROR = "error"
@@ -132,7 +132,8 @@ def database_problems(migrations: str | Path) -> list[Problem]:
     try:
         with db.engine.connect() as connection:
             current = set(MigrationContext.configure(connection).get_current_heads())
-            at_head = current == set(ScriptDirectory(str(migrations)).get_heads())
+            heads = release_heads(str(migrations))
+            at_head = current == heads
             demo = at_head and connection.scalar(
                 select(User.id).where(User.email.in_(_demo_addresses())).limit(1)) is not None
     except SQLAlchemyError as failure:
@@ -150,7 +151,7 @@ def database_problems(migrations: str | Path) -> list[Problem]:
                         "deploy the release that migrated it, or restore the backup taken before that upgrade")]
     if not at_head:
         return [Problem(ERROR, f"the database is at {', '.join(sorted(current))} but this release needs "
-                               f"{', '.join(sorted(scripts.get_heads()))}",
+                               f"{', '.join(sorted(heads))}",
                         "stop the job runners, back up, then run flask db upgrade")]
     if demo:
         return [Problem(ERROR, "the database holds the demo accounts, whose password is published in the README",
@@ -165,11 +166,6 @@ def _known(scripts: ScriptDirectory, revision: str) -> bool:
         return False
 
 
-def _migrations_directory(app: Flask) -> str:
-    migrate: Migrate = app.extensions["migrate"]
-    return str(Path(app.root_path).parent / migrate.directory)
-
-
 @click.command("check")
 @with_appcontext
 def check_command() -> None:
@@ -178,7 +174,7 @@ def check_command() -> None:
     problems = [
         *settings_problems(app.config),
         *installation_problems(app.static_folder),
-        *database_problems(_migrations_directory(app)),
+        *database_problems(migrations_directory()),
     ]
     for problem in sorted(problems, key=lambda p: p.severity != ERROR):
         click.echo(problem.line())

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, current_app, g, make_response, render_template, request
+from flask import current_app, g, make_response, render_template, request
 from flask.wrappers import Response
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -24,7 +24,7 @@ from app.accounts.models import User
 from app.clock import add_months, today_london
 from app.extensions import db, login_manager
 from app.filters import Period, read_form_period
-from app.inputs import query_int, query_page
+from app.inputs import query_int, query_page, row_or_404
 from app.locking import write_intent
 from app.privacy import bp, queries
 from app.privacy.forms import AccessLogFilterForm
@@ -75,7 +75,7 @@ def access_log():
     form.kind.choices = [("", "Any")] + list(KINDS.items())
     form.validate()
     subject_id = query_int("subject_id")
-    subject = (db.session.get(User, subject_id) or abort(404)) if subject_id is not None else None
+    subject = row_or_404(User, subject_id) if subject_id is not None else None
     today = today_london()
     # Everything kept about one person; otherwise the last month.
     months = current_app.config["ACCESS_LOG_RETENTION_MONTHS"] if subject else 1

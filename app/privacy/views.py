@@ -1,14 +1,14 @@
 """Subject access and erasure: a person's "Your data" page, and the L&D team's copies and erasure."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.access_log import record_access
 from app.accounts.access import ADMIN, requires, signed_in
 from app.accounts.models import User
 from app.exports import download
-from app.extensions import db
+from app.inputs import row_or_404
 from app.privacy import bp
 from app.privacy.erasure import ask_for_erasure, erase_person, erasure_blockers
 from app.privacy.forms import EraseForm, ErasureRequestForm
@@ -54,14 +54,10 @@ def erasure_request():
     return redirect(url_for("privacy.your_data"))
 
 
-def _person_or_404(person_id: int) -> User:
-    return db.session.get(User, person_id) or abort(404)
-
-
 @bp.route("/admin/people/<int:person_id>/data.json")
 @requires(ADMIN)
 def admin_data_json(person_id: int):
-    person = _person_or_404(person_id)
+    person = row_or_404(User, person_id)
     record_access("subject_access", subject_user_id=person.id)
     return _json_download(person)
 
@@ -69,7 +65,7 @@ def admin_data_json(person_id: int):
 @bp.route("/admin/people/<int:person_id>/data")
 @requires(ADMIN)
 def admin_data_document(person_id: int):
-    person = _person_or_404(person_id)
+    person = row_or_404(User, person_id)
     record_access("subject_access", subject_user_id=person.id)
     return render_template("privacy/document.html", person=person, own=False,
                            access=subject_access(person),
@@ -79,7 +75,7 @@ def admin_data_document(person_id: int):
 @bp.route("/admin/people/<int:person_id>/erase", methods=["GET", "POST"])
 @requires(ADMIN)
 def admin_erase(person_id: int):
-    person = _person_or_404(person_id)
+    person = row_or_404(User, person_id)
     back = url_for("accounts.admin_person", person_id=person.id)
     if person.is_erased:
         flash("This person’s details have already been erased.", "info")
