@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import Column, ForeignKey, Numeric, String, Table, Text
+from sqlalchemy import Column, ForeignKey, Numeric, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import Agency, Sector, User
@@ -33,6 +33,10 @@ course_themes = _pairs("course_themes", "course_id", "courses.id", "theme_id", "
 course_audience_sectors = _pairs("course_audience_sectors", "course_id", "courses.id", "sector_id", "sectors.id")
 course_prerequisites = _pairs("course_prerequisites", "course_id", "courses.id", "prerequisite_id", "courses.id")
 session_trainers = _pairs("session_trainers", "session_id", "sessions.id", "user_id", "users.id")
+recommendation_courses = _pairs("recommendation_courses", "recommendation_id", "recommendations.id",
+                                "course_id", "courses.id")
+recommendation_sessions = _pairs("recommendation_sessions", "recommendation_id", "recommendations.id",
+                                 "session_id", "sessions.id")
 
 
 class Level(db.Model):
@@ -89,6 +93,9 @@ class Course(db.Model):
         order_by="Course.title",
     )
     sessions: Mapped[list[Session]] = relationship(back_populates="course")
+    # Deleting a course entered by mistake takes its links to recommendations with it.
+    recommendations: Mapped[list[Recommendation]] = relationship(
+        secondary=recommendation_courses, back_populates="courses")
     renews: Mapped[Course | None] = relationship(remote_side=lambda: Course.id)
 
     @property
@@ -145,6 +152,8 @@ class Session(db.Model):
     changes: Mapped[list[SessionChange]] = relationship(
         back_populates="session", cascade="all, delete-orphan", order_by="SessionChange.at"
     )
+    recommendations: Mapped[list[Recommendation]] = relationship(
+        secondary=recommendation_sessions, back_populates="sessions")
 
     @property
     def is_online(self) -> bool:
@@ -215,3 +224,95 @@ class RemovedPart(NamedTuple):
     uid: str
     starts_at: datetime
     ends_at: datetime
+
+
+# --- Why courses exist: reviews, audits and their recommendations (issue 17) ---------------------
+
+# Kinds of learning source.
+SERIOUS_CASE_REVIEW = "scr"
+AUDIT = "audit"
+SECTION_11 = "section_11"
+OTHER_SOURCE = "other"
+SOURCE_KINDS = {
+    SERIOUS_CASE_REVIEW: "Serious case review",
+    AUDIT: "Audit",
+    SECTION_11: "Section 11 finding",
+    OTHER_SOURCE: "Other review",
+}
+
+# A recommendation's status.
+OPEN = "open"
+IN_PROGRESS = "in_progress"
+MET = "met"
+RECOMMENDATION_STATUSES = {OPEN: "Open", IN_PROGRESS: "In progress", MET: "Met"}
+
+
+class LearningSource(db.Model):
+    """A serious case review, audit or Section 11 finding whose recommendations training answers."""
+
+    __tablename__ = "learning_sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200))  # anonymised, as published: "Child R"
+    # Until it is published (and from that day) nothing names it outside administration.
+    published_on: Mapped[date | None]
+    summary: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    recommendations: Mapped[list[Recommendation]] = relationship(
+        back_populates="source", order_by="Recommendation.number", cascade="all, delete-orphan")
+    events: Mapped[list[LearningSourceEvent]] = relationship(
+        back_populates="source", order_by="LearningSourceEvent.id", cascade="all, delete-orphan")
+
+    @property
+    def kind_label(self) -> str:
+        return SOURCE_KINDS.get(self.kind, self.kind)
+
+    def is_public(self, today: date) -> bool:
+        return self.published_on is not None and self.published_on <= today
+
+
+class Recommendation(db.Model):
+    """One numbered recommendation of a source, and the courses and sessions that answer it."""
+
+    __tablename__ = "recommendations"
+    __table_args__ = (UniqueConstraint("source_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("learning_sources.id"), index=True)
+    number: Mapped[int]
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default=OPEN)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    source: Mapped[LearningSource] = relationship(back_populates="recommendations")
+    courses: Mapped[list[Course]] = relationship(
+        secondary=recommendation_courses, back_populates="recommendations", order_by="Course.title")
+    sessions: Mapped[list[Session]] = relationship(
+        secondary=recommendation_sessions, back_populates="recommendations", order_by="Session.starts_at")
+
+    @property
+    def status_label(self) -> str:
+        return RECOMMENDATION_STATUSES.get(self.status, self.status)
+
+    @property
+    def label(self) -> str:
+        return f"Recommendation {self.number} of {self.source.title}"
+
+
+class LearningSourceEvent(db.Model):
+    """One line of a source's history: what changed in it or its recommendations, by whom, when."""
+
+    __tablename__ = "learning_source_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("learning_sources.id"), index=True)
+    recommendation_number: Mapped[int | None]  # kept as a number: the recommendation may go
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    source: Mapped[LearningSource] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
