@@ -130,7 +130,7 @@ BLUEPRINTS = {
     "main": (None, ("views",)),
     "accounts": (None, ("views", "admin_views")),
     "admin": ("/admin", ("views",)),
-    "courses": (None, ("views", "admin_views", "demo")),
+    "courses": (None, ("views", "admin_views", "recommendation_views", "demo")),
     "bookings": (None, ("views", "jobs", "demo")),
     "attendance": (None, ("register_views", "training_views", "charge_views", "suspension_views", "jobs",
                           "demo")),

@@ -205,6 +205,35 @@ class VenueForm(AdminForm):
     submit = SubmitField("Save venue", widget=GovSubmitInput())
 
 
+class LearningSourceForm(AdminForm):
+    kind = SelectField("Kind of source", widget=GovSelect(), validators=[DataRequired("Choose what kind of source this is")])
+    title = StringField("Title", widget=GovTextInput(), validators=[DataRequired("Enter the source’s title"), Length(max=200)],
+                        description="Anonymised, as it is published, for example Child R or Audit of neglect cases 2026.")
+    published_on = GovDateField("Published on", validators=[Optional()],
+                                description="Leave blank until it is published: until then no course page names it. "
+                                            "For example 27 3 2026.")
+    summary = StringField("Summary", widget=GovTextArea(), validators=[Length(max=5000)],
+                          description="What it found, in a few lines. Shown only to the L&D team and reviewers.")
+    submit = SubmitField("Save source", widget=GovSubmitInput())
+
+
+class RecommendationForm(AdminForm):
+    number = WholeNumberField("Number", description="As the source numbers it.", message="The number must be a whole number")
+    text = StringField("Recommendation", widget=GovTextArea(),
+                       validators=[DataRequired("Enter the recommendation as the source words it"), Length(max=5000)])
+    status = SelectField("Status", widget=GovSelect())
+    submit = SubmitField("Save recommendation", widget=GovSubmitInput())
+
+
+class RecommendationTrainingForm(AdminForm):
+    course_ids = MultiCheckboxField("Courses that answer it", coerce=int,
+                                    description="Every session of these courses counts in the board’s report.")
+    session_ids = MultiCheckboxField("Sessions that answer it", coerce=int,
+                                     description="One-off sessions, such as a learning workshop on this review. "
+                                                 "Sessions of the past 2 years and to come.")
+    submit = SubmitField("Save training", widget=GovSubmitInput())
+
+
 class PartForm(SubForm):
     date = GovDateField("Date", years=SESSION_YEARS)
     starts_at = ClockTimeField("Start time", description="For example 9:30")

@@ -10,18 +10,21 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import groupby
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.accounts.models import ACTIVE, TRAINER, Agency, RoleGrant, Sector, User
-from app.clock import london_to_utc, to_london, utcnow
+from app.clock import add_months, day_start_utc, london_to_utc, to_london, today_london, utcnow
 from app.courses.availability import booking_facts
 from app.courses.models import (
     CANCELLED,
     DRAFT,
     PUBLISHED,
     Course,
+    LearningSource,
+    LearningSourceEvent,
     Level,
+    Recommendation,
     Reservation,
     Session,
     Theme,
@@ -300,3 +303,47 @@ def trainer_candidates() -> list[User]:
         select(User).where(User.status == ACTIVE, User.role_grants.any(RoleGrant.role == TRAINER))
         .order_by(User.name)
     ))
+
+
+# --- Learning sources and their recommendations (issue 17) ---------------------------------------
+
+def learning_sources() -> list[LearningSource]:
+    """Every source, newest publication first (unpublished ones at the top), with its recommendations."""
+    return list(db.session.scalars(
+        select(LearningSource).options(selectinload(LearningSource.recommendations))
+        .order_by(LearningSource.published_on.desc().nulls_first(), LearningSource.title)))
+
+
+def source_history(source: LearningSource) -> list[LearningSourceEvent]:
+    """A source's history, newest first, with who made each change."""
+    return list(db.session.scalars(
+        select(LearningSourceEvent).options(joinedload(LearningSourceEvent.actor))
+        .where(LearningSourceEvent.source_id == source.id).order_by(LearningSourceEvent.id.desc())))
+
+
+def linkable_sessions(recommendation: Recommendation, now: datetime | None = None,
+                      months_back: int = 24) -> list[Session]:
+    """Sessions a recommendation may be linked to: not cancelled, from `months_back` months ago on,
+    and any it is linked to already, in date order."""
+    now = now or utcnow()
+    since = day_start_utc(add_months(to_london(now).date(), -months_back))
+    linked = [s.id for s in recommendation.sessions]
+    query = (select(Session).options(joinedload(Session.course))
+             .where(or_(and_(Session.status != CANCELLED, Session.starts_at >= since), Session.id.in_(linked or [-1])))
+             .order_by(Session.starts_at, Session.id))
+    return list(db.session.scalars(query))
+
+
+def public_recommendations_of(course: Course, session: Session | None = None,
+                              today: date | None = None) -> list[Recommendation]:
+    """The published sources' recommendations a course (or one of its sessions) answers: those
+    linked to the course, and those linked to the session itself."""
+    today = today or today_london()
+    answers = Recommendation.courses.any(Course.id == course.id)
+    if session is not None and session.id is not None:
+        answers = or_(answers, Recommendation.sessions.any(Session.id == session.id))
+    return list(db.session.scalars(
+        select(Recommendation).join(LearningSource, LearningSource.id == Recommendation.source_id)
+        .options(joinedload(Recommendation.source))
+        .where(answers, LearningSource.published_on.is_not(None), LearningSource.published_on <= today)
+        .order_by(LearningSource.published_on.desc(), LearningSource.title, Recommendation.number)))

@@ -24,6 +24,7 @@ from app.courses.queries import (
     load_sessions,
     month_label,
     programme_year_of,
+    public_recommendations_of,
     themes_by_name,
     upcoming_months,
     upcoming_query,
@@ -188,7 +189,7 @@ def session_detail(session_id: int):
     return render_template(
         "courses/session.html", session=session, s=state, mine=mine,
         is_admin=is_admin(), bookable=bookable and refusal is None, refusal=refusal,
-        release_at=state["release_at"],
+        release_at=state["release_at"], answers=public_recommendations_of(session.course, session),
     )
 
 
@@ -214,4 +215,5 @@ def course_detail(code: str):
     return render_template(
         "courses/course.html", course=course, sessions=sessions, states=_session_states(sessions, mine),
         mine=mine, feed_url=feed_url, webcal_url=webcal(feed_url), is_admin=is_admin(),
+        answers=public_recommendations_of(course),
     )
