@@ -22,6 +22,7 @@ from app.extensions import db
 from app.filters import Filters, Period, Viewer
 from app.inputs import query_int, query_page
 from app.reports import charts, figures
+from app.reports.recommendations import RecommendationReport, recommendation_report
 from app.reports.published import for_publication
 from app.spreadsheets import Table
 from app.reports.models import TrainingNeedsAnalysis
@@ -198,6 +199,26 @@ def _annual_tables(report: figures.AnnualReport) -> list[Table]:
     return tables
 
 
+# --- Learning from reviews ----------------------------------------------------------------------
+
+def _recommendation_tables(report: RecommendationReport) -> list[Table]:
+    recommendations = Table("Recommendations and the training that answers them", [
+        "Source", "Kind", "Recommendation", "Wording", "Status", "Training that answers it",
+        "Sessions in the period", "People who attended", "Second evaluations answered"])
+    sectors = Table("People who attended, by sector", ["Source", "Recommendation", "Sector", "People"])
+    practice = Table("Practice since: the second evaluation", [
+        "Source", "Recommendation", "Question", "Answer", "People", "Share %"])
+    for row in report.rows:
+        recommendations.rows.append([row.source, row.kind, row.number, row.text, row.status,
+                                     "; ".join(row.training), row.sessions, row.people, row.responses])
+        sectors.rows += [[row.source, row.number, name, n] for _, name, n in row.by_sector]
+        for question in row.practice:
+            practice.rows += [[row.source, row.number, question.text, choice.label, choice.people,
+                               choice.share if is_hidden(choice.share) or choice.share is None
+                               else percent(choice.share, 1)] for choice in question.rows]
+    return [recommendations, sectors, practice]
+
+
 # --- People behind a figure ----------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -335,6 +356,12 @@ CATALOGUE: dict[str, Report] = {report.slug: report for report in [
         tables=_annual_tables,
         charts=lambda r: _share_chart("Attendance by sector", r.by_sector, r.total),
         summary="Attendees per event, in total and by sector, ready for the board’s annual report."),
+    Report(
+        "recommendations", "Learning from reviews", build=_per_period(recommendation_report),
+        tables=_recommendation_tables, roles=(ADMIN, REVIEWER),
+        summary="For each recommendation of a serious case review, audit or Section 11 finding: the "
+                "training that answers it, who attended it by sector, and what they said months later "
+                "about their practice."),
     Report(
         "people", "People behind a figure", build=people_list, tables=_people_tables, own_view=True,
         heading=lambda people, q: f"{people.heading}, {q.period.label}"),

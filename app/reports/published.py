@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from app.reports.figures import ActivityReport, AnnualReport, MixReport, NeedReport
+from app.reports.recommendations import RecommendationReport
 from app.small_numbers import Hidden, hidden_cells, is_hidden, shown, suppress
 
 ACTIVITY_COUNTS = ("bookings", "attendances", "cancellations", "late_cancellations", "no_shows",
@@ -89,6 +90,17 @@ def need(report: NeedReport) -> NeedReport:
     return replace(report, sectors=blocks)
 
 
+def recommendations(report: RecommendationReport) -> RecommendationReport:
+    """The people who attended each recommendation's training, and their sectors against that
+    total; the evaluation's figures are withheld for small groups already, for everyone."""
+    rows = []
+    for row in report.rows:
+        sectors = suppress([n for _, _, n in row.by_sector])
+        rows.append(replace(row, people=shown(row.people), by_sector=[
+            (sector_id, name, n) for (sector_id, name, _), n in zip(row.by_sector, sectors)]))
+    return replace(report, rows=rows)
+
+
 def for_publication(built: Any) -> Any:
     """A report's figures as they may be shown beyond the L&D team."""
     if isinstance(built, AnnualReport):
@@ -99,4 +111,6 @@ def for_publication(built: Any) -> Any:
         return mix(built)
     if isinstance(built, NeedReport):
         return need(built)
+    if isinstance(built, RecommendationReport):
+        return recommendations(built)
     return built

@@ -13,7 +13,7 @@ from app.accounts.models import Agency, Sector
 from app.bookings.models import OUTCOME_LABELS, STATE_LABELS
 from app.bookings.places import availability_for
 from app.clock import utcnow
-from app.courses.models import Course, Level
+from app.courses.models import Course, Level, Recommendation
 from app.extensions import db
 from app.filters import Period, Viewer, financial_year
 from app.inputs import parse_iso_date, query_int, query_page, row_or_404
@@ -37,6 +37,7 @@ from app.reports.models import PENDING, TnaImport, TnaLine, TrainingNeedsAnalysi
 from app.reports.errors import ImportRefused
 from app.reports.gaps import coordinators_of, email_gap, last_reminders
 from app.reports.needs import create_tna, current_tna, delete_line, save_line, update_tna
+from app.reports.recommendations import written_practice
 from app.reports.needs_import import apply_import, discard_import, preview_import, template_csv, upload_tna_import
 
 PRINT_LIMIT = 5000  # beyond this, the spreadsheet is the better way to read a list
@@ -109,8 +110,8 @@ def home():
 
 @bp.app_template_global()
 def listed_reports() -> list[Report]:
-    """The reports the home page and the report tabs list, in the catalogue's order."""
-    return LISTED
+    """The reports the home page and the report tabs list to the viewer, in the catalogue's order."""
+    return [report for report in LISTED if current_user.has_role(*report.roles)]
 
 
 # --- The catalogue's reports: a page each, and their exports -------------------------------------
@@ -154,6 +155,23 @@ def export(report: str, fmt: str):
     if report == "people":  # the other reports are counts, never people
         record_access("people_report", scope=f"{built.measure}, {period.starts_on} to {period.ends_on}")
     return _download(report, fmt, entry.export_heading(built, query), entry.tables(built), period)
+
+
+# --- Learning from reviews: what people wrote about their practice -------------------------------
+
+@bp.route("/reports/recommendations/<int:recommendation_id>/written")
+@requires(*CATALOGUE["recommendations"].roles)
+def recommendation_written(recommendation_id: int):
+    """The second evaluation's written answers about practice from the training that answers one
+    recommendation: text only, and none where fewer than the minimum answered (as evaluation's)."""
+    recommendation = row_or_404(Recommendation, recommendation_id)
+    form, period, _tna = _read_period()
+    responses, questions = (written_practice(recommendation, period) if period else (0, []))
+    if questions:
+        record_access("evaluation_answers", scope=f"recommendation {recommendation.id}, "
+                                                  f"{period.starts_on} to {period.ends_on}")
+    return render_template("reports/recommendation_written.html", form=form, period=period,
+                           recommendation=recommendation, responses=responses, questions=questions)
 
 
 # --- People behind a figure ----------------------------------------------------------------------

@@ -32,7 +32,7 @@ def _expected_tables(app, report, admin, tna):
 def test_every_catalogue_entry_answers_with_its_page_and_exports_whose_tables_are_its_own(
         app, dataset, admin, login_as):
     client = login_as(admin)
-    assert set(CATALOGUE) == {"attendance", "mix", "activity", "annual", "people"}
+    assert set(CATALOGUE) == {"attendance", "mix", "activity", "annual", "recommendations", "people"}
     for slug, report in CATALOGUE.items():
         assert client.get(f"/reports/{slug}", query_string=YEAR).status_code == 200, slug
         heading, tables = _expected_tables(app, report, admin, dataset.tna)
