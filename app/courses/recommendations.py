@@ -93,8 +93,9 @@ def _apply_source(source: LearningSource, details: SourceDetails) -> None:
 def add_recommendation(source: LearningSource, number: int | None, text: str, actor: User,
                        status: str = "open") -> Recommendation:
     """Add a numbered recommendation to a source."""
-    recommendation = Recommendation(source=source)
+    recommendation = Recommendation()
     _apply_recommendation(recommendation, source, number, text, status)
+    recommendation.source = source
     saved(recommendation, new=True)
     _record(source, actor, "recommendation added", recommendation.text, recommendation.number)
     return recommendation
