@@ -11,12 +11,18 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from app.accounts.models import TRAINER, RoleGrant, Sector, User
-from app.clock import london_to_utc, today_london, utcnow
+from app.accounts.models import ADMIN, TRAINER, RoleGrant, Sector, User
+from app.clock import add_months, london_to_utc, today_london, utcnow
 from app.courses.models import (
+    AUDIT,
     CANCELLED,
     DRAFT,
+    IN_PROGRESS,
+    MET,
+    OPEN,
     PUBLISHED,
+    SECTION_11,
+    SERIOUS_CASE_REVIEW,
     Course,
     Level,
     Reservation,
@@ -26,6 +32,7 @@ from app.courses.models import (
     Theme,
     Venue,
 )
+from app.courses.recommendations import SourceDetails, add_recommendation, create_source, link_training
 from app.demo import demo_step
 from app.extensions import db
 
@@ -314,3 +321,52 @@ def load_programme(rng: random.Random) -> str:
     db.session.flush()
     published = sum(1 for s in sessions if s.status == PUBLISHED)
     return f"{len(courses)} courses, {len(venues)} venues, {len(sessions)} sessions ({published} published)"
+
+
+# Invented reviews, anonymised as partnerships publish them, with the training that answers them.
+# (kind, title, months since published or None, summary, [(number, text, status, courses, one-off sessions of)])
+LEARNING_SOURCES = [
+    (SERIOUS_CASE_REVIEW, "Child R", 10,
+     "A seven-month-old baby seriously injured at home. Agencies knew of domestic abuse and of missed "
+     "health appointments, but no one put what they knew together, and the baby's father was never seen.",
+     [(1, "All agencies release front-line staff for multi-agency workshops on the learning from this "
+          "review within twelve months of its publication.", IN_PROGRESS, ["SCR-PRAC"], []),
+      (2, "Managers make sure supervision asks who the men in a child's household are, and that "
+          "assessments include fathers and male carers.", IN_PROGRESS, ["SCR-MGR", "ENGAGING-MEN"], ["CONF"]),
+      (3, "Health visitors and GPs escalate repeatedly missed appointments for babies under one.", OPEN,
+       [], [])]),
+    (SERIOUS_CASE_REVIEW, "Child B", 140,
+     "A young person exploited by older men while missing from care; agencies saw each episode on its own.",
+     [(1, "Managers and strategic leads attend workshops on the learning from this review.", MET,
+       ["SCR-MGR"], []),
+      (2, "Practitioners use the CSE screening tool whenever a young person goes missing.", MET,
+       ["CSE-2015"], [])]),
+    (AUDIT, "Multi-agency audit of neglect cases", None,
+     "A case file audit of twenty children on plans for neglect (not yet published).",
+     [(1, "Practitioners use the neglect screening tool and record the child's lived experience.", OPEN,
+       ["L3-REFRESH"], [])]),
+    (SECTION_11, "Section 11 audit 2025-26", 4,
+     "Agencies' self-assessments against Section 11 of the Children Act 2004, with a challenge event.",
+     [(1, "Board members understand their agency's Section 11 duties and report on them each year.", MET,
+       ["S11"], [])]),
+]
+
+
+@demo_step
+def load_learning_sources(rng: random.Random) -> str:
+    """Reviews, audits and a Section 11 finding, their recommendations and the training linked to them."""
+    actor = db.session.scalar(select(User).join(RoleGrant, RoleGrant.user_id == User.id)
+                              .where(RoleGrant.role == ADMIN).order_by(User.id).limit(1))
+    courses = {c.code: c for c in db.session.scalars(select(Course))}
+    today = today_london()
+    count = 0
+    for kind, title, months, summary, recommendations in LEARNING_SOURCES:
+        published = add_months(today, -months) if months is not None else None
+        source = create_source(SourceDetails(kind, title, published, summary), actor)
+        for number, text, status, codes, one_off_codes in recommendations:
+            recommendation = add_recommendation(source, number, text, actor, status=status)
+            one_offs = [s for code in one_off_codes if code in courses
+                        for s in courses[code].sessions if s.status == PUBLISHED][:1]
+            link_training(recommendation, [courses[c] for c in codes if c in courses], one_offs, actor)
+            count += 1
+    return f"{len(LEARNING_SOURCES)} reviews, audits and findings with {count} recommendations"

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import distinct, func, select, union
+from sqlalchemy import case, distinct, func, select, union
 from sqlalchemy.orm import selectinload
 
 from app.accounts.models import Agency, Sector
 from app.bookings.models import Booking
 from app.courses.models import (
+    SOURCE_KINDS,
     LearningSource,
     Recommendation,
     Session,
@@ -40,6 +41,9 @@ from app.reports.figures import ATTENDED, NOT_RECORDED, in_period
 from app.small_numbers import Hidden, is_small
 
 WRITTEN_KEYS = ("example", "difference")  # the stage-2 questions about practice, in words
+# Serious case reviews first, then audits, Section 11 findings and the rest; newest first within each.
+KIND_ORDER = case({kind: position for position, kind in enumerate(SOURCE_KINDS)},
+                  value=LearningSource.kind, else_=len(SOURCE_KINDS))
 
 
 @dataclass
@@ -129,7 +133,7 @@ def recommendation_report(period: Period, viewer: Viewer) -> RecommendationRepor
             select(Recommendation).join(LearningSource, LearningSource.id == Recommendation.source_id)
             .options(selectinload(Recommendation.courses), selectinload(Recommendation.sessions)
                      .selectinload(Session.course))
-            .order_by(LearningSource.published_on.desc().nulls_first(), LearningSource.title,
+            .order_by(KIND_ORDER, LearningSource.published_on.desc().nulls_last(), LearningSource.title,
                       Recommendation.number)):
         responses, questions = practice.get(rec.id, (0, []))
         rows.append(RecommendationRow(

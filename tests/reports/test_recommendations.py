@@ -13,13 +13,14 @@ from sqlalchemy import select
 from app.access_log import AccessLogEntry
 from app.accounts.models import ADMIN, REVIEWER
 from app.bookings.models import ATTENDED, DID_NOT_ATTEND, PARTLY_ATTENDED
-from app.courses.models import CANCELLED, SERIOUS_CASE_REVIEW, AUDIT
+from app.courses.models import AUDIT, CANCELLED, SERIOUS_CASE_REVIEW, LearningSource
 from app.courses.recommendations import SourceDetails, add_recommendation, create_source, link_training
 from app.evaluation.models import STAGE_TWO
 from app.evaluation.question_sets import ensure_default_question_sets
 from app.evaluation.sending import create_invitation
 from app.extensions import db
-from app.filters import Period, Viewer
+from app.demo import load_demo
+from app.filters import Period, Viewer, financial_year
 from app.reports.published import for_publication
 from app.reports.recommendations import recommendation_report, written_practice
 from app.small_numbers import is_hidden
@@ -211,3 +212,15 @@ def test_the_l_and_d_team_see_exact_counts(example, login_as, client):
     # The evaluation's small groups stay withheld for them too.
     assert ["Audit of neglect cases 2026", "Audit", "1"] in [r[:3] for r in rows if len(r) == 9]
     assert [r[-1] for r in rows if len(r) == 9 and r[0] == "Audit of neglect cases 2026"] == ["fewer than 5"]
+
+
+def test_the_demo_shows_a_serious_case_review_with_its_recommendations_and_the_people_trained(app):
+    load_demo()
+    db.session.commit()
+    child_r = db.session.scalar(select(LearningSource).where(LearningSource.title == "Child R"))
+    assert child_r.kind == SERIOUS_CASE_REVIEW and len(child_r.recommendations) == 3
+    assert [c.code for c in child_r.recommendations[0].courses] == ["SCR-PRAC"]
+    report = recommendation_report(financial_year(), Viewer(None))
+    first = _rows(report)[("Child R", 1)]
+    assert first.sessions >= 1 and first.people > 0 and first.by_sector
+    assert report.rows[0].source == "Child R"  # serious case reviews first, the newest first
