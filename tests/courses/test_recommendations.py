@@ -26,6 +26,8 @@ from app.courses.recommendations import (
     update_source,
 )
 from app.extensions import db
+from app.privacy.erasure import erase_person
+from app.privacy.subject_access import subject_access
 from tests.courses.test_views import text_of
 
 
@@ -162,3 +164,17 @@ def test_only_administrators_reach_the_screens(client, login_as, make_user, chil
         "number": "2", "text": "Changed", "status": "met"}).status_code == 403
     db.session.expire_all()
     assert rec.number == 1
+
+
+def test_the_history_is_in_the_actors_subject_access_file_and_survives_their_erasure(child_r, admin, make_user):
+    add_recommendation(child_r, 1, "Share chronologies.", admin)
+    db.session.commit()
+    events = {e.id for e in child_r.events}
+    others = subject_access(admin).as_dict()["other_records"]
+    assert {tuple(r["key"])[0] for r in others if r["table"] == "learning_source_events"} == events
+    erase_person(admin, actor=make_user(roles=("admin",)))
+    db.session.commit()
+    db.session.expire_all()
+    # The history keeps what was done and when; who did it is now the anonymous row.
+    assert [(e.action, e.actor.name) for e in child_r.events] == [
+        ("recorded", "Erased person"), ("recommendation added", "Erased person")]
