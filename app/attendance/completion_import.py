@@ -426,7 +426,9 @@ def apply_completions(rows: list[dict], actor: User, agency: Agency | None = Non
 # --- A file held between its preview and applying it -------------------------------------------------
 
 def _stored(rows: list[dict]) -> str:
-    return json.dumps([{k: v.isoformat() if isinstance(v, date) else v for k, v in r.items()} for r in rows])
+    # Unescaped, so erasure and subject access find a name with accents in it as written.
+    return json.dumps([{k: v.isoformat() if isinstance(v, date) else v for k, v in r.items()} for r in rows],
+                      ensure_ascii=False)
 
 
 def upload_completions(data: bytes, filename: str, actor: User) -> CompletionUpload:

@@ -236,3 +236,14 @@ def test_only_administrators_and_only_the_uploader(world, app, make_user):
     assert other.get(f"/admin/e-learning-completions/{upload.id}").status_code == 404
     assert other.post(f"/admin/e-learning-completions/{upload.id}/apply").status_code == 404
     assert db.session.scalar(select(func.count(Completion.id))) == 0
+
+
+def test_the_training_record_shows_an_imported_completion_and_its_refresher(world, client, login_as, make_course):
+    refreshed = make_course("Safeguarding online refresher", code="EL9", is_online=True, refresher_months=12)
+    apply_completions([_row("kim.known@northbridge.example", course="EL9", completed_on="2026-06-01")],
+                      world.admin)
+    db.session.commit()
+    login_as(world.known)
+    page = client.get("/my-training").get_data(as_text=True)
+    assert refreshed.title in page and "from the e-learning provider" in page
+    assert "1 June 2027" in page  # the refresher falls due a year on
