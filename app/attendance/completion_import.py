@@ -74,6 +74,8 @@ MATCHED = "matched"
 NEW = "new"
 UNMATCHED = "unmatched"
 DUPLICATE = "duplicate"
+# The line in a new account's history (its "registered" event) that says where it came from.
+OPENED_FROM_EXPORT = "From an e-learning provider’s completions"
 KIND_LABELS = {MATCHED: "Matched", NEW: "New account", UNMATCHED: "Unmatched", DUPLICATE: "Duplicate"}
 
 
@@ -411,7 +413,7 @@ def apply_completions(rows: list[dict], actor: User, agency: Agency | None = Non
                               created_at=now)
                 db.session.add(person)
                 db.session.flush()
-                record_event(person, actor, "registered", "From an e-learning provider’s completions")
+                record_event(person, actor, "registered", OPENED_FROM_EXPORT)
                 opened[row.email] = person
             row.person_id = person.id
         if row.kind in (MATCHED, NEW):
