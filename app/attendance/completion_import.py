@@ -30,6 +30,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -69,6 +70,8 @@ DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %B %Y", "%d 
                 "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M")
 EARLIEST = date(2000, 1, 1)
 XLSX_MAGIC = b"PK\x03\x04"
+# An XLSX is a zip: refuse one that unpacks to more than this before openpyxl reads any of it.
+MAX_XLSX_UNPACKED_BYTES = 50 * 1024 * 1024
 
 MATCHED = "matched"
 NEW = "new"
@@ -146,6 +149,13 @@ def _read_csv(data: bytes) -> list[dict]:
 
 
 def _read_xlsx(data: bytes) -> list[dict]:
+    try:
+        unpacked = sum(item.file_size for item in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise CompletionRowsRefused([(1, "The XLSX file cannot be read: save it again from "
+                                         "Excel, or as CSV.")]) from exc
+    if unpacked > MAX_XLSX_UNPACKED_BYTES:
+        raise CompletionRowsRefused([(1, "The XLSX file is too large once unpacked: save it as CSV.")])
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - a damaged upload raises whatever openpyxl meets first

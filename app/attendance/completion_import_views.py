@@ -28,6 +28,10 @@ from app.refusals import refusals
 KINDS_SHOWN = (MATCHED, NEW, UNMATCHED, DUPLICATE)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 @bp.route("/admin/e-learning-completions", methods=["GET", "POST"])
 @requires(ADMIN)
 def completion_upload():
@@ -78,8 +82,8 @@ def completion_apply(upload_id: int):
         apply_upload(upload, current_user)
     if attempt.refused:
         return redirect(url_for(".completion_upload"))
-    flash(f"Recorded {upload.recorded} completions ({upload.accounts_opened} new accounts); "
-          f"{upload.skipped} rows not recorded.", "success")
+    flash(f"Recorded {_count(upload.recorded, 'completion')} ({_count(upload.accounts_opened, 'new account')}); "
+          f"{_count(upload.skipped, 'row')} not recorded.", "success")
     return redirect(url_for(".completion_upload"))
 
 

@@ -3,6 +3,7 @@ applying it all at once, on the L&D team's pages and through the rules the API c
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import date, datetime
 
 import pytest
@@ -156,8 +157,14 @@ def test_csv_and_xlsx_are_read_alike(world):
     (b"PK\x03\x04not really a workbook", "XLSX file cannot be read"),
     (b"email,course,completed_on\n" + b"a@b.example,EL1,2027-04-01\n" * 5001, "more than 5000 rows"),
     (b"x" * (2 * 1024 * 1024 + 1), "larger than 2 MB"),
+    (None, "too large once unpacked"),
 ])
 def test_bad_files_are_refused_with_a_message(world, data, message):
+    if data is None:  # a zip that unpacks to far more than its size
+        packed = io.BytesIO()
+        with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as bomb:
+            bomb.writestr("xl/sharedStrings.xml", b"a" * (60 * 1024 * 1024))
+        data = packed.getvalue()
     with pytest.raises(CompletionRowsRefused) as refused:
         read_completions_file(data)
     assert message in refused.value.lines[0][1]
@@ -186,7 +193,7 @@ def test_upload_preview_and_apply(world, client, login_as):
     assert db.session.scalar(select(func.count(Completion.id))) == 0
     assert db.session.scalar(select(AccessLogEntry.kind)) == "completion_import"
     response = client.post(f"/admin/e-learning-completions/{upload.id}/apply", follow_redirects=True)
-    assert "Recorded 2 completions (1 new accounts); 1 rows not recorded." in response.get_data(as_text=True)
+    assert "Recorded 2 completions (1 new account); 1 row not recorded." in response.get_data(as_text=True)
     db.session.refresh(upload)
     assert upload.status == UPLOAD_APPLIED and upload.rows_json == "[]"
     assert db.session.scalar(select(func.count(Completion.id))) == 2

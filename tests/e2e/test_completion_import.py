@@ -51,7 +51,7 @@ def test_an_administrator_imports_an_export(app, browser_page, make_user, make_a
     assert_accessible(page)
 
     page.get_by_role("button", name="Record 2 completions").click()
-    expect(page.locator(".govuk-notification-banner")).to_contain_text("Recorded 2 completions (1 new accounts)")
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Recorded 2 completions (1 new account)")
     assert_accessible(page)
     db.session.rollback()  # end the test's own read, to see what the server committed
     assert db.session.scalar(select(func.count(Completion.id))) == 2
