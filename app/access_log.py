@@ -36,6 +36,7 @@ KINDS = {
     "bookings": "Bookings of a session",
     "booking": "One person's booking",
     "completions": "Training done elsewhere",
+    "completion_import": "An e-learning completions file",
     "person": "One person's account",
     "people_list": "List of people",
     "agency_staff": "An agency's staff",

@@ -1,4 +1,5 @@
-"""Demo attendance: registers of past sessions marked, with a few no-shows, a walk-in and a waived charge.
+"""Demo attendance: registers of past sessions marked, with a few no-shows, a walk-in and a waived
+charge; and an e-learning provider's export of online completions, applied as the L&D team would.
 
 Runs after the bookings demo step and simply finds past sessions with confirmed bookings, so it
 does nothing (and says so) when there are none. The named demo logins always attended, so none of
@@ -7,20 +8,22 @@ them is suspended; the suspensions the no-shows cause are history, so their e-ma
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from app.accounts.models import ADMIN, ACTIVE, RoleGrant, User
+from app.accounts.models import ADMIN, ACTIVE, Agency, RoleGrant, User
 from app.attendance.charges import waive_charge
-from app.attendance.models import CHARGE_DUE, Charge
+from app.attendance.completion_import import NEW, apply_completions
+from app.attendance.models import CHARGE_DUE, UPLOAD_APPLIED, Charge, CompletionUpload
 from app.attendance.outcomes import record_outcome
 from app.attendance.register import register_bookings
 from app.attendance.walk_ins import put_on_register_as_walk_in
 from app.bookings.models import ATTENDED, DID_NOT_ATTEND, PARTLY_ATTENDED, TURNED_AWAY, Booking
-from app.clock import utcnow
-from app.courses.models import PUBLISHED, Session
+from app.clock import today_london, utcnow
+from app.courses.models import PUBLISHED, Course, Session
 import app.bookings.demo  # noqa: F401  (registers the bookings' demo step before this one)
-from app.demo import DEMO_LOGINS, demo_step
+from app.demo import DEMO_LOGINS, FIRST_NAMES, SURNAMES, demo_step
 from app.email import OutboxMessage
 from app.extensions import db
 
@@ -79,3 +82,39 @@ def mark_past_registers(rng: random.Random) -> str:
     db.session.flush()
     charges = db.session.scalar(select(func.count()).select_from(Charge))
     return f"attendance: {marked} marked, {walk_ins} walk-in, {charges} charges ({waived} waived)"
+
+
+@demo_step
+def import_e_learning_export(rng: random.Random) -> str:
+    """Apply an e-learning provider's export: staff here, a few new to the service, one stranger."""
+    admin = db.session.scalar(
+        select(User).join(RoleGrant, RoleGrant.user_id == User.id).where(RoleGrant.role == ADMIN).limit(1)
+    )
+    courses = db.session.scalars(select(Course).where(Course.is_online.is_(True)).order_by(Course.id)).all()
+    agencies = [a for a in db.session.scalars(select(Agency).order_by(Agency.id)) if a.domains]
+    if admin is None or not courses or not agencies:
+        return "e-learning import: no administrator, online course or agency with a domain"
+    people = db.session.scalars(select(User).where(User.status == ACTIVE).order_by(User.id)).all()
+    today = today_london()
+    rows = []
+    for person in rng.sample(people, k=min(len(people), 40)):
+        rows.append({"name": person.name, "email": person.email, "course": rng.choice(courses).code,
+                     "completed_on": today - timedelta(days=rng.randint(1, 300)), "score": rng.randint(70, 100)})
+    used = {p.email for p in people}
+    while sum(1 for r in rows if r["email"] not in used) < 8:
+        first, last = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
+        domain = rng.choice(agencies).domains[0].domain
+        email = f"{first}.{last}@{domain}".lower()
+        if email not in used and all(r["email"] != email for r in rows):
+            rows.append({"name": f"{first} {last}", "email": email, "course": courses[0].code,
+                         "completed_on": today - timedelta(days=rng.randint(1, 200)), "score": ""})
+    rows.append({"name": "Pat Visitor", "email": "pat.visitor@elsewhere.example", "course": courses[0].code,
+                 "completed_on": today - timedelta(days=3), "score": 90})  # shows as unmatched
+    result = apply_completions(rows, admin)
+    db.session.add(CompletionUpload(
+        filename="e-learning-export.csv", status=UPLOAD_APPLIED, uploaded_by_id=admin.id,
+        uploaded_at=utcnow(), applied_at=utcnow(), recorded=result.to_record,
+        accounts_opened=len(result.of_kind(NEW)), skipped=result.unmatched + result.duplicates))
+    db.session.flush()
+    return (f"e-learning import: {result.to_record} completions recorded, {result.new} new accounts, "
+            f"{result.unmatched} unmatched, {result.duplicates} duplicates")

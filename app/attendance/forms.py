@@ -1,6 +1,8 @@
 """Forms for registers, walk-ins, corrections, charges, suspensions and certificates."""
+from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
+    GovFileInput,
     GovRadioInput,
     GovSelect,
     GovSubmitInput,
@@ -79,3 +81,10 @@ class CertificateVerifyForm(BaseForm):
                        description="It is printed at the foot of the certificate, like ABCD-EFGH-JKMN.",
                        validators=[DataRequired("Enter the verification code"), Length(max=40)])
     submit = SubmitField("Check the certificate", widget=GovSubmitInput())
+
+
+class CompletionUploadForm(BaseForm):
+    file = FileField("CSV or XLSX file", widget=GovFileInput(),
+                     description="The e-learning provider’s export: name, email, course, completed_on, "
+                                 "score. You will see what it records before anything is saved.")
+    submit = SubmitField("Upload and check", widget=GovSubmitInput())

@@ -112,3 +112,33 @@ class Certificate(db.Model):
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     booking: Mapped[Booking] = relationship()
+
+
+# Where an uploaded e-learning completions file stands.
+UPLOAD_PENDING = "pending"
+UPLOAD_APPLIED = "applied"
+UPLOAD_DISCARDED = "discarded"
+
+
+class CompletionUpload(db.Model):
+    """An e-learning provider's completions export, held between its preview and applying it.
+
+    `rows_json` holds the file's rows (names and e-mail addresses, some of people with no account)
+    only while it waits: applying or discarding it empties it, and so does the daily job a week on.
+    """
+
+    __tablename__ = "completion_uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    rows_json: Mapped[str] = mapped_column(Text, default="[]")
+    status: Mapped[str] = mapped_column(String(20), default=UPLOAD_PENDING)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    applied_at: Mapped[datetime | None]
+    # What applying it did, kept as counts once the rows are gone.
+    recorded: Mapped[int] = mapped_column(default=0)
+    accounts_opened: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[int] = mapped_column(default=0)
+
+    uploaded_by: Mapped[User] = relationship()

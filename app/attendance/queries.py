@@ -11,10 +11,11 @@ from sqlalchemy.orm import joinedload, selectinload
 from app.accounts.models import Agency, User
 from app.attendance import dates
 from app.attendance.completions import ATTENDANCE_SOURCE
-from app.attendance.models import Charge, Suspension
+from app.attendance.models import UPLOAD_PENDING, Charge, CompletionUpload, Suspension
 from app.attendance.refreshers import refresher_clock, refresher_due_on, refresher_state
 from app.bookings.models import (
     CONFIRMED,
+    E_LEARNING_IMPORT,
     PRIOR_LEARNING,
     SELF_RECORDED,
     Booking,
@@ -25,7 +26,8 @@ from app.clock import today_london
 from app.courses.models import PUBLISHED, Course, Session, session_trainers
 from app.extensions import db
 
-SOURCE_LABELS = {ATTENDANCE_SOURCE: "Attended", SELF_RECORDED: "Completed online", PRIOR_LEARNING: "Done elsewhere"}
+SOURCE_LABELS = {ATTENDANCE_SOURCE: "Attended", SELF_RECORDED: "Completed online", PRIOR_LEARNING: "Done elsewhere",
+                 E_LEARNING_IMPORT: "Completed online (from the e-learning provider)"}
 
 
 @dataclass
@@ -218,4 +220,13 @@ def marked_bookings(person: User) -> list[Booking]:
         select(Booking).join(Session, Session.id == Booking.session_id)
         .where(Booking.user_id == person.id, Booking.status == CONFIRMED, Booking.outcome.is_not(None))
         .order_by(Session.starts_at.desc())
+    ))
+
+
+def past_completion_uploads(limit: int = 20) -> list[CompletionUpload]:
+    """The e-learning completion files applied or discarded, newest first (counts only, no rows)."""
+    return list(db.session.scalars(
+        select(CompletionUpload).where(CompletionUpload.status != UPLOAD_PENDING)
+        .options(joinedload(CompletionUpload.uploaded_by))
+        .order_by(CompletionUpload.uploaded_at.desc(), CompletionUpload.id.desc()).limit(limit)
     ))

@@ -61,6 +61,7 @@ PRESENT_OUTCOMES = (ATTENDED, PARTLY_ATTENDED)
 ATTENDANCE = "attendance"
 SELF_RECORDED = "self_recorded"  # an online course here, recorded by the person
 PRIOR_LEARNING = "prior_learning"  # equivalent learning done elsewhere, e.g. with their own agency
+E_LEARNING_IMPORT = "e_learning_import"  # an online course, from the e-learning provider's export
 ACCEPTED = "accepted"
 REJECTED = "rejected"
 
@@ -154,7 +155,8 @@ class Completion(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
     completed_on: Mapped[date]
-    source: Mapped[str] = mapped_column(String(20))  # ATTENDANCE, SELF_RECORDED or PRIOR_LEARNING
+    # ATTENDANCE, SELF_RECORDED, PRIOR_LEARNING or E_LEARNING_IMPORT
+    source: Mapped[str] = mapped_column(String(20))
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), unique=True)
     evidence: Mapped[str] = mapped_column(Text, default="")  # e.g. the e-learning certificate number
     checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # L&D team check
@@ -168,6 +170,7 @@ class Completion(db.Model):
     certificate_type: Mapped[str] = mapped_column(String(50), default="")
     certificate_data: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    score: Mapped[int | None]  # an e-learning provider's score, per cent, where its export gives one
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     course: Mapped[Course] = relationship()

@@ -48,6 +48,7 @@ def agency_home():
         record_access("agency_staff", scope=_scope(agency, period))
         context.update(
             bookings=bookings, summary=queries.summarise(bookings),
+            online=queries.agency_online_completions(agency, period, course_id),
             refreshers=queries.agency_refreshers(agency, course_id),
             suspensions=queries.agency_suspensions(agency),
             evaluations=outstanding_evaluations(agency.id),

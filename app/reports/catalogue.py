@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from flask import abort, request
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from werkzeug.datastructures import MultiDict
 
 from app.accounts.access import ADMIN, COORDINATOR, REVIEWER
 from app.accounts.models import Agency, Sector
+from app.attendance.queries import SOURCE_LABELS
 from app.bookings.models import OUTCOME_LABELS, STATE_LABELS
 from app.courses.models import Course, Level, Session
 from app.exports import percent
@@ -32,7 +33,10 @@ from app.templating import format_datetime
 REPORT_ROLES = (ADMIN, REVIEWER, COORDINATOR)
 PAGE_SIZE = 50
 MEASURE_LABELS = {key: label for key, (label, _) in figures.BOOKING_MEASURES.items()}
-MEASURE_LABELS.update({"refresher": "Refresher due", "gap": "Behind the gap"})
+MEASURE_LABELS.update({"refresher": "Refresher due", "gap": "Behind the gap",
+                       "online": "Online courses completed"})
+# Figures that count online courses completed beside the sessions' bookings (figures.taking_training).
+WITH_ONLINE = ("attended", "booked")
 
 
 @dataclass(frozen=True)
@@ -191,9 +195,13 @@ def _annual_tables(report: figures.AnnualReport) -> list[Table]:
     events.rows.append(["Total attendees", report.total])
     sectors = Table("Attendance by sector", ["Sector", "Attendees"],
                     [[name, n] for _, name, n in report.by_sector])
+    online = Table("Online courses completed", ["Online course", "Completed"],
+                   [[title, n] for _, title, n in report.online])
+    online.rows.append(["Introductory online (total)", report.online_total])
     summary = Table("Summary", ["Figure", "Value"], [
-        ["Attendances", report.total], ["Different people who attended", report.people]])
-    tables = [events, sectors, summary]
+        ["Attendances (face-to-face)", report.total], ["Different people who attended", report.people],
+        ["Online courses completed (introductory online)", report.online_total]])
+    tables = [events, sectors, online, summary]
     if report.evaluation:
         tables.append(Table("Evaluation", ["Figure", "Value"], [list(i) for i in report.evaluation]))
     return tables
@@ -294,9 +302,16 @@ def people_list(query: Query) -> PeopleList:
     elif measure == "refresher":
         sections = [PeopleSection("refresher", MEASURE_LABELS[measure], refresher_title,
                                   figures.refresher_rows(period, viewer, filters))]
+    elif measure == "online":
+        sections = [PeopleSection("online", MEASURE_LABELS[measure], MEASURE_LABELS[measure],
+                                  figures.online_rows(period, viewer, filters))]
     else:
         sections = [PeopleSection(measure, MEASURE_LABELS[measure], MEASURE_LABELS[measure],
                                   figures.booking_rows(period, viewer, measure, filters))]
+        online = figures.online_rows(period, viewer, filters)
+        # Attendance against need counts online courses completed too: list them where there are any.
+        if measure in WITH_ONLINE and db.session.scalar(select(exists(online.subquery()))):
+            sections.append(PeopleSection("online", MEASURE_LABELS["online"], MEASURE_LABELS["online"], online))
     return PeopleList(measure, filters, heading, sections)
 
 
@@ -319,9 +334,20 @@ def _refresher_table(title: str, rows) -> Table:
     return table
 
 
+def _online_table(title: str, rows) -> Table:
+    table = Table(title, ["Name", "E-mail", "Agency now", "Sector", "Online course", "Completed", "How",
+                          "Score"])
+    for r in rows:
+        table.rows.append([r.name, r.email, r.agency or figures.NOT_RECORDED, r.sector or "", r.title,
+                           r.completed_on.strftime("%-d %B %Y"), SOURCE_LABELS.get(r.source, r.source),
+                           r.score if r.score is not None else ""])
+    return table
+
+
 def _people_tables(people: PeopleList) -> list[Table]:
-    return [(_refresher_table if s.kind == "refresher" else _booking_table)(
-                s.table_title, db.session.execute(s.rows)) for s in people.sections]
+    makers = {"refresher": _refresher_table, "online": _online_table}
+    return [makers.get(s.kind, _booking_table)(s.table_title, db.session.execute(s.rows))
+            for s in people.sections]
 
 
 # --- The catalogue -------------------------------------------------------------------------------
@@ -355,7 +381,8 @@ CATALOGUE: dict[str, Report] = {report.slug: report for report in [
         "annual", "Annual report tables", build=_per_period(figures.annual_report),
         tables=_annual_tables,
         charts=lambda r: _share_chart("Attendance by sector", r.by_sector, r.total),
-        summary="Attendees per event, in total and by sector, ready for the board’s annual report."),
+        summary="Attendees per event, in total and by sector, and online courses completed, ready for "
+                "the board’s annual report."),
     Report(
         "recommendations", "Learning from reviews", build=_per_period(recommendation_report),
         tables=_recommendation_tables, roles=(ADMIN, REVIEWER),

@@ -11,6 +11,10 @@ Counting rules, shared by every report:
   sessions they went to.
 - A refresher falls due when the latest completion of a course plus its refresher months lands
   in the period (a later completion of the same course replaces it).
+- Online courses have no sessions: a completion of one (recorded by the person, or imported from
+  the e-learning provider) belongs to the period it was completed in, and counts for the agency the
+  person is in now. It counts as attended (and booked) wherever attendance counts against need, and
+  in the annual report's "introductory online" line beside the face-to-face attendees.
 """
 from __future__ import annotations
 
@@ -66,6 +70,15 @@ def in_period(period: Period):
     # Drafts are not yet part of the programme: only administrators see them, on the programme pages.
     return and_(Session.starts_at >= period.start_utc, Session.starts_at < period.end_utc,
                 Session.status.not_in((CANCELLED, DRAFT)))
+
+
+ONLINE_COMPLETION = and_(Completion.booking_id.is_(None), Completion.counts)
+
+
+def online_completed(period: Period):
+    """Completions of online courses (no session, so by the day completed) inside the period."""
+    return and_(ONLINE_COMPLETION, Course.is_online.is_(True),
+                Completion.completed_on.between(period.starts_on, period.ends_on))
 
 
 def completed_between_for_due(period: Period, months: int) -> tuple[date, date]:
@@ -216,13 +229,37 @@ def _grouped_union(kinds, columns: dict, ids: dict, measures, source, where):
     return union_all(*parts)
 
 
+def taking_training(period: Period, viewer: Viewer):
+    """Who booked or attended which course in the period, as one set (user_id, agency_id, sector_id,
+    course_id, level_id, booked, attended): bookings of sessions in the period (by the agency
+    booked for), and completions of online courses in it (by the person's agency now), which
+    count as booked and attended."""
+    bookings = (
+        select(Booking.user_id.label("user_id"), Booking.agency_id.label("agency_id"),
+               Agency.sector_id.label("sector_id"), Course.id.label("course_id"),
+               Course.level_id.label("level_id"), case((BOOKED, 1), else_=0).label("booked"),
+               case((ATTENDED, 1), else_=0).label("attended"))
+        .select_from(Booking).join(Session, Session.id == Booking.session_id)
+        .join(Course, Course.id == Session.course_id).join(Agency, Agency.id == Booking.agency_id)
+        .where(in_period(period), viewer.narrow(Booking.agency_id))
+    )
+    online = (
+        select(Completion.user_id, User.agency_id, Agency.sector_id, Course.id, Course.level_id,
+               literal_column("1"), literal_column("1"))
+        .select_from(Completion).join(Course, Course.id == Completion.course_id)
+        .join(User, User.id == Completion.user_id).join(Agency, Agency.id == User.agency_id)
+        .where(online_completed(period), viewer.narrow(User.agency_id))
+    )
+    return union_all(bookings, online).cte("taking_training")
+
+
 def _bookings_grouped(period: Period, viewer: Viewer, kinds, ids):
-    source = (Booking.__table__.join(Session.__table__, Session.id == Booking.session_id)
-              .join(Course.__table__, Course.id == Session.course_id)
-              .join(Agency.__table__, Agency.id == Booking.agency_id))
-    columns = {"agency": Agency.id, "sector": Agency.sector_id, "course": Course.id, "level": Course.level_id}
-    return _grouped_union(kinds, columns, ids, [_people(BOOKED).label("booked"), _people(ATTENDED).label("attended")],
-                          source, and_(in_period(period), viewer.narrow(Booking.agency_id)))
+    taken = taking_training(period, viewer)
+    columns = {"agency": taken.c.agency_id, "sector": taken.c.sector_id, "course": taken.c.course_id,
+               "level": taken.c.level_id}
+    measures = [func.count(distinct(case((taken.c.booked == 1, taken.c.user_id)))).label("booked"),
+                func.count(distinct(case((taken.c.attended == 1, taken.c.user_id)))).label("attended")]
+    return _grouped_union(kinds, columns, ids, measures, taken, true())
 
 
 def due_refreshers(period: Period):
@@ -432,6 +469,26 @@ def refresher_rows(period: Period, viewer: Viewer, filters: Filters):
                           level=Course.level_id)
 
 
+def online_rows(period: Period, viewer: Viewer, filters: Filters):
+    """The people who completed an online course in the period (by the agency they are in now)."""
+    query = (
+        select(User.id.label("user_id"), User.name, User.email, Agency.name.label("agency"),
+               Sector.name.label("sector"), Course.title, Completion.completed_on, Completion.source,
+               Completion.score)
+        .select_from(Completion)
+        .join(User, User.id == Completion.user_id)
+        .join(Course, Course.id == Completion.course_id)
+        .outerjoin(Agency, Agency.id == User.agency_id)
+        .outerjoin(Sector, Sector.id == Agency.sector_id)
+        .where(online_completed(period), viewer.narrow(User.agency_id))
+        .order_by(Completion.completed_on, User.name, Completion.id)
+    )
+    if filters.session_id:  # an online course has no sessions
+        query = query.where(false())
+    return filters.narrow(query, course=Course.id, sector=Agency.sector_id, agency=User.agency_id,
+                          level=Course.level_id)
+
+
 def due_on(row) -> object:
     return add_months(row.completed_on, row.refresher_months)
 
@@ -627,10 +684,18 @@ class AnnualReport:
     people: int | Hidden
     evaluation: list[tuple[str, str]] | None
     shown_total: int | Hidden | None = None  # the total as shown, when small groups are withheld
+    online: list[tuple[int, str, int | Hidden]] = field(default_factory=list)  # (course id, title, completed)
+    shown_online_total: int | Hidden | None = None
 
     @property
     def total(self) -> int | Hidden:
         return self.shown_total if self.shown_total is not None else sum(n for _, _, n in self.events)
+
+    @property
+    def online_total(self) -> int | Hidden:
+        if self.shown_online_total is not None:
+            return self.shown_online_total
+        return sum(n for _, _, n in self.online)
 
     def share(self, attendees: int | Hidden) -> int | Hidden:
         """A sector's share of the attendees, per cent (withheld with its figure)."""
@@ -644,8 +709,20 @@ def evaluation_headlines(period: Period) -> list[tuple[str, str]] | None:
     return headline_figures(period.starts_on, period.ends_on) or None
 
 
+def _online_by_course(period: Period, viewer: Viewer) -> list[tuple[int, str, int]]:
+    found = db.session.execute(
+        select(Course.id, Course.title, func.count(Completion.id))
+        .select_from(Completion).join(Course, Course.id == Completion.course_id)
+        .join(User, User.id == Completion.user_id)
+        .where(online_completed(period), viewer.narrow(User.agency_id))
+        .group_by(Course.id, Course.title)
+    ).all()
+    return sorted(((cid, title, n) for cid, title, n in found), key=lambda e: (-e[2], e[1]))
+
+
 def annual_report(period: Period, viewer: Viewer) -> AnnualReport:
-    """Attendees per event, in total and by sector, and the evaluation's headline figures."""
+    """Attendees per event, in total and by sector, online courses completed, and the evaluation's
+    headline figures."""
     attended = and_(in_period(period), viewer.narrow(Booking.agency_id), ATTENDED)
     # One pass over the bookings grouped by course and sector (a few hundred rows) gives both
     # tables: each is a sum over the other grouping.
@@ -674,6 +751,7 @@ def annual_report(period: Period, viewer: Viewer) -> AnnualReport:
                          key=lambda s: (-s[2], s[1])),
         people=people or 0,
         evaluation=evaluation_headlines(period) if viewer.sees_all else None,
+        online=_online_by_course(period, viewer),
     )
 
 
@@ -695,14 +773,13 @@ def agencies_behind(tna: TrainingNeedsAnalysis, period: Period, sector_id: int,
                     course_id: int | None, level_id: int | None) -> list[AgencyGap]:
     """The sector's agencies, furthest behind first: largest share of their own need unmet, then
     (where the analysis has no figure for the agency) fewest people trained."""
-    training = Course.id == course_id if course_id else Course.level_id == level_id
+    taken = taking_training(period, Viewer(None))
+    training = taken.c.course_id == course_id if course_id else taken.c.level_id == level_id
     counts = {agency_id: (booked, attended) for agency_id, booked, attended in db.session.execute(
-        select(Booking.agency_id, _people(BOOKED), _people(ATTENDED))
-        .select_from(Booking).join(Session, Session.id == Booking.session_id)
-        .join(Course, Course.id == Session.course_id)
-        .join(Agency, Agency.id == Booking.agency_id)
-        .where(in_period(period), training, Agency.sector_id == sector_id)
-        .group_by(Booking.agency_id)
+        select(taken.c.agency_id, func.count(distinct(case((taken.c.booked == 1, taken.c.user_id)))),
+               func.count(distinct(case((taken.c.attended == 1, taken.c.user_id)))))
+        .where(training, taken.c.sector_id == sector_id)
+        .group_by(taken.c.agency_id)
     )}
     needs = dict(db.session.execute(
         select(TnaLine.agency_id, TnaLine.needed).where(

@@ -23,14 +23,18 @@ ACTIVITY_COUNTS = ("bookings", "attendances", "cancellations", "late_cancellatio
 
 
 def annual(report: AnnualReport) -> AnnualReport:
-    """Attendees per event and per sector, each breakdown suppressed against its shown total."""
+    """Attendees per event and per sector, and online courses completed, each breakdown suppressed
+    against its shown total."""
     events = suppress([n for _, _, n in report.events])
     sectors = suppress([n for _, _, n in report.by_sector])
+    online = suppress([n for _, _, n in report.online])
     return replace(
         report,
         events=[(course_id, title, n) for (course_id, title, _), n in zip(report.events, events)],
         by_sector=[(sector_id, name, n) for (sector_id, name, _), n in zip(report.by_sector, sectors)],
-        people=shown(report.people), shown_total=shown(report.total))
+        online=[(course_id, title, n) for (course_id, title, _), n in zip(report.online, online)],
+        people=shown(report.people), shown_total=shown(report.total),
+        shown_online_total=shown(report.online_total))
 
 
 def activity(report: ActivityReport) -> ActivityReport:

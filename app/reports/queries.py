@@ -34,6 +34,23 @@ def agency_bookings(agency: Agency, period: Period, course_id: int | None = None
     return list(db.session.scalars(query).unique())
 
 
+def agency_online_completions(agency: Agency, period: Period, course_id: int | None = None) -> list[Completion]:
+    """Online courses the agency's staff (its people now) completed in the period: recorded by
+    themselves or imported from the e-learning provider; they count as attended in the reports."""
+    query = (
+        select(Completion)
+        .join(User, User.id == Completion.user_id)
+        .join(Course, Course.id == Completion.course_id)
+        .where(User.agency_id == agency.id, Course.is_online.is_(True), Completion.booking_id.is_(None),
+               Completion.counts, Completion.completed_on.between(period.starts_on, period.ends_on))
+        .options(joinedload(Completion.user), joinedload(Completion.course))
+        .order_by(Completion.completed_on, Completion.id)
+    )
+    if course_id:
+        query = query.where(Completion.course_id == course_id)
+    return list(db.session.scalars(query))
+
+
 @dataclass
 class AgencySummary:
     bookings: int

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from app.attendance.completion_import import upload_completions
 from app.attendance.models import Charge, Suspension
 from app.attendance.outcomes import mark_register
 from app.attendance.suspensions import active_suspension
@@ -59,6 +60,10 @@ def test_coordinator_of_one_agency_finds_no_name_from_another(
         "charge_id": db.session.scalar(select(Charge.id).where(Charge.user_id == paul.id)),
         "suspension_id": db.session.scalar(select(Suspension.id).where(Suspension.user_id == paul.id)),
         "user_id": paul.id,
+        # A completions file naming Paul, uploaded by someone else: never the coordinator's to see.
+        "upload_id": upload_completions(
+            b"name,email,course,completed_on\nPaul Constable,paul.constable@police.example,EL1,2027-01-05\n",
+            "export.csv", priya).id,
     }
     priya_completion = db.session.scalar(select(Completion).where(Completion.user_id == priya.id))
     assert priya_completion is not None

@@ -9,6 +9,7 @@ from sqlalchemy import MetaData, String, select
 
 from app.attendance.certificates import issue_certificate
 from app.attendance.charges import charge_for, record_payment
+from app.attendance.completion_import import apply_completions, read_completions_file, upload_completions
 from app.attendance.models import Suspension
 from app.attendance.outcomes import record_outcome
 from app.accounts.details import change_own_details
@@ -74,7 +75,8 @@ def admin(make_user):
 def rich_person(app, set_now, make_user, make_agency, make_attendee, make_course, make_session,
                 make_booking, admin, deliver, mailbox):
     """A person with bookings and their history, an attendance, a paid charge, a suspension, a
-    certificate, completions (one prior learning with an uploaded file), an evaluation answer, sent
+    certificate, completions (one prior learning with an uploaded file, one imported from the
+    e-learning provider, and a file of theirs waiting to be applied), an evaluation answer, sent
     messages, a colleague who names them as line manager and a message to their own manager."""
     set_now(DAY.replace(day=1))
     agency = make_agency(name="Northbridge Community Health", sector="Health - community")
@@ -99,6 +101,11 @@ def rich_person(app, set_now, make_user, make_agency, make_attendee, make_course
     record_prior_learning(person, make_course(title="Prevent", charge_pence=0), "Own trust",
                           date(2026, 11, 2), "E-learning certificate ZQ-2291", person,
                           certificate=("zq certificate.png", PNG))
+    # An online course from the e-learning provider's export, and a file of it still waiting.
+    online = make_course(title="Introductory online safeguarding", code="EL1", is_online=True)
+    export = f"name,email,course,completed_on,score\n{NAME},{EMAIL},EL1,2027-03-20,88\n".encode()
+    apply_completions(read_completions_file(export), admin)
+    upload_completions(export.replace(b"2027-03-20", b"2027-03-21"), "export.csv", admin)
     ensure_default_question_sets()
     invitation = create_invitation(attended, STAGE_ONE, NOW)
     db.session.commit()
