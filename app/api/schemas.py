@@ -69,7 +69,7 @@ class RefresherQuery(PageQuery):
 # --- Answers -------------------------------------------------------------------------------------
 
 class Links(Schema):
-    self_ = fields.String(data_key="self", required=True)
+    self_ = fields.String(data_key="self", attribute="self", required=True)
     first = fields.String(required=True)
     last = fields.String(required=True)
     next = fields.String(allow_none=True, required=True)
