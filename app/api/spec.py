@@ -28,15 +28,16 @@ ERRORS = {
 
 
 def operation(*, summary: str, description: str, tag: str, response: type, query: type | None = None,
-              path_parameters: dict[str, str] | None = None, not_found: bool = False,
-              example: dict | None = None) -> Callable[[Callable], Callable]:
-    """Describe an API view for the OpenAPI document (the view's scope comes from token_required)."""
+              body: type | None = None, path_parameters: dict[str, str] | None = None,
+              not_found: bool = False, example: dict | None = None) -> Callable[[Callable], Callable]:
+    """Describe an API view for the OpenAPI document (the view's scope comes from token_required,
+    its method from its route; `body`: the schema of a write's JSON body)."""
 
     def decorator(view: Callable) -> Callable:
         view.api_operation = {
             "summary": summary, "description": description, "tag": tag, "response": response,
-            "query": query, "path_parameters": path_parameters or {}, "not_found": not_found,
-            "example": example,
+            "query": query, "body": body, "path_parameters": path_parameters or {},
+            "not_found": not_found, "example": example,
         }
         return view
 
@@ -82,21 +83,26 @@ def _operation(view, scope: str) -> dict:
         responses[status] = _problem(text, headers)
     if described["not_found"]:
         responses["404"] = _problem("There is no such item, or the token may not see it.")
-    return {
+    answer = {
         "summary": described["summary"], "description": described["description"],
         "tags": [described["tag"]], "operationId": view.__name__, "parameters": parameters,
         "security": [{"bearer": [scope]}], "responses": responses,
     }
+    if described["body"] is not None:
+        answer["requestBody"] = {"required": True,
+                                 "content": {"application/json": {"schema": described["body"]}}}
+    return answer
 
 
 def api_views(app: Flask):
-    """(path as OpenAPI writes it, view, scope) for each described API view, in path order."""
+    """(path as OpenAPI writes it, view, scope, method) for each described API view, in path order."""
     found = []
     for rule in app.url_map.iter_rules():
         view = app.view_functions[rule.endpoint]
         if getattr(view, "api_operation", None) is not None:
-            found.append((_ARGUMENT.sub(r"{\1}", rule.rule), view, view.api_scope))
-    return sorted(found, key=lambda item: item[0])
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                found.append((_ARGUMENT.sub(r"{\1}", rule.rule), view, view.api_scope, method.lower()))
+    return sorted(found, key=lambda item: (item[0], item[3]))
 
 
 def document(app: Flask | None = None) -> dict:
@@ -120,6 +126,9 @@ def document(app: Flask | None = None) -> dict:
             f"`{name}`: {text}" for name, text in SCOPES.items()),
     })
     spec.components.schema("Problem", schema=schemas.Problem)
-    for path, view, scope in api_views(app):
-        spec.path(path=path, operations={"get": _operation(view, scope)})
+    operations: dict[str, dict] = {}
+    for path, view, scope, method in api_views(app):
+        operations.setdefault(path, {})[method] = _operation(view, scope)
+    for path, described in operations.items():
+        spec.path(path=path, operations=described)
     return spec.to_dict()

@@ -20,15 +20,15 @@ def test_the_document_is_valid_openapi_3_1_and_describes_every_api_view(app, cli
     served = sorted(rule.rule for rule in app.url_map.iter_rules()
                     if rule.rule.startswith("/api/v1/") and "<path:" not in rule.rule
                     and rule.endpoint not in ("api.openapi_document", "api.reference"))
-    described = sorted(path.replace("{session_id}", "<int:session_id>") for path, _v, _s in api_views(app))
+    described = sorted(path.replace("{session_id}", "<int:session_id>") for path, _v, _s, _m in api_views(app))
     assert served == described
-    assert set(document["paths"]) == {path for path, _v, _s in api_views(app)}
+    assert set(document["paths"]) == {path for path, _v, _s, _m in api_views(app)}
 
 
 def test_the_reference_page_lists_every_operation_from_local_files(world, client):
     page = client.get("/api/v1/docs").get_data(as_text=True)
-    for path, view, scope in api_views(client.application):
-        assert f"GET {path}" in page and view.api_operation["summary"] in page
+    for path, view, _scope, method in api_views(client.application):
+        assert f"{method.upper()} {path}" in page and view.api_operation["summary"] in page
     assert "https://" not in page.split("<body", 1)[1].replace(client.application.config["BASE_URL"], "")
 
 
