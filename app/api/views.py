@@ -45,11 +45,18 @@ def _note_token_use(response):
     return response
 
 
-def _agency_read(resource: str, period) -> None:
-    token = g.api_token
-    record_access("api", viewer_id=token.created_by_id,
-                  scope=f"API token {token.id}: agency {token.agency_id}, {resource}, "
-                        f"{period.starts_on} to {period.ends_on}")
+def _logged(response, resource: str, period):
+    """Write the access log row of an answer that shows the agency's staff, before it is sent.
+
+    Written at once (as a streamed download's is), so that if it cannot be written the caller gets
+    a 503 problem rather than the error page the access log's writer shows in a browser.
+    """
+    if response.status_code == 200:
+        token = g.api_token
+        record_access("api", viewer_id=token.created_by_id, streamed=True,
+                      scope=f"API token {token.id}: agency {token.agency_id}, {resource}, "
+                            f"{period.starts_on} to {period.ends_on}")
+    return response
 
 
 def _list(resource: str, rows_for, show, page_schema, query_schema=schemas.ListQuery):
@@ -57,8 +64,7 @@ def _list(resource: str, rows_for, show, page_schema, query_schema=schemas.ListQ
     period = queries.period(args.get("date_from"), args.get("date_to"))
     rows = rows_for(g.api_token.agency, period, args.get("changed_since"))
     body, headers = paged(page_of(rows, args["page"], args["page_size"]), show)
-    _agency_read(resource, period)
-    return answer(page_schema, body, headers)
+    return _logged(answer(page_schema, body, headers), resource, period)
 
 
 @bp.route(f"{PREFIX}/sessions")
@@ -141,8 +147,8 @@ def list_refreshers():
     args = parameters(schemas.RefresherQuery)
     rows = queries.refreshers(g.api_token.agency, args.get("date_from"), args.get("date_to"))
     body, headers = paged(page_of(rows, args["page"], args["page_size"]), representations.refresher)
-    _agency_read("refreshers", queries.period(args.get("date_from"), args.get("date_to")))
-    return answer(schemas.RefresherPage, body, headers)
+    return _logged(answer(schemas.RefresherPage, body, headers), "refreshers",
+                   queries.period(args.get("date_from"), args.get("date_to")))
 
 
 @bp.route(f"{PREFIX}/openapi.json")

@@ -168,3 +168,13 @@ def test_calls_are_limited_per_token_with_retry_after(world, call, rate_limits):
     assert limited.status_code == 429 and limited.mimetype == "application/problem+json"
     assert int(limited.headers["Retry-After"]) > 0
     assert call("/api/v1/sessions", world.tokens["b"]).status_code == 200  # another token counts alone
+
+
+def test_an_access_log_that_cannot_be_written_withholds_the_data_as_a_503_problem(world, call, app):
+    from app.access_log import WRITER  # here: only this test replaces the writer
+
+    app.extensions[WRITER] = lambda rows: 503
+    response = call("/api/v1/agency/bookings", world.tokens["a"])
+    assert response.status_code == 503 and response.mimetype == "application/problem+json"
+    assert "Attendee" not in response.get_data(as_text=True)
+    assert response.headers["Retry-After"] == "30"
