@@ -3,7 +3,7 @@ their parameters with them and dump their answers through them, and the OpenAPI 
 (app.api.spec) is generated from the same classes, so the document cannot drift from the code."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import timezone
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
