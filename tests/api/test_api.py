@@ -77,6 +77,16 @@ def test_paging_links_and_narrowing(world, call):
     assert call("/api/v1/agency/bookings?changed_since=2026-10-01T10:00:00%2B01:00", token).json["total"] == 3
     assert call("/api/v1/agency/bookings?changed_since=2026-10-02T00:00:00Z", token).json["total"] == 0
     assert call("/api/v1/agency/charges?changed_since=2026-10-02T00:00:00Z", token).json["total"] == 0
+    # Completions by when recorded, certificates by issue, sessions by their last change.
+    assert call("/api/v1/agency/certificates?changed_since=2026-06-20T12:00:00Z", token).json["total"] == 1
+    assert call("/api/v1/agency/certificates?changed_since=2026-06-20T12:00:01Z", token).json["total"] == 0
+    assert call("/api/v1/agency/certificates?to=2026-06-19", token).json["total"] == 0
+    assert call("/api/v1/agency/completions?changed_since=2026-10-02T00:00:00Z", token).json["total"] == 0
+    assert call("/api/v1/agency/completions?from=2025-10-15", token).json["total"] == 1
+    assert call("/api/v1/agency/completions?to=2025-10-14", token).json["total"] == 0
+    assert call("/api/v1/sessions?changed_since=2026-10-02T00:00:00Z", token).json["total"] == 0
+    assert call("/api/v1/sessions?from=2026-12-01", token).json["total"] == 0
+    assert call("/api/v1/agency/refreshers?from=2026-10-16", token).json["total"] == 0
 
 
 @pytest.mark.parametrize("query, parameter", [
