@@ -78,6 +78,10 @@ class Config:
     RATELIMIT_REGISTER = os.environ.get("RATELIMIT_REGISTER", "10 per minute; 60 per hour")
     RATELIMIT_EMAIL_LINKS = os.environ.get("RATELIMIT_EMAIL_LINKS", "5 per minute; 30 per hour")
     RATELIMIT_COLLEAGUE_LOOKUP = os.environ.get("RATELIMIT_COLLEAGUE_LOOKUP", "10 per hour")
+    # Calls to the API (/api/v1) per token (per client address for calls without a valid token).
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120 per minute; 5000 per hour")
+    # The longest an API token may be made to work, in days (the choices are 30, 90, 180 and 365).
+    API_TOKEN_MAX_DAYS = _int("API_TOKEN_MAX_DAYS", 365)
     # Proxies in front of the app (nginx: 1) whose X-Forwarded-For is trusted for the client's
     # address; 0 trusts none. Limits and sign-in pauses are per client, so set this behind a proxy.
     TRUSTED_PROXY_HOPS = _int("TRUSTED_PROXY_HOPS", 0)

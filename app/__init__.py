@@ -8,7 +8,9 @@ from flask_wtf.csrf import CSRFError
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import BytecodeCache, ChoiceLoader, PackageLoader, PrefixLoader
 from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
 
+from app.api.problems import is_api_request, problem, problem_for
 from app.extensions import csrf, db, limiter, login_manager, mail, migrate
 from app.locking import reset_write_intent, set_write_intent
 from app.operations import init_app as init_operations
@@ -137,6 +139,8 @@ BLUEPRINTS = {
     "evaluation": (None, ("views", "jobs", "demo", "certificate_gate")),
     "reports": (None, ("views", "agency_views", "jobs", "demo")),
     "privacy": (None, ("views", "access_log_views", "jobs")),
+    # Outside the chain (like operations): the JSON API for agencies' systems and its token pages.
+    "api": (None, ("views", "token_views", "demo")),
 }
 
 
@@ -159,7 +163,9 @@ _ERROR_PAGES = (
 
 
 def _error_page(template: str, code: int):
-    def show(_error):
+    def show(error):
+        if is_api_request():
+            return problem_for(error)
         return render_template(template), code
 
     return show
@@ -170,9 +176,16 @@ def _register_error_pages(app: Flask) -> None:
         app.register_error_handler(error, _error_page(template, code))
 
     @app.errorhandler(500)
-    def server_error(_e):
+    def server_error(error):
         db.session.rollback()
+        if is_api_request():
+            return problem_for(error)
         return render_template("errors/500.html"), 500
+
+    @app.errorhandler(HTTPException)
+    def other_status(error):
+        # Statuses without a page of their own (401, 406, 412...): problem details for the API.
+        return problem_for(error) if is_api_request() else error
 
     @app.errorhandler(OperationalError)
     def database_unavailable(_e):
@@ -183,6 +196,8 @@ def _register_error_pages(app: Flask) -> None:
         except Exception:
             db.session.invalidate()
         g._login_user = login_manager.anonymous_user()
+        if is_api_request():
+            return problem(503, headers={"Retry-After": "30"})
         return render_template("errors/503.html"), 503, {"Retry-After": "30"}
 
 

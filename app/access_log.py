@@ -48,6 +48,7 @@ KINDS = {
     "outbox": "Messages to people",
     "subject_access": "Subject access file",
     "access_log": "This access log",
+    "api": "An agency's staff, read by its system through the API",
 }
 
 # The key in app.extensions of the function that writes the rows after the page (privacy fills it).
@@ -71,17 +72,19 @@ class AccessLogEntry(db.Model):
 
 
 def record_access(kind: str, *, subject_user_id: int | None = None, scope: str = "",
-                  streamed: bool = False) -> None:
+                  streamed: bool = False, viewer_id: int | None = None) -> None:
     """Log that the signed-in person is being shown other people's data by this request's page
-    (`streamed`: a download streamed from a query, whose row is written now, before it starts)."""
+    (`streamed`: a download streamed from a query, whose row is written now, before it starts;
+    `viewer_id`: who answers for a reader that is not signed in, as the person who created an API
+    token answers for the system calling with it)."""
     if kind not in KINDS:
         raise ValueError(f"Unknown access log kind {kind!r}")
-    if not current_user.is_authenticated:
+    if viewer_id is None and not current_user.is_authenticated:
         raise RuntimeError("Only a signed-in person's access can be logged")
     if WRITER not in current_app.extensions:
         raise RuntimeError("The access log has no writer: register the privacy blueprint")
     g.setdefault("access_log_rows", []).append({
-        "at": utcnow(), "viewer_id": current_user.id, "endpoint": request.endpoint or "",
+        "at": utcnow(), "viewer_id": viewer_id if viewer_id is not None else current_user.id, "endpoint": request.endpoint or "",
         "kind": kind, "subject_user_id": subject_user_id, "scope": scope[:200],
     })
     if streamed:

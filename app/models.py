@@ -8,3 +8,4 @@ from app.email import OutboxMessage  # noqa: F401
 from app.access_log import AccessLogEntry  # noqa: F401
 from app.jobs import JobLease  # noqa: F401
 from app.reports.models import *  # noqa: F401,F403
+from app.api.models import ApiToken  # noqa: F401

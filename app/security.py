@@ -54,7 +54,10 @@ def _set_headers(response: Response) -> Response:
     headers["Referrer-Policy"] = "same-origin"
     if current_app.config["ENV_NAME"] == "production":
         headers["Strict-Transport-Security"] = f"max-age={HSTS_SECONDS}; includeSubDomains"
-    if request.endpoint != "static":
+    if request.path.startswith("/api/") and "ETag" in headers:
+        # An API answer is revalidated with its ETag (If-None-Match) and kept by no shared cache.
+        headers["Cache-Control"] = "private, no-cache"
+    elif request.endpoint != "static":
         headers["Cache-Control"] = "no-store"
         headers.pop("Expires", None)
         headers.pop("Last-Modified", None)

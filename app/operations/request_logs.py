@@ -3,7 +3,7 @@
 The line holds the request's id, the method, the route as the app declares it
 (`/sessions/<int:session_id>/book`, never the address as typed: addresses carry ids and the tokens
 of e-mailed links) and its endpoint, the status, the time to the response in milliseconds and the
-signed-in person's numeric id. Never a query string, a form, a cookie, a name or an e-mail address.
+signed-in person's numeric id (or, for an API call, the token's numeric id). Never a query string, a form, a cookie, a name or an e-mail address.
 
 Static files and health checks that succeed are logged at DEBUG: a page pulls several static
 files and a load balancer polls /healthz every few seconds from each of its nodes, so at INFO they
@@ -60,6 +60,8 @@ def _log(response: Response) -> Response:
         "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started is not None else None,
         "user_id": _user_id(),
     })
+    if g.get("api_token_id") is not None:  # an API call: which token (its id, never the token)
+        fields["api_token_id"] = g.api_token_id
     quiet = request.endpoint in QUIET_ENDPOINTS and response.status_code < 400
     log.log(logging.DEBUG if quiet else logging.INFO, "request", extra={"fields": fields})
     return response

@@ -64,3 +64,17 @@ def test_views_read_through_queries():
         if re.search(r"(^|/)(views|\w+_views)\.py$", str(path)) and "select(" in path.read_text()
     )
     assert not building, "views call a domain's queries.py (or a service); they build no query:\n" + "\n".join(building)
+
+
+def test_no_domain_imports_the_api():
+    # app/api sits outside the chain (as app/operations does): it may read every domain, so a domain
+    # importing it would make a loop through it.
+    arrows = _arrows_module()
+    into = sorted(
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in APP.rglob("*.py")
+        if arrows.domain_of(arrows.module_name(path))
+        for name, line, _in_function, _explained in arrows.imports(path)
+        if name == "app.api" or name.startswith("app.api.")
+    )
+    assert not into, "domains import nothing outside the chain:\n" + "\n".join(into)
