@@ -76,10 +76,10 @@ class TestProvider:
         key = key or self.key
         return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
 
-    def id_token_claims(self, nonce: str, **changes) -> dict:
+    def id_token_claims(self, session_nonce: str, **changes) -> dict:
         now = int(time.time())
         claims = {"iss": self.issuer, "aud": CLIENT_ID, "sub": "sub-ada", "iat": now,
-                  "exp": now + 300, "nonce": nonce, "email": ACCOUNTS[0]["email"],
+                  "exp": now + 300, "nonce": session_nonce, "email": ACCOUNTS[0]["email"],
                   "email_verified": True, "name": "Ada Okafor"}
         claims.update(changes)
         return {k: v for k, v in claims.items() if v is not None}

@@ -13,6 +13,7 @@ from typing import Any
 
 import requests
 from authlib.common.security import generate_token, is_secure_transport
+from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.requests_client import OAuth2Session
 from flask import current_app
 from joserfc import jwt
@@ -271,23 +272,25 @@ def finish_authorization(provider: Provider, pending: dict | None, answer: dict[
         raise ExternalSignInFailed(reason, CANCELLED if reason == "cancelled" else TRY_AGAIN)
     if not answer.get("code"):
         raise ExternalSignInFailed("no_code", TRY_AGAIN)
-    document = metadata(provider)
-    try:
-        with _client(provider, redirect_uri) as client:
-            token = client.fetch_token(
-                document["token_endpoint"], grant_type="authorization_code",
-                code=answer["code"], code_verifier=pending["code_verifier"],
-                timeout=current_app.config["OIDC_TIMEOUT_SECONDS"])
-    except requests.RequestException:
-        raise ExternalSignInFailed("provider_unreachable", _UNAVAILABLE) from None
-    except Exception as exc:  # Authlib's OAuthError and friends: the provider refused the code
-        if exc.__class__.__module__.startswith("authlib"):
-            raise ExternalSignInFailed("code_refused", TRY_AGAIN) from None
-        raise
+    token = exchange_code(provider, redirect_uri, answer["code"], pending["code_verifier"])
     id_token = token.get("id_token")
     if not isinstance(id_token, str):
         raise ExternalSignInFailed("no_id_token", TRY_AGAIN)
     return verify_id_token(provider, id_token, pending["nonce"])
+
+
+def exchange_code(provider: Provider, redirect_uri: str, code: str, code_verifier: str) -> dict:
+    """Swap the authorization code (with the PKCE verifier) for the provider's tokens."""
+    try:
+        with _client(provider, redirect_uri) as client:
+            return dict(client.fetch_token(
+                metadata(provider)["token_endpoint"], grant_type="authorization_code",
+                code=code, code_verifier=code_verifier,
+                timeout=current_app.config["OIDC_TIMEOUT_SECONDS"]))
+    except requests.RequestException:
+        raise ExternalSignInFailed("provider_unreachable", _UNAVAILABLE) from None
+    except AuthlibBaseError:  # the provider refused the code: used already, expired, or not ours
+        raise ExternalSignInFailed("code_refused", TRY_AGAIN) from None
 
 
 def verify_id_token(provider: Provider, id_token: str, nonce: str) -> dict[str, Any]:
