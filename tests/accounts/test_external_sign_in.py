@@ -445,3 +445,32 @@ def test_settings_read_every_field():
     assert (nhs.issuer, nhs.domains, nhs.agencies) == (
         "https://auth.example.nhs.uk", ("nhs.net",), ("Northbridge NHS Trust",))
     assert not nhs.is_entra and "very-secret-value" not in repr(nhs)
+
+
+# --- Administration -------------------------------------------------------------------------
+
+def test_an_administrator_requires_a_provider_for_an_agency(client, provider, council, make_user,
+                                                            login_as):
+    admin = make_user("Lee Admin", "lee.admin@example.org", roles=("admin",))
+    login_as(admin)
+    path = f"/admin/agencies/{council.id}/edit"
+    page = text(client.get(path))
+    assert f"Only with {DISPLAY_NAME}" in page
+    form = {"name": council.name, "sector_id": council.sector_id,
+            "domains": "northbridge.gov.uk", "active": "y"}
+    response = client.post(path, data={**form, "sign_in_provider": "somewhere-else"})
+    assert response.status_code == 200
+    db.session.expire_all()
+    assert council.sign_in_provider is None
+    assert client.post(path, data={**form, "sign_in_provider": PROVIDER_NAME}).status_code == 302
+    db.session.expire_all()
+    assert council.sign_in_provider == PROVIDER_NAME
+    assert client.post(path, data={**form, "sign_in_provider": ""}).status_code == 302
+    db.session.expire_all()
+    assert council.sign_in_provider is None
+
+
+def test_without_providers_the_agency_form_does_not_offer_the_choice(client, app, council,
+                                                                     make_user, login_as):
+    login_as(make_user("Lee Admin", "lee.admin@example.org", roles=("admin",)))
+    assert "How its staff sign in" not in text(client.get(f"/admin/agencies/{council.id}/edit"))
