@@ -22,6 +22,7 @@ from app.accounts.identity_providers import (
     authorization_request,
     configured_providers,
     finish_authorization,
+    parse_providers,
     provider_named,
 )
 from app.accounts.limits import limited
@@ -50,6 +51,13 @@ log = logging.getLogger(__name__)
 # person signed in with one still has to give their details (a line manager) before anything else.
 PENDING_KEY = "external_sign_in"
 DETAILS_KEY = "details_needed"
+
+
+@bp.record_once
+def _read_providers(state) -> None:
+    """Refuse to start with OIDC_PROVIDERS that cannot be read, saying what is wrong (rather than
+    fail on the sign-in page)."""
+    parse_providers(state.app.config.get("OIDC_PROVIDERS") or "[]")
 
 
 @login_manager.user_loader

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select
 
+from app import create_app
 from app.accounts import identity_providers
 from app.accounts.identity_providers import ProviderSettingsError, parse_providers
 from app.accounts.models import (
@@ -22,7 +23,7 @@ from app.accounts.models import (
     User,
 )
 from app.extensions import db
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, make_test_config
 from tests.oidc_provider import ACCOUNTS, CLIENT_ID, DISPLAY_NAME, PROVIDER_NAME, callback_query, \
     new_key
 from tests.security import page_without_nonce
@@ -474,3 +475,10 @@ def test_without_providers_the_agency_form_does_not_offer_the_choice(client, app
                                                                      make_user, login_as):
     login_as(make_user("Lee Admin", "lee.admin@example.org", roles=("admin",)))
     assert "How its staff sign in" not in text(client.get(f"/admin/agencies/{council.id}/edit"))
+
+
+def test_the_app_refuses_to_start_with_settings_it_cannot_read(smtp_server):
+    with pytest.raises(ProviderSettingsError, match="needs 'client_secret'"):
+        create_app(make_test_config(smtp_server.port, OIDC_PROVIDERS=json.dumps([{
+            "name": "google", "display_name": "Google", "issuer": "https://accounts.google.com",
+            "client_id": "c"}])))
