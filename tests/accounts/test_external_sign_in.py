@@ -23,6 +23,7 @@ from app.accounts.models import (
     User,
 )
 from app.extensions import db
+from app.privacy.erasure import erase_person
 from tests.conftest import TEST_PASSWORD, make_test_config
 from tests.oidc_provider import ACCOUNTS, CLIENT_ID, DISPLAY_NAME, PROVIDER_NAME, callback_query, \
     new_key
@@ -229,8 +230,6 @@ def test_a_domain_no_agency_owns_is_held_when_the_provider_serves_one_agency(
 
 def test_a_closed_or_erased_account_cannot_sign_in_through_the_provider(
         client, provider, council, make_user, make_agency):
-    from app.privacy.erasure import erase_person  # the privacy domain builds on accounts
-
     person = make_user("Ada Okafor", ADA, agency=council, status=DEACTIVATED)
     response = sign_in_at_provider(client, provider)
     assert response.status_code == 400
