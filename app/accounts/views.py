@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
+from sqlalchemy.exc import IntegrityError
 
 from app.accounts import bp
 from app.accounts.access import public, signed_in
@@ -18,6 +19,7 @@ from app.accounts.forms import (
 )
 from app.accounts.external_sign_in import sign_in_with_provider
 from app.accounts.identity_providers import (
+    TRY_AGAIN,
     ExternalSignInFailed,
     authorization_request,
     configured_providers,
@@ -42,6 +44,7 @@ from app.accounts.sign_in import (
 )
 from app.accounts.tokens import LinkError
 from app.extensions import db, login_manager
+from app.locking import write_intent
 from app.refusals import refusals
 
 
@@ -203,12 +206,21 @@ def external_sign_in_callback(name: str):
     answer = {key: request.args.get(key, "") for key in ("state", "code", "error", "iss")}
     try:
         claims = finish_authorization(provider, pending, answer, _callback_url(provider.name))
-        outcome = sign_in_with_provider(provider, claims)
+        # A GET that writes: on SQLite take the write lock up front (app.locking), so two first
+        # sign-ins at once wait their turn instead of failing.
+        db.session.rollback()  # nothing written yet; a read begun by this request ends here
+        with write_intent():
+            outcome = sign_in_with_provider(provider, claims)
+            db.session.commit()
     except ExternalSignInFailed as exc:
         db.session.rollback()
         log.warning("External sign-in failed: provider=%s reason=%s", provider.name, exc.reason)
         return render_template("accounts/external_sign_in_problem.html", message=exc.message), 400
-    db.session.commit()
+    except IntegrityError:
+        # The same person's sign-in in another tab linked or made the account a moment ago.
+        db.session.rollback()
+        log.warning("External sign-in failed: provider=%s reason=concurrent_sign_in", provider.name)
+        return render_template("accounts/external_sign_in_problem.html", message=TRY_AGAIN), 409
     person = outcome.person
     if outcome.held:
         log.info("External sign-in made an account held for approval: provider=%s person=%s",

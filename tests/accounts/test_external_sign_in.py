@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app import create_app
-from app.accounts import identity_providers
+from app.accounts import external_sign_in, identity_providers
 from app.accounts.identity_providers import ProviderSettingsError, parse_providers
 from app.accounts.models import (
     ACTIVE,
@@ -45,7 +45,9 @@ def count(model, *where) -> int:
 
 @pytest.fixture
 def council(make_agency):
-    return make_agency("Northbridge Council", "Local authority", domains=("northbridge.gov.uk",))
+    agency = make_agency("Northbridge Council", "Local authority", domains=("northbridge.gov.uk",))
+    db.session.commit()  # the callback starts its own transaction, as every request does
+    return agency
 
 
 @pytest.fixture
@@ -412,6 +414,7 @@ def test_entra_accepts_the_agencys_tenant_and_vouches_for_its_domains(entra, for
 def test_entra_refuses_other_tenants_and_addresses_it_does_not_vouch_for(
         entra, forge, make_agency, caplog, changes, reason):
     make_agency("Partner Charity", "Voluntary", domains=("partner-charity.example",))
+    db.session.commit()
     response = forge(**changes)
     assert response.status_code == 400
     assert f"reason={reason}" in caplog.text
@@ -481,3 +484,76 @@ def test_the_app_refuses_to_start_with_settings_it_cannot_read(smtp_server):
         create_app(make_test_config(smtp_server.port, OIDC_PROVIDERS=json.dumps([{
             "name": "google", "display_name": "Google", "issuer": "https://accounts.google.com",
             "client_id": "c"}])))
+
+
+def test_a_provider_that_cannot_be_reached_gives_a_page_not_an_error(client, app, provider,
+                                                                     caplog):
+    app.config["OIDC_PROVIDERS"] = json.dumps([{
+        "name": PROVIDER_NAME, "display_name": DISPLAY_NAME, "issuer": "http://127.0.0.1:9",
+        "client_id": CLIENT_ID, "client_secret": "secret"}])
+    response = client.get(START)
+    assert response.status_code == 502
+    assert "We could not reach your organisation’s sign-in service" in text(response)
+    assert "reason=provider_unreachable" in caplog.text
+
+
+@pytest.mark.parametrize("settings, reason", [
+    ({"domains": ["nhs.net"]}, "domain_not_served"),
+    ({"agencies": ["Northbridge NHS Trust"]}, "agency_not_served"),
+])
+def test_a_provider_signs_in_only_the_domains_and_agencies_it_serves(
+        client, app, provider, council, make_user, caplog, settings, reason):
+    make_user("Ada Okafor", ADA, agency=council)
+    app.config["OIDC_PROVIDERS"] = provider.settings(**settings)
+    response = sign_in_at_provider(client, provider)
+    assert response.status_code == 400
+    assert f"reason={reason}" in caplog.text
+    assert count(ExternalIdentity) == 0
+
+
+def test_an_agency_requiring_another_provider_is_sent_to_its_button(client, app, provider,
+                                                                   council, make_user):
+    make_user("Ada Okafor", ADA, agency=council)
+    settings = json.loads(provider.settings())
+    settings.append({**settings[0], "name": "nhsmail", "display_name": "NHSmail"})
+    app.config["OIDC_PROVIDERS"] = json.dumps(settings)
+    council.sign_in_provider = "nhsmail"
+    db.session.commit()
+    response = sign_in_at_provider(client, provider)
+    assert response.status_code == 400
+    assert "Northbridge Council signs in with NHSmail" in text(response)
+    assert count(ExternalIdentity) == 0
+
+
+def test_an_account_linked_to_another_provider_account_is_not_linked_again(
+        client, provider, council, make_user):
+    person = make_user("Ada Okafor", ADA, agency=council)
+    db.session.add(ExternalIdentity(user_id=person.id, provider=PROVIDER_NAME,
+                                    issuer=provider.issuer, subject="an-older-account"))
+    db.session.commit()
+    response = sign_in_at_provider(client, provider)
+    assert response.status_code == 400
+    assert "already linked to a different account" in text(response)
+    assert count(ExternalIdentity) == 1
+
+
+def test_two_first_sign_ins_at_once_give_one_account_and_a_page(client, app, provider, council,
+                                                                monkeypatch):
+    if db.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite: the sign-in holds the only write lock, so no one else can write")
+    made = external_sign_in._create_person
+
+    def rival_first(*args):
+        # Another tab's sign-in commits the same person's account just before this one flushes.
+        with app.app_context():
+            rival = User(name="Ada Okafor", email=ADA, agency_id=council.id)
+            db.session.add(rival)
+            db.session.commit()
+        return made(*args)
+
+    db.session.commit()
+    monkeypatch.setattr(external_sign_in, "_create_person", rival_first)
+    response = sign_in_at_provider(client, provider)
+    assert response.status_code == 409
+    assert "Start again from the sign-in page" in text(response)
+    assert count(User) == 1 and count(ExternalIdentity) == 0
