@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import select
+import shutil
 import subprocess
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 import requests
@@ -53,8 +54,9 @@ class TestProvider:
 
     __test__ = False
 
-    def __init__(self, process: subprocess.Popen, port: int, key: RSAKey):
+    def __init__(self, process: subprocess.Popen, port: int, key: RSAKey, directory: Path):
         self.process = process
+        self.directory = directory
         self.issuer = f"http://127.0.0.1:{port}"
         self.key = key
 
@@ -112,10 +114,6 @@ class TestProvider:
         raise AssertionError(f"The provider did not send the person back: {response.status_code}")
 
 
-def callback_query(location: str) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-
-
 def start_provider():
     """Start server.mjs with this module's client, accounts and a fresh key."""
     key = new_key("key-1")
@@ -140,8 +138,9 @@ def start_provider():
     line = process.stdout.readline() if ready else ""
     if not line.startswith("listening "):
         process.kill()
+        shutil.rmtree(config_file.parent, ignore_errors=True)
         raise RuntimeError(f"The test OpenID provider did not start: {line!r}")
-    return TestProvider(process, int(line.split()[1]), key)
+    return TestProvider(process, int(line.split()[1]), key, config_file.parent)
 
 
 @pytest.fixture(scope="session")
@@ -153,3 +152,4 @@ def oidc_provider():
         provider.process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         provider.process.kill()
+    shutil.rmtree(provider.directory, ignore_errors=True)

@@ -160,6 +160,10 @@ def provider_named(name: str | None) -> Provider | None:
 
 # --- Discovery and keys, cached per process ------------------------------------------------
 
+_UNAVAILABLE = ("We could not reach your organisation’s sign-in service. Try again in a few "
+                "minutes, or sign in with your e-mail address and password if you have one.")
+
+
 _lock = threading.Lock()
 _metadata: dict[str, tuple[float, dict]] = {}
 _key_sets: dict[str, KeySet] = {}
@@ -177,10 +181,6 @@ def _get_json(url: str) -> dict:
     if not isinstance(document, dict):
         raise ExternalSignInFailed("provider_unreachable", _UNAVAILABLE)
     return document
-
-
-_UNAVAILABLE = ("We could not reach your organisation’s sign-in service. Try again in a few "
-                "minutes, or sign in with your e-mail address and password if you have one.")
 
 
 def metadata(provider: Provider) -> dict:
@@ -304,6 +304,7 @@ def verify_id_token(provider: Provider, id_token: str, nonce: str) -> dict[str, 
                                algorithms=algorithms)
         except InvalidKeyIdError:
             # A key we have not seen: the provider may have rotated its keys. Read them again.
+            log.info("Reading a sign-in service's keys again: provider=%s", provider.name)
             token = jwt.decode(id_token, _key_set(document["jwks_uri"], refresh=True),
                                algorithms=algorithms)
     except (BadSignatureError, InvalidKeyIdError):

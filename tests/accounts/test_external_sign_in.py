@@ -25,8 +25,7 @@ from app.accounts.models import (
 from app.extensions import db
 from app.privacy.erasure import erase_person
 from tests.conftest import TEST_PASSWORD, make_test_config
-from tests.oidc_provider import ACCOUNTS, CLIENT_ID, DISPLAY_NAME, PROVIDER_NAME, callback_query, \
-    new_key
+from tests.oidc_provider import ACCOUNTS, CLIENT_ID, DISPLAY_NAME, PROVIDER_NAME, new_key
 from tests.security import page_without_nonce
 
 START = f"/sign-in/with/{PROVIDER_NAME}"
