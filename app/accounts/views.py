@@ -1,5 +1,7 @@
 """Registration, e-mail verification, sign-in and out, password reset, the account page."""
 import logging
+from datetime import datetime
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
@@ -30,7 +32,12 @@ from app.accounts.identity_providers import (
 from app.accounts.limits import limited
 from app.accounts.models import PENDING_APPROVAL, Agency, find_user_by_email
 from app.accounts.details import change_own_details
-from app.accounts.queries import active_agencies, detail_changes, user_for_session
+from app.accounts.queries import (
+    active_agencies,
+    detail_changes,
+    external_identities,
+    user_for_session,
+)
 from app.accounts.registration import register_person, send_verification, verify_email
 from app.accounts.sign_in import (
     SignInRefused,
@@ -49,6 +56,14 @@ from app.refusals import refusals
 
 
 log = logging.getLogger(__name__)
+
+
+class LinkedAccount(NamedTuple):
+    """An organisation's account that signs the person in, as the account page lists it."""
+
+    name: str
+    linked_at: datetime
+
 
 # Session keys: the sign-in started with a provider (state, nonce, PKCE verifier), and that the
 # person signed in with one still has to give their details (a line manager) before anything else.
@@ -307,8 +322,13 @@ def reset_password_link(token: str):
 @bp.route("/account")
 @signed_in
 def account():
+    linked = []
+    for link in external_identities(current_user):
+        provider = provider_named(link.provider)  # None once taken out of the settings
+        linked.append(LinkedAccount(provider.display_name if provider else link.provider,
+                                    link.linked_at))
     return render_template("accounts/account.html", person=current_user,
-                           changes=detail_changes(current_user))
+                           changes=detail_changes(current_user), linked=linked)
 
 
 def reasked_message(count: int, whose: str) -> str:

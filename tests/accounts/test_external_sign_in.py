@@ -103,7 +103,9 @@ def test_an_existing_account_is_linked_and_signed_in(client, provider, council, 
     response = sign_in_at_provider(client, provider)
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
-    assert "Ada Okafor" in text(client.get("/account"))
+    page = text(client.get("/account"))
+    assert "Ada Okafor" in page
+    assert f"{DISPLAY_NAME} (since" in page and "Your e-mail address and password" in page
     link = db.session.scalar(select(ExternalIdentity))
     assert (link.user_id, link.issuer, link.subject) == (person.id, provider.issuer, "sub-ada")
     assert count(AccountEvent, AccountEvent.action == "linked to sign-in service") == 1
@@ -139,7 +141,10 @@ def test_a_new_person_gets_an_account_in_their_agency_and_gives_a_line_manager_f
     assert response.status_code == 302
     db.session.expire_all()
     assert person.line_manager_email == "grace.whitfield@northbridge.gov.uk"
-    assert client.get("/account").status_code == 200
+    page = text(client.get("/account"))
+    assert f"{DISPLAY_NAME} (since" in page
+    # No password here, so nothing to change; a forgotten-password link can set one.
+    assert "Your e-mail address and password" not in page and "Change your password" not in page
 
 
 def test_state_is_checked_and_a_replayed_answer_is_refused(client, provider, council, make_user,
