@@ -23,6 +23,7 @@ from app.accounts.models import (
     User,
 )
 from app.extensions import db
+from app.operations.checks import ERROR, settings_problems
 from app.privacy.erasure import erase_person
 from tests.conftest import TEST_PASSWORD, make_test_config
 from tests.oidc_provider import ACCOUNTS, CLIENT_ID, DISPLAY_NAME, PROVIDER_NAME, new_key
@@ -561,3 +562,16 @@ def test_two_first_sign_ins_at_once_give_one_account_and_a_page(client, app, pro
     assert response.status_code == 409
     assert "Start again from the sign-in page" in text(response)
     assert count(User) == 1 and count(ExternalIdentity) == 0
+
+
+def test_flask_check_reports_a_provider_not_on_https():
+    config = {"ENV_NAME": "production", "SECRET_KEY": "x" * 64, "BASE_URL": "https://t.example",
+              "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://t@db/t", "MAIL_SERVER": "smtp.t",
+              "MAIL_PORT": 587, "MAIL_USE_TLS": True, "TRUSTED_PROXY_HOPS": 1,
+              "SESSION_COOKIE_SECURE": True, "REMEMBER_COOKIE_SECURE": True}
+    assert not [p for p in settings_problems(config) if "sign-in service" in p.problem]
+    config["OIDC_PROVIDERS"] = json.dumps([{
+        "name": "local", "display_name": "Local", "issuer": "http://127.0.0.1:9000",
+        "client_id": "c", "client_secret": "s"}])
+    [problem] = [p for p in settings_problems(config) if "sign-in service" in p.problem]
+    assert problem.severity == ERROR and "not https://" in problem.problem
