@@ -87,6 +87,12 @@ class Config:
     TRUSTED_PROXY_HOPS = _int("TRUSTED_PROXY_HOPS", 0)
     REMEMBER_COOKIE_DURATION_DAYS = _int("REMEMBER_COOKIE_DURATION_DAYS", 14)
 
+    # Identity providers people may sign in with (OpenID Connect; app/accounts/identity_providers.py):
+    # a JSON list of {name, display_name, issuer, client_id, client_secret, domains?, agencies?,
+    # tenant_ids?}. Empty: passwords only. OIDC_TIMEOUT_SECONDS bounds each call to a provider.
+    OIDC_PROVIDERS = os.environ.get("OIDC_PROVIDERS", "[]")
+    OIDC_TIMEOUT_SECONDS = _int("OIDC_TIMEOUT_SECONDS", 10)
+
     # Werkzeug's strong default; tests use a cheap one so hundreds of test users stay quick.
     PASSWORD_HASH_METHOD = "scrypt"
     # Two-stage evaluation (days unless said).

@@ -8,6 +8,8 @@ from app.access_log import record_access
 from app.accounts import bp
 from app.accounts import account_status, agencies, details, queries, registration, roles, sign_in
 from app.accounts.access import ADMIN, requires
+from app.accounts.external_sign_in import set_required_provider
+from app.accounts.identity_providers import configured_providers
 from app.accounts.forms import (
     AccountRefuseForm,
     AgencyEditForm,
@@ -111,6 +113,14 @@ def admin_agency_form(agency_id: int | None = None):
     form.sector_id.choices = _sector_choices(agency.sector if agency else None)
     if agency is not None and request.method == "GET":
         form.domains.data = "\n".join(agency.domain_names)
+    providers = configured_providers()
+    if providers:
+        form.sign_in_provider.choices = [("", "With a password or any sign-in service")] + [
+            (p.name, f"Only with {p.display_name}") for p in providers.values()]
+        if request.method == "GET":
+            form.sign_in_provider.data = (agency.sign_in_provider if agency else "") or ""
+    else:
+        del form.sign_in_provider  # nothing to require; a stored choice stays as it is
     if form.validate_on_submit():
         sector = db.session.get(Sector, form.sector_id.data or 0)
         with refusals(form, field="name") as attempt:
@@ -121,6 +131,8 @@ def admin_agency_form(agency_id: int | None = None):
                 saved = agencies.update_agency(agency, form.name.data, sector,
                                                form.domains.data or "", bool(form.active.data),
                                                current_user)
+            if form.sign_in_provider:
+                set_required_provider(saved, form.sign_in_provider.data or "", current_user)
         if not attempt.refused:
             flash(f"Agency ‘{saved.name}’ {'saved' if agency else 'added'}.", "success")
             return redirect(url_for("accounts.admin_agencies"))

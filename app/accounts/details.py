@@ -44,7 +44,7 @@ def _clean_line(value: str | None, max_length: int, field_name: str, missing: st
 
 
 def _check_manager(person: User, address: str, manager_name: str, manager_email: str,
-                   you: bool) -> tuple[str, str]:
+                   you: bool, required: bool = False) -> tuple[str, str]:
     """Return the line manager's name and address, checked.
 
     Someone without a manager (a walk-in) may stay without one, but a manager once given can
@@ -52,7 +52,7 @@ def _check_manager(person: User, address: str, manager_name: str, manager_email:
     """
     theirs = "your" if you else "the person’s"
     if not (manager_email or "").strip():
-        if person.line_manager_email or (manager_name or "").strip():
+        if person.line_manager_email or (manager_name or "").strip() or required:
             raise AccountError(f"Enter {theirs} line manager’s e-mail address",
                                "line_manager_email")
         return "", ""
@@ -95,15 +95,20 @@ def _apply_details(person: User, actor: User, values: dict[str, object]) -> Deta
 
 
 def change_own_details(person: User, *, name: str, job_title: str, line_manager_name: str,
-                       line_manager_email: str) -> DetailsChange:
-    """Change a person's own name, job title and line manager, as they give them."""
+                       line_manager_email: str, manager_required: bool = False) -> DetailsChange:
+    """Change a person's own name, job title and line manager, as they give them.
+
+    `manager_required`: a person whose account a sign-in service made must give a line manager,
+    as registering does.
+    """
     values = {
         "name": _clean_line(name, 200, "name", "Enter your full name", "Your name"),
         "job_title": _clean_line(job_title, 200, "job_title", "Enter your job title",
                                  "Your job title"),
     }
     values["line_manager_name"], values["line_manager_email"] = _check_manager(
-        person, person.email, line_manager_name, line_manager_email, you=True)
+        person, person.email, line_manager_name, line_manager_email, you=True,
+        required=manager_required)
     return _apply_details(person, person, values)
 
 

@@ -126,6 +126,11 @@ class AgencyEditForm(BaseForm):
     )
     active = BooleanField("Active: people can choose this agency when they register",
                           widget=GovCheckboxInput(), default=True)
+    # Choices are the configured identity providers (set by the view).
+    sign_in_provider = SelectField(
+        "How its staff sign in", widget=GovSelect(),
+        description="Choose a sign-in service to stop its staff signing in with a password here: "
+                    "they must use their organisation’s account.")
     submit = SubmitField("Save", widget=GovSubmitInput())
 
 

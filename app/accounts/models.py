@@ -68,6 +68,9 @@ class Agency(db.Model):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     sector_id: Mapped[int] = mapped_column(ForeignKey("sectors.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # The identity provider (its name in OIDC_PROVIDERS) the agency's staff must sign in with;
+    # None lets them use a password (app/accounts/external_sign_in.py).
+    sign_in_provider: Mapped[str | None] = mapped_column(String(50))
 
     sector: Mapped[Sector] = relationship(back_populates="agencies")
     domains: Mapped[list[AgencyDomain]] = relationship(
@@ -240,3 +243,19 @@ class SignInFailure(db.Model):
     address_key: Mapped[str] = mapped_column(String(64), index=True)
     client: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ExternalIdentity(db.Model):
+    """An account at an identity provider that signs a person in here: the provider's issuer and
+    its subject (the provider's lasting id for the person), linked at their first sign-in."""
+
+    __tablename__ = "external_identities"
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(50))
+    issuer: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(255))
+    linked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]

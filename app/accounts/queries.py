@@ -9,6 +9,8 @@ from app.accounts.models import (
     STATUS_LABELS,
     AccountEvent,
     Agency,
+    AgencyDomain,
+    ExternalIdentity,
     RoleGrant,
     Sector,
     User,
@@ -40,6 +42,35 @@ def agencies_with_domains() -> list[Agency]:
         .options(joinedload(Agency.sector), selectinload(Agency.domains))
         .order_by(Agency.name)
     ))
+
+
+def agency_owning_domain(domain: str) -> Agency | None:
+    """The agency whose e-mail domains include this domain (or a domain it is a subdomain of)."""
+    labels = domain.lower().split(".")
+    candidates = [".".join(labels[i:]) for i in range(len(labels) - 1)]
+    rows = db.session.execute(
+        select(AgencyDomain.domain, Agency).join(Agency, AgencyDomain.agency_id == Agency.id)
+        .where(AgencyDomain.domain.in_(candidates))
+    ).all()
+    # The longest (most particular) domain wins: a school's own domain over its council's.
+    return max(rows, key=lambda row: len(row.domain)).Agency if rows else None
+
+
+def agency_named(name: str) -> Agency | None:
+    """The agency with this name, ignoring case."""
+    return db.session.scalar(select(Agency).where(func.lower(Agency.name) == name.strip().lower()))
+
+
+def external_identity(issuer: str, subject: str) -> ExternalIdentity | None:
+    """The link from a provider's account (issuer and subject) to a person here, if any."""
+    return db.session.scalar(select(ExternalIdentity).where(
+        ExternalIdentity.issuer == issuer, ExternalIdentity.subject == subject))
+
+
+def external_identities(person: User) -> list[ExternalIdentity]:
+    """The provider accounts linked to a person, oldest first."""
+    return list(db.session.scalars(select(ExternalIdentity).where(
+        ExternalIdentity.user_id == person.id).order_by(ExternalIdentity.id)))
 
 
 def sectors() -> list[Sector]:

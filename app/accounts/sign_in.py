@@ -6,6 +6,8 @@ from flask import current_app
 
 from app.accounts import notifications, throttling
 from app.accounts.errors import AccountError
+from app.accounts.external_sign_in import required_provider
+from app.accounts.identity_providers import Provider
 from app.accounts.history import record_event
 from app.accounts.models import (
     ACTIVE,
@@ -23,6 +25,15 @@ from app.extensions import db
 
 class SignInRefused(AccountError):
     pass
+
+
+class UseProvider(SignInRefused):
+    """A password sign-in refused because the person's agency signs in with its own service."""
+
+    def __init__(self, provider: Provider, agency_name: str):
+        super().__init__(f"{agency_name} signs in with {provider.display_name}. Use the "
+                         f"‘Sign in with {provider.display_name}’ button instead of a password.")
+        self.provider = provider
 
 
 WRONG_DETAILS = "Enter a correct e-mail address and password"
@@ -62,6 +73,9 @@ def authenticate(email: str, password: str, *, client: str) -> User:
             "Confirm your e-mail address first: follow the link we sent you. "
             "You can ask for a new link below."
         )
+    provider = required_provider(person)
+    if provider is not None:
+        raise UseProvider(provider, person.agency.name)
     person.last_sign_in_at = now
     return person
 

@@ -1,8 +1,12 @@
 """Registration, e-mail verification, sign-in and out, password reset, the account page."""
+import logging
+from datetime import datetime
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
+from sqlalchemy.exc import IntegrityError
 
 from app.accounts import bp
 from app.accounts.access import public, signed_in
@@ -15,13 +19,29 @@ from app.accounts.forms import (
     PasswordResetForm,
     SignInForm,
 )
+from app.accounts.external_sign_in import sign_in_with_provider
+from app.accounts.identity_providers import (
+    TRY_AGAIN,
+    ExternalSignInFailed,
+    authorization_request,
+    configured_providers,
+    finish_authorization,
+    parse_providers,
+    provider_named,
+)
 from app.accounts.limits import limited
 from app.accounts.models import PENDING_APPROVAL, Agency, find_user_by_email
 from app.accounts.details import change_own_details
-from app.accounts.queries import active_agencies, detail_changes, user_for_session
+from app.accounts.queries import (
+    active_agencies,
+    detail_changes,
+    external_identities,
+    user_for_session,
+)
 from app.accounts.registration import register_person, send_verification, verify_email
 from app.accounts.sign_in import (
     SignInRefused,
+    UseProvider,
     authenticate,
     change_password,
     end_sessions,
@@ -31,7 +51,31 @@ from app.accounts.sign_in import (
 )
 from app.accounts.tokens import LinkError
 from app.extensions import db, login_manager
+from app.locking import write_intent
 from app.refusals import refusals
+
+
+log = logging.getLogger(__name__)
+
+
+class LinkedAccount(NamedTuple):
+    """An organisation's account that signs the person in, as the account page lists it."""
+
+    name: str
+    linked_at: datetime
+
+
+# Session keys: the sign-in started with a provider (state, nonce, PKCE verifier), and that the
+# person signed in with one still has to give their details (a line manager) before anything else.
+PENDING_KEY = "external_sign_in"
+DETAILS_KEY = "details_needed"
+
+
+@bp.record_once
+def _read_providers(state) -> None:
+    """Refuse to start with OIDC_PROVIDERS that cannot be read, saying what is wrong (rather than
+    fail on the sign-in page)."""
+    parse_providers(state.app.config.get("OIDC_PROVIDERS") or "[]")
 
 
 @login_manager.user_loader
@@ -121,6 +165,7 @@ def sign_in():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = SignInForm()
+    use_provider = None
     if form.validate_on_submit():
         try:
             person = authenticate(form.email.data, form.password.data,
@@ -128,11 +173,104 @@ def sign_in():
         except SignInRefused as exc:
             db.session.commit()  # keep the failure
             form.email.errors.append(exc.message)
+            if isinstance(exc, UseProvider):
+                use_provider = exc.provider.name
         else:
             db.session.commit()
             login_user(person, remember=bool(form.remember.data))
             return redirect(_safe_next(request.args.get("next")) or url_for("main.index"))
-    return render_template("accounts/sign_in.html", form=form)
+    return render_template("accounts/sign_in.html", form=form,
+                           providers=list(configured_providers().values()),
+                           use_provider=use_provider, next_url=_safe_next(request.args.get("next")))
+
+
+def _callback_url(name: str) -> str:
+    # Built on BASE_URL, not the request's host: it must be exactly the address registered with
+    # the provider, whatever proxy the request came through.
+    return current_app.config["BASE_URL"] + url_for("accounts.external_sign_in_callback", name=name)
+
+
+@bp.route("/sign-in/with/<name>")
+@limited("RATELIMIT_SIGN_IN")
+@public
+def external_sign_in_start(name: str):
+    provider = provider_named(name)
+    if provider is None:
+        abort(404)
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    try:
+        url, pending = authorization_request(provider, _callback_url(provider.name))
+    except ExternalSignInFailed as exc:
+        log.warning("External sign-in failed: provider=%s reason=%s", provider.name, exc.reason)
+        return render_template("accounts/external_sign_in_problem.html", message=exc.message), 502
+    pending["next"] = _safe_next(request.args.get("next"))
+    session[PENDING_KEY] = pending
+    return redirect(url)
+
+
+@bp.route("/sign-in/with/<name>/callback")
+@limited("RATELIMIT_SIGN_IN")
+@public
+def external_sign_in_callback(name: str):
+    provider = provider_named(name)
+    if provider is None:
+        abort(404)
+    # Taken out whatever happens next: each sign-in's state and nonce work once.
+    pending = session.pop(PENDING_KEY, None)
+    answer = {key: request.args.get(key, "") for key in ("state", "code", "error", "iss")}
+    try:
+        claims = finish_authorization(provider, pending, answer, _callback_url(provider.name))
+        # A GET that writes: on SQLite take the write lock up front (app.locking), so two first
+        # sign-ins at once wait their turn instead of failing.
+        db.session.rollback()  # nothing written yet; a read begun by this request ends here
+        with write_intent():
+            outcome = sign_in_with_provider(provider, claims)
+            db.session.commit()
+    except ExternalSignInFailed as exc:
+        db.session.rollback()
+        log.warning("External sign-in failed: provider=%s reason=%s", provider.name, exc.reason)
+        return render_template("accounts/external_sign_in_problem.html", message=exc.message), 400
+    except IntegrityError:
+        # The same person's sign-in in another tab linked or made the account a moment ago.
+        db.session.rollback()
+        log.warning("External sign-in failed: provider=%s reason=concurrent_sign_in", provider.name)
+        return render_template("accounts/external_sign_in_problem.html", message=TRY_AGAIN), 409
+    person = outcome.person
+    if outcome.held:
+        log.info("External sign-in made an account held for approval: provider=%s person=%s",
+                 provider.name, person.id)
+        return render_template("accounts/external_held.html", provider=provider,
+                               agency_name=person.agency.name)
+    if current_user.is_authenticated and current_user.id != person.id:
+        logout_user()
+    login_user(person)
+    log.info("External sign-in: provider=%s person=%s created=%s", provider.name, person.id,
+             outcome.created)
+    after = pending.get("next") or url_for("main.index")
+    if not person.line_manager_email or not person.job_title:
+        session[DETAILS_KEY] = True
+        flash("Before you book, tell us your job title and your line manager: they are asked to "
+              "agree to some courses.", "info")
+        return redirect(url_for("accounts.account_details", next=after))
+    return redirect(after)
+
+
+# Pages a person who signed in with a provider may see before giving their details.
+_BEFORE_DETAILS = {"accounts.account_details", "accounts.sign_out", "static"}
+
+
+@bp.before_app_request
+def _details_first():
+    """Send someone who has not yet given their line manager back to that step."""
+    if not session.get(DETAILS_KEY) or request.endpoint is None:
+        return None
+    if not current_user.is_authenticated:
+        session.pop(DETAILS_KEY, None)
+        return None
+    if request.endpoint in _BEFORE_DETAILS or request.endpoint.startswith("operations."):
+        return None
+    return redirect(url_for("accounts.account_details", next=_safe_next(request.full_path)))
 
 
 @bp.route("/sign-out", methods=["GET", "POST"])
@@ -184,8 +322,13 @@ def reset_password_link(token: str):
 @bp.route("/account")
 @signed_in
 def account():
+    linked = []
+    for link in external_identities(current_user):
+        provider = provider_named(link.provider)  # None once taken out of the settings
+        linked.append(LinkedAccount(provider.display_name if provider else link.provider,
+                                    link.linked_at))
     return render_template("accounts/account.html", person=current_user,
-                           changes=detail_changes(current_user))
+                           changes=detail_changes(current_user), linked=linked)
 
 
 def reasked_message(count: int, whose: str) -> str:
@@ -207,8 +350,10 @@ def account_details():
                 person, name=form.name.data, job_title=form.job_title.data,
                 line_manager_name=form.line_manager_name.data or "",
                 line_manager_email=form.line_manager_email.data or "",
+                manager_required=bool(session.get(DETAILS_KEY)),
             )
         if not attempt.refused:
+            session.pop(DETAILS_KEY, None)
             if change.fields:
                 flash("Your details have been saved."
                       + (" " + reasked_message(len(change.reasked), "your") if change.reasked

@@ -25,6 +25,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.accounts.identity_providers import ProviderSettingsError, parse_providers
 from app.accounts.models import User
 from app.demo import DEMO_AGENCIES, DEMO_LOGINS
 from app.extensions import db
@@ -100,6 +101,15 @@ def settings_problems(config: Mapping) -> list[Problem]:
     if str(config.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://"):
         warning("RATELIMIT_STORAGE_URI is memory://: each gunicorn worker counts request limits on its own",
                 "set RATELIMIT_STORAGE_URI=redis://host:6379/0 (with the redis package), or accept looser limits")
+    try:
+        providers = parse_providers(config.get("OIDC_PROVIDERS") or "[]")
+    except ProviderSettingsError as exc:
+        error(str(exc), "correct OIDC_PROVIDERS (see “Signing in with Microsoft 365, NHSmail or Google”)")
+        providers = {}
+    for provider in providers.values():
+        if not provider.issuer.startswith("https://"):
+            error(f"the sign-in service {provider.name!r} is at {provider.issuer}, not https://",
+                  "set its issuer to the provider's https:// address in OIDC_PROVIDERS")
     for setting in ("L_AND_D_EMAIL", "MAIL_DEFAULT_SENDER"):
         if str(config.get(setting) or "").rstrip(">").endswith(".example"):
             warning(f"{setting} is the invented example address, which no one reads",

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 
 from app.accounts.history import record_event
-from app.accounts.models import ERASED, AccountEvent, User, new_session_token
+from app.accounts.models import ERASED, AccountEvent, ExternalIdentity, User, new_session_token
 from app.accounts.throttling import address_key, clear_failures
 from app.attendance.models import Charge, Suspension
 from app.bookings.models import OWN_STATE_LABELS, Booking, BookingEvent, Completion
@@ -88,6 +88,8 @@ def erase_person(person: User, *, actor: User | None, reason: str = "at their re
     _forget_as_line_manager(email)
     clear_failures(address_key(email))
     person.role_grants.clear()  # deleted with the account's other orphans at the flush
+    # The provider's id for them identifies them; the same provider account signs in afresh.
+    db.session.execute(delete(ExternalIdentity).where(ExternalIdentity.user_id == person.id))
     _anonymise_account(person)
     db.session.flush()
     scrub_text(queries.Identity(email, name))

@@ -14,7 +14,7 @@ from sqlalchemy import Column, DateTime, Select, String, Table, func, or_, selec
 from sqlalchemy.orm import joinedload
 
 from app.access_log import AccessLogEntry
-from app.accounts.models import ERASED, AccountEvent, RoleGrant, User
+from app.accounts.models import ERASED, AccountEvent, ExternalIdentity, RoleGrant, User
 from app.attendance.models import CHARGE_DUE, Certificate, Charge, Suspension
 from app.bookings.models import ACTIVE_STATES, Booking, BookingEvent, Completion
 from app.courses.models import CANCELLED as SESSION_CANCELLED
@@ -121,6 +121,9 @@ def own_rows(person: User) -> dict[str, list]:
             select(RoleGrant).where(RoleGrant.user_id == person.id).order_by(RoleGrant.id))),
         "account_events": list(db.session.scalars(
             select(AccountEvent).where(AccountEvent.user_id == person.id).order_by(AccountEvent.id))),
+        "external_identities": list(db.session.scalars(
+            select(ExternalIdentity).where(ExternalIdentity.user_id == person.id)
+            .order_by(ExternalIdentity.id))),
         "bookings": bookings,
         "booking_events": list(db.session.scalars(
             select(BookingEvent).where(BookingEvent.booking_id.in_(booking_ids)).order_by(BookingEvent.id))),

@@ -31,6 +31,7 @@ SECTIONS = (
     ("users", "Your account"),
     ("role_grants", "Roles you hold"),
     ("account_events", "Your account’s history (including changes of agency and details)"),
+    ("external_identities", "Your organisation’s accounts that sign you in here"),
     ("bookings", "Your bookings"),
     ("booking_events", "Your bookings’ history"),
     ("charges", "Charges to your agency for missed places"),
