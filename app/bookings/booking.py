@@ -102,6 +102,7 @@ def write_booking(
     booking.access_needs = access_needs.strip()
     booking.manager_email = person.line_manager_email or ""
     booking.approval_requested_at = booking.approval_due_at = booking.approved_at = None
+    booking.offer_expires_at = None
     booking.confirmed_at = now if status == CONFIRMED else None
     booking.cancelled_at = None
     booking.late_cancellation = False

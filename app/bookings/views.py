@@ -31,6 +31,7 @@ from app.bookings.models import (
     AWAITING_APPROVAL,
     CONFIRMED,
     HOLDS_PLACE,
+    OFFERED,
     PRIOR_LEARNING,
     STATE_LABELS,
     WAITING,
@@ -56,6 +57,7 @@ STATE_TAG_COLOURS = {
     CONFIRMED: "green",
     AWAITING_APPROVAL: "yellow",
     WAITING: "blue",
+    OFFERED: "purple",
 }
 
 
