@@ -274,3 +274,29 @@ def completions_to_check(show_all: bool) -> list[Completion]:
     if not show_all:
         query = query.where(Completion.checked_at.is_(None))
     return list(db.session.scalars(query.order_by(Completion.created_at.desc()).limit(500)))
+
+
+def sessions_open_to_book(now: datetime | None = None) -> list[Session]:
+    """Upcoming published sessions of courses booked on a date, soonest first (at most 300)."""
+    return list(db.session.scalars(
+        select(Session).join(Course, Session.course_id == Course.id)
+        .where(Session.status == PUBLISHED, Session.starts_at > (now or utcnow()), Course.is_online.is_(False))
+        .options(joinedload(Session.course))
+        .order_by(Session.starts_at, Session.id).limit(300)
+    ))
+
+
+def waiting_positions(bookings: Iterable[Booking]) -> dict[int, int]:
+    """Each waiting booking's place in its session's waiting list (1: next), by booking id (one count
+    per waiting booking: a coordinator's staff have a handful at a time)."""
+    waiting = [b for b in bookings if b.status == WAITING and b.waiting_since is not None]
+    if not waiting:
+        return {}
+    positions = {}
+    for booking in waiting:
+        positions[booking.id] = 1 + (db.session.scalar(
+            select(func.count()).select_from(Booking).where(
+                Booking.session_id == booking.session_id, Booking.status == WAITING,
+                (Booking.waiting_since < booking.waiting_since)
+                | ((Booking.waiting_since == booking.waiting_since) & (Booking.id < booking.id)))) or 0)
+    return positions

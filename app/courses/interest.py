@@ -13,28 +13,11 @@ from sqlalchemy import select
 from app.accounts.models import ACTIVE, User
 from app.clock import utcnow
 from app.courses.availability import booking_facts
-from app.courses.models import PUBLISHED, Course, CourseInterest, Session
+from app.courses.models import Course, CourseInterest, Session
 from app.courses.notifications import notify_interested
 from app.courses.problems import CourseError
+from app.courses.queries import bookable_dates_for, interest_of
 from app.extensions import db
-
-
-def interest_of(course: Course, person: User) -> CourseInterest | None:
-    """The person's interest in the course, if they registered it."""
-    return db.session.scalar(
-        select(CourseInterest).where(CourseInterest.course_id == course.id, CourseInterest.user_id == person.id))
-
-
-def bookable_dates_for(course: Course, person: User) -> list[Session]:
-    """Upcoming published sessions of the course with a place this person could take now."""
-    sessions = list(db.session.scalars(
-        select(Session).where(Session.course_id == course.id, Session.status == PUBLISHED,
-                              Session.starts_at > utcnow()).order_by(Session.starts_at)))
-    places = booking_facts().places(sessions)
-    agency = person.agency
-    sector_id = agency.sector_id if agency is not None else None
-    return [s for s in sessions if places[s.id].bookable and places[s.id].state != "full"
-            and places[s.id].left_for(person.agency_id, sector_id) > 0]
 
 
 def register_interest(course: Course, person: User) -> CourseInterest:
