@@ -41,6 +41,7 @@ from app.courses.queries import (
     admin_sessions_query,
     catalogue,
     count_of,
+    interest_counts,
     last_session_of,
     levels_in_order,
     load_sessions,
@@ -201,7 +202,8 @@ def admin_course_edit(course_id: int):
             flash(f"{course.title} saved.", "success")
             return redirect(url_for("courses.admin_courses"))
     return render_template("courses/admin/course_form.html", form=form, course=course,
-                           session_count=session_count(course))
+                           session_count=session_count(course),
+                           interested=interest_counts([course.id]).get(course.id, 0))
 
 
 def _course_action(course_id: int, action, done: str):
@@ -510,7 +512,8 @@ def admin_session_new(course_id: int):
         if not attempt.refused:
             flash(f"Session added{' and published' if session.status == PUBLISHED else ' as a draft'}.", "success")
             return redirect(url_for("courses.admin_session_edit", session_id=session.id))
-    return render_template("courses/admin/session_form.html", form=form, course=course, session=None)
+    return render_template("courses/admin/session_form.html", form=form, course=course, session=None,
+                           interested=interest_counts([course.id]).get(course.id, 0))
 
 
 @bp.route("/admin/sessions/<int:session_id>", methods=["GET", "POST"])

@@ -19,6 +19,7 @@ from app.accounts.models import ERASED, AccountEvent, User, new_session_token
 from app.accounts.throttling import address_key, clear_failures
 from app.attendance.models import Charge, Suspension
 from app.bookings.models import OWN_STATE_LABELS, Booking, BookingEvent, Completion
+from app.courses.models import CourseInterest
 from app.clock import utcnow
 from app.email import QUEUED, OutboxMessage
 from app.evaluation.models import TEXT, Answer, Invitation, ManagerComment, Question, Response
@@ -88,6 +89,8 @@ def erase_person(person: User, *, actor: User | None, reason: str = "at their re
     _forget_as_line_manager(email)
     clear_failures(address_key(email))
     person.role_grants.clear()  # deleted with the account's other orphans at the flush
+    # Asking to hear of new dates is a wish of the person, not a record anyone needs to keep.
+    db.session.execute(delete(CourseInterest).where(CourseInterest.user_id == person.id))
     _anonymise_account(person)
     db.session.flush()
     scrub_text(queries.Identity(email, name))
