@@ -27,7 +27,7 @@ NOTE = "booked by their agency’s coordinator"
 def coordinates(coordinator: User, person: User) -> bool:
     """True when `coordinator` is a coordinator of the agency `person` works for."""
     return (coordinator.has_role(COORDINATOR) and person.agency_id is not None
-            and person.agency_id in coordinator.coordinated_agency_ids())
+            and person.agency_id in coordinator.coordinated_agency_ids)
 
 
 def _check(coordinator: User, person: User) -> None:
@@ -48,7 +48,7 @@ def book_for_staff(coordinator: User, person: User, session: Session) -> Booking
 def cancel_for_staff(coordinator: User, booking: Booking, reason: str = "") -> Booking:
     """Cancel a staff member's place or waiting place (late cancellations are charged as usual)."""
     _check(coordinator, booking.user)
-    if booking.agency_id is not None and booking.agency_id not in coordinator.coordinated_agency_ids():
+    if booking.agency_id is not None and booking.agency_id not in coordinator.coordinated_agency_ids:
         raise BookingError(NOT_YOURS, kind="not_coordinated")
     return cancel_booking(booking, coordinator, reason, by_coordinator=True)
 

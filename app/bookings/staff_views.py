@@ -33,7 +33,7 @@ def _staff_or_404(person_id: int) -> User:
 def _staff_booking_or_404(booking_id: int) -> Booking:
     booking = db.session.get(Booking, booking_id)
     if booking is None or booking.user_id == current_user.id or not coordinates(current_user, booking.user) \
-            or booking.agency_id not in current_user.coordinated_agency_ids():
+            or booking.agency_id not in current_user.coordinated_agency_ids:
         abort(404)
     return booking
 

@@ -53,8 +53,8 @@ def agency_home():
             suspensions=queries.agency_suspensions(agency),
             evaluations=outstanding_evaluations(agency.id),
             waiting=(waiting := queries.agency_waiting(agency)), positions=waiting_positions(waiting),
-            acts_for_staff=agency.id in current_user.coordinated_agency_ids(),
-            people=queries.agency_people(agency) if agency.id in current_user.coordinated_agency_ids() else [],
+            acts_for_staff=agency.id in current_user.coordinated_agency_ids,
+            people=queries.agency_people(agency) if agency.id in current_user.coordinated_agency_ids else [],
             args=period.args(agency_id=agency.id, course_id=course_id),
         )
     return render_template("reports/agency_home.html", **context)
