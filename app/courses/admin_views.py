@@ -152,7 +152,7 @@ def _course_details(form: CourseForm) -> CourseDetails:
         requires_manager_approval=form.requires_manager_approval.data,
         cancellation_notice_days=form.cancellation_notice_days.number,
         uses_offers=form.uses_offers.data,
-        offer_hours=form.offer_hours.number if form.offer_hours.number is not None else 24,
+        offer_hours=form.offer_hours.number if form.offer_hours.number is not None else 0,
         non_attendance_charge_pence=form.charge_pence,
         evaluation_delay_months=form.evaluation_delay_months.number,
     )

@@ -4,7 +4,7 @@ Open to a signed-in person when the course has no upcoming date with a place the
 date yet, or every date full for them). When a session of the course is published
 (`scheduling.publish_sessions`), each interested person who holds no place on the course is
 e-mailed once about that session (`tell_interested`); the interest stays until they withdraw it
-from My bookings or take a place on the course, so they also hear of later dates.
+from My bookings, so they also hear of later dates (not while they hold a place on the course).
 """
 from __future__ import annotations
 

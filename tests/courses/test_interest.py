@@ -1,10 +1,13 @@
 """Interest in a course: asked for when there is no free date, told once per session published."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import select
 
 from app.bookings.booking import book_place
+from app.courses.catalogue import CourseDetails, create_course, update_course
 from app.courses.interest import register_interest, withdraw_interest
 from app.courses.models import DRAFT, CourseInterest
 from app.courses.problems import CourseError
@@ -96,3 +99,19 @@ def test_the_pages_register_and_withdraw_interest_and_the_l_and_d_team_sees_the_
     assert client.post("/courses/CT1/interest/withdraw").status_code == 302
     assert db.session.scalar(select(CourseInterest.id)) is None
     assert client.post("/courses/NOPE/interest").status_code == 404
+
+
+def test_the_offer_setting_is_kept_and_its_hours_checked(app, now, admin):
+    course = create_course(CourseDetails(code="SM1", title="Substance Misuse", duration_hours=Decimal("6"),
+                                         uses_offers=True, offer_hours=48), admin)
+    db.session.commit()
+    assert (course.uses_offers, course.offer_hours) == (True, 48)
+    for hours in (0, 169):
+        with pytest.raises(CourseError) as refused:
+            update_course(course, CourseDetails(code="SM1", title="Substance Misuse", duration_hours=Decimal("6"),
+                                                uses_offers=True, offer_hours=hours), admin)
+        db.session.rollback()
+        assert "The offer must last between 1 and 168 hours" in str(refused.value.on_form())
+    update_course(course, CourseDetails(code="SM1", title="Substance Misuse", duration_hours=Decimal("6")), admin)
+    db.session.commit()
+    assert course.uses_offers is False
