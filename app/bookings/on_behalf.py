@@ -21,7 +21,7 @@ from app.bookings.moves import move_booking
 from app.courses.models import Session
 
 NOT_YOURS = "We cannot find that person in an agency you coordinate."
-NOTE = "booked by their agency’s coordinator"
+NOTE = "by their agency’s coordinator"
 
 
 def coordinates(coordinator: User, person: User) -> bool:

@@ -269,3 +269,24 @@ def test_accepting_just_before_expiry_while_the_job_runs_keeps_one_place(app, fu
     assert _states(session) == {"Ada": CANCELLED, "Ben": CONFIRMED, "Cleo": WAITING}
     keys = db.session.scalars(select(OutboxMessage.idempotency_key)).all()
     assert len(keys) == len(set(keys))
+
+
+def test_the_offer_page_answers_only_by_its_button_and_refuses_a_bad_or_used_link(app, full, client):
+    session, (ada, ben, _cleo) = full()
+    cancel_booking(ada, ada.user)
+    db.session.commit()
+    ben = db.session.get(Booking, ben.id)
+    token = offer_token(ben, ACCEPT)
+
+    response = client.get("/offers/not-a-token")
+    assert response.status_code == 400 and "not valid" in response.get_data(as_text=True)
+    page = client.get(f"/offers/{token}").get_data(as_text=True)
+    assert "Take the place" in page and "Opening this page has not answered anything" in page
+    assert db.session.get(Booking, ben.id).status == OFFERED
+    page = client.post(f"/offers/{token}", data={}).get_data(as_text=True)
+    assert "You have taken the place" in page
+    db.session.commit()
+    assert db.session.get(Booking, ben.id).status == CONFIRMED
+    # The link names an offer that has ended: it says so instead of answering again.
+    response = client.post(f"/offers/{token}", data={})
+    assert response.status_code == 400 and "earlier offer" in response.get_data(as_text=True)
