@@ -16,6 +16,7 @@ from app.bookings.moves import substitute_colleague
 from app.bookings.offer_links import ACCEPT, booking_for_offer, offer_token
 from app.bookings.offers import accept_offer, decline_offer, expire_offer
 from app.bookings.places import availability_for
+from app.bookings.waiting_list import promote_booking
 from app.accounts.tokens import LinkError
 from app.attendance.register import register_bookings
 from app.email import OutboxMessage
@@ -290,3 +291,15 @@ def test_the_offer_page_answers_only_by_its_button_and_refuses_a_bad_or_used_lin
     # The link names an offer that has ended: it says so instead of answering again.
     response = client.post(f"/offers/{token}", data={})
     assert response.status_code == 400 and "earlier offer" in response.get_data(as_text=True)
+
+
+def test_the_l_and_d_team_can_give_an_offered_place_outright_without_using_another(app, full, make_user):
+    session, (ada, ben, _cleo) = full()
+    cancel_booking(ada, ada.user)
+    db.session.commit()
+    admin = make_user(roles=("admin",))
+    booking = promote_booking(db.session.get(Booking, ben.id), admin)
+    db.session.commit()
+    assert booking.status == CONFIRMED and booking.offer_expires_at is None and not booking.overbooked
+    assert _states(session) == {"Ada": CANCELLED, "Ben": CONFIRMED, "Cleo": WAITING}
+    assert availability_for([session])[session.id].left == 0
