@@ -102,6 +102,7 @@ def write_booking(
     booking.access_needs = access_needs.strip()
     booking.manager_email = person.line_manager_email or ""
     booking.approval_requested_at = booking.approval_due_at = booking.approved_at = None
+    booking.offer_expires_at = None
     booking.confirmed_at = now if status == CONFIRMED else None
     booking.cancelled_at = None
     booking.late_cancellation = False
@@ -129,17 +130,19 @@ def book_place(
     overbook: bool = False,
     manager_agreed: bool = False,
     prerequisite_override: str = "",
+    note: str = "",
 ) -> Booking:
     """Give a person a place on a session, or a place on its waiting list when it is full for them.
 
     `on_behalf` (the L&D team) ignores the booking window; `overbook` gives a place even when none
     is free; `manager_agreed` records that the line manager has already agreed;
     `prerequisite_override` (the L&D team, with a reason) books them without a missing prerequisite.
+    `note` is added to the history row (who booked for them, say).
     """
     try:
         booking = _book_place(session, person, actor, access_needs=access_needs, on_behalf=on_behalf,
                               overbook=overbook, manager_agreed=manager_agreed,
-                              prerequisite_override=prerequisite_override)
+                              prerequisite_override=prerequisite_override, note=note)
     except BookingError as refusal:
         for listener in _outcome_listeners:
             listener(None, refusal)
@@ -150,7 +153,7 @@ def book_place(
 
 
 def _book_place(session: Session, person: User, actor: User, *, access_needs: str, on_behalf: bool,
-                overbook: bool, manager_agreed: bool, prerequisite_override: str) -> Booking:
+                overbook: bool, manager_agreed: bool, prerequisite_override: str, note: str = "") -> Booking:
     override = prerequisite_override.strip()
     if override and not (on_behalf and actor.has_role(ADMIN)):
         raise BookingError("Only the L&D team can book someone without a prerequisite.",
@@ -206,6 +209,8 @@ def _book_place(session: Session, person: User, actor: User, *, access_needs: st
                        f"L&D team: {override[:1000]}")
     else:
         reason = "Booked" if has_place else "Joined the waiting list: no place free for them"
+    if note:
+        reason += f" ({note})"
     booking, event = write_booking(
         session, person, status, actor, reason, reservation_id=reservation_id,
         overbooked=overbooked, access_needs=access_needs, existing=mine,

@@ -14,6 +14,7 @@ from app.bookings.models import (
     CANCELLED,
     CONFIRMED,
     HOLDS_PLACE,
+    OFFERED,
     STATE_LABELS,
     WAITING,
     Booking,
@@ -33,16 +34,17 @@ def is_late_cancellation(session: Session, today: date | None = None) -> bool:
 
 
 def cancel_booking(booking: Booking, actor: User, reason: str = "", *,
-                   leaving_waiting_list: bool = False) -> Booking:
+                   leaving_waiting_list: bool = False, by_coordinator: bool = False) -> Booking:
     """Cancel a place (late inside the course's notice period) or leave the waiting list.
 
     `leaving_waiting_list`: the person asked to leave the waiting list, so a place that came up for
-    them before the lock was taken is kept, not cancelled.
+    them before the lock was taken is kept, not cancelled. `by_coordinator`: their agency's
+    coordinator cancels for them (bookings.on_behalf checks they coordinate the person's agency).
     """
     session = lock_session(booking.session_id)
     booking = refreshed(booking)
     is_admin = actor.has_role(ADMIN)
-    if actor.id != booking.user_id and not is_admin:
+    if actor.id != booking.user_id and not is_admin and not by_coordinator:
         raise BookingError("You can only cancel your own booking.")
     if leaving_waiting_list and booking.status in HOLDS_PLACE:
         raise BookingError("A place came up for you just before you left the waiting list, so you now have a "
@@ -60,9 +62,10 @@ def cancel_booking(booking: Booking, actor: User, reason: str = "", *,
     booking.cancelled_at = utcnow()
     booking.late_cancellation = late
     booking.cancellation_reason = reason.strip()
-    who = "Cancelled" if actor.id == booking.user_id else "Cancelled by the L&D team"
-    if booking.status == WAITING:
-        who = "Left the waiting list" if actor.id == booking.user_id else "Taken off the waiting list by the L&D team"
+    by = "their agency’s coordinator" if by_coordinator and not is_admin else "the L&D team"
+    who = "Cancelled" if actor.id == booking.user_id else f"Cancelled by {by}"
+    if booking.status in (WAITING, OFFERED):
+        who = "Left the waiting list" if actor.id == booking.user_id else f"Taken off the waiting list by {by}"
     note = who + (" inside the notice period (late cancellation)" if late else "")
     if reason.strip():
         note += f": {reason.strip()}"

@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from app.accounts.models import User
 from app.bookings.history import change_status
-from app.bookings.models import AWAITING_APPROVAL, CONFIRMED, WAITING, Booking, Completion
+from app.bookings.models import AWAITING_APPROVAL, CANCELLED, CONFIRMED, OFFERED, WAITING, Booking, Completion
 from app.bookings.places import availability_for
 from app.bookings.working_days import working_days_later
 from app.clock import utcnow
-from app.courses.models import PUBLISHED, Course, Session
+from app.courses.models import PUBLISHED, Course, CourseInterest, Session
 import app.courses.demo  # noqa: F401  (registers the programme's demo step before this one)
 from app.demo import demo_step
 from app.extensions import db
@@ -127,3 +127,42 @@ def load_bookings(rng: random.Random) -> str:
             bookings += _book(session, learner, status, now - timedelta(days=1), "Booked") is not None
     db.session.flush()
     return f"{bookings} bookings on {len(sessions)} sessions, {completions} online completions"
+
+
+@demo_step
+def load_offers_and_interest(rng: random.Random) -> str:
+    """A course that offers freed places (one offer open now) and people waiting to hear of new dates."""
+    now = utcnow()
+    offers = 0
+    full_sessions = list(db.session.scalars(
+        select(Session).join(Booking, Booking.session_id == Session.id)
+        .where(Session.status == PUBLISHED, Session.starts_at > now + timedelta(days=3), Booking.status == WAITING)
+        .group_by(Session.id).order_by(Session.starts_at)))
+    if full_sessions:
+        session = full_sessions[0]
+        session.course.uses_offers = True
+        leaving = db.session.scalar(select(Booking).where(
+            Booking.session_id == session.id, Booking.status == CONFIRMED).order_by(Booking.id.desc()))
+        first = db.session.scalar(select(Booking).where(
+            Booking.session_id == session.id, Booking.status == WAITING).order_by(Booking.waiting_since, Booking.id))
+        if leaving is not None and first is not None:
+            moment = now - timedelta(hours=3)
+            change_status(leaving, CANCELLED, leaving.user, "Cancelled").at = moment
+            leaving.cancelled_at = moment
+            first.reservation_id = leaving.reservation_id
+            first.offer_expires_at = min(moment + timedelta(hours=session.course.offer_hours), session.starts_at)
+            change_status(first, OFFERED, None, "A place came free: offered from the waiting list").at = moment
+            offers = 1
+    upcoming = set(db.session.scalars(select(Session.course_id).where(
+        Session.status == PUBLISHED, Session.starts_at > now)))
+    quiet = [c for c in db.session.scalars(select(Course).where(
+        Course.is_online.is_(False), Course.retired_at.is_(None)).order_by(Course.id)) if c.id not in upcoming]
+    people = list(db.session.scalars(select(User).where(User.email_verified_at.is_not(None)).order_by(User.id)))
+    interests = 0
+    for course in quiet[:4]:
+        for person in rng.sample(people, k=min(len(people), rng.randint(2, 7))):
+            db.session.add(CourseInterest(course_id=course.id, user_id=person.id,
+                                          created_at=now - timedelta(days=rng.randint(1, 60))))
+            interests += 1
+    db.session.flush()
+    return f"{offers} open offer, {interests} people interested in {min(len(quiet), 4)} courses with no date"

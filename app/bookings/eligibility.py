@@ -17,6 +17,7 @@ from app.bookings.models import (
     ACTIVE_STATES,
     AWAITING_APPROVAL,
     CONFIRMED,
+    OFFERED,
     PRIOR_LEARNING,
     WAITING,
     Booking,
@@ -222,6 +223,9 @@ def not_booked_here(r: BookingRequest) -> str | None:
     if mine.status == CONFIRMED:
         return r.says("You already have a place on this session.",
                       f"{r.name} already has a place on this session.")
+    if mine.status == OFFERED:
+        return r.says("A place on this session is offered to you: accept it from My bookings or the e-mail.",
+                      f"{r.name} has been offered a place on this session, to accept or let pass.")
     return None
 
 

@@ -139,3 +139,25 @@ class PriorLearningDecisionForm(BaseForm):
     note = optional_text("Why it is not accepted", "Needed if you do not accept it: we tell the person.",
                          max_length=2000)
     submit = SubmitField("Save and tell them", widget=GovSubmitInput())
+
+
+class OfferAnswerForm(BaseForm):
+    submit = SubmitField("Confirm", widget=GovSubmitInput())
+
+
+class StaffBookForm(BaseForm):
+    session_id = SelectField("Session", widget=GovSelect(), coerce=int,
+                             validators=[InputRequired("Choose the session to book")])
+    submit = SubmitField("Book the place", widget=GovSubmitInput())
+
+
+class StaffMoveForm(BaseForm):
+    session_id = SelectField("Move to", widget=GovSelect(), coerce=int,
+                             validators=[InputRequired("Choose the session to move them to")])
+    submit = SubmitField("Move booking", widget=GovSubmitInput())
+
+
+class StaffCancelForm(BaseForm):
+    reason = optional_text("Why is it cancelled? (optional)",
+                           "If it is because they are ill, say so: the L&D team may waive a late cancellation charge.")
+    submit = SubmitField("Cancel booking", widget=GovSubmitInput())

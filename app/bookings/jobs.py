@@ -11,6 +11,7 @@ from datetime import timedelta
 from app.bookings import queries
 from app.bookings.line_manager import lapse_approval
 from app.bookings.models import Booking
+from app.bookings.offers import expire_offer
 from app.bookings.reminders import send_reminders
 from app.bookings.session_changes import apply_session_changes
 from app.bookings.waiting_list import promote_from_waiting_list
@@ -44,6 +45,12 @@ def release_reservations() -> str:
 def lapse_unanswered_approvals() -> str:
     """Free places whose line manager did not answer within 5 working days (commit per booking)."""
     return f"{_one_at_a_time(Booking, queries.approvals_past_due(), lapse_approval)} lapsed"
+
+
+@job("expire_offers", order=25, every=timedelta(minutes=5))
+def expire_offers() -> str:
+    """Offer to the next waiting person every place whose offer was not answered in time (commit per booking)."""
+    return f"{_one_at_a_time(Booking, queries.offers_past_expiry(), expire_offer)} offers expired"
 
 
 @job("notify_session_changes", order=30, every=timedelta(minutes=1))

@@ -24,8 +24,9 @@ CANCELLED = "cancelled"
 DECLINED = "declined"  # the line manager said no
 LAPSED = "lapsed"  # the line manager did not answer in time
 TRANSFERRED = "transferred"  # the place went to a colleague
-HOLDS_PLACE = (AWAITING_APPROVAL, CONFIRMED)
-ACTIVE_STATES = (AWAITING_APPROVAL, CONFIRMED, WAITING)
+OFFERED = "offered"  # a freed place held for a waiting person until they accept or the offer expires
+HOLDS_PLACE = (AWAITING_APPROVAL, CONFIRMED, OFFERED)
+ACTIVE_STATES = (AWAITING_APPROVAL, CONFIRMED, WAITING, OFFERED)
 # What coordinators, trainers and the L&D team read about someone's booking.
 STATE_LABELS = {
     AWAITING_APPROVAL: "Awaiting manager’s agreement",
@@ -35,6 +36,7 @@ STATE_LABELS = {
     DECLINED: "Declined by manager",
     LAPSED: "Lapsed (no manager answer)",
     TRANSFERRED: "Passed to a colleague",
+    OFFERED: "Offered a place",
 }
 # What the person reads about their own booking.
 OWN_STATE_LABELS = {
@@ -42,6 +44,7 @@ OWN_STATE_LABELS = {
     AWAITING_APPROVAL: "Awaiting your manager",
     DECLINED: "Declined by your manager",
     LAPSED: "Lapsed (your manager did not answer)",
+    OFFERED: "Place offered to you",
 }
 
 # Attendance outcomes (set by the register).
@@ -88,6 +91,8 @@ class Booking(db.Model):
     approval_requested_at: Mapped[datetime | None]
     approval_due_at: Mapped[datetime | None]
     approved_at: Mapped[datetime | None]
+    # An offered place (OFFERED) is held for them until then (never past the start).
+    offer_expires_at: Mapped[datetime | None]
     # When the place was last confirmed: reminders skip people who were told moments ago.
     confirmed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]

@@ -13,6 +13,7 @@ from app.bookings.models import (
     CANCELLED,
     CONFIRMED,
     HOLDS_PLACE,
+    OFFERED,
     STATE_LABELS,
     TRANSFERRED,
     WAITING,
@@ -46,6 +47,9 @@ def substitute_colleague(booking: Booking, colleague: User | None, actor: User) 
                            "account, ask them to register first.", "email")
     if booking.status == WAITING:
         raise BookingError("You are on the waiting list, so there is no place to pass on yet.")
+    if booking.status == OFFERED:
+        raise BookingError("This place is only offered to you: accept it first, or let it pass so it goes to the "
+                           "next person on the waiting list.")
     if booking.status not in HOLDS_PLACE:
         raise BookingError("Only a booked place can be passed to a colleague.")
     if colleague.id == booking.user_id:
@@ -95,7 +99,7 @@ def move_booking(booking: Booking, to_session: Session, actor: User, *, overbook
         reservation_id, overbooked = None, True
     held_place = booking.status in HOLDS_PLACE
     invited = booking.status == CONFIRMED
-    if booking.status == WAITING:
+    if booking.status in (WAITING, OFFERED):
         status = AWAITING_APPROVAL if to_session.course.requires_manager_approval else CONFIRMED
     else:
         status = booking.status

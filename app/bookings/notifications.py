@@ -18,6 +18,9 @@ from flask import current_app
 from app.accounts.models import User
 from app.bookings.approvals import AGREE, DECLINE, approval_token
 from app.bookings.models import AWAITING_APPROVAL, CONFIRMED, Booking, BookingEvent
+from app.bookings.offer_links import ACCEPT as OFFER_ACCEPT
+from app.bookings.offer_links import DECLINE as OFFER_DECLINE
+from app.bookings.offer_links import offer_token
 from app.calendar import CANCEL, REQUEST, invitations, removed_part_cancellation, session_url
 from app.courses.models import RemovedPart, Session, SessionPart
 from app.email import Attachment, BuiltAttachment, attachment_builder, calendar_part, queue_email
@@ -177,6 +180,25 @@ def notify_promoted(booking: Booking, event: BookingEvent) -> None:
           "promoted", calendars=_invite(booking) if confirmed else None)
     if booking.status == AWAITING_APPROVAL:
         notify_manager_asked(booking, event)
+
+
+def notify_offered(booking: Booking, event: BookingEvent) -> None:
+    """Offer a waiting person a freed place, with accept and decline links that need no sign-in."""
+    _send(booking, _key(booking, "offered", event), _subject("A place is offered to you", booking),
+          "offered", accept_url=external_url("bookings.offer", token=offer_token(booking, OFFER_ACCEPT)),
+          decline_url=external_url("bookings.offer", token=offer_token(booking, OFFER_DECLINE)))
+
+
+def notify_offer_declined(booking: Booking, event: BookingEvent) -> None:
+    """Confirm that the person let an offered place pass and left the waiting list."""
+    _send(booking, _key(booking, "offer-declined", event), _subject("You turned down the place", booking),
+          "offer_declined")
+
+
+def notify_offer_expired(booking: Booking, event: BookingEvent) -> None:
+    """Tell the person their offer ended unanswered and they are back on the waiting list."""
+    _send(booking, _key(booking, "offer-expired", event), _subject("The offer of a place has ended", booking),
+          "offer_expired")
 
 
 def notify_manager_agreed(booking: Booking, event: BookingEvent) -> None:

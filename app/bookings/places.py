@@ -272,6 +272,16 @@ class ProgrammeBookingFacts:
             select(Completion.id).where(Completion.course_id == course.id).limit(1)
         ) is not None
 
+    def people_with_place_on(self, course: Course, user_ids: Iterable[int]) -> set[int]:
+        ids = list(user_ids)
+        if not ids:
+            return set()
+        return set(db.session.scalars(
+            select(Booking.user_id).join(Session, Booking.session_id == Session.id)
+            .where(Session.course_id == course.id, Session.starts_at > utcnow(),
+                   Booking.status.in_(HOLDS_PLACE), Booking.user_id.in_(ids))
+        ))
+
     def booking_refusal(self, session: Session, person: User) -> str | None:
         # Imported here: the eligibility rules read this module's counts (through bookings.queries).
         from app.bookings.eligibility import eligibility_problem

@@ -14,6 +14,7 @@ from app.bookings.models import (
     CANCELLED,
     CONFIRMED,
     HOLDS_PLACE,
+    OFFERED,
     PRIOR_LEARNING,
     SELF_RECORDED,
     WAITING,
@@ -120,6 +121,15 @@ def approvals_past_due() -> list[int]:
     ))
 
 
+def offers_past_expiry() -> list[int]:
+    """Ids of the offered places nobody answered by their expiry, longest expired first."""
+    return list(db.session.scalars(
+        select(Booking.id)
+        .where(Booking.status == OFFERED, Booking.offer_expires_at <= utcnow())
+        .order_by(Booking.offer_expires_at, Booking.id)
+    ))
+
+
 def confirmed_places_starting_within(days: int, now: datetime) -> list[tuple[Booking, Session]]:
     """Confirmed places on published sessions starting in the `days` days after `now`, soonest first."""
     return list(db.session.execute(
@@ -215,7 +225,7 @@ def person_with_calendar(token: str) -> User | None:
 
 def calendar_entries(person: User) -> list[FeedEntry]:
     """The sessions in a person's calendar feed: the joining link for confirmed places only, and a
-    place awaiting the line manager as tentative."""
+    place awaiting the line manager (or offered, not yet accepted) as tentative."""
     bookings = db.session.scalars(
         select(Booking)
         .join(Session, Booking.session_id == Session.id)
@@ -227,7 +237,7 @@ def calendar_entries(person: User) -> list[FeedEntry]:
         .order_by(Session.starts_at)
     ).all()
     return [FeedEntry(b.session, joining_link=b.status == CONFIRMED and b.session.status == PUBLISHED,
-                      tentative=b.status == AWAITING_APPROVAL) for b in bookings]
+                      tentative=b.status in (AWAITING_APPROVAL, OFFERED)) for b in bookings]
 
 
 def training_recorded_by(person: User) -> list[Completion]:
@@ -264,3 +274,29 @@ def completions_to_check(show_all: bool) -> list[Completion]:
     if not show_all:
         query = query.where(Completion.checked_at.is_(None))
     return list(db.session.scalars(query.order_by(Completion.created_at.desc()).limit(500)))
+
+
+def sessions_open_to_book(now: datetime | None = None) -> list[Session]:
+    """Upcoming published sessions of courses booked on a date, soonest first (at most 300)."""
+    return list(db.session.scalars(
+        select(Session).join(Course, Session.course_id == Course.id)
+        .where(Session.status == PUBLISHED, Session.starts_at > (now or utcnow()), Course.is_online.is_(False))
+        .options(joinedload(Session.course))
+        .order_by(Session.starts_at, Session.id).limit(300)
+    ))
+
+
+def waiting_positions(bookings: Iterable[Booking]) -> dict[int, int]:
+    """Each waiting booking's place in its session's waiting list (1: next), by booking id (one count
+    per waiting booking: a coordinator's staff have a handful at a time)."""
+    waiting = [b for b in bookings if b.status == WAITING and b.waiting_since is not None]
+    if not waiting:
+        return {}
+    positions = {}
+    for booking in waiting:
+        positions[booking.id] = 1 + (db.session.scalar(
+            select(func.count()).select_from(Booking).where(
+                Booking.session_id == booking.session_id, Booking.status == WAITING,
+                (Booking.waiting_since < booking.waiting_since)
+                | ((Booking.waiting_since == booking.waiting_since) & (Booking.id < booking.id)))) or 0)
+    return positions

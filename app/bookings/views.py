@@ -31,6 +31,7 @@ from app.bookings.models import (
     AWAITING_APPROVAL,
     CONFIRMED,
     HOLDS_PLACE,
+    OFFERED,
     PRIOR_LEARNING,
     STATE_LABELS,
     WAITING,
@@ -39,6 +40,7 @@ from app.bookings.models import (
 )
 from app.bookings.line_manager import answer_approval, approval_problem
 from app.bookings.moves import move_booking, substitute_colleague
+from app.bookings.offer_links import offer_token
 from app.bookings.places import availability_for, booking_state, release_moment
 from app.bookings.places import STATE_LABELS as PLACE_STATE_LABELS
 from app.bookings.session_changes import cancel_session_bookings
@@ -48,7 +50,7 @@ from app.calendar import personal_feed
 from app.clock import utcnow
 from app.courses.models import CANCELLED as SESSION_CANCELLED
 from app.courses.models import Course, Session
-from app.courses.queries import visible_session
+from app.courses.queries import interests_of, visible_session
 from app.extensions import db
 from app.refusals import refusals
 
@@ -56,6 +58,7 @@ STATE_TAG_COLOURS = {
     CONFIRMED: "green",
     AWAITING_APPROVAL: "yellow",
     WAITING: "blue",
+    OFFERED: "purple",
 }
 
 
@@ -77,7 +80,12 @@ def _session_page(session: Session) -> str:
 
 @bp.app_context_processor
 def _booking_helpers():
-    return {"state_tag_colours": STATE_TAG_COLOURS}
+    return {"state_tag_colours": STATE_TAG_COLOURS, "offer_url": _offer_url}
+
+
+def _offer_url(booking: Booking, answer: str) -> str:
+    """The page that answers the person's own offer (the same signed page the e-mail links to)."""
+    return url_for("bookings.offer", token=offer_token(booking, answer))
 
 
 # ---------------------------------------------------------------- booking
@@ -128,7 +136,7 @@ def my_bookings():
     return render_template(
         "bookings/my_bookings.html", upcoming=upcoming, past=past,
         completions=queries.training_recorded_by(current_user),
-        can_change=queries.can_change, has_online_courses=queries.has_online_courses(),
+        interests=interests_of(current_user), can_change=queries.can_change, has_online_courses=queries.has_online_courses(),
         programme_url=url_for("courses.programme"),
         feed_url=url_for("bookings.calendar_feed", token=current_user.calendar_token, _external=True),
     )

@@ -10,7 +10,7 @@ from app.bookings import notifications as notify
 from app.bookings.booking import lock_session, refreshed, request_approval
 from app.bookings.errors import BookingError
 from app.bookings.history import change_status
-from app.bookings.models import AWAITING_APPROVAL, CONFIRMED, WAITING, Booking, BookingEvent
+from app.bookings.models import AWAITING_APPROVAL, CONFIRMED, OFFERED, WAITING, Booking, BookingEvent
 from app.bookings.places import availability_for
 from app.bookings.queries import free_place, waiting_list
 from app.clock import utcnow
@@ -37,6 +37,18 @@ def _give_place(booking: Booking, session: Session, reservation_id: int | None, 
     notify.notify_promoted(booking, event)
 
 
+def offer_place(booking: Booking, session: Session, reservation_id: int | None, actor: User | None) -> None:
+    """Hold a freed place for a waiting person for the course's offer hours (never past the start),
+    for them to accept or let pass (the session is locked by the caller)."""
+    now = utcnow()
+    expires = now + timedelta(hours=session.course.offer_hours)
+    booking.reservation_id = reservation_id
+    booking.offer_expires_at = min(expires, session.starts_at) if session.starts_at else expires
+    event = change_status(booking, OFFERED, actor, "A place came free: offered from the waiting list until "
+                          f"{booking.offer_expires_at:%Y-%m-%d %H:%M} UTC")
+    notify.notify_offered(booking, event)
+
+
 def _session_event_mark(session: Session) -> int:
     """The latest history row of any booking on the session: marks 'this state of the session'."""
     return db.session.scalar(
@@ -50,6 +62,7 @@ def promote_from_waiting_list(session: Session, actor: User | None = None, *, lo
     """Give free places to waiting people in the order they joined, each in a pool they may fill.
 
     Within 24 hours of the start nobody is promoted automatically: the L&D team is told instead.
+    Where the course uses offers, each is offered the place instead (`offer_place`), to accept or let pass.
     `locked`: the caller has already locked the session row in this transaction.
     """
     if not locked:
@@ -73,7 +86,10 @@ def promote_from_waiting_list(session: Session, actor: User | None = None, *, lo
         has_place, reservation_id = free_place(availability, booking)
         if not has_place:
             continue
-        _give_place(booking, session, reservation_id, actor, "A place came free: promoted from the waiting list")
+        if session.course.uses_offers:
+            offer_place(booking, session, reservation_id, actor)
+        else:
+            _give_place(booking, session, reservation_id, actor, "A place came free: promoted from the waiting list")
         promoted.append(booking)
         db.session.flush()
         availability = availability_for([session], now)[session.id]
@@ -87,11 +103,16 @@ def promote_booking(booking: Booking, actor: User, *, overbook: bool = False,
     """Give a waiting person a place by hand (L&D team), even within 24 hours of the start."""
     session = lock_session(booking.session_id)
     booking = refreshed(booking)
-    if booking.status != WAITING:
+    if booking.status not in (WAITING, OFFERED):
         raise BookingError(f"{booking.user.name} is not on the waiting list.")
     if session.status != PUBLISHED or session.starts_at is None or session.starts_at <= utcnow():
         raise BookingError("This session has started or is not open, so nobody can be given a place.")
-    has_place, reservation_id = free_place(availability_for([session])[session.id], booking)
+    if booking.status == OFFERED:
+        # Their offered place is already held for them: the L&D team gives it outright.
+        has_place, reservation_id = True, booking.reservation_id
+        booking.offer_expires_at = None
+    else:
+        has_place, reservation_id = free_place(availability_for([session])[session.id], booking)
     overbooked = False
     if not has_place:
         if not overbook:

@@ -41,6 +41,7 @@ from app.courses.queries import (
     admin_sessions_query,
     catalogue,
     count_of,
+    interest_counts,
     last_session_of,
     levels_in_order,
     load_sessions,
@@ -150,6 +151,8 @@ def _course_details(form: CourseForm) -> CourseDetails:
         renews=db.session.get(Course, form.renews_course_id.data) if form.renews_course_id.data else None,
         requires_manager_approval=form.requires_manager_approval.data,
         cancellation_notice_days=form.cancellation_notice_days.number,
+        uses_offers=form.uses_offers.data,
+        offer_hours=form.offer_hours.number if form.offer_hours.number is not None else 0,
         non_attendance_charge_pence=form.charge_pence,
         evaluation_delay_months=form.evaluation_delay_months.number,
     )
@@ -161,7 +164,7 @@ COURSE_ALIASES = {"prerequisites": "prerequisite_ids", "renews": "renews_course_
 @bp.route("/admin/courses/new", methods=["GET", "POST"])
 @requires(ADMIN)
 def admin_course_new():
-    form = CourseForm(data={"cancellation_notice_days": 5, "evaluation_delay_months": 3,
+    form = CourseForm(data={"cancellation_notice_days": 5, "evaluation_delay_months": 3, "offer_hours": 24,
                             "requires_manager_approval": True, "non_attendance_charge": "0"})
     _course_choices(form, None)
     if form.validate_on_submit():
@@ -186,6 +189,7 @@ def admin_course_edit(course_id: int):
         "prerequisite_ids": [c.id for c in course.prerequisites],
         "refresher_months": course.refresher_months, "renews_course_id": course.renews_course_id or 0,
         "cancellation_notice_days": course.cancellation_notice_days,
+        "uses_offers": course.uses_offers, "offer_hours": course.offer_hours,
         "non_attendance_charge": f"{course.non_attendance_charge_pence / 100:.2f}",
         "evaluation_delay_months": course.evaluation_delay_months,
         "requires_manager_approval": course.requires_manager_approval, "is_online": course.is_online,
@@ -198,7 +202,8 @@ def admin_course_edit(course_id: int):
             flash(f"{course.title} saved.", "success")
             return redirect(url_for("courses.admin_courses"))
     return render_template("courses/admin/course_form.html", form=form, course=course,
-                           session_count=session_count(course))
+                           session_count=session_count(course),
+                           interested=interest_counts([course.id]).get(course.id, 0))
 
 
 def _course_action(course_id: int, action, done: str):
@@ -507,7 +512,8 @@ def admin_session_new(course_id: int):
         if not attempt.refused:
             flash(f"Session added{' and published' if session.status == PUBLISHED else ' as a draft'}.", "success")
             return redirect(url_for("courses.admin_session_edit", session_id=session.id))
-    return render_template("courses/admin/session_form.html", form=form, course=course, session=None)
+    return render_template("courses/admin/session_form.html", form=form, course=course, session=None,
+                           interested=interest_counts([course.id]).get(course.id, 0))
 
 
 @bp.route("/admin/sessions/<int:session_id>", methods=["GET", "POST"])

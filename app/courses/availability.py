@@ -65,6 +65,9 @@ class BookingFacts(Protocol):
     def booking_refusal(self, session: Session, person: User) -> str | None:
         """Why the person could not book the session now, or None."""
 
+    def people_with_place_on(self, course: Course, user_ids: Sequence[int]) -> set[int]:
+        """Those of these people holding a place on an upcoming session of the course."""
+
 
 _registered: list[BookingFacts] = []
 

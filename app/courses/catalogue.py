@@ -21,6 +21,8 @@ from app.extensions import db
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,29}$")
 
+MAX_OFFER_HOURS = 168  # a week: an offer should not hold a place longer than that
+
 
 @dataclass
 class CourseDetails:
@@ -40,6 +42,8 @@ class CourseDetails:
     renews: Course | None = None  # completing this course restarts that course's refresher clock
     requires_manager_approval: bool = True
     cancellation_notice_days: int = 5
+    uses_offers: bool = False
+    offer_hours: int = 24
     non_attendance_charge_pence: int = 0
     evaluation_delay_months: int = 3
 
@@ -83,6 +87,8 @@ def _validate_course(course: Course, details: CourseDetails) -> None:
         problems.add("duration_hours", "Give the length to at most two decimal places, for example 6.5")
     if details.refresher_months is not None and not 1 <= details.refresher_months <= 120:
         problems.add("refresher_months", "The refresher interval must be between 1 and 120 months")
+    if details.uses_offers and not 1 <= details.offer_hours <= MAX_OFFER_HOURS:
+        problems.add("offer_hours", f"The offer must last between 1 and {MAX_OFFER_HOURS} hours")
     if not 0 <= details.cancellation_notice_days <= 60:
         problems.add("cancellation_notice_days", "The notice must be between 0 and 60 working days")
     if not 0 <= details.non_attendance_charge_pence <= 100_000:
@@ -179,6 +185,9 @@ def _apply_course(course: Course, details: CourseDetails) -> None:
     course.renews = details.renews
     course.requires_manager_approval = details.requires_manager_approval
     course.cancellation_notice_days = details.cancellation_notice_days
+    course.uses_offers = details.uses_offers
+    if details.uses_offers:
+        course.offer_hours = details.offer_hours
     course.non_attendance_charge_pence = details.non_attendance_charge_pence
     course.evaluation_delay_months = details.evaluation_delay_months
 

@@ -164,6 +164,11 @@ class CourseForm(AdminForm):
                                                validators=[DataRequired("Enter the months before the second evaluation")])
     requires_manager_approval = BooleanField("A line manager must agree to each booking", widget=GovCheckboxInput())
     is_online = BooleanField("Online course (e-learning people record themselves, not booked)", widget=GovCheckboxInput())
+    uses_offers = BooleanField("Offer freed places to the waiting list, to accept or let pass", widget=GovCheckboxInput(),
+                               description="Instead of confirming the first waiting person at once, the place is held "
+                                           "for them for the hours below; unanswered, it goes to the next person.")
+    offer_hours = WholeNumberField("How long an offer lasts, in hours", message="The offer must last a whole number of hours",
+                                   description="For example 24. Never past the session's start.")
     submit = SubmitField("Save course", widget=GovSubmitInput())
 
     def validate_duration_hours(self, field):

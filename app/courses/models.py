@@ -78,6 +78,9 @@ class Course(db.Model):
     cancellation_notice_days: Mapped[int] = mapped_column(default=5)  # working days
     non_attendance_charge_pence: Mapped[int] = mapped_column(default=0)
     evaluation_delay_months: Mapped[int] = mapped_column(default=3)
+    # A freed place is offered to the first waiting person for `offer_hours`, instead of given outright.
+    uses_offers: Mapped[bool] = mapped_column(default=False, server_default="0")
+    offer_hours: Mapped[int] = mapped_column(default=24, server_default="24")
     retired_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -137,6 +140,8 @@ class Session(db.Model):
     sequence: Mapped[int] = mapped_column(default=0)
     cancelled_at: Mapped[datetime | None]
     cancellation_reason: Mapped[str] = mapped_column(Text, default="")
+    # When it was (first) published: people interested in the course are told of sessions published since.
+    published_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -216,6 +221,21 @@ class SessionChange(db.Model):
     def parts_removed(self) -> list[RemovedPart]:
         return [RemovedPart(p["uid"], datetime.fromisoformat(p["starts_at"]), datetime.fromisoformat(p["ends_at"]))
                 for p in json.loads(self.removed_parts or "[]")]
+
+
+class CourseInterest(db.Model):
+    """A person asking to be told when new sessions of a course are published (no date yet, or all full)."""
+
+    __tablename__ = "course_interests"
+    __table_args__ = (UniqueConstraint("course_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    course: Mapped[Course] = relationship()
+    user: Mapped[User] = relationship()
 
 
 class RemovedPart(NamedTuple):

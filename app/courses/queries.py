@@ -21,6 +21,7 @@ from app.courses.models import (
     DRAFT,
     PUBLISHED,
     Course,
+    CourseInterest,
     LearningSource,
     LearningSourceEvent,
     Level,
@@ -347,3 +348,37 @@ def public_recommendations_of(course: Course, session: Session | None = None,
         .options(joinedload(Recommendation.source))
         .where(answers, LearningSource.published_on.is_not(None), LearningSource.published_on <= today)
         .order_by(LearningSource.published_on.desc(), LearningSource.title, Recommendation.number)))
+
+def interest_of(course: Course, person: User) -> CourseInterest | None:
+    """The person's interest in the course, if they registered it."""
+    return db.session.scalar(
+        select(CourseInterest).where(CourseInterest.course_id == course.id, CourseInterest.user_id == person.id))
+
+
+def interests_of(person: User) -> list[CourseInterest]:
+    """The courses a person asked to hear about, by title."""
+    return list(db.session.scalars(
+        select(CourseInterest).join(Course, CourseInterest.course_id == Course.id)
+        .where(CourseInterest.user_id == person.id).options(joinedload(CourseInterest.course))
+        .order_by(Course.title)))
+
+
+def interest_counts(course_ids: list[int]) -> dict[int, int]:
+    """How many people asked to hear about new dates of each course (for the L&D team planning dates)."""
+    if not course_ids:
+        return {}
+    return dict(db.session.execute(
+        select(CourseInterest.course_id, func.count()).where(CourseInterest.course_id.in_(course_ids))
+        .group_by(CourseInterest.course_id)).all())
+
+
+def bookable_dates_for(course: Course, person: User) -> list[Session]:
+    """Upcoming published sessions of the course with a place this person could take now."""
+    sessions = list(db.session.scalars(
+        select(Session).where(Session.course_id == course.id, Session.status == PUBLISHED,
+                              Session.starts_at > utcnow()).order_by(Session.starts_at)))
+    places = booking_facts().places(sessions)
+    agency = person.agency
+    sector_id = agency.sector_id if agency is not None else None
+    return [s for s in sessions if places[s.id].bookable and places[s.id].state != "full"
+            and places[s.id].left_for(person.agency_id, sector_id) > 0]

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from app.accounts.models import Agency, Sector, User
 from app.clock import london_to_utc, to_london, utcnow
 from app.courses.availability import booking_facts
+from app.courses.interest import tell_interested
 from app.courses.models import CANCELLED, DRAFT, PUBLISHED, Course, Reservation, Session, SessionPart, Venue
 from app.courses.problems import CourseError, Problems, clean, saved
 from app.extensions import db
@@ -257,7 +258,10 @@ def publish_sessions(sessions: list[Session], actor: User) -> list[Session]:
     for session in to_publish:
         session.status = PUBLISHED
         session.updated_at = now
+        session.published_at = session.published_at or now
     db.session.flush()
+    for session in to_publish:
+        tell_interested(session)
     return to_publish
 
 

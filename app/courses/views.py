@@ -13,6 +13,8 @@ from app.courses.availability import booking_facts
 from app.courses.forms import ProgrammeFilterForm
 from app.courses.models import DRAFT, Course, Session
 from app.courses.queries import (
+    bookable_dates_for,
+    interest_of,
     ProgrammeFilters,
     active_sectors,
     by_month,
@@ -212,8 +214,13 @@ def course_detail(code: str):
         return redirect(url_for("courses.course_detail", code=course.code), 301)
     sessions = course_sessions(course, include_drafts=is_admin())
     feed_url = url_for("courses.course_feed", code=course.code, _external=True)
+    my_interest = can_register_interest = None
+    if current_user.is_authenticated and not course.is_online and not course.is_retired:
+        my_interest = interest_of(course, current_user)
+        can_register_interest = my_interest is None and not bookable_dates_for(course, current_user)
     return render_template(
         "courses/course.html", course=course, sessions=sessions, states=_session_states(sessions, mine),
         mine=mine, feed_url=feed_url, webcal_url=webcal(feed_url), is_admin=is_admin(),
         answers=public_recommendations_of(course),
+        my_interest=my_interest, can_register_interest=can_register_interest,
     )

@@ -20,6 +20,7 @@ from app.accounts.throttling import address_key, clear_failures
 from app.attendance.models import Charge, Suspension
 from app.bookings.models import OWN_STATE_LABELS, Booking, BookingEvent, Completion
 from app.clock import utcnow
+from app.courses.models import CourseInterest
 from app.email import QUEUED, OutboxMessage
 from app.evaluation.models import TEXT, Answer, Invitation, ManagerComment, Question, Response
 from app.extensions import db
@@ -90,6 +91,8 @@ def erase_person(person: User, *, actor: User | None, reason: str = "at their re
     person.role_grants.clear()  # deleted with the account's other orphans at the flush
     # The provider's id for them identifies them; the same provider account signs in afresh.
     db.session.execute(delete(ExternalIdentity).where(ExternalIdentity.user_id == person.id))
+    # Asking to hear of new dates is a wish of the person, not a record anyone needs to keep.
+    db.session.execute(delete(CourseInterest).where(CourseInterest.user_id == person.id))
     _anonymise_account(person)
     db.session.flush()
     scrub_text(queries.Identity(email, name))

@@ -18,7 +18,7 @@ from app.accounts.models import ERASED, AccountEvent, ExternalIdentity, RoleGran
 from app.attendance.models import CHARGE_DUE, Certificate, Charge, Suspension
 from app.bookings.models import ACTIVE_STATES, Booking, BookingEvent, Completion
 from app.courses.models import CANCELLED as SESSION_CANCELLED
-from app.courses.models import Session, session_trainers
+from app.courses.models import CourseInterest, Session, session_trainers
 from app.email import OutboxMessage
 from app.evaluation.models import Answer, Invitation, ManagerComment, Response
 from app.extensions import db
@@ -135,6 +135,8 @@ def own_rows(person: User) -> dict[str, list]:
             select(Certificate).where(Certificate.booking_id.in_(booking_ids)).order_by(Certificate.id))),
         "completions": list(db.session.scalars(
             select(Completion).where(Completion.user_id == person.id).order_by(Completion.id))),
+        "course_interests": list(db.session.scalars(
+            select(CourseInterest).where(CourseInterest.user_id == person.id).order_by(CourseInterest.id))),
         "evaluation_invitations": invitations,
         "evaluation_responses": responses,
         "evaluation_answers": list(db.session.scalars(

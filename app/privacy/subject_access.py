@@ -38,6 +38,7 @@ SECTIONS = (
     ("suspensions", "Suspensions of booking"),
     ("certificates", "Certificates of attendance"),
     ("completions", "Training completed, including learning done elsewhere"),
+    ("course_interests", "Courses you asked to hear about new dates of"),
     ("evaluation_invitations", "Evaluations you were asked to answer"),
     ("evaluation_responses", "Evaluations you answered"),
     ("evaluation_answers", "Your evaluation answers"),

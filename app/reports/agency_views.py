@@ -16,6 +16,7 @@ from app.attendance.queries import (
 )
 from app.attendance.dates import session_days
 from app.bookings.models import CANCELLED
+from app.bookings.queries import waiting_positions
 from app.evaluation.queries import outstanding_evaluations
 from app.exports import csv_download, file_slug
 from app.filters import Period, PeriodFilterForm, Viewer, read_period_filters, recent_period
@@ -52,6 +53,9 @@ def agency_home():
             refreshers=queries.agency_refreshers(agency, course_id),
             suspensions=queries.agency_suspensions(agency),
             evaluations=outstanding_evaluations(agency.id),
+            waiting=(waiting := queries.agency_waiting(agency)), positions=waiting_positions(waiting),
+            acts_for_staff=agency.id in current_user.coordinated_agency_ids,
+            people=queries.agency_people(agency) if agency.id in current_user.coordinated_agency_ids else [],
             args=period.args(agency_id=agency.id, course_id=course_id),
         )
     return render_template("reports/agency_home.html", **context)

@@ -11,8 +11,8 @@ from app.accounts.models import ACTIVE, Agency, Sector, User
 from app.attendance.models import Suspension
 from app.attendance.refreshers import refresher_due_on, refresher_state
 from app.attendance.suspensions import NO_SHOW_OUTCOMES
-from app.bookings.models import CANCELLED, CONFIRMED, PRESENT_OUTCOMES, Booking, Completion
-from app.clock import today_london
+from app.bookings.models import CANCELLED, CONFIRMED, OFFERED, PRESENT_OUTCOMES, WAITING, Booking, Completion
+from app.clock import today_london, utcnow
 from app.courses.models import Course, Level, Session
 from app.extensions import db
 from app.filters import Period
@@ -170,3 +170,20 @@ def line_choices() -> tuple[list[Sector], list[Agency], list[Course], list[Level
     courses = db.session.scalars(select(Course).order_by(Course.title)).all()
     levels = db.session.scalars(select(Level).order_by(Level.position, Level.name)).all()
     return list(sectors), list(agencies), list(courses), list(levels)
+
+
+def agency_waiting(agency: Agency) -> list[Booking]:
+    """The agency's staff waiting (or offered a place) on upcoming sessions, soonest first."""
+    return list(db.session.scalars(
+        select(Booking).join(Session, Session.id == Booking.session_id)
+        .where(Booking.agency_id == agency.id, Booking.status.in_((WAITING, OFFERED)),
+               Session.starts_at > utcnow())
+        .options(joinedload(Booking.user), joinedload(Booking.session).joinedload(Session.course))
+        .order_by(Session.starts_at, Booking.waiting_since, Booking.id)
+    ).unique())
+
+
+def agency_people(agency: Agency) -> list[User]:
+    """The agency's active people, by name (a coordinator books for them)."""
+    return list(db.session.scalars(
+        select(User).where(User.agency_id == agency.id, User.status == ACTIVE).order_by(User.name, User.id)))
