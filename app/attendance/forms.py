@@ -1,6 +1,8 @@
-"""Forms for registers, walk-ins, corrections, charges, suspensions and certificates."""
+"""Forms for registers, walk-ins, corrections, charges, suspensions, certificates and pre-course material."""
+from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
+    GovFileInput,
     GovRadioInput,
     GovSelect,
     GovSubmitInput,
@@ -79,3 +81,17 @@ class CertificateVerifyForm(BaseForm):
                        description="It is printed at the foot of the certificate, like ABCD-EFGH-JKMN.",
                        validators=[DataRequired("Enter the verification code"), Length(max=40)])
     submit = SubmitField("Check the certificate", widget=GovSubmitInput())
+
+
+class MaterialUploadForm(BaseForm):
+    upload = FileField("Upload a file", widget=GovFileInput(),
+                       description="A PDF, Word, PowerPoint or Excel document, or an image.")
+    submit = SubmitField("Upload", widget=GovSubmitInput())
+
+
+class MaterialMessageForm(BaseForm):
+    message = StringField("Message to the people with a confirmed place", widget=GovTextArea(),
+                          validators=[DataRequired("Enter a message for the people booked"), Length(max=5000)],
+                          description="For example what to read before the day and what to bring. "
+                                      "The e-mail lists every file above with a link to it.")
+    submit = SubmitField("Send to the people booked", widget=GovSubmitInput())
