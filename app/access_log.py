@@ -47,6 +47,7 @@ KINDS = {
     "outbox": "Messages to people",
     "subject_access": "Subject access file",
     "access_log": "This access log",
+    "trainer_profile": "A trainer's profile and dates they cannot train",
 }
 
 # The key in app.extensions of the function that writes the rows after the page (privacy fills it).

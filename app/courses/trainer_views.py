@@ -90,7 +90,7 @@ def _profile_form(profile, submitted: bool) -> TrainerProfileForm:
 
 
 def _trainer_page(person: User, form: TrainerProfileForm, away_form: UnavailabilityForm, status: int = 200):
-    record_access("trainer profile", subject_user_id=person.id, scope=f"user {person.id}")
+    record_access("trainer_profile", subject_user_id=person.id, scope=f"user {person.id}")
     return render_template("courses/admin/trainer_form.html", form=form, person=person,
                            profile=trainer_profile_of(person.id), away_form=away_form), status
 
