@@ -3,7 +3,8 @@
 The person's row stays (as "Erased person", with an address that cannot receive mail), so report
 counts, the charges owed by their agency and certificates' verification are unchanged; what
 identified them (name, e-mail address, job title, line manager, access needs, free text they wrote,
-the messages sent to them and their uploaded files) is removed. Every other text that held their
+the messages sent to them and their uploaded certificates) is removed; pre-course material they
+uploaded stays with its session, no longer saying who uploaded it. Every other text that held their
 name or address (a message to their manager, a line in someone's history) has it replaced.
 """
 from __future__ import annotations
