@@ -86,7 +86,7 @@ class CertificateVerifyForm(BaseForm):
 class MaterialUploadForm(BaseForm):
     upload = FileField("Upload a file", widget=GovFileInput(),
                        description="A PDF, Word, PowerPoint or Excel document, or an image.")
-    submit = SubmitField("Upload", widget=GovSubmitInput())
+    submit = SubmitField("Upload", widget=GovSubmitInput(), id="upload-submit")
 
 
 class MaterialMessageForm(BaseForm):
@@ -94,4 +94,4 @@ class MaterialMessageForm(BaseForm):
                           validators=[DataRequired("Enter a message for the people booked"), Length(max=5000)],
                           description="For example what to read before the day and what to bring. "
                                       "The e-mail lists every file above with a link to it.")
-    submit = SubmitField("Send to the people booked", widget=GovSubmitInput())
+    submit = SubmitField("Send to the people booked", widget=GovSubmitInput(), id="message-submit")
