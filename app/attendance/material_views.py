@@ -1,7 +1,7 @@
 """Pre-course material: the trainers' page to upload files and send them, and downloading them."""
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.accounts.access import ADMIN, TRAINER, requires, signed_in
@@ -18,6 +18,7 @@ from app.attendance.materials import (
 )
 from app.attendance.models import SessionMaterial
 from app.courses.models import DRAFT, Session
+from app.exports import download
 from app.inputs import row_or_404
 from app.refusals import refusals
 
@@ -115,8 +116,4 @@ def session_materials(session_id: int):
 def material_download(session_id: int, material_id: int):
     session = _session_to_read(session_id)
     material = row_or_404(SessionMaterial, material_id, session_id=session.id)
-    response = Response(material.content, mimetype=material.content_type)
-    response.headers["Content-Disposition"] = f'attachment; filename="{material.name}"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return download(material.content, material.name, material.content_type)
