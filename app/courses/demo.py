@@ -351,7 +351,8 @@ def load_trainer_pool(rng: random.Random) -> str:
     if internal is not None:
         profile = TrainerProfile(user=internal, working_days="01234",
                                  courses=[c for c in courses.values() if c.code not in ("L3", "L3-REFRESH", "CONF")])
-        start = today + timedelta(days=rng.randint(20, 40))
+        # A fixed date, not from `rng`: the later steps' draws stay as they were without this step.
+        start = today + timedelta(days=30)
         profile.unavailability.append(TrainerUnavailability(starts_on=start, ends_on=start + timedelta(days=9),
                                                             reason="Annual leave"))
         db.session.add(profile)
