@@ -50,6 +50,7 @@ from app.courses.queries import (
     sessions_with_ids,
     themes_by_name,
     trainer_candidates,
+    trainer_profiles_of,
     upcoming_session_counts,
     venues_by_name,
     with_ids,
@@ -399,7 +400,13 @@ def _session_choices(form: SessionForm, session: Session | None) -> None:
         entry.form.agency_id.choices = [(0, "Choose an agency")] + [(a.id, a.name) for a in agencies]
     trainers = trainer_candidates()
     current = list(session.trainers) if session is not None else []
-    form.trainer_ids.choices = [(u.id, u.name) for u in trainers] + [
+    profiles = trainer_profiles_of([u.id for u in trainers])
+
+    def labelled(person: User) -> str:
+        profile = profiles.get(person.id)
+        return f"{person.name} ({profile.provider.name})" if profile and profile.provider else person.name
+
+    form.trainer_ids.choices = [(u.id, labelled(u)) for u in trainers] + [
         (u.id, f"{u.name} (no longer a trainer)") for u in current if u not in trainers
     ]
 

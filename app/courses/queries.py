@@ -332,12 +332,13 @@ def overlapping_parts(session_id: int | None, parts: list[tuple[datetime, dateti
 
 
 def trainer_profiles_of(user_ids: list[int]) -> dict[int, TrainerProfile]:
-    """Trainer profiles by user id, with their courses and unavailability."""
+    """Trainer profiles by user id, with their provider, courses and unavailability."""
     if not user_ids:
         return {}
     profiles = db.session.scalars(
         select(TrainerProfile).where(TrainerProfile.user_id.in_(user_ids))
-        .options(selectinload(TrainerProfile.courses), selectinload(TrainerProfile.unavailability)))
+        .options(joinedload(TrainerProfile.provider), selectinload(TrainerProfile.courses),
+                 selectinload(TrainerProfile.unavailability)))
     return {p.user_id: p for p in profiles}
 
 

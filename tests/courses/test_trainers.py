@@ -223,6 +223,8 @@ def test_admin_pages_for_providers_trainers_and_dates(client, login_as, admin, t
     profile = db.session.scalar(select(TrainerProfile))
     assert (profile.provider_id, profile.working_days, [c.title for c in profile.courses]) == (provider.id, "015", ["Level 3"])
     assert "Harbour Training Ltd" in text_of(client.get("/admin/trainers"))
+    # Choosing trainers for a session shows who comes from a provider.
+    assert "Alex Trainer (Harbour Training Ltd)" in text_of(client.get(f"/admin/courses/{course.id}/sessions/new"))
 
     response = client.post(f"/admin/trainers/{trainer.id}/unavailable", data={
         "away-starts_on": ["10", "3", "2027"], "away-ends_on": ["1", "3", "2027"], "away-reason": ""})
