@@ -138,13 +138,15 @@ def test_the_message_reaches_confirmed_people_only_with_links(client, login_as, 
     response = client.post(f"/registers/{world.session.id}/materials/send", data={"message": "  "})
     assert response.status_code == 400 and "Enter a message for the people booked" in response.get_data(as_text=True)
     response = client.post(f"/registers/{world.session.id}/materials/send", follow_redirects=True,
-                           data={"message": "Please read the case study.\nBring a pen."})
+                           data={"message": "Please read the case study.\nBring a pen. <b>Thanks</b>"})
     assert "Message sent to 1 person with a confirmed place." in response.get_data(as_text=True)
     deliver()
     assert mailbox.to("will@example.org") == []
     [message] = mailbox.to("bea@example.org")
     body = message.get_body(preferencelist=("plain",)).get_content()
     assert "Please read the case study." in body and "Alex Trainer" in body
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert "&lt;b&gt;Thanks&lt;/b&gt;" in html and "<b>Thanks" not in html  # what a trainer types stays text
     material = db.session.scalar(select(SessionMaterial))
     link = re.search(r"https?://[^/\s]+(/sessions/\d+/materials/\d+)", body).group(1)
     assert link == f"/sessions/{world.session.id}/materials/{material.id}"
