@@ -128,6 +128,8 @@ class Config:
     # Registers and attendance.
     # Days after a session's last part during which its trainers may still mark the register.
     ATTENDANCE_MARKING_DAYS = _int("ATTENDANCE_MARKING_DAYS", 14)
+    # The largest pre-course material file a trainer may upload (app.attendance.materials), in MB.
+    MATERIAL_MAX_MB = _int("MATERIAL_MAX_MB", 10)
     # This many no-shows (did not attend, turned away) within the window suspend booking.
     NO_SHOW_LIMIT = _int("NO_SHOW_LIMIT", 2)
     NO_SHOW_WINDOW_MONTHS = _int("NO_SHOW_WINDOW_MONTHS", 12)

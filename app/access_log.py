@@ -49,6 +49,7 @@ KINDS = {
     "subject_access": "Subject access file",
     "access_log": "This access log",
     "api": "An agency's staff, read by its system through the API",
+    "trainer_profile": "A trainer's profile and dates they cannot train",
 }
 
 # The key in app.extensions of the function that writes the rows after the page (privacy fills it).

@@ -1,4 +1,5 @@
-"""Forms for registers, walk-ins, corrections, charges, suspensions and certificates."""
+"""Forms for registers, walk-ins, corrections, charges, suspensions, certificates, pre-course material
+and the e-learning completions import."""
 from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
@@ -88,3 +89,15 @@ class CompletionUploadForm(BaseForm):
                      description="The e-learning provider’s export: name, email, course, completed_on, "
                                  "score. You will see what it records before anything is saved.")
     submit = SubmitField("Upload and check", widget=GovSubmitInput())
+class MaterialUploadForm(BaseForm):
+    upload = FileField("Upload a file", widget=GovFileInput(),
+                       description="A PDF, Word, PowerPoint or Excel document, or an image.")
+    submit = SubmitField("Upload", widget=GovSubmitInput(), id="upload-submit")
+
+
+class MaterialMessageForm(BaseForm):
+    message = StringField("Message to the people with a confirmed place", widget=GovTextArea(),
+                          validators=[DataRequired("Enter a message for the people booked"), Length(max=5000)],
+                          description="For example what to read before the day and what to bring. "
+                                      "The e-mail lists every file above with a link to it.")
+    submit = SubmitField("Send to the people booked", widget=GovSubmitInput(), id="message-submit")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import Agency, User
@@ -142,3 +142,21 @@ class CompletionUpload(db.Model):
     skipped: Mapped[int] = mapped_column(default=0)
 
     uploaded_by: Mapped[User] = relationship()
+class SessionMaterial(db.Model):
+    """A file a session's trainers give the people booked before the course (session material)."""
+
+    __tablename__ = "session_materials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    # Who uploaded it; emptied when that person is erased (the file is the session's, not theirs).
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]  # first sent to the people booked
+
+    session: Mapped[Session] = relationship()
+    uploaded_by: Mapped[User | None] = relationship()

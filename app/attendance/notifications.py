@@ -1,11 +1,17 @@
 """E-mails that attendance sets off, queued in the same transaction as the change (the outbox)."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import current_app
 
-from app.attendance.models import Suspension
+from app.accounts.models import User
+from app.attendance.models import SessionMaterial, Suspension
 from app.bookings.models import Booking
+from app.courses.models import Session
 from app.email import queue_email
+from app.templating import format_date
+from app.urls import external_url
 
 
 def notify_suspended(suspension: Suspension, no_shows: list[Booking]) -> None:
@@ -40,3 +46,20 @@ def notify_suspension_lifted(suspension: Suspension) -> None:
         person=suspension.user,
         suspension=suspension,
     )
+
+
+def notify_materials(session: Session, bookings: list[Booking], materials: list[SessionMaterial], message: str,
+                     sender: User, now: datetime) -> None:
+    """Send each person with a confirmed place the trainer's message and links to the material."""
+    links = [(m.name, external_url("attendance.material_download", session_id=session.id, material_id=m.id))
+             for m in materials]
+    page = external_url("attendance.session_materials", session_id=session.id)
+    for booking in bookings:
+        queue_email(
+            key=f"materials:{session.id}:{booking.id}:{now.isoformat()}",
+            to=booking.user.email,
+            subject=f"Before your course: {session.course.title} on {format_date(session.starts_at)}",
+            template="attendance/emails/materials",
+            person=booking.user, session=session, message=message, sender_name=sender.name,
+            links=links, page=page,
+        )

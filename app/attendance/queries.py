@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from app.accounts.models import Agency, User
 from app.attendance import dates
 from app.attendance.completions import ATTENDANCE_SOURCE
-from app.attendance.models import UPLOAD_PENDING, Charge, CompletionUpload, Suspension
+from app.attendance.models import UPLOAD_PENDING, Charge, CompletionUpload, SessionMaterial, Suspension
 from app.attendance.refreshers import refresher_clock, refresher_due_on, refresher_state
 from app.bookings.models import (
     CONFIRMED,
@@ -230,3 +230,26 @@ def past_completion_uploads(limit: int = 20) -> list[CompletionUpload]:
         .options(joinedload(CompletionUpload.uploaded_by))
         .order_by(CompletionUpload.uploaded_at.desc(), CompletionUpload.id.desc()).limit(limit)
     ))
+def materials_of(session: Session) -> list[SessionMaterial]:
+    """A session's pre-course material, oldest first (without the files' content)."""
+    return list(db.session.scalars(
+        select(SessionMaterial).where(SessionMaterial.session_id == session.id)
+        .options(joinedload(SessionMaterial.uploaded_by)).order_by(SessionMaterial.id)))
+
+
+def material_count(session: Session) -> int:
+    return db.session.scalar(select(func.count()).select_from(SessionMaterial)
+                             .where(SessionMaterial.session_id == session.id)) or 0
+
+
+def confirmed_bookings_on(session: Session) -> list[Booking]:
+    """The bookings with a confirmed place on a session, with their people, by id."""
+    return list(db.session.scalars(
+        select(Booking).where(Booking.session_id == session.id, Booking.status == CONFIRMED)
+        .options(joinedload(Booking.user)).order_by(Booking.id)))
+
+
+def has_confirmed_place(session: Session, person: User) -> bool:
+    return db.session.scalar(select(func.count()).select_from(Booking).where(
+        Booking.session_id == session.id, Booking.user_id == person.id, Booking.status == CONFIRMED)) > 0
+

@@ -20,6 +20,7 @@ from app.courses.catalogue import (
     update_course,
 )
 from app.courses.changes import cancel_session, update_session
+from app.courses.clashes import availability_warnings
 from app.courses.copying import duplicate_session
 from app.courses.forms import (
     PART_ROWS,
@@ -50,6 +51,7 @@ from app.courses.queries import (
     sessions_with_ids,
     themes_by_name,
     trainer_candidates,
+    trainer_profiles_of,
     upcoming_session_counts,
     venues_by_name,
     with_ids,
@@ -403,7 +405,13 @@ def _session_choices(form: SessionForm, session: Session | None) -> None:
         entry.form.agency_id.choices = [(0, "Choose an agency")] + [(a.id, a.name) for a in agencies]
     trainers = trainer_candidates()
     current = list(session.trainers) if session is not None else []
-    form.trainer_ids.choices = [(u.id, u.name) for u in trainers] + [
+    profiles = trainer_profiles_of([u.id for u in trainers])
+
+    def labelled(person: User) -> str:
+        profile = profiles.get(person.id)
+        return f"{person.name} ({profile.provider.name})" if profile and profile.provider else person.name
+
+    form.trainer_ids.choices = [(u.id, labelled(u)) for u in trainers] + [
         (u.id, f"{u.name} (no longer a trainer)") for u in current if u not in trainers
     ]
 
@@ -467,8 +475,16 @@ def _plan_from_form(form: SessionForm) -> tuple[SessionPlan, dict[str, list[int]
         trainers=trainers,
         external_trainers=form.external_trainers.data or "",
         reservations=reservations,
+        book_anyway_by=current_user if form.book_anyway.data else None,
     )
     return plan, {"parts": part_rows, "reservations": reservation_rows}
+
+
+def _warn_about_availability(session: Session) -> None:
+    """Show, after saving, where the trainers are asked to train outside their availability."""
+    parts = [(p.starts_at, p.ends_at) for p in session.parts]
+    for warning in availability_warnings(session.course, parts, list(session.trainers)):
+        flash(f"Check the trainers: {warning}.", "warning")
 
 
 SESSION_ALIASES = {"venue": "venue_id", "booking_opens_at": "booking_opens_on", "booking_closes_at": "booking_closes_on",
@@ -511,6 +527,7 @@ def admin_session_new(course_id: int):
                 publish_sessions([session], current_user)
         if not attempt.refused:
             flash(f"Session added{' and published' if session.status == PUBLISHED else ' as a draft'}.", "success")
+            _warn_about_availability(session)
             return redirect(url_for("courses.admin_session_edit", session_id=session.id))
     return render_template("courses/admin/session_form.html", form=form, course=course, session=None,
                            interested=interest_counts([course.id]).get(course.id, 0))
@@ -537,6 +554,7 @@ def admin_session_edit(session_id: int):
         if not attempt.refused:
             told = " The people booked will be told about the change." if session.sequence != sequence_before else ""
             flash("Session saved." + told, "success")
+            _warn_about_availability(session)
             return redirect(url_for("courses.admin_session_edit", session_id=session.id))
     availability = booking_facts().places([session])[session.id]
     return render_template("courses/admin/session_form.html", form=form, course=session.course,

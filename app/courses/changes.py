@@ -17,6 +17,7 @@ from app.courses.scheduling import (
     PartTimes,
     SessionPlan,
     apply_plan,
+    keep_booked_anyway,
     parts_in_utc,
     plan_from_session,
     validate_plan,
@@ -36,6 +37,7 @@ def update_session(session: Session, plan: SessionPlan, actor: User) -> Session:
     place_changed = (session.venue_id != (plan.venue.id if plan.venue else None)
                      or session.online_url != clean(plan.online_url))
     removed = _parts_to_remove(session, parts)
+    keep_booked_anyway(session, plan, parts)
     apply_plan(session, plan, parts)
     if session.status == PUBLISHED and (time_changed or place_changed):
         session.sequence += 1

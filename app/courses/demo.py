@@ -1,7 +1,8 @@
 """Demo programme: the 2014/15 and 2015/16 courses, Northbridge venues and a year of sessions.
 
 The courses are those of the annual review; descriptions are written in plain words for the demo.
-Sessions are spread over the year around today: some past, most to come, one cancelled.
+Sessions are spread over the year around today: some past, most to come, one cancelled. Level 3
+is commissioned from an outside provider, whose trainer delivers its sessions.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from app.accounts.models import ADMIN, TRAINER, RoleGrant, Sector, User
+from app.accounts.models import ADMIN, TRAINER, Agency, RoleGrant, Sector, User
 from app.clock import add_months, london_to_utc, today_london, utcnow
 from app.courses.models import (
     AUDIT,
@@ -29,11 +30,14 @@ from app.courses.models import (
     Session,
     SessionChange,
     SessionPart,
+    Provider,
     Theme,
+    TrainerProfile,
+    TrainerUnavailability,
     Venue,
 )
 from app.courses.recommendations import SourceDetails, add_recommendation, create_source, link_training
-from app.demo import demo_step
+from app.demo import DEMO_PASSWORD, demo_step
 from app.extensions import db
 
 LEVELS = [
@@ -370,3 +374,41 @@ def load_learning_sources(rng: random.Random) -> str:
             link_training(recommendation, [courses[c] for c in codes if c in courses], one_offs, actor)
             count += 1
     return f"{len(LEARNING_SOURCES)} reviews, audits and findings with {count} recommendations"
+@demo_step
+def load_trainer_pool(rng: random.Random) -> str:
+    """The trainer pool: Level 3 commissioned from an outside provider, and the internal trainer."""
+    today = today_london()
+    provider = Provider(
+        name="Harbourside Safeguarding Associates", contact_name="Odile Penhallow",
+        email="contracts@harbourside-safeguarding.example", phone="01632 960 418",
+        contract_reference="NSCP/2026/017", contract_starts_on=today - timedelta(days=200),
+        contract_ends_on=today + timedelta(days=530),
+    )
+    db.session.add(provider)
+    # The provider's staff book and train as any partner's do: their organisation is an agency.
+    other = db.session.scalar(select(Sector).where(Sector.name == "Other"))
+    agency = Agency(name="Harbourside Safeguarding Associates", sector=other)
+    associate = User(
+        name="Wynne Carraway", email="wynne.carraway@harbourside-safeguarding.example",
+        job_title="Safeguarding lead", agency=agency, email_verified_at=utcnow(),
+    )
+    associate.set_password(DEMO_PASSWORD)
+    associate.role_grants.append(RoleGrant(role=TRAINER))
+    db.session.add_all([agency, associate])
+    courses = {c.code: c for c in db.session.scalars(select(Course))}
+    level_3 = [courses[code] for code in ("L3", "L3-REFRESH") if code in courses]
+    db.session.add(TrainerProfile(user=associate, provider=provider, courses=level_3, working_days="123"))
+    for session in db.session.scalars(select(Session).where(Session.course_id.in_([c.id for c in level_3]))):
+        session.trainers = [associate]
+    internal = db.session.scalar(select(User).where(User.role_grants.any(RoleGrant.role == TRAINER),
+                                                    User.id != associate.id).order_by(User.id))
+    if internal is not None:
+        profile = TrainerProfile(user=internal, working_days="01234",
+                                 courses=[c for c in courses.values() if c.code not in ("L3", "L3-REFRESH", "CONF")])
+        # A fixed date, not from `rng`: the later steps' draws stay as they were without this step.
+        start = today + timedelta(days=30)
+        profile.unavailability.append(TrainerUnavailability(starts_on=start, ends_on=start + timedelta(days=9),
+                                                            reason="Annual leave"))
+        db.session.add(profile)
+    db.session.flush()
+    return f"1 provider ({provider.name}) delivering Level 3, {2 if internal else 1} trainer profiles"

@@ -293,6 +293,9 @@ class SessionForm(AdminForm):
     trainer_ids = MultiCheckboxField("Trainers", coerce=int, description="People with the trainer role.")
     external_trainers = StringField("External trainers", widget=GovTextInput(), validators=[Length(max=500)],
                                     description="Names of trainers from outside, separated by commas.")
+    book_anyway = BooleanField(
+        "Book anyway if a trainer or room is already booked at the time", widget=GovCheckboxInput(),
+        description="Administrators only. The clash and who booked it anyway are kept in the session’s history.")
     joining_instructions = StringField("Joining instructions", widget=GovTextArea(),
                                        description="What to bring, arrival time, lunch: sent with the confirmation.")
     submit = SubmitField("Save session", widget=GovSubmitInput())
@@ -334,3 +337,40 @@ class ProgrammeFilterForm(BaseForm):
     month = SelectField("Month", widget=GovSelect(), validate_choice=False, default="")
     places = BooleanField("Only sessions with places left", widget=GovCheckboxInput())
 
+
+
+WEEKDAY_CHOICES = [(str(i), name) for i, name in enumerate(
+    ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"))]
+
+
+class ProviderForm(AdminForm):
+    name = StringField("Organisation", widget=GovTextInput(),
+                       validators=[DataRequired("Enter the organisation’s name"), Length(max=200)])
+    contact_name = StringField("Contact name", widget=GovTextInput(), validators=[Length(max=200)])
+    email = StringField("Contact e-mail address", widget=GovTextInput(), validators=[Length(max=254)])
+    phone = StringField("Contact phone number", widget=GovTextInput(), validators=[Length(max=50)])
+    contract_reference = StringField("Contract reference", widget=GovTextInput(), validators=[Length(max=100)])
+    contract_starts_on = GovDateField("Contract starts", years=SESSION_YEARS, validators=[Optional()])
+    contract_ends_on = GovDateField("Contract ends", years=SESSION_YEARS, validators=[Optional()])
+    active = BooleanField("Commissioned now (its trainers can be chosen)", widget=GovCheckboxInput(), default=True)
+    submit = SubmitField("Save provider", widget=GovSubmitInput())
+
+
+class TrainerProfileForm(AdminForm):
+    provider_id = SelectField("Internal or from a provider", coerce=int, widget=GovSelect())
+    course_ids = MultiCheckboxField("Courses they can deliver", coerce=int,
+                                    description="Leave all unticked if they can deliver any course.")
+    working_days = MultiCheckboxField("Days they usually train", choices=WEEKDAY_CHOICES,
+                                      description="A session on another day gives a warning, not a refusal.")
+    notes = StringField("Notes for the L&D team", widget=GovTextArea(), validators=[Length(max=2000)])
+    submit = SubmitField("Save trainer", widget=GovSubmitInput())
+
+
+class UnavailabilityForm(AdminForm):
+    starts_on = GovDateField("First day unavailable", years=SESSION_YEARS,
+                             validators=[DataRequired("Enter the first day they are unavailable")])
+    ends_on = GovDateField("Last day unavailable", years=SESSION_YEARS,
+                           validators=[DataRequired("Enter the last day they are unavailable")])
+    reason = StringField("Reason (optional)", widget=GovTextInput(), validators=[Length(max=200)],
+                         description="Shown to the L&D team with the warning, for example ‘annual leave’.")
+    submit = SubmitField("Add these dates", widget=GovSubmitInput())

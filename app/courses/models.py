@@ -37,6 +37,7 @@ recommendation_courses = _pairs("recommendation_courses", "recommendation_id", "
                                 "course_id", "courses.id")
 recommendation_sessions = _pairs("recommendation_sessions", "recommendation_id", "recommendations.id",
                                  "session_id", "sessions.id")
+trainer_courses = _pairs("trainer_courses", "trainer_profile_id", "trainer_profiles.id", "course_id", "courses.id")
 
 
 class Level(db.Model):
@@ -336,3 +337,62 @@ class LearningSourceEvent(db.Model):
 
     source: Mapped[LearningSource] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+# The weekdays a trainer usually works, as digits (0 Monday ... 6 Sunday).
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+class Provider(db.Model):
+    """An organisation commissioned to deliver training, with its contract."""
+
+    __tablename__ = "providers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    # The organisation's contact for the contract (a business contact, kept while the provider is).
+    contact_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    phone: Mapped[str] = mapped_column(String(50), default="")
+    contract_reference: Mapped[str] = mapped_column(String(100), default="")
+    contract_starts_on: Mapped[date | None]
+    contract_ends_on: Mapped[date | None]
+    active: Mapped[bool] = mapped_column(default=True)
+
+    trainers: Mapped[list[TrainerProfile]] = relationship(back_populates="provider")
+
+
+class TrainerProfile(db.Model):
+    """A person in the trainer pool: internal, or from a provider; what they deliver and when."""
+
+    __tablename__ = "trainer_profiles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"), index=True)  # None: internal
+    working_days: Mapped[str] = mapped_column(String(7), default="01234")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
+    provider: Mapped[Provider | None] = relationship(back_populates="trainers")
+    courses: Mapped[list[Course]] = relationship(secondary=trainer_courses, order_by="Course.title")
+    unavailability: Mapped[list[TrainerUnavailability]] = relationship(
+        back_populates="profile", cascade="all, delete-orphan", order_by="TrainerUnavailability.starts_on"
+    )
+
+    @property
+    def working_day_names(self) -> list[str]:
+        return [WEEKDAYS[int(d)] for d in self.working_days]
+
+
+class TrainerUnavailability(db.Model):
+    """Dates a trainer cannot train (leave, other work), first and last day inclusive."""
+
+    __tablename__ = "trainer_unavailability"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("trainer_profiles.id"), index=True)
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+    profile: Mapped[TrainerProfile] = relationship(back_populates="unavailability")

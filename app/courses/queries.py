@@ -25,12 +25,16 @@ from app.courses.models import (
     LearningSource,
     LearningSourceEvent,
     Level,
+    Provider,
     Recommendation,
     Reservation,
     Session,
+    SessionPart,
     Theme,
+    TrainerProfile,
     Venue,
     course_audience_sectors,
+    session_trainers,
 )
 from app.extensions import db
 from app.inputs import YEAR_MAX, YEAR_MIN, whole_number
@@ -382,3 +386,68 @@ def bookable_dates_for(course: Course, person: User) -> list[Session]:
     sector_id = agency.sector_id if agency is not None else None
     return [s for s in sessions if places[s.id].bookable and places[s.id].state != "full"
             and places[s.id].left_for(person.agency_id, sector_id) > 0]
+def overlapping_parts(session_id: int | None, parts: list[tuple[datetime, datetime]], venue_id: int | None,
+                      trainer_ids: list[int]) -> list[SessionPart]:
+    """Parts of other sessions not cancelled that overlap any of `parts` (UTC) and share the venue
+    or a trainer, with their session, course and trainers loaded; soonest first."""
+    if not parts or (venue_id is None and not trainer_ids):
+        return []
+    shares = []
+    if venue_id is not None:
+        shares.append(Session.venue_id == venue_id)
+    if trainer_ids:
+        shares.append(Session.id.in_(select(session_trainers.c.session_id)
+                                     .where(session_trainers.c.user_id.in_(trainer_ids))))
+    query = (
+        select(SessionPart).join(Session, SessionPart.session_id == Session.id)
+        .where(Session.status != CANCELLED, or_(*shares),
+               or_(*[(SessionPart.starts_at < end) & (SessionPart.ends_at > start) for start, end in parts]))
+        .options(joinedload(SessionPart.session).joinedload(Session.course),
+                 joinedload(SessionPart.session).selectinload(Session.trainers))
+        .order_by(SessionPart.starts_at)
+    )
+    if session_id is not None:
+        query = query.where(Session.id != session_id)
+    return list(db.session.scalars(query).unique())
+
+
+def trainer_profiles_of(user_ids: list[int]) -> dict[int, TrainerProfile]:
+    """Trainer profiles by user id, with their provider, courses and unavailability."""
+    if not user_ids:
+        return {}
+    profiles = db.session.scalars(
+        select(TrainerProfile).where(TrainerProfile.user_id.in_(user_ids))
+        .options(joinedload(TrainerProfile.provider), selectinload(TrainerProfile.courses),
+                 selectinload(TrainerProfile.unavailability)))
+    return {p.user_id: p for p in profiles}
+
+
+def providers_by_name(active_only: bool = False) -> list[Provider]:
+    query = select(Provider).options(selectinload(Provider.trainers).joinedload(TrainerProfile.user))
+    if active_only:
+        query = query.where(Provider.active.is_(True))
+    return list(db.session.scalars(query.order_by(Provider.name)))
+
+
+def trainer_pool() -> list[tuple[User, TrainerProfile | None]]:
+    """Everyone with the trainer role (and anyone with a profile), with their profile, by name."""
+    people = {u.id: u for u in trainer_candidates()}
+    profiles = db.session.scalars(
+        select(TrainerProfile).options(joinedload(TrainerProfile.user), joinedload(TrainerProfile.provider),
+                                       selectinload(TrainerProfile.courses)))
+    by_user = {}
+    for profile in profiles:
+        by_user[profile.user_id] = profile
+        people.setdefault(profile.user_id, profile.user)
+    return [(u, by_user.get(u.id)) for u in sorted(people.values(), key=lambda u: u.name)]
+
+
+def trainer_profile_of(user_id: int) -> TrainerProfile | None:
+    return db.session.scalar(select(TrainerProfile).where(TrainerProfile.user_id == user_id))
+
+
+def provider_named(name: str, other_than: int | None = None) -> Provider | None:
+    query = select(Provider).where(func.lower(Provider.name) == name.lower())
+    if other_than is not None:
+        query = query.where(Provider.id != other_than)
+    return db.session.scalar(query)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from app.accounts.models import Agency, Sector, User
 from app.clock import london_to_utc, to_london, utcnow
 from app.courses.availability import booking_facts
+from app.courses.clashes import clashes_to_check, may_book_anyway, record_booked_anyway
 from app.courses.interest import tell_interested
 from app.courses.models import CANCELLED, DRAFT, PUBLISHED, Course, Reservation, Session, SessionPart, Venue
 from app.courses.problems import CourseError, Problems, clean, saved
@@ -54,6 +55,8 @@ class SessionPlan:
     trainers: list[User] = field(default_factory=list)
     external_trainers: str = ""
     reservations: list[ReservationPlan] = field(default_factory=list)
+    # The administrator who chose to book a trainer or room already booked at the time, if any.
+    book_anyway_by: User | None = None
 
 
 def _reservation_key(sector: Sector | None, agency: Agency | None) -> tuple[str, int]:
@@ -147,8 +150,24 @@ def validate_plan(session: Session, plan: SessionPlan, *, check_past: bool) -> l
             problems.add("reservations", f"{held} people hold the places reserved for {current.label}: keep at least {held}")
     if plan.capacity and total > plan.capacity:
         problems.add("reservations", f"The reserved places add up to {total}, more than the {plan.capacity} places on the session")
+    if not problems.items:
+        clashes = clashes_to_check(session, sorted(parts_utc), plan.venue, plan.trainers)
+        if clashes and not may_book_anyway(plan.book_anyway_by):
+            for clash in clashes:
+                problems.add(clash.field, clash.message)
+            if plan.book_anyway_by is not None:
+                problems.add("book_anyway", "Only an administrator can book a trainer or room twice")
     problems.raise_any()
     return sorted(parts_utc)
+
+
+def keep_booked_anyway(session: Session, plan: SessionPlan, parts: list[tuple[datetime, datetime]]) -> None:
+    """Before applying a checked plan: record in the session's history the clashes booked anyway."""
+    if plan.book_anyway_by is None:
+        return
+    clashes = clashes_to_check(session, parts, plan.venue, plan.trainers)
+    if clashes:
+        record_booked_anyway(session, clashes, plan.book_anyway_by)
 
 
 def create_session(course: Course, plan: SessionPlan, actor: User) -> Session:
@@ -159,6 +178,7 @@ def create_session(course: Course, plan: SessionPlan, actor: User) -> Session:
     # session, and the checks' queries would flush it.
     session = Session(status=DRAFT, sequence=0, created_at=utcnow())
     parts = validate_plan(session, plan, check_past=True)
+    keep_booked_anyway(session, plan, parts)
     apply_plan(session, plan, parts)
     session.course = course
     return saved(session, new=True)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 from app.accounts.models import User
 from app.bookings.models import Booking
 from app.clock import utcnow
-from app.courses.models import Course, Session
+from app.courses.models import Course, Session, session_trainers
 from app.evaluation.models import Invitation, Question, QuestionSet
 from app.extensions import db
 
@@ -80,6 +80,14 @@ def sessions_with_invitations(page: int) -> Pagination:
     """Return a page of the sessions anyone was invited to evaluate, latest first."""
     return db.paginate(
         select(Session).where(Session.id.in_(select(Invitation.session_id)))
+        .order_by(Session.starts_at.desc()), page=page, per_page=SESSIONS_PER_PAGE, error_out=False)
+
+
+def trainer_sessions_with_invitations(trainer: User, page: int) -> Pagination:
+    """Return a page of the sessions a trainer trained that anyone was invited to evaluate, latest first."""
+    trained = select(session_trainers.c.session_id).where(session_trainers.c.user_id == trainer.id)
+    return db.paginate(
+        select(Session).where(Session.id.in_(trained), Session.id.in_(select(Invitation.session_id)))
         .order_by(Session.starts_at.desc()), page=page, per_page=SESSIONS_PER_PAGE, error_out=False)
 
 

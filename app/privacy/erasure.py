@@ -3,7 +3,8 @@
 The person's row stays (as "Erased person", with an address that cannot receive mail), so report
 counts, the charges owed by their agency and certificates' verification are unchanged; what
 identified them (name, e-mail address, job title, line manager, access needs, free text they wrote,
-the messages sent to them and their uploaded files) is removed. Every other text that held their
+the messages sent to them and their uploaded certificates) is removed; pre-course material they
+uploaded stays with its session, no longer saying who uploaded it. Every other text that held their
 name or address (a message to their manager, a line in someone's history) has it replaced.
 """
 from __future__ import annotations
@@ -17,10 +18,10 @@ from sqlalchemy import delete, func, select, update
 from app.accounts.history import record_event
 from app.accounts.models import ERASED, AccountEvent, ExternalIdentity, User, new_session_token
 from app.accounts.throttling import address_key, clear_failures
-from app.attendance.models import Charge, Suspension
+from app.attendance.models import Charge, SessionMaterial, Suspension
 from app.bookings.models import OWN_STATE_LABELS, Booking, BookingEvent, Completion
 from app.clock import utcnow
-from app.courses.models import CourseInterest
+from app.courses.models import CourseInterest, TrainerProfile
 from app.email import QUEUED, OutboxMessage
 from app.evaluation.models import TEXT, Answer, Invitation, ManagerComment, Question, Response
 from app.extensions import db
@@ -135,6 +136,14 @@ def _remove_free_text(person: User) -> None:
     db.session.execute(delete(ManagerComment).where(ManagerComment.invitation_id.in_(invitation_ids)))
     for invitation in db.session.scalars(select(Invitation).where(Invitation.user_id == person.id)):
         invitation.nonce = secrets.token_hex(16)  # links already sent stop working
+    # Their trainer profile (what they deliver, when they are on leave) goes; sessions they trained
+    # keep them as trainer (as "Erased person"). Material they uploaded is the session's and stays,
+    # no longer saying who uploaded it.
+    for profile in db.session.scalars(select(TrainerProfile).where(TrainerProfile.user_id == person.id)):
+        profile.courses.clear()
+        db.session.delete(profile)
+    db.session.execute(update(SessionMaterial).where(SessionMaterial.uploaded_by_id == person.id)
+                       .values(uploaded_by_id=None))
     # The history of their details keeps what changed and when, not what it said.
     db.session.execute(update(AccountEvent).where(AccountEvent.user_id == person.id).values(
         from_value=None, to_value=None, detail=""))

@@ -15,10 +15,10 @@ from sqlalchemy.orm import joinedload
 
 from app.access_log import AccessLogEntry
 from app.accounts.models import ERASED, AccountEvent, ExternalIdentity, RoleGrant, User
-from app.attendance.models import CHARGE_DUE, Certificate, Charge, Suspension
+from app.attendance.models import CHARGE_DUE, Certificate, Charge, SessionMaterial, Suspension
 from app.bookings.models import ACTIVE_STATES, Booking, BookingEvent, Completion
 from app.courses.models import CANCELLED as SESSION_CANCELLED
-from app.courses.models import CourseInterest, Session, session_trainers
+from app.courses.models import CourseInterest, Session, TrainerProfile, TrainerUnavailability, session_trainers
 from app.email import OutboxMessage
 from app.evaluation.models import Answer, Invitation, ManagerComment, Response
 from app.extensions import db
@@ -115,6 +115,7 @@ def own_rows(person: User) -> dict[str, list]:
     invitation_ids = [i.id for i in invitations] or [-1]
     responses = list(db.session.scalars(
         select(Response).where(Response.invitation_id.in_(invitation_ids)).order_by(Response.id)))
+    profiles = list(db.session.scalars(select(TrainerProfile).where(TrainerProfile.user_id == person.id)))
     return {
         "users": [person],
         "role_grants": list(db.session.scalars(
@@ -151,6 +152,12 @@ def own_rows(person: User) -> dict[str, list]:
         "access_log_entries": list(db.session.scalars(
             select(AccessLogEntry).where(AccessLogEntry.subject_user_id == person.id)
             .order_by(AccessLogEntry.id))),
+        "trainer_profiles": profiles,
+        "trainer_unavailability": list(db.session.scalars(
+            select(TrainerUnavailability).where(TrainerUnavailability.profile_id.in_([p.id for p in profiles] or [-1]))
+            .order_by(TrainerUnavailability.id))),
+        "session_materials": list(db.session.scalars(
+            select(SessionMaterial).where(SessionMaterial.uploaded_by_id == person.id).order_by(SessionMaterial.id))),
     }
 
 

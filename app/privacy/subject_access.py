@@ -26,6 +26,8 @@ SECRET_COLUMNS = frozenset({
     "password_hash", "session_token", "calendar_token", "nonce", "claim_token", "idempotency_key",
     "render_json", "certificate_data",
 })
+# Columns listed by size, not content: a session material's file is the session's, not the person's.
+NOT_IN_FILE = SECRET_COLUMNS | {"content"}
 # The sections of a file in the order a person reads them: (table, heading).
 SECTIONS = (
     ("users", "Your account"),
@@ -45,6 +47,9 @@ SECTIONS = (
     ("evaluation_manager_comments", "Your line manager’s comments on your evaluations"),
     ("outbox_messages", "E-mails sent to you"),
     ("access_log_entries", "Staff who looked at pages about you (the access log)"),
+    ("trainer_profiles", "Your trainer profile"),
+    ("trainer_unavailability", "Dates you told us you cannot train"),
+    ("session_materials", "Pre-course material you uploaded for sessions you trained"),
 )
 
 
@@ -79,6 +84,11 @@ def _about(name: str, row) -> dict:
         return {"question": row.question.text}
     if name == "access_log_entries":
         return {"what": KINDS.get(row.kind, row.kind)}
+    if name == "trainer_profiles":
+        return {"provider": row.provider.name if row.provider else "internal",
+                "courses": [c.title for c in row.courses], "usual_days": row.working_day_names}
+    if name == "session_materials":
+        return {"course": row.session.course.title, "session_starts_at": _plain(row.session.starts_at)}
     if name == "evaluation_invitations":
         return {"course": row.session.course.title, "session_starts_at": _plain(row.session.starts_at)}
     return {}
@@ -86,7 +96,7 @@ def _about(name: str, row) -> dict:
 
 def _record(name: str, row) -> dict:
     table = queries.table_named(name)
-    fields = {c.name: _plain(getattr(row, c.name)) for c in table.columns if c.name not in SECRET_COLUMNS}
+    fields = {c.name: _plain(getattr(row, c.name)) for c in table.columns if c.name not in NOT_IN_FILE}
     if name == "outbox_messages":
         # The person's own copy of a message, but a working link in it stays in their mailbox only.
         fields = {k: mask_secret_links(v) if isinstance(v, str) else v for k, v in fields.items()}

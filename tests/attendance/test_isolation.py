@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from app.attendance.completion_import import upload_completions
-from app.attendance.models import Charge, Suspension
+from app.attendance.models import Charge, SessionMaterial, Suspension
 from app.attendance.outcomes import mark_register
 from app.attendance.suspensions import active_suspension
 from app.bookings.models import ATTENDED, DID_NOT_ATTEND, Booking, Completion
@@ -65,6 +65,12 @@ def test_coordinator_of_one_agency_finds_no_name_from_another(
             b"name,email,course,completed_on\nPaul Constable,paul.constable@police.example,EL1,2027-01-05\n",
             "export.csv", priya).id,
     }
+    # The session's pre-course material: for the people booked on it, not for a coordinator.
+    material = SessionMaterial(session_id=session.id, uploaded_by_id=trainer.id, name="Paul Constable notes.pdf",
+                               content_type="application/pdf", size=9, content=b"%PDF-1.4\n")
+    db.session.add(material)
+    db.session.commit()
+    ids["material_id"] = material.id
     priya_completion = db.session.scalar(select(Completion).where(Completion.user_id == priya.id))
     assert priya_completion is not None
 
@@ -110,6 +116,7 @@ def test_coordinator_of_one_agency_finds_no_name_from_another(
     assert db.session.get(Booking, paul_booking.id).outcome == DID_NOT_ATTEND
     assert db.session.get(Charge, ids["charge_id"]).status == "due"
     assert db.session.get(Suspension, ids["suspension_id"]).lifted_at is None
+    assert db.session.get(SessionMaterial, ids["material_id"]) is not None
 
 
 def test_a_coordinator_with_no_agency_grant_sees_nothing(app, make_user, make_agency):

@@ -41,14 +41,15 @@ def plan_session(app, make_course, make_venue, make_user):
     publish_sessions): plan_session(capacity=2, days=[("2027-03-26", "09:30", "16:30")], status="published").
 
     The shared make_session writes the rows directly; the programme's own tests go through its services."""
-    state = {"actor": None, "venue": None}
+    state = {"actor": None}
 
     def _make(course: Course | None = None, capacity: int = 20, days=None, status: str = PUBLISHED,
               venue: Venue | None = None, reservations=(), online_url: str = "", **plan_fields):
         if state["actor"] is None:
             state["actor"] = make_user(name="Session Maker", email="maker@example.org", roles=("admin",))
         if venue is None and not online_url:
-            venue = state["venue"] = state["venue"] or make_venue()
+            # A room of its own: two sessions at the same time in one room would be refused.
+            venue = make_venue()
         plan = SessionPlan(
             parts=parts(*(days or [("2027-03-26", "09:30", "16:30")])), capacity=capacity, venue=venue,
             online_url=online_url,

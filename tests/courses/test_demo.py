@@ -4,7 +4,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from app.clock import utcnow
-from app.courses.models import CANCELLED, PUBLISHED, Course, Session
+from app.courses.models import CANCELLED, PUBLISHED, Course, Session, TrainerProfile
 from app.demo import load_demo
 from app.extensions import db
 
@@ -33,7 +33,12 @@ def test_demo_programme_is_realistic(app):
     level3 = next(s for s in sessions if s.course.code == "L3")
     assert sorted(r.places for r in level3.reservations) == [2, 2, 2, 4, 4]
     assert sum(r.places for r in level3.reservations) <= level3.capacity
-    assert level3.trainers and level3.trainers[0].email == "trainer@northbridge-council.example"
+    # Level 3 is commissioned from an outside provider, whose trainer delivers it.
+    assert [t.email for t in level3.trainers] == ["wynne.carraway@harbourside-safeguarding.example"]
+    profile = db.session.scalar(select(TrainerProfile).where(TrainerProfile.user_id == level3.trainers[0].id))
+    assert profile.provider.contract_reference == "NSCP/2026/017" and "L3" in [c.code for c in profile.courses]
+    other = next(s for s in sessions if s.course.code == "DASV")
+    assert other.trainers and other.trainers[0].email == "trainer@northbridge-council.example"
     assert all(s.starts_at == s.parts[0].starts_at and s.ends_at == s.parts[-1].ends_at for s in sessions)
 
 
