@@ -724,11 +724,12 @@ def agencies_behind(tna: TrainingNeedsAnalysis, period: Period, sector_id: int,
 
 
 def upcoming_sessions(course_id: int | None, level_id: int | None, now) -> list[Session]:
-    """Published sessions of the course (or level) still to come and still taking bookings."""
+    """Published open sessions of the course (or level) still to come and still taking bookings."""
     training = Course.id == course_id if course_id else Course.level_id == level_id
     return db.session.scalars(
         select(Session).join(Course, Course.id == Session.course_id)
         .where(training, Session.status == PUBLISHED, Session.starts_at > now,
+               Session.closed_to_agency_id.is_(None),  # a closed session is not open to other agencies
                or_(Session.booking_closes_at.is_(None), Session.booking_closes_at > now),
                Course.retired_at.is_(None))
         .order_by(Session.starts_at, Session.id)
