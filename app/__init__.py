@@ -133,7 +133,7 @@ BLUEPRINTS = {
     "courses": (None, ("views", "admin_views", "demo")),
     "bookings": (None, ("views", "jobs", "demo")),
     "attendance": (None, ("register_views", "training_views", "charge_views", "suspension_views", "jobs",
-                          "demo")),
+                          "demo", "single_agency_views")),
     "evaluation": (None, ("views", "jobs", "demo", "certificate_gate")),
     "reports": (None, ("views", "agency_views", "jobs", "demo")),
     "privacy": (None, ("views", "access_log_views", "jobs")),

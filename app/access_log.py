@@ -47,6 +47,7 @@ KINDS = {
     "outbox": "Messages to people",
     "subject_access": "Subject access file",
     "access_log": "This access log",
+    "single_agency_training": "Single-agency training and who attended",
 }
 
 # The key in app.extensions of the function that writes the rows after the page (privacy fills it).
