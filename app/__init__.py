@@ -135,7 +135,7 @@ BLUEPRINTS = {
     "attendance": (None, ("register_views", "training_views", "charge_views", "suspension_views", "jobs",
                           "demo", "single_agency_views")),
     "evaluation": (None, ("views", "jobs", "demo", "certificate_gate")),
-    "reports": (None, ("views", "agency_views", "jobs", "demo")),
+    "reports": (None, ("views", "agency_views", "proposal_views", "jobs", "demo")),
     "privacy": (None, ("views", "access_log_views", "jobs")),
 }
 
