@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from app.access_log import AccessLogEntry
 from app.accounts.models import ERASED, AccountEvent, RoleGrant, User
-from app.attendance.models import CHARGE_DUE, Certificate, Charge, Suspension
+from app.attendance.models import CHARGE_DUE, Certificate, Charge, SingleAgencyAttendee, Suspension
 from app.bookings.models import ACTIVE_STATES, Booking, BookingEvent, Completion
 from app.courses.models import CANCELLED as SESSION_CANCELLED
 from app.courses.models import Session, session_trainers
@@ -132,6 +132,9 @@ def own_rows(person: User) -> dict[str, list]:
             select(Certificate).where(Certificate.booking_id.in_(booking_ids)).order_by(Certificate.id))),
         "completions": list(db.session.scalars(
             select(Completion).where(Completion.user_id == person.id).order_by(Completion.id))),
+        "single_agency_attendees": list(db.session.scalars(
+            select(SingleAgencyAttendee).where(SingleAgencyAttendee.user_id == person.id)
+            .order_by(SingleAgencyAttendee.id))),
         "evaluation_invitations": invitations,
         "evaluation_responses": responses,
         "evaluation_answers": list(db.session.scalars(
