@@ -35,6 +35,8 @@ def test_demo_programme_is_realistic(app):
     assert sum(r.places for r in level3.reservations) <= level3.capacity
     assert level3.trainers and level3.trainers[0].email == "trainer@northbridge-council.example"
     assert all(s.starts_at == s.parts[0].starts_at and s.ends_at == s.parts[-1].ends_at for s in sessions)
+    closed = [s for s in sessions if s.closed_to_agency is not None]
+    assert [(s.course.code, s.closed_to_agency.sector.name, s.status) for s in closed] == [("L3", "Housing", PUBLISHED)]
 
 
 def test_demo_joining_instructions_promise_lunch_only_on_full_days(app):
