@@ -95,7 +95,7 @@ def check_training(agency: Agency, details: TrainingDetails, actor: User) -> lis
         problems.append(("held_on", "The date must be today or in the past: record training once it has happened"))
     elif details.held_on < EARLIEST:
         problems.append(("held_on", f"The date must be on or after {EARLIEST:%-d %B %Y}"))
-    if details.hours is None:
+    if details.hours is None or not details.hours.is_finite():
         problems.append(("hours", "Enter the hours of training, for example 3 or 2.5"))
     elif not Decimal("0") < details.hours <= MAX_HOURS or details.hours != details.hours.quantize(Decimal("0.01")):
         problems.append(("hours", f"The hours must be more than 0 and at most {MAX_HOURS}, to 2 decimal places"))
@@ -153,6 +153,17 @@ class UploadRow:
     problems: list[str] = field(default_factory=list)
 
 
+def _cell_text(value) -> str:
+    """A workbook cell as the text a CSV would hold (a date as 2027-03-31, 3.0 as 3)."""
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()[:10]
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _cells_from_xlsx(data: bytes) -> list[list[str]]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -161,7 +172,7 @@ def _cells_from_xlsx(data: bytes) -> list[list[str]]:
     sheet = book.worksheets[0]
     rows = []
     for row in sheet.iter_rows(values_only=True):
-        rows.append(["" if v is None else (v.isoformat()[:10] if isinstance(v, date) else str(v)) for v in row])
+        rows.append([_cell_text(v) for v in row])
         if len(rows) > MAX_ROWS + 1:
             break
     return rows

@@ -81,6 +81,8 @@ def test_a_coordinator_records_training_and_it_shows_in_the_persons_record(world
     ({"title": ""}, "Enter the title of the training"),
     ({"hours": "lots"}, "The hours must be a number"),
     ({"hours": "0"}, "The hours must be more than 0"),
+    ({"hours": "NaN"}, "Enter the hours of training"),
+    ({"hours": "1e9"}, "The hours must be more than 0 and at most 100"),
     ({"held_on": ["3", "3", "2028"]}, "The date must be today or in the past"),
     ({"level_id": 0}, "Choose the level of the training"),
     ({"attendee_emails": "pat@police.example"}, "pat@police.example is not an active member of staff of Northbridge Homes"),
@@ -150,7 +152,7 @@ def test_an_upload_is_checked_row_by_row_before_anything_is_saved(world, client,
     assert "Record these" not in page and _count() == 0
 
     good = _xlsx([HEADER.strip().split(","),
-                  ["Tenancy safeguarding", date(2027, 3, 1), 2, "", "L3", "Team", "tamsin@homes.example", 3],
+                  ["Tenancy safeguarding", date(2027, 3, 1), 2, "", "L3", "Team", "tamsin@homes.example", 3.0],
                   ["Hoarding and neglect", "02/03/2027", "1.5", "Level 3", "", "", "", "6"]])
     response = client.post("/agency/single-agency-training/upload", data={
         "agency_id": world["housing"].id, "file": (io.BytesIO(good), "training.xlsx")},
