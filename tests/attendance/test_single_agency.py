@@ -124,6 +124,7 @@ def test_a_coordinator_acts_only_for_their_own_agency(world, client, login_as):
     login_as(world["admin"])
     page = page_without_nonce(client.get("/agency/single-agency-training"))
     assert "Tenancy safeguarding" in page and "Northbridge Homes" in page
+    assert f'href="/agency/single-agency-training/{mine.id}">Tenancy safeguarding</a>' in page
     assert client.post(f"/agency/single-agency-training/{mine.id}/delete").status_code == 302
     assert _count() == 0 and db.session.scalar(select(func.count()).select_from(SingleAgencyAttendee)) == 0
 

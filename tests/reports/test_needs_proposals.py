@@ -53,7 +53,8 @@ def test_a_coordinator_proposes_and_the_l_and_d_team_accepts_with_changes(world,
 
     client.post("/sign-out")
     login_as(world["admin"])
-    assert "Northbridge Homes" in page_without_nonce(client.get("/reports/needs/proposals"))
+    assert f'href="/reports/needs/proposals/{proposal.id}">Northbridge Homes</a>' in \
+        page_without_nonce(client.get("/reports/needs/proposals"))
     page = page_without_nonce(client.get(f"/reports/needs/proposals/{proposal.id}"))
     assert "Proposed: 30" in page and "New team" in page
     response = client.post(f"/reports/needs/proposals/{proposal.id}", data={
