@@ -153,6 +153,13 @@ def validate_plan(session: Session, plan: SessionPlan, *, check_past: bool) -> l
                                      for r in plan.reservations):
         problems.add("reservations", f"The session is closed to {closed_to.name}: reserve places only for "
                                      "that agency or its sector, or for nobody")
+    if closed_to is not None and closed_to.id != session.closed_to_agency_id:
+        outside = booking_facts().active_bookers_outside(session, closed_to.id)
+        if outside:
+            who = "1 person from another agency holds or waits for a place" if outside == 1 else \
+                f"{outside} people from other agencies hold or wait for places"
+            problems.add("closed_to_agency", f"{who} on this session: move or cancel their bookings before "
+                                             f"closing it to {closed_to.name}")
     if plan.capacity and total > plan.capacity:
         problems.add("reservations", f"The reserved places add up to {total}, more than the {plan.capacity} places on the session")
     problems.raise_any()

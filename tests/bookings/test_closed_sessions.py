@@ -98,7 +98,17 @@ def test_the_l_and_d_team_sees_it_and_sets_it_when_scheduling(app, now, client, 
     assert _page(client, f"/sessions/{closed.id}")[0] == 200
     page = _page(client, f"/admin/sessions/{closed.id}")[1]
     assert "Closed to one agency" in page and "Open to everyone" in page
+    assert "Only Northbridge Homes" in _page(client, "/admin/sessions")[1]
 
+    other = make_session(closed.course)
+    outsider = make_user(name="Pat Outsider")
+    book_place(other, outsider, outsider)
+    db.session.commit()
+    plan = plan_from_session(other)
+    plan.closed_to_agency = housing
+    with pytest.raises(CourseError, match="1 person from another agency holds or waits for a place"):
+        update_session(other, plan, admin)
+    db.session.rollback()
     other = make_session(closed.course)
     plan = plan_from_session(other)
     plan.closed_to_agency = housing
