@@ -24,6 +24,7 @@ from app.attendance.models import SingleAgencyAttendee, SingleAgencyTraining
 from app.clock import today_london, utcnow
 from app.courses.models import Course, Level
 from app.extensions import db
+from app.forms import has_control_characters
 
 MAX_HOURS = Decimal("100")
 MAX_OTHERS = 1000
@@ -89,6 +90,8 @@ def check_training(agency: Agency, details: TrainingDetails, actor: User) -> lis
         problems.append(("title", "Enter the title of the training"))
     elif len(title) > 200:
         problems.append(("title", "The title must be 200 characters or fewer"))
+    elif has_control_characters(title):
+        problems.append(("title", "The title cannot contain line breaks, tabs or other hidden characters"))
     if details.held_on is None:
         problems.append(("held_on", "Enter the date the training was held"))
     elif details.held_on > today_london():
@@ -101,6 +104,8 @@ def check_training(agency: Agency, details: TrainingDetails, actor: User) -> lis
         problems.append(("hours", f"The hours must be more than 0 and at most {MAX_HOURS}, to 2 decimal places"))
     if len((details.delivered_by or "").strip()) > 200:
         problems.append(("delivered_by", "Who delivered it must be 200 characters or fewer"))
+    elif has_control_characters((details.delivered_by or "").strip()):
+        problems.append(("delivered_by", "Who delivered it cannot contain line breaks, tabs or other hidden characters"))
     if details.level is None and details.course is None:
         problems.append(("level_id", "Choose the level of the training, or the course it is equivalent to"))
     if details.course is not None and details.level is not None and details.course.level_id not in (None, details.level.id):

@@ -29,7 +29,7 @@ from app.attendance.single_agency import (
 from app.courses.models import Course, Level
 from app.extensions import db
 from app.filters import Viewer
-from app.inputs import query_int
+from app.inputs import query_int, whole_number
 from app.refusals import refusals
 
 
@@ -158,7 +158,7 @@ def single_agency_upload():
 @requires(COORDINATOR, ADMIN)
 def single_agency_apply():
     form = SingleAgencyApplyForm()
-    agency = _chosen_agency(int(form.agency_id.data) if (form.agency_id.data or "").isdigit() else None)
+    agency = _chosen_agency(whole_number(form.agency_id.data))
     try:
         rows = json.loads(form.rows.data or "")
         valid = (isinstance(rows, list) and 0 < len(rows) <= MAX_ROWS

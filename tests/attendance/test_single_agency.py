@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from app.access_log import AccessLogEntry
 from app.attendance.errors import AttendanceError
 from app.attendance.models import SingleAgencyAttendee, SingleAgencyTraining
-from app.attendance.single_agency import TrainingDetails, record_single_agency_training
+from app.attendance.single_agency import UPLOAD_COLUMNS, TrainingDetails, check_upload, record_single_agency_training
 from app.extensions import db
 from tests.security import page_without_nonce
 
@@ -191,3 +191,15 @@ def test_a_file_without_the_headings_is_refused(world, client, login_as):
         content_type="multipart/form-data")
     assert "not an XLSX workbook" in page_without_nonce(response)
     assert _count() == 0
+
+
+def test_an_upload_row_with_hidden_characters_is_refused(world):
+    row = {c: "" for c in UPLOAD_COLUMNS}
+    row.update({"title": "Tenancy\nsafeguarding", "date": "2027-03-01", "hours": "2", "level": "Level 3",
+                "others attending": "3", "delivered by": "Team\ta"})
+    checked = check_upload(world["housing"], [row], world["coordinator"])
+    assert checked[0].problems == [
+        "The title cannot contain line breaks, tabs or other hidden characters",
+        "Who delivered it cannot contain line breaks, tabs or other hidden characters"]
+    row.update({"title": "Tenancy safeguarding", "delivered by": "Team"})
+    assert check_upload(world["housing"], [row], world["coordinator"])[0].problems == []
