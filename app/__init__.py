@@ -135,9 +135,9 @@ BLUEPRINTS = {
     "courses": (None, ("views", "admin_views", "recommendation_views", "interest_views", "trainer_views", "demo")),
     "bookings": (None, ("views", "offer_views", "staff_views", "jobs", "demo")),
     "attendance": (None, ("register_views", "material_views", "training_views", "charge_views", "suspension_views",
-                          "completion_import_views", "jobs", "demo")),
+                          "completion_import_views", "single_agency_views", "jobs", "demo")),
     "evaluation": (None, ("views", "trainer_views", "jobs", "demo", "certificate_gate")),
-    "reports": (None, ("views", "agency_views", "jobs", "demo")),
+    "reports": (None, ("views", "agency_views", "proposal_views", "jobs", "demo")),
     "privacy": (None, ("views", "access_log_views", "jobs")),
     # Outside the chain (like operations): the JSON API for agencies' systems and its token pages.
     "api": (None, ("views", "token_views", "demo")),

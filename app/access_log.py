@@ -50,6 +50,7 @@ KINDS = {
     "access_log": "This access log",
     "api": "An agency's staff, read by its system through the API",
     "trainer_profile": "A trainer's profile and dates they cannot train",
+    "single_agency_training": "Single-agency training and who attended",
 }
 
 # The key in app.extensions of the function that writes the rows after the page (privacy fills it).

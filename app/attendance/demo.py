@@ -9,19 +9,27 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
 from app.accounts.models import ADMIN, ACTIVE, Agency, RoleGrant, User
 from app.attendance.charges import waive_charge
 from app.attendance.completion_import import NEW, apply_completions
-from app.attendance.models import CHARGE_DUE, UPLOAD_APPLIED, Charge, CompletionUpload
+from app.attendance.models import (
+    CHARGE_DUE,
+    UPLOAD_APPLIED,
+    Charge,
+    CompletionUpload,
+    SingleAgencyAttendee,
+    SingleAgencyTraining,
+)
 from app.attendance.outcomes import record_outcome
 from app.attendance.register import register_bookings
 from app.attendance.walk_ins import put_on_register_as_walk_in
 from app.bookings.models import ATTENDED, DID_NOT_ATTEND, PARTLY_ATTENDED, TURNED_AWAY, Booking
 from app.clock import today_london, utcnow
-from app.courses.models import PUBLISHED, Course, Session
+from app.courses.models import PUBLISHED, Course, Level, Session
 import app.bookings.demo  # noqa: F401  (registers the bookings' demo step before this one)
 from app.demo import DEMO_LOGINS, FIRST_NAMES, SURNAMES, demo_step
 from app.email import OutboxMessage
@@ -118,3 +126,34 @@ def import_e_learning_export(rng: random.Random) -> str:
     db.session.flush()
     return (f"e-learning import: {result.to_record} completions recorded, {result.new} new accounts, "
             f"{result.unmatched} unmatched, {result.duplicates} duplicates")
+# (agency name contains, title, level contains, equivalent course code, days ago, hours, delivered by, staff, others)
+SINGLE_AGENCY_DEMO = [
+    ("St Brigid", "Safeguarding children: ward staff update", "Level 1/2", "", 60, "2", "Trust safeguarding team", 6, 14),
+    ("St Brigid", "Level 3 safeguarding for named professionals", "Level 3", "L3", 25, "6.5", "Trust named nurse", 4, 3),
+    ("Housing Needs", "Recognising neglect during home visits", "Level 1/2", "", 40, "3", "Housing L&D team", 5, 8),
+]
+
+
+@demo_step
+def record_single_agency_training(rng: random.Random) -> str:
+    """Training agencies ran for their own staff, recorded by their coordinators (or the L&D team)."""
+    admin = db.session.scalar(select(User).join(RoleGrant, RoleGrant.user_id == User.id)
+                              .where(RoleGrant.role == ADMIN).order_by(User.id).limit(1))
+    made = 0
+    for agency_part, title, level_part, code, days_ago, hours, by, staff, others in SINGLE_AGENCY_DEMO:
+        agency = db.session.scalar(select(Agency).where(Agency.name.ilike(f"%{agency_part}%")))
+        level = db.session.scalar(select(Level).where(Level.name.ilike(f"%{level_part}%")).order_by(Level.position).limit(1))
+        if agency is None or level is None:
+            continue
+        people = db.session.scalars(select(User).where(User.agency_id == agency.id, User.status == ACTIVE)
+                                    .order_by(User.id)).all()
+        chosen = rng.sample(list(people), min(staff, len(people)))
+        db.session.add(SingleAgencyTraining(
+            agency=agency, title=title, level=level, held_on=today_london() - timedelta(days=days_ago),
+            course=db.session.scalar(select(Course).where(Course.code == code)) if code else None,
+            hours=Decimal(hours), delivered_by=by, others_count=others,
+            recorded_by_id=admin.id if admin else None, recorded_at=utcnow(), updated_at=utcnow(),
+            attendees=[SingleAgencyAttendee(user=p) for p in chosen]))
+        made += 1
+    db.session.flush()
+    return f"single-agency training: {made} records"

@@ -1,5 +1,5 @@
-"""Forms for registers, walk-ins, corrections, charges, suspensions, certificates, pre-course material
-and the e-learning completions import."""
+"""Forms for registers, walk-ins, corrections, charges, suspensions, certificates, pre-course material,
+the e-learning completions import and single-agency training."""
 from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
@@ -10,12 +10,13 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextArea,
     GovTextInput,
 )
-from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.attendance.walk_ins import SEARCH_MIN_CHARACTERS
 from app.bookings.models import OUTCOME_LABELS
-from app.forms import BaseForm
+from app.courses.forms import WholeNumberField
+from app.forms import BaseForm, GovDateField
 
 
 class WalkInSearchForm(BaseForm):
@@ -101,3 +102,37 @@ class MaterialMessageForm(BaseForm):
                           description="For example what to read before the day and what to bring. "
                                       "The e-mail lists every file above with a link to it.")
     submit = SubmitField("Send to the people booked", widget=GovSubmitInput(), id="message-submit")
+class SingleAgencyTrainingForm(BaseForm):
+    agency_id = SelectField("Agency", widget=GovSelect(), coerce=int, validate_choice=False)
+    title = StringField("Title of the training", widget=GovTextInput(),
+                        validators=[DataRequired("Enter the title of the training"), Length(max=200)])
+    held_on = GovDateField("Date it was held", description="For example, 27 3 2027",
+                           validators=[InputRequired("Enter the date the training was held")])
+    hours = StringField("Hours of training", widget=GovTextInput(), description="For example, 3 or 2.5",
+                        validators=[DataRequired("Enter the hours of training, for example 3 or 2.5"), Length(max=10)])
+    level_id = SelectField("Level", widget=GovSelect(), coerce=int, validate_choice=False,
+                           description="It counts against the training needs analysis at this level.")
+    course_id = SelectField("Equivalent to (optional)", widget=GovSelect(), coerce=int, validate_choice=False,
+                            description="A course of the partnership's programme this training covers, if any.")
+    delivered_by = StringField("Delivered by", widget=GovTextInput(), validators=[Optional(), Length(max=200)],
+                               description="The trainer or team who ran it.")
+    attendee_emails = StringField(
+        "Work e-mail addresses of the staff who attended", widget=GovTextArea(),
+        description="One a line. Each must have an account here with your agency; it counts in their training record.",
+        validators=[Length(max=50000)])
+    others_count = WholeNumberField("Others who attended without an account", message="The number must be a whole number",
+                                    description="A number only: no names are kept for them.")
+    submit = SubmitField("Record the training", widget=GovSubmitInput())
+
+
+class SingleAgencyUploadForm(BaseForm):
+    agency_id = SelectField("Agency", widget=GovSelect(), coerce=int, validate_choice=False)
+    file = FileField("CSV or XLSX file", widget=GovFileInput(),
+                     description="One row per piece of training. You will see every row checked before anything is saved.")
+    submit = SubmitField("Upload and check", widget=GovSubmitInput())
+
+
+class SingleAgencyApplyForm(BaseForm):
+    agency_id = HiddenField()
+    rows = HiddenField()
+    submit = SubmitField("Record these", widget=GovSubmitInput())

@@ -1,15 +1,17 @@
-"""What attendance sets off: charges to agencies, booking suspensions and certificates."""
+"""What attendance sets off: charges to agencies, booking suspensions and certificates; and the
+training agencies run themselves (single-agency training), which counts beside it."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import Agency, User
 from app.bookings.models import Booking
 from app.clock import utcnow
-from app.courses.models import Course, Session
+from app.courses.models import Course, Level, Session
 from app.extensions import db
 
 # Why a charge was raised.
@@ -160,3 +162,53 @@ class SessionMaterial(db.Model):
 
     session: Mapped[Session] = relationship()
     uploaded_by: Mapped[User | None] = relationship()
+class SingleAgencyTraining(db.Model):
+    """Training an agency ran for its own staff, recorded by its coordinator so the board sees the
+    whole picture. It counts in the attendees' training records and against the training needs
+    analysis where its level (or the course it is equivalent to) matches, and is reported on its
+    own line, never mixed into the multi-agency figures."""
+
+    __tablename__ = "single_agency_trainings"
+    __table_args__ = (
+        CheckConstraint("hours > 0", name="hours_positive"),
+        CheckConstraint("others_count >= 0", name="others_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"), index=True)  # equivalent to
+    level_id: Mapped[int | None] = mapped_column(ForeignKey("levels.id"), index=True)
+    held_on: Mapped[date] = mapped_column(index=True)
+    hours: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    delivered_by: Mapped[str] = mapped_column(String(200), default="")
+    # People who attended without an account here: a count only, no names.
+    others_count: Mapped[int] = mapped_column(default=0)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    agency: Mapped[Agency] = relationship()
+    course: Mapped[Course | None] = relationship()
+    level: Mapped[Level | None] = relationship()
+    recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
+    attendees: Mapped[list[SingleAgencyAttendee]] = relationship(
+        back_populates="training", cascade="all, delete-orphan", order_by="SingleAgencyAttendee.id")
+
+    @property
+    def people(self) -> int:
+        return len(self.attendees) + self.others_count
+
+
+class SingleAgencyAttendee(db.Model):
+    """A person with an account who attended single-agency training."""
+
+    __tablename__ = "single_agency_attendees"
+    __table_args__ = (UniqueConstraint("training_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    training_id: Mapped[int] = mapped_column(ForeignKey("single_agency_trainings.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+
+    training: Mapped[SingleAgencyTraining] = relationship(back_populates="attendees")
+    user: Mapped[User] = relationship()

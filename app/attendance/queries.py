@@ -11,7 +11,15 @@ from sqlalchemy.orm import joinedload, selectinload
 from app.accounts.models import Agency, User
 from app.attendance import dates
 from app.attendance.completions import ATTENDANCE_SOURCE
-from app.attendance.models import UPLOAD_PENDING, Charge, CompletionUpload, SessionMaterial, Suspension
+from app.attendance.models import (
+    UPLOAD_PENDING,
+    Charge,
+    CompletionUpload,
+    SessionMaterial,
+    SingleAgencyAttendee,
+    SingleAgencyTraining,
+    Suspension,
+)
 from app.attendance.refreshers import refresher_clock, refresher_due_on, refresher_state
 from app.bookings.models import (
     CONFIRMED,
@@ -23,7 +31,7 @@ from app.bookings.models import (
     Completion,
 )
 from app.clock import today_london
-from app.courses.models import PUBLISHED, Course, Session, session_trainers
+from app.courses.models import PUBLISHED, Course, Level, Session, session_trainers
 from app.extensions import db
 
 SOURCE_LABELS = {ATTENDANCE_SOURCE: "Attended", SELF_RECORDED: "Completed online", PRIOR_LEARNING: "Done elsewhere",
@@ -253,3 +261,33 @@ def has_confirmed_place(session: Session, person: User) -> bool:
     return db.session.scalar(select(func.count()).select_from(Booking).where(
         Booking.session_id == session.id, Booking.user_id == person.id, Booking.status == CONFIRMED)) > 0
 
+# --- Single-agency training ----------------------------------------------------------------------
+
+def single_agency_trainings(agency_ids: frozenset[int] | None, agency_id: int | None = None,
+                            limit: int = 500) -> list[SingleAgencyTraining]:
+    """Single-agency training of these agencies (None: every agency), newest first, optionally of one."""
+    query = (select(SingleAgencyTraining)
+             .options(joinedload(SingleAgencyTraining.agency), joinedload(SingleAgencyTraining.level),
+                      joinedload(SingleAgencyTraining.course), selectinload(SingleAgencyTraining.attendees))
+             .order_by(SingleAgencyTraining.held_on.desc(), SingleAgencyTraining.id.desc()).limit(limit))
+    if agency_ids is not None:
+        query = query.where(SingleAgencyTraining.agency_id.in_(agency_ids or [-1]))
+    if agency_id:
+        query = query.where(SingleAgencyTraining.agency_id == agency_id)
+    return list(db.session.scalars(query).unique())
+
+
+def single_agency_training_of(person: User) -> list[SingleAgencyTraining]:
+    """The single-agency training a person attended, newest first (for their training record)."""
+    return list(db.session.scalars(
+        select(SingleAgencyTraining)
+        .join(SingleAgencyAttendee, SingleAgencyAttendee.training_id == SingleAgencyTraining.id)
+        .options(joinedload(SingleAgencyTraining.agency), joinedload(SingleAgencyTraining.level))
+        .where(SingleAgencyAttendee.user_id == person.id)
+        .order_by(SingleAgencyTraining.held_on.desc(), SingleAgencyTraining.id.desc())
+    ))
+
+
+def levels_for_choice() -> list:
+    """The levels, in the order the partnership lists them (single-agency training's level)."""
+    return list(db.session.scalars(select(Level).order_by(Level.position, Level.name)))

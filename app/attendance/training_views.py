@@ -28,7 +28,8 @@ def training_record():
     rows, total = _record_rows()
     certificates = [(b, certificate_refusals(b)) for b in queries.marked_bookings(current_user)]
     return render_template("attendance/training_record.html", rows=rows, total=total,
-                           certificates=certificates, suspension=active_suspension(current_user))
+                           certificates=certificates, suspension=active_suspension(current_user),
+                           single_agency=queries.single_agency_training_of(current_user))
 
 
 @bp.route("/my-training.csv")
@@ -39,6 +40,9 @@ def training_record_csv():
               "Refresher"]
     data = [[r.course.title, r.course.code, r.level, r.completed_on, r.hours, r.source_label,
              r.refresher_due, r.refresher_state] for r in rows]
+    data += [[t.title, t.course.code if t.course else "", t.level.name if t.level else "", t.held_on, t.hours,
+              f"Single-agency training ({t.agency.name})", "", ""]
+             for t in queries.single_agency_training_of(current_user)]
     return csv_download(f"training-record-{file_slug(current_user.name)}.csv", header, data)
 
 

@@ -84,6 +84,8 @@ def load_bookings(rng: random.Random) -> str:
     def may_book(person: User, session: Session) -> bool:
         if person in session.trainers:  # a trainer does not book a place on her own session
             return False
+        if session.closed_to_agency_id not in (None, person.agency_id):  # a closed session is for its agency only
+            return False
         needed = {c.id for c in session.course.prerequisites}
         if not needed <= done.get(person.id, set()):
             return False

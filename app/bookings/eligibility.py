@@ -187,6 +187,16 @@ def session_open(r: BookingRequest) -> str | None:
     return None
 
 
+@eligibility_check(35)
+def open_to_their_agency(r: BookingRequest) -> str | None:
+    """Refuse a closed session to anyone outside the agency it is for (the L&D team included)."""
+    closed_to = r.session.closed_to_agency
+    if closed_to is None or r.person.agency_id == closed_to.id:
+        return None
+    return r.says(f"This session is only for staff of {closed_to.name}.",
+                  f"This session is only for staff of {closed_to.name}, and {r.name} is not one of them.")
+
+
 @eligibility_check(40)
 def not_online(r: BookingRequest) -> str | None:
     """Refuse an online course: there is nothing to book."""

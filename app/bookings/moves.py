@@ -87,6 +87,9 @@ def move_booking(booking: Booking, to_session: Session, actor: User, *, overbook
     if to_session.status != PUBLISHED or to_session.starts_at is None or to_session.starts_at <= utcnow():
         raise BookingError("That session is not open: it is cancelled, not published or has started.",
                            "session_id")
+    if to_session.closed_to_agency_id is not None and to_session.closed_to_agency_id != person.agency_id:
+        raise BookingError(f"That session is only for staff of {to_session.closed_to_agency.name}, and "
+                           f"{person.name} is not one of them.", "session_id")
     existing = booking_for(to_session.id, person.id)
     if existing is not None and existing.status in ACTIVE_STATES:
         raise BookingError(f"{person.name} already has a booking on that session.", "session_id")

@@ -16,11 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy import inspect as sa_inspect
 
 from app.accounts.models import User
-from app.bookings.models import HOLDS_PLACE, Booking, Completion
+from app.bookings.models import ACTIVE_STATES, HOLDS_PLACE, Booking, Completion
 from app.clock import utcnow
 from app.courses.availability import Places, register_booking_facts
 from app.courses.models import CANCELLED, PUBLISHED, Course, Reservation, Session
@@ -266,6 +266,15 @@ class ProgrammeBookingFacts:
         return session.id is not None and db.session.scalar(
             select(Booking.id).where(Booking.session_id == session.id).limit(1)
         ) is not None
+
+    def active_bookers_outside(self, session: Session, agency_id: int) -> int:
+        if session.id is None:
+            return 0
+        return db.session.scalar(
+            select(func.count()).select_from(Booking).join(User, User.id == Booking.user_id)
+            .where(Booking.session_id == session.id, Booking.status.in_(ACTIVE_STATES),
+                   or_(User.agency_id.is_(None), User.agency_id != agency_id))
+        ) or 0
 
     def has_completions(self, course: Course) -> bool:
         return db.session.scalar(

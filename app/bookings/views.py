@@ -50,7 +50,7 @@ from app.calendar import personal_feed
 from app.clock import utcnow
 from app.courses.models import CANCELLED as SESSION_CANCELLED
 from app.courses.models import Course, Session
-from app.courses.queries import interests_of, visible_session
+from app.courses.queries import ClosedScope, interests_of, visible_session
 from app.extensions import db
 from app.refusals import refusals
 
@@ -94,7 +94,8 @@ def _offer_url(booking: Booking, answer: str) -> str:
 @bp.route("/sessions/<int:session_id>/book", methods=["GET", "POST"])
 @signed_in
 def book(session_id: int):
-    session = visible_session(session_id, include_drafts=current_user.has_role(ADMIN)) or abort(404)
+    session = visible_session(session_id, include_drafts=current_user.has_role(ADMIN),
+                              scope=ClosedScope.for_viewer(current_user)) or abort(404)
     form = BookingConfirmForm()
     if request.method == "GET":
         form.access_needs.data = current_user.access_needs

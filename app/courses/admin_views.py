@@ -403,6 +403,9 @@ def _session_choices(form: SessionForm, session: Session | None) -> None:
     for entry in form.reservations.entries:
         entry.form.sector_id.choices = [(0, "Choose a sector")] + [(s.id, s.name) for s in sectors]
         entry.form.agency_id.choices = [(0, "Choose an agency")] + [(a.id, a.name) for a in agencies]
+    closed = session.closed_to_agency if session is not None else None
+    form.closed_to_agency_id.choices = [(0, "Open to everyone")] + [(a.id, a.name) for a in agencies] + (
+        [(closed.id, f"{closed.name} (no longer in use)")] if closed is not None and closed not in agencies else [])
     trainers = trainer_candidates()
     current = list(session.trainers) if session is not None else []
     profiles = trainer_profiles_of([u.id for u in trainers])
@@ -430,6 +433,7 @@ def _session_data(plan: SessionPlan, part_rows: int) -> dict:
                           "places": r.places} for r in plan.reservations]
         + [{} for _ in range(RESERVATION_ROWS - len(plan.reservations))],
         "reservation_release_days": plan.reservation_release_days,
+        "closed_to_agency_id": plan.closed_to_agency.id if plan.closed_to_agency else 0,
         "booking_opens_on": plan.booking_opens_at.date() if plan.booking_opens_at else None,
         "booking_opens_time": hhmm(plan.booking_opens_at) if plan.booking_opens_at and plan.booking_opens_at.time() != time(0) else "",
         "booking_closes_on": plan.booking_closes_at.date() if plan.booking_closes_at else None,
@@ -476,6 +480,8 @@ def _plan_from_form(form: SessionForm) -> tuple[SessionPlan, dict[str, list[int]
         external_trainers=form.external_trainers.data or "",
         reservations=reservations,
         book_anyway_by=current_user if form.book_anyway.data else None,
+        closed_to_agency=(db.session.get(Agency, form.closed_to_agency_id.data)
+                          if form.closed_to_agency_id.data else None),
     )
     return plan, {"parts": part_rows, "reservations": reservation_rows}
 
@@ -487,7 +493,7 @@ def _warn_about_availability(session: Session) -> None:
         flash(f"Check the trainers: {warning}.", "warning")
 
 
-SESSION_ALIASES = {"venue": "venue_id", "booking_opens_at": "booking_opens_on", "booking_closes_at": "booking_closes_on",
+SESSION_ALIASES = {"venue": "venue_id", "closed_to_agency": "closed_to_agency_id", "booking_opens_at": "booking_opens_on", "booking_closes_at": "booking_closes_on",
                    "trainers": "trainer_ids"}
 
 

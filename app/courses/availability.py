@@ -59,6 +59,9 @@ class BookingFacts(Protocol):
     def has_bookings(self, session: Session) -> bool:
         """True when anybody has ever booked the session."""
 
+    def active_bookers_outside(self, session: Session, agency_id: int) -> int:
+        """How many people not of this agency hold, or wait for, a place on the session now."""
+
     def has_completions(self, course: Course) -> bool:
         """True when anybody has completed the course."""
 

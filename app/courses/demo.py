@@ -412,3 +412,24 @@ def load_trainer_pool(rng: random.Random) -> str:
         db.session.add(profile)
     db.session.flush()
     return f"1 provider ({provider.name}) delivering Level 3, {2 if internal else 1} trainer profiles"
+@demo_step
+def load_closed_session(rng: random.Random) -> str:
+    """A closed session: the bespoke Level 3 package for the council's housing staff only."""
+    housing = db.session.scalar(select(Agency).where(Agency.name.ilike("%Housing Needs%")))
+    course = db.session.scalar(select(Course).where(Course.code == "L3"))
+    venue = db.session.scalar(select(Venue).order_by(Venue.id).limit(1))
+    if housing is None or course is None:
+        return "closed session: no housing agency or Level 3 course"
+    day = _working_day(today_london() + timedelta(days=40 + rng.randint(0, 10)))
+    days = _session_days("L3", day)
+    session = Session(
+        course=course, venue=venue, capacity=20, status=PUBLISHED, reservation_release_days=0,
+        closed_to_agency=housing, joining_instructions=_joining_instructions(days, False),
+    )
+    session.parts = [SessionPart(starts_at=london_to_utc(datetime.combine(d, start)),
+                                 ends_at=london_to_utc(datetime.combine(d, end))) for d, (start, end) in days]
+    session.starts_at, session.ends_at = session.parts[0].starts_at, session.parts[-1].ends_at
+    session.booking_closes_at = session.starts_at - timedelta(days=2)
+    db.session.add(session)
+    db.session.flush()
+    return f"closed session: Level 3 for {housing.name} only, on {day:%-d %B %Y}"

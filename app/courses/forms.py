@@ -286,6 +286,10 @@ class SessionForm(AdminForm):
     reservation_release_days = WholeNumberField(
         "Release unused reserved places this many days before the start",
         message="The days must be a whole number", validators=[DataRequired("Enter when reserved places are released")])
+    closed_to_agency_id = SelectField(
+        "Closed to one agency", widget=GovSelect(), coerce=int, validate_choice=False,
+        description="A closed session is not on the public programme: only that agency's staff see and book it. "
+                    "Its attendance still counts in the reports.")
     booking_opens_on = GovDateField("Booking opens", years=SESSION_YEARS, description="Leave blank to open bookings as soon as the session is published.")
     booking_opens_time = ClockTimeField("Booking opens at", description="Leave blank for midnight.")
     booking_closes_on = GovDateField("Booking closes", years=SESSION_YEARS, description="Leave blank to take bookings until the session starts.")

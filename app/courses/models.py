@@ -143,11 +143,15 @@ class Session(db.Model):
     cancellation_reason: Mapped[str] = mapped_column(Text, default="")
     # When it was (first) published: people interested in the course are told of sessions published since.
     published_at: Mapped[datetime | None]
+    # A closed session (a bespoke package for one agency): off the public programme, seen and
+    # booked only by that agency's staff and the L&D team; its attendance still counts in reports.
+    closed_to_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     course: Mapped[Course] = relationship(back_populates="sessions")
     venue: Mapped[Venue | None] = relationship()
+    closed_to_agency: Mapped[Agency | None] = relationship()
     parts: Mapped[list[SessionPart]] = relationship(
         back_populates="session", cascade="all, delete-orphan", order_by="SessionPart.starts_at"
     )

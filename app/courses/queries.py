@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import groupby
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
 from sqlalchemy.orm import joinedload, selectinload
 
-from app.accounts.models import ACTIVE, TRAINER, Agency, RoleGrant, Sector, User
+from app.accounts.models import ACTIVE, ADMIN, TRAINER, Agency, RoleGrant, Sector, User
 from app.clock import add_months, day_start_utc, london_to_utc, to_london, today_london, utcnow
 from app.courses.availability import booking_facts
 from app.courses.models import (
@@ -46,7 +46,36 @@ SESSION_LOADS = (
     # availability_for reads each reservation's label: load sector and agency with it.
     selectinload(Session.reservations).joinedload(Reservation.sector),
     selectinload(Session.reservations).joinedload(Reservation.agency),
+    joinedload(Session.closed_to_agency),
 )
+
+
+@dataclass(frozen=True)
+class ClosedScope:
+    """Which closed sessions (for one agency's staff) a viewer sees: their own agency's, or every
+    one (the L&D team). Everyone else, and every public feed, sees open sessions only."""
+
+    agency_id: int | None = None
+    everyone: bool = False
+
+    @classmethod
+    def for_viewer(cls, person) -> ClosedScope:
+        """The scope of a viewer (Flask-Login's current user: a person, or anonymous)."""
+        if not person.is_authenticated:
+            return cls()
+        return cls(everyone=True) if person.has_role(ADMIN) else cls(agency_id=person.agency_id)
+
+    def condition(self) -> ColumnElement[bool]:
+        """A condition on Session: open to everyone, or closed to an agency this viewer may see."""
+        if self.everyone:
+            return true()
+        if self.agency_id is None:
+            return Session.closed_to_agency_id.is_(None)
+        return or_(Session.closed_to_agency_id.is_(None), Session.closed_to_agency_id == self.agency_id)
+
+
+PUBLIC = ClosedScope()
+EVERY_SESSION = ClosedScope(everyone=True)
 
 
 @dataclass
@@ -88,14 +117,14 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
     return london_to_utc(datetime(year, number, 1)), london_to_utc(datetime(*following, 1))
 
 
-def upcoming_query(filters: ProgrammeFilters, now: datetime | None = None) -> Select:
-    """Published sessions not yet started that match the filters, in date order."""
+def upcoming_query(filters: ProgrammeFilters, now: datetime | None = None, scope: ClosedScope = PUBLIC) -> Select:
+    """Published sessions not yet started that match the filters and the viewer may see, in date order."""
     now = now or utcnow()
     query = (
         select(Session)
         .join(Session.course)
         .outerjoin(Session.venue)
-        .where(Session.status == PUBLISHED, Session.starts_at > now)
+        .where(Session.status == PUBLISHED, Session.starts_at > now, scope.condition())
     )
     if filters.level_id:
         query = query.where(Course.level_id == filters.level_id)
@@ -136,11 +165,11 @@ def load_sessions(query: Select, limit: int | None = None, offset: int = 0) -> l
     return list(db.session.scalars(query).unique())
 
 
-def upcoming_months(now: datetime | None = None) -> list[str]:
-    """The London months ("YYYY-MM") that have upcoming published sessions."""
+def upcoming_months(now: datetime | None = None, scope: ClosedScope = PUBLIC) -> list[str]:
+    """The London months ("YYYY-MM") that have upcoming published sessions the viewer may see."""
     now = now or utcnow()
     moments = db.session.scalars(
-        select(Session.starts_at).where(Session.status == PUBLISHED, Session.starts_at > now)
+        select(Session.starts_at).where(Session.status == PUBLISHED, Session.starts_at > now, scope.condition())
         .order_by(Session.starts_at)
     )
     return sorted({to_london(m).strftime("%Y-%m") for m in moments})
@@ -157,10 +186,10 @@ def by_month(sessions: list[Session]) -> list[tuple[str, list[Session]]]:
 
 
 def feed_sessions(course: Course | None = None, now: datetime | None = None) -> list[Session]:
-    """Sessions for a calendar feed: published or cancelled ones that have not yet finished."""
+    """Sessions for a public calendar feed: published or cancelled open sessions not yet finished."""
     now = now or utcnow()
     query = select(Session).where(
-        Session.status.in_((PUBLISHED, CANCELLED)), Session.ends_at > now
+        Session.status.in_((PUBLISHED, CANCELLED)), Session.ends_at > now, PUBLIC.condition()
     )
     if course is not None:
         query = query.where(Session.course_id == course.id)
@@ -176,37 +205,41 @@ def programme_year_of(day: date) -> int:
     return day.year if day.month >= 4 else day.year - 1
 
 
-def year_sessions(start_year: int) -> list[Session]:
-    """The programme year's published sessions, in date order."""
+def year_sessions(start_year: int, scope: ClosedScope = PUBLIC) -> list[Session]:
+    """The programme year's published sessions the viewer may see, in date order."""
     start, end = programme_year_bounds(start_year)
     return load_sessions(
-        select(Session).where(Session.status == PUBLISHED, Session.starts_at >= start, Session.starts_at < end)
+        select(Session).where(Session.status == PUBLISHED, Session.starts_at >= start, Session.starts_at < end,
+                              scope.condition())
         .order_by(Session.starts_at, Session.id)
     )
 
 
-def visible_session(session_id: int | None, include_drafts: bool) -> Session | None:
-    """The session with this id, or None if there is none or it is a draft the viewer may not see.
+def visible_session(session_id: int | None, include_drafts: bool, scope: ClosedScope = PUBLIC) -> Session | None:
+    """The session with this id, or None if there is none or it is a draft or a closed session the
+    viewer may not see.
 
     A draft's course, dates and venue are not settled: only administrators see it (pass
-    include_drafts for them); to everyone else it does not exist.
+    include_drafts for them); to everyone else it does not exist. A closed session exists only for
+    its agency's staff and the L&D team (`scope`), so its address tells nobody else anything.
     """
     if session_id is None:
         return None
-    query = select(Session).where(Session.id == session_id)
+    query = select(Session).where(Session.id == session_id, scope.condition())
     if not include_drafts:
         query = query.where(Session.status != DRAFT)
     sessions = load_sessions(query)
     return sessions[0] if sessions else None
 
 
-def course_sessions(course: Course, include_drafts: bool, now: datetime | None = None) -> list[Session]:
-    """A course's sessions that have not yet started (drafts only for administrators)."""
+def course_sessions(course: Course, include_drafts: bool, now: datetime | None = None,
+                    scope: ClosedScope = PUBLIC) -> list[Session]:
+    """A course's sessions that have not yet started and the viewer may see (drafts only for administrators)."""
     now = now or utcnow()
     statuses = [PUBLISHED, CANCELLED] + ([DRAFT] if include_drafts else [])
     return load_sessions(
         select(Session).where(Session.course_id == course.id, Session.status.in_(statuses),
-                              Session.starts_at > now)
+                              Session.starts_at > now, scope.condition())
         .order_by(Session.starts_at, Session.id)
     )
 

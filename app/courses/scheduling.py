@@ -57,6 +57,7 @@ class SessionPlan:
     reservations: list[ReservationPlan] = field(default_factory=list)
     # The administrator who chose to book a trainer or room already booked at the time, if any.
     book_anyway_by: User | None = None
+    closed_to_agency: Agency | None = None  # a closed session, for this agency's staff only
 
 
 def _reservation_key(sector: Sector | None, agency: Agency | None) -> tuple[str, int]:
@@ -148,6 +149,21 @@ def validate_plan(session: Session, plan: SessionPlan, *, check_past: bool) -> l
         held = held_in.get(current.id, 0)
         if key not in seen and held:
             problems.add("reservations", f"{held} people hold the places reserved for {current.label}: keep at least {held}")
+    closed_to = plan.closed_to_agency
+    if closed_to is not None and not closed_to.active and closed_to.id != session.closed_to_agency_id:
+        problems.add("closed_to_agency", f"{closed_to.name} is no longer in use: choose another agency")
+    if closed_to is not None and any(r.agency is not None and r.agency.id != closed_to.id
+                                     or r.sector is not None and r.sector.id != closed_to.sector_id
+                                     for r in plan.reservations):
+        problems.add("reservations", f"The session is closed to {closed_to.name}: reserve places only for "
+                                     "that agency or its sector, or for nobody")
+    if closed_to is not None and closed_to.id != session.closed_to_agency_id:
+        outside = booking_facts().active_bookers_outside(session, closed_to.id)
+        if outside:
+            who = "1 person from another agency holds or waits for a place" if outside == 1 else \
+                f"{outside} people from other agencies hold or wait for places"
+            problems.add("closed_to_agency", f"{who} on this session: move or cancel their bookings before "
+                                             f"closing it to {closed_to.name}")
     if plan.capacity and total > plan.capacity:
         problems.add("reservations", f"The reserved places add up to {total}, more than the {plan.capacity} places on the session")
     if not problems.items:
@@ -210,6 +226,7 @@ def apply_plan(session: Session, plan: SessionPlan, parts: list[tuple[datetime, 
     session.joining_instructions = clean(plan.joining_instructions)
     session.trainers = list(plan.trainers)
     session.external_trainers = clean(plan.external_trainers)[:500]
+    session.closed_to_agency = plan.closed_to_agency
     session.updated_at = utcnow()
     _apply_reservations(session, plan.reservations)
 
@@ -250,6 +267,7 @@ def plan_from_session(session: Session) -> SessionPlan:
         external_trainers=session.external_trainers,
         reservations=[ReservationPlan(places=r.places, sector=r.sector, agency=r.agency)
                       for r in session.reservations if r.places > 0],
+        closed_to_agency=session.closed_to_agency,
     )
 
 

@@ -13,6 +13,7 @@ from app.courses.availability import booking_facts
 from app.courses.forms import ProgrammeFilterForm
 from app.courses.models import DRAFT, Course, Session
 from app.courses.queries import (
+    ClosedScope,
     bookable_dates_for,
     interest_of,
     ProgrammeFilters,
@@ -40,6 +41,11 @@ PAGE_SIZE = 50
 
 def is_admin() -> bool:
     return current_user.is_authenticated and current_user.has_role(ADMIN)
+
+
+def viewer_scope() -> ClosedScope:
+    """The closed sessions the viewer may see: every one for the L&D team, their agency's for staff."""
+    return ClosedScope.for_viewer(current_user)
 
 
 def viewer_pools() -> tuple[int | None, int | None, str] | None:
@@ -99,7 +105,8 @@ def programme():
     filters = ProgrammeFilters.from_args(request.args)
     form = ProgrammeFilterForm(request.args, meta={"csrf": False})
     levels, themes, sectors = levels_in_order(), themes_by_name(), active_sectors()
-    months = upcoming_months()
+    scope = viewer_scope()
+    months = upcoming_months(scope=scope)
     form.level.choices = [(0, "Any level")] + [(lv.id, lv.name) for lv in levels]
     form.theme.choices = [(0, "Any theme")] + [(t.id, t.name) for t in themes]
     form.sector.choices = [(0, "Any sector")] + [(s.id, s.name) for s in sectors]
@@ -107,7 +114,7 @@ def programme():
     form.level.data, form.theme.data, form.sector.data = filters.level_id, filters.theme_id, filters.sector_id
     form.month.data, form.places.data, form.q.data = filters.month, filters.with_places, filters.q
 
-    query = upcoming_query(filters)
+    query = upcoming_query(filters, scope=scope)
     total = count_of(query)
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     page = min(query_page(), pages)
@@ -145,7 +152,7 @@ def programme_print():
     year = query_int("year", this_year) or this_year
     if not 2000 <= year <= 2100:
         abort(404)
-    sessions = year_sessions(year)
+    sessions = year_sessions(year, viewer_scope())
     return render_template(
         "courses/programme_print.html", year=year, groups=by_month(sessions), count=len(sessions),
         this_year=this_year,
@@ -175,7 +182,7 @@ def course_feed(code: str):
 
 
 def _visible_session_or_404(session_id: int) -> Session:
-    return visible_session(session_id, include_drafts=is_admin()) or abort(404)
+    return visible_session(session_id, include_drafts=is_admin(), scope=viewer_scope()) or abort(404)
 
 
 @bp.route("/sessions/<int:session_id>")
@@ -212,7 +219,7 @@ def course_detail(code: str):
     course = _course_or_404(code)
     if course.code != code:
         return redirect(url_for("courses.course_detail", code=course.code), 301)
-    sessions = course_sessions(course, include_drafts=is_admin())
+    sessions = course_sessions(course, include_drafts=is_admin(), scope=viewer_scope())
     feed_url = url_for("courses.course_feed", code=course.code, _external=True)
     my_interest = can_register_interest = None
     if current_user.is_authenticated and not course.is_online and not course.is_retired:

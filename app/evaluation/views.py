@@ -12,7 +12,7 @@ from app.accounts.access import ADMIN, REVIEWER, public, requires, signed_in
 from app.accounts.models import Sector
 from app.clock import utcnow
 from app.courses.models import Course, Level, Session
-from app.courses.queries import visible_session
+from app.courses.queries import EVERY_SESSION, visible_session
 from app.evaluation import bp, charts, figures
 from app.evaluation.answering import (
     field_name,
@@ -171,7 +171,8 @@ def _query_string() -> str:
 @requires(REVIEWER, ADMIN)
 def review_home():
     form, filters = _filters()
-    session = visible_session(filters.session_id, include_drafts=current_user.has_role(ADMIN))
+    # Reviewers and the L&D team see the figures of closed sessions too: they count like any other.
+    session = visible_session(filters.session_id, include_drafts=current_user.has_role(ADMIN), scope=EVERY_SESSION)
     if filters.session_id and session is None:
         abort(404)
     catalogue = figures.question_catalogue()

@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from app.access_log import AccessLogEntry
 from app.accounts.models import ERASED, AccountEvent, ExternalIdentity, RoleGrant, User
-from app.attendance.models import CHARGE_DUE, Certificate, Charge, SessionMaterial, Suspension
+from app.attendance.models import CHARGE_DUE, Certificate, Charge, SessionMaterial, SingleAgencyAttendee, Suspension
 from app.bookings.models import ACTIVE_STATES, Booking, BookingEvent, Completion
 from app.courses.models import CANCELLED as SESSION_CANCELLED
 from app.courses.models import CourseInterest, Session, TrainerProfile, TrainerUnavailability, session_trainers
@@ -138,6 +138,9 @@ def own_rows(person: User) -> dict[str, list]:
             select(Completion).where(Completion.user_id == person.id).order_by(Completion.id))),
         "course_interests": list(db.session.scalars(
             select(CourseInterest).where(CourseInterest.user_id == person.id).order_by(CourseInterest.id))),
+        "single_agency_attendees": list(db.session.scalars(
+            select(SingleAgencyAttendee).where(SingleAgencyAttendee.user_id == person.id)
+            .order_by(SingleAgencyAttendee.id))),
         "evaluation_invitations": invitations,
         "evaluation_responses": responses,
         "evaluation_answers": list(db.session.scalars(

@@ -41,6 +41,7 @@ SECTIONS = (
     ("certificates", "Certificates of attendance"),
     ("completions", "Training completed, including learning done elsewhere"),
     ("course_interests", "Courses you asked to hear about new dates of"),
+    ("single_agency_attendees", "Training your agency ran that you attended (single-agency training)"),
     ("evaluation_invitations", "Evaluations you were asked to answer"),
     ("evaluation_responses", "Evaluations you answered"),
     ("evaluation_answers", "Your evaluation answers"),
@@ -82,6 +83,10 @@ def _about(name: str, row) -> dict:
         return about
     if name == "evaluation_answers":
         return {"question": row.question.text}
+    if name == "single_agency_attendees":
+        training = row.training
+        return {"training": training.title, "held_on": _plain(training.held_on), "hours": _plain(training.hours),
+                "agency": training.agency.name}
     if name == "access_log_entries":
         return {"what": KINDS.get(row.kind, row.kind)}
     if name == "trainer_profiles":

@@ -96,12 +96,12 @@ class Report:
 def _need_tables(report: figures.NeedReport) -> list[Table]:
     table = Table("Attendance against need", [
         "Sector", "Agency", "Course or level", "Staff in scope", "Needed", "Booked", "Attended",
-        "Gap", "% met", "Refreshers due"])
+        "Trained by their agency", "Gap", "% met", "Refreshers due"])
     for block in report.sectors:
         for row in block.rows:
             table.rows.append([row.sector, row.agency or "Whole sector", row.training, row.staff_in_scope,
-                               row.needed, row.booked, row.attended, row.gap,
-                               row.attended if is_hidden(row.attended) else percent(row.attended, row.needed),
+                               row.needed, row.booked, row.attended, row.single_agency, row.gap,
+                               row.trained if is_hidden(row.trained) else percent(row.trained, row.needed),
                                row.refreshers])
     return [table]
 
@@ -200,7 +200,9 @@ def _annual_tables(report: figures.AnnualReport) -> list[Table]:
     online.rows.append(["Introductory online (total)", report.online_total])
     summary = Table("Summary", ["Figure", "Value"], [
         ["Attendances (face-to-face)", report.total], ["Different people who attended", report.people],
-        ["Online courses completed (introductory online)", report.online_total]])
+        ["Online courses completed (introductory online)", report.online_total],
+        ["Single-agency training recorded by agencies", report.single_agency_trainings],
+        ["Single-agency training attendances", report.single_agency_attendances]])
     tables = [events, sectors, online, summary]
     if report.evaluation:
         tables.append(Table("Evaluation", ["Figure", "Value"], [list(i) for i in report.evaluation]))

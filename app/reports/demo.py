@@ -5,13 +5,14 @@ import random
 
 from sqlalchemy import select
 
-from app.accounts.models import ADMIN, Agency, RoleGrant, Sector, User
+from app.accounts.models import ADMIN, COORDINATOR, Agency, RoleGrant, Sector, User
 from app.clock import utcnow
 from app.courses.models import Course, Level
 from app.demo import demo_step
 from app.extensions import db
 from app.filters import financial_year
 from app.reports.models import TnaLine, TrainingNeedsAnalysis, line_key
+from app.reports.proposals import propose_needs, trainings_for
 
 # Rough staff numbers who work with children, per sector, for a London borough.
 STAFF_IN_SCOPE = {
@@ -80,3 +81,21 @@ def load_training_needs(rng: random.Random) -> str:
     if not lines:
         return f"{tna.name}: no Level 3 or Serious Case Review courses in the programme, so no lines"
     return f"{tna.name}: {lines} lines (Level 3 and Serious Case Review workshops)"
+
+
+@demo_step
+def propose_agency_needs(rng: random.Random) -> str:
+    """The demo coordinator's proposal of their agency's needs, waiting for the L&D team."""
+    coordinator = db.session.scalar(select(User).join(RoleGrant, RoleGrant.user_id == User.id)
+                                    .where(RoleGrant.role == COORDINATOR).order_by(User.id).limit(1))
+    tna = db.session.scalar(select(TrainingNeedsAnalysis).order_by(TrainingNeedsAnalysis.id.desc()).limit(1))
+    if coordinator is None or tna is None:
+        return "needs proposals: no coordinator or analysis"
+    agency = db.session.get(Agency, sorted(coordinator.coordinated_agency_ids)[0])
+    trainings = trainings_for(tna, agency)
+    if not trainings:
+        return "needs proposals: the analysis sets no training for the coordinator's sector"
+    staff = 640
+    propose_needs(tna, agency, staff, {t.key: rng.randint(20, 80) for t in trainings},
+                  "Includes the new paediatric emergency team.", coordinator)
+    return f"needs proposals: {agency.name} proposed figures for {len(trainings)} trainings"

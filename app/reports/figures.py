@@ -39,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from app.accounts.models import Agency, Sector, User
-from app.attendance.models import CHARGE_DUE, Charge
+from app.attendance.models import CHARGE_DUE, Charge, SingleAgencyAttendee, SingleAgencyTraining
 from app.bookings.models import (
     CANCELLED as BOOKING_CANCELLED,
     DID_NOT_ATTEND,
@@ -120,18 +120,28 @@ class NeedRow:
     booked: int | Hidden = 0  # Hidden: withheld for a small group (reports/published.py)
     attended: int | Hidden = 0
     refreshers: int | Hidden = 0
+    # People trained by their own agency at this level (or course), not already counted as attended.
+    single_agency: int | Hidden = 0
+
+    @property
+    def trained(self) -> int | Hidden:
+        """Attended, plus trained by their own agency: what counts against the need."""
+        for part in (self.attended, self.single_agency):
+            if is_hidden(part):
+                return part
+        return self.attended + self.single_agency
 
     @property
     def gap(self) -> int | Hidden | None:
         if self.needed is None:
             return None
-        return self.attended if is_hidden(self.attended) else max(self.needed - self.attended, 0)
+        return self.trained if is_hidden(self.trained) else max(self.needed - self.trained, 0)
 
     @property
     def percent_met(self) -> int | Hidden | None:
         if not self.needed:
             return None
-        return self.attended if is_hidden(self.attended) else round(100 * self.attended / self.needed)
+        return self.trained if is_hidden(self.trained) else round(100 * self.trained / self.needed)
 
     @property
     def filters(self) -> dict:
@@ -163,7 +173,7 @@ class SectorBlock:
 
     @property
     def met(self) -> int | Hidden:
-        return self.withheld_met or sum(min(r.attended, r.needed or 0) for r in self.headline)
+        return self.withheld_met or sum(min(r.trained, r.needed or 0) for r in self.headline)
 
     @property
     def percent_met(self) -> int | Hidden | None:
@@ -313,6 +323,53 @@ def _refreshers_grouped(period: Period, viewer: Viewer, kinds, ids):
                           people, true())
 
 
+def _single_agency_grouped(period: Period, viewer: Viewer, kinds, ids):
+    """People trained by their own agency per grouping (kind, who, what, people): staff named, not
+    already attended on the same course (or a course at the same level) in the period, plus people
+    without an account. Training counts for a course line only when it is equivalent to that course,
+    and for a level line when its level matches."""
+    held = and_(SingleAgencyTraining.held_on >= period.starts_on, SingleAgencyTraining.held_on <= period.ends_on,
+                viewer.narrow(SingleAgencyTraining.agency_id))
+
+    def attended_on(match):
+        return (select(Booking.id).join(Session, Session.id == Booking.session_id)
+                .join(Course, Course.id == Session.course_id)
+                .where(Booking.user_id == SingleAgencyAttendee.user_id, ATTENDED, in_period(period), match)
+                .exists())
+
+    named = (
+        select(SingleAgencyTraining.agency_id, Agency.sector_id, SingleAgencyTraining.course_id,
+               SingleAgencyTraining.level_id, SingleAgencyAttendee.user_id, literal_column("0").label("others"),
+               case((attended_on(Course.id == SingleAgencyTraining.course_id), 1), else_=0).label("counted_course"),
+               case((attended_on(Course.level_id == SingleAgencyTraining.level_id), 1), else_=0).label("counted_level"))
+        .select_from(SingleAgencyAttendee)
+        .join(SingleAgencyTraining, SingleAgencyTraining.id == SingleAgencyAttendee.training_id)
+        .join(Agency, Agency.id == SingleAgencyTraining.agency_id).where(held)
+    )
+    unnamed = (
+        select(SingleAgencyTraining.agency_id, Agency.sector_id, SingleAgencyTraining.course_id,
+               SingleAgencyTraining.level_id, literal_column("NULL").label("user_id"),
+               SingleAgencyTraining.others_count.label("others"), literal_column("0").label("counted_course"),
+               literal_column("0").label("counted_level"))
+        .select_from(SingleAgencyTraining).join(Agency, Agency.id == SingleAgencyTraining.agency_id)
+        .where(held, SingleAgencyTraining.others_count > 0)
+    )
+    people = union_all(named, unnamed).cte("single_agency_people")
+    parts = []
+    for kind in kinds:
+        who = people.c.agency_id if kind[0] == "a" else people.c.sector_id
+        what = people.c.course_id if kind[1] == "c" else people.c.level_id
+        counted = people.c.counted_course if kind[1] == "c" else people.c.counted_level
+        condition = what.in_(ids["course"] if kind[1] == "c" else ids["level"])
+        if kind[0] == "a":
+            condition = and_(condition, who.in_(ids["agency"]))
+        measure = (func.count(distinct(case((counted == 0, people.c.user_id))))
+                   + func.coalesce(func.sum(people.c.others), 0))
+        parts.append(select(literal_column(f"'{kind}'").label("kind"), who.label("who"), what.label("what"),
+                            measure.label("people")).where(condition).group_by(who, what))
+    return union_all(*parts)
+
+
 def need_report(tna: TrainingNeedsAnalysis, period: Period, viewer: Viewer) -> NeedReport:
     """Needed, booked, attended, gap, % met and refreshers due per sector, agency and training."""
     lines = db.session.scalars(
@@ -326,11 +383,14 @@ def need_report(tna: TrainingNeedsAnalysis, period: Period, viewer: Viewer) -> N
     ids = {"agency": agency_ids, "course": course_ids, "level": level_ids}
     counts: dict[tuple[str, int, int], tuple[int, int]] = {}
     refreshers: dict[tuple[str, int, int], int] = {}
+    single_agency: dict[tuple[str, int, int], int] = {}
     if kinds:
         for kind, who, what, booked, attended in db.session.execute(_bookings_grouped(period, viewer, kinds, ids)):
             counts[(kind, who, what)] = (booked, attended)
         refreshers = {(k, w, t): n for k, w, t, n in db.session.execute(
             _refreshers_grouped(period, viewer, kinds, ids))}
+        single_agency = {(k, w, t): n for k, w, t, n in db.session.execute(
+            _single_agency_grouped(period, viewer, kinds, ids))}
 
     training_labels = _training_labels(course_ids, level_ids)
     sector_names = dict(db.session.execute(select(Sector.id, Sector.name)).all())
@@ -343,6 +403,7 @@ def need_report(tna: TrainingNeedsAnalysis, period: Period, viewer: Viewer) -> N
         kind, what = (scope + "c", row.course_id) if row.course_id else (scope + "l", row.level_id)
         row.booked, row.attended = counts.get((kind, who, what), (0, 0))
         row.refreshers = refreshers.get((kind, who, what), 0)
+        row.single_agency = single_agency.get((kind, who, what), 0)
         return row
 
     def new_row(sector_id, agency_id, training_key, staff, needed) -> NeedRow:
@@ -686,6 +747,9 @@ class AnnualReport:
     shown_total: int | Hidden | None = None  # the total as shown, when small groups are withheld
     online: list[tuple[int, str, int | Hidden]] = field(default_factory=list)  # (course id, title, completed)
     shown_online_total: int | Hidden | None = None
+    # Training agencies ran for their own staff: a line of its own, never in the figures above.
+    single_agency_trainings: int = 0
+    single_agency_attendances: int | Hidden = 0
 
     @property
     def total(self) -> int | Hidden:
@@ -752,7 +816,21 @@ def annual_report(period: Period, viewer: Viewer) -> AnnualReport:
         people=people or 0,
         evaluation=evaluation_headlines(period) if viewer.sees_all else None,
         online=_online_by_course(period, viewer),
+        **single_agency_totals(period, viewer),
     )
+
+
+def single_agency_totals(period: Period, viewer: Viewer) -> dict[str, int]:
+    """Single-agency training held in the period: how many were recorded, and their attendances
+    (staff named, plus people without an account)."""
+    held = and_(SingleAgencyTraining.held_on >= period.starts_on, SingleAgencyTraining.held_on <= period.ends_on,
+                viewer.narrow(SingleAgencyTraining.agency_id))
+    trainings, others = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(SingleAgencyTraining.others_count), 0)).where(held)).one()
+    named = db.session.scalar(
+        select(func.count()).select_from(SingleAgencyAttendee)
+        .join(SingleAgencyTraining, SingleAgencyTraining.id == SingleAgencyAttendee.training_id).where(held))
+    return {"single_agency_trainings": trainings or 0, "single_agency_attendances": (named or 0) + (others or 0)}
 
 
 # --- Acting on a gap -------------------------------------------------------------------------------
@@ -801,11 +879,12 @@ def agencies_behind(tna: TrainingNeedsAnalysis, period: Period, sector_id: int,
 
 
 def upcoming_sessions(course_id: int | None, level_id: int | None, now) -> list[Session]:
-    """Published sessions of the course (or level) still to come and still taking bookings."""
+    """Published open sessions of the course (or level) still to come and still taking bookings."""
     training = Course.id == course_id if course_id else Course.level_id == level_id
     return db.session.scalars(
         select(Session).join(Course, Course.id == Session.course_id)
         .where(training, Session.status == PUBLISHED, Session.starts_at > now,
+               Session.closed_to_agency_id.is_(None),  # a closed session is not open to other agencies
                or_(Session.booking_closes_at.is_(None), Session.booking_closes_at > now),
                Course.retired_at.is_(None))
         .order_by(Session.starts_at, Session.id)

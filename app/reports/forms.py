@@ -5,11 +5,13 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovFileInput,
     GovSelect,
     GovSubmitInput,
+    GovTextArea,
     GovTextInput,
 )
 from wtforms import IntegerField, SelectField, SelectMultipleField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from app.courses.forms import WholeNumberField
 from app.filters import END_BEFORE_START, FilterForm
 from app.forms import BaseForm, GovDateField
 
@@ -81,3 +83,17 @@ class GapEmailForm(BaseForm):
                     "e-mailed about this gap at most once a week.",
         validators=[InputRequired("Choose at least one agency to e-mail")])
     submit = SubmitField("E-mail the coordinators", widget=GovSubmitInput())
+
+
+class NeedsProposalForm(BaseForm):
+    """Staff in scope and a note; the number needing each training is one box per training, read by name."""
+
+    staff_in_scope = WholeNumberField("Staff in scope", message="The staff in scope must be a whole number",
+                                      description="How many of your agency’s staff work with children or families.")
+    note = StringField("Note for the L&D team (optional)", widget=GovTextArea(), validators=[Optional(), Length(max=2000)])
+    submit = SubmitField("Send the proposal", widget=GovSubmitInput())
+
+
+class NeedsDecisionForm(BaseForm):
+    staff_in_scope = WholeNumberField("Staff in scope", message="The staff in scope must be a whole number")
+    submit = SubmitField("Accept these figures", widget=GovSubmitInput())

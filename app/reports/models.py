@@ -12,12 +12,17 @@ from app.clock import utcnow
 from app.courses.models import Course, Level
 from app.extensions import db
 
-__all__ = ["TrainingNeedsAnalysis", "TnaLine", "TnaImport", "GapReminder"]
+__all__ = ["TrainingNeedsAnalysis", "TnaLine", "TnaImport", "GapReminder", "NeedsProposal", "NeedsProposalLine"]
 
 # Import states.
 PENDING = "pending"
 APPLIED = "applied"
 DISCARDED = "discarded"
+
+# Needs proposal states (PENDING as above).
+ACCEPTED = "accepted"
+WITHDRAWN = "withdrawn"  # replaced by a later proposal from the same agency before a decision
+PROPOSAL_STATE_LABELS = {PENDING: "Waiting for the L&D team", ACCEPTED: "Accepted", WITHDRAWN: "Replaced"}
 
 
 class TrainingNeedsAnalysis(db.Model):
@@ -134,3 +139,66 @@ class GapReminder(db.Model):
 
     agency: Mapped[Agency] = relationship()
     sent_by: Mapped[User | None] = relationship()
+
+
+class NeedsProposal(db.Model):
+    """An agency coordinator's proposed training needs figures for their agency in one analysis.
+
+    The L&D team accepts it as proposed or edited; the proposal keeps what was proposed and what
+    was accepted, by whom and when, so the history is never lost."""
+
+    __tablename__ = "needs_proposals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tna_id: Mapped[int] = mapped_column(ForeignKey("training_needs_analyses.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    staff_in_scope: Mapped[int] = mapped_column(default=0)
+    accepted_staff_in_scope: Mapped[int | None]
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default=PENDING, index=True)
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    proposed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+
+    tna: Mapped[TrainingNeedsAnalysis] = relationship()
+    agency: Mapped[Agency] = relationship()
+    proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    lines: Mapped[list[NeedsProposalLine]] = relationship(
+        back_populates="proposal", cascade="all, delete-orphan", order_by="NeedsProposalLine.id")
+
+    @property
+    def state_label(self) -> str:
+        return PROPOSAL_STATE_LABELS.get(self.status, self.status)
+
+
+class NeedsProposalLine(db.Model):
+    """How many of the agency's staff need one course, or any course at a level: proposed, and accepted."""
+
+    __tablename__ = "needs_proposal_lines"
+    __table_args__ = (
+        CheckConstraint("(course_id IS NULL) <> (level_id IS NULL)", name="course_or_level"),
+        CheckConstraint("needed >= 0", name="not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("needs_proposals.id"), index=True)
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"))
+    level_id: Mapped[int | None] = mapped_column(ForeignKey("levels.id"))
+    needed: Mapped[int] = mapped_column(default=0)
+    accepted_needed: Mapped[int | None]
+
+    proposal: Mapped[NeedsProposal] = relationship(back_populates="lines")
+    course: Mapped[Course | None] = relationship()
+    level: Mapped[Level | None] = relationship()
+
+    @property
+    def training_key(self) -> str:
+        return f"c{self.course_id}" if self.course_id else f"l{self.level_id}"
+
+    @property
+    def training_label(self) -> str:
+        if self.course is not None:
+            return self.course.title
+        return f"Any {self.level.name} course" if self.level else ""

@@ -34,7 +34,8 @@ def annual(report: AnnualReport) -> AnnualReport:
         by_sector=[(sector_id, name, n) for (sector_id, name, _), n in zip(report.by_sector, sectors)],
         online=[(course_id, title, n) for (course_id, title, _), n in zip(report.online, online)],
         people=shown(report.people), shown_total=shown(report.total),
-        shown_online_total=shown(report.online_total))
+        shown_online_total=shown(report.online_total),
+        single_agency_attendances=shown(report.single_agency_attendances))
 
 
 def activity(report: ActivityReport) -> ActivityReport:
@@ -81,14 +82,14 @@ def need(report: NeedReport) -> NeedReport:
         for i, row in enumerate(block.rows):
             if row.agency_id is not None:
                 by_training.setdefault((row.course_id, row.level_id), []).append(i)
-        for name in ("booked", "attended", "refreshers"):
+        for name in ("booked", "attended", "refreshers", "single_agency"):
             hide = {i for i, row in enumerate(block.rows) if is_hidden(shown(getattr(row, name)))}
             for indexes in by_training.values():
                 hide.update(indexes[j] for j in hidden_cells([getattr(block.rows[i], name) for i in indexes]))
             for i in hide:
                 setattr(rows[i], name, Hidden())
         published = replace(block, rows=rows)
-        if any(is_hidden(r.attended) for r in published.headline):
+        if any(is_hidden(r.trained) for r in published.headline):
             published.withheld_met = Hidden()
         blocks.append(published)
     return replace(report, sectors=blocks)

@@ -16,7 +16,7 @@ from app.clock import today_london, utcnow
 from app.courses.models import Course, Level, Session
 from app.extensions import db
 from app.filters import Period
-from app.reports.models import PENDING, TnaImport, TnaLine, TrainingNeedsAnalysis
+from app.reports.models import PENDING, NeedsProposal, TnaImport, TnaLine, TrainingNeedsAnalysis
 
 
 def agency_bookings(agency: Agency, period: Period, course_id: int | None = None) -> list[Booking]:
@@ -187,3 +187,23 @@ def agency_people(agency: Agency) -> list[User]:
     """The agency's active people, by name (a coordinator books for them)."""
     return list(db.session.scalars(
         select(User).where(User.agency_id == agency.id, User.status == ACTIVE).order_by(User.name, User.id)))
+
+
+def needs_proposals(agency_ids: frozenset[int] | None = None, tna: TrainingNeedsAnalysis | None = None,
+                    limit: int = 200) -> list[NeedsProposal]:
+    """Needs proposals, waiting ones first then the newest (of these agencies and analysis, if given)."""
+    query = (select(NeedsProposal)
+             .options(joinedload(NeedsProposal.agency), joinedload(NeedsProposal.tna),
+                      joinedload(NeedsProposal.proposed_by), joinedload(NeedsProposal.decided_by))
+             .order_by((NeedsProposal.status == PENDING).desc(), NeedsProposal.proposed_at.desc(),
+                       NeedsProposal.id.desc()).limit(limit))
+    if agency_ids is not None:
+        query = query.where(NeedsProposal.agency_id.in_(agency_ids or [-1]))
+    if tna is not None:
+        query = query.where(NeedsProposal.tna_id == tna.id)
+    return list(db.session.scalars(query))
+
+
+def analyses_latest_first() -> list[TrainingNeedsAnalysis]:
+    """Every training needs analysis, the latest period first."""
+    return list(db.session.scalars(select(TrainingNeedsAnalysis).order_by(TrainingNeedsAnalysis.starts_on.desc())))

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 
 from app.attendance.completion_import import upload_completions
-from app.attendance.models import Charge, SessionMaterial, Suspension
+from app.attendance.models import Charge, SessionMaterial, SingleAgencyAttendee, SingleAgencyTraining, Suspension
 from app.attendance.outcomes import mark_register
 from app.attendance.suspensions import active_suspension
 from app.bookings.models import ATTENDED, DID_NOT_ATTEND, Booking, Completion
@@ -54,7 +55,12 @@ def test_coordinator_of_one_agency_finds_no_name_from_another(
     db.session.commit()
     assert active_suspension(paul) is not None  # B has a suspended booker, charges and a completion
 
+    police_training = SingleAgencyTraining(agency=police, title="Police own training", held_on=DAY.date(),
+                                           hours=Decimal("2"), attendees=[SingleAgencyAttendee(user=paul)])
+    db.session.add(police_training)
+    db.session.commit()
     ids = {
+        "training_id": police_training.id,
         "session_id": session.id,
         "booking_id": paul_booking.id,
         "charge_id": db.session.scalar(select(Charge.id).where(Charge.user_id == paul.id)),

@@ -40,6 +40,8 @@ def test_demo_programme_is_realistic(app):
     other = next(s for s in sessions if s.course.code == "DASV")
     assert other.trainers and other.trainers[0].email == "trainer@northbridge-council.example"
     assert all(s.starts_at == s.parts[0].starts_at and s.ends_at == s.parts[-1].ends_at for s in sessions)
+    closed = [s for s in sessions if s.closed_to_agency is not None]
+    assert [(s.course.code, s.closed_to_agency.sector.name, s.status) for s in closed] == [("L3", "Housing", PUBLISHED)]
 
 
 def test_demo_joining_instructions_promise_lunch_only_on_full_days(app):

@@ -3,6 +3,7 @@ them that does not use the app's own (it reflects the tables from the database i
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import MetaData, String, select
@@ -10,7 +11,7 @@ from sqlalchemy import MetaData, String, select
 from app.attendance.certificates import issue_certificate
 from app.attendance.charges import charge_for, record_payment
 from app.attendance.completion_import import apply_completions, read_completions_file, upload_completions
-from app.attendance.models import Suspension
+from app.attendance.models import SingleAgencyAttendee, SingleAgencyTraining, Suspension
 from app.attendance.outcomes import record_outcome
 from app.accounts.details import change_own_details
 from app.bookings.completions import record_prior_learning
@@ -102,7 +103,7 @@ def rich_person(app, set_now, make_user, make_agency, make_attendee, make_course
                           date(2026, 11, 2), "E-learning certificate ZQ-2291", person,
                           certificate=("zq certificate.png", PNG))
     # An online course from the e-learning provider's export, and a file of it still waiting.
-    online = make_course(title="Introductory online safeguarding", code="EL1", is_online=True)
+    make_course(title="Introductory online safeguarding", code="EL1", is_online=True)
     export = f"name,email,course,completed_on,score\n{NAME},{EMAIL},EL1,2027-03-20,88\n".encode()
     apply_completions(read_completions_file(export), admin)
     upload_completions(export.replace(b"2027-03-20", b"2027-03-21"), "export.csv", admin)
@@ -110,6 +111,8 @@ def rich_person(app, set_now, make_user, make_agency, make_attendee, make_course
     invitation = create_invitation(attended, STAGE_ONE, NOW)
     db.session.commit()
     answer_by_key(invitation, now=NOW, apply_plan="Share chronologies with the school team.")
+    db.session.add(SingleAgencyTraining(agency=agency, title="Safeguarding in school nursing", held_on=date(2027, 2, 1),
+                                        hours=Decimal("3"), attendees=[SingleAgencyAttendee(user=person)]))
     colleague = make_attendee(name="Colm Colleague", line_manager_email=EMAIL)
     db.session.add(OutboxMessage(idempotency_key="test:manager-ask", recipient="orla.overton@nbhealth.example",
                                  subject=f"{NAME} asks for a place", text_body=f"{NAME} would like a place."))

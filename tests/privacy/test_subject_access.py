@@ -32,7 +32,7 @@ def test_the_file_holds_every_row_that_refers_to_the_person(rich_person, admin, 
     # Every kind of record is in its own section with its contents, not only listed.
     sections = data["sections"]
     for table in ("users", "account_events", "bookings", "booking_events", "charges", "suspensions",
-                  "certificates", "completions", "evaluation_invitations", "evaluation_responses",
+                  "certificates", "completions", "single_agency_attendees", "evaluation_invitations", "evaluation_responses",
                   "evaluation_answers", "outbox_messages", "access_log_entries"):
         assert sections[table], table
     assert [(e["fields"]["viewer_id"], e["fields"]["kind"]) for e in sections["access_log_entries"]] == [
@@ -43,6 +43,7 @@ def test_the_file_holds_every_row_that_refers_to_the_person(rich_person, admin, 
     assert any(a["fields"]["value_text"] == "Share chronologies with the school team."
                for a in sections["evaluation_answers"])
     assert {e["fields"]["to_value"] for e in sections["account_events"]} >= {"Named nurse for safeguarding"}
+    assert sections["single_agency_attendees"][0]["about"]["training"] == "Safeguarding in school nursing"
     uploaded = next(c["about"]["uploaded_certificate"] for c in sections["completions"]
                     if "uploaded_certificate" in c["about"])
     assert base64.b64decode(uploaded["base64"]) == PNG

@@ -108,15 +108,15 @@ def test_xlsx_export_reads_back_with_the_figures(dataset, admin, login_as):
     sheet = load_workbook(io.BytesIO(response.data)).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[2] == ("Sector", "Agency", "Course or level", "Staff in scope", "Needed", "Booked", "Attended",
-                       "Gap", "% met", "Refreshers due")
+                       "Trained by their agency", "Gap", "% met", "Refreshers due")
     # "% met" is a fraction in a percentage cell (Excel shows 20%), not the number 20.
-    assert ("Police", "Whole sector", "Any Level 3 course", 100, 10, 3, 2, 8, 0.2, 1) in rows
-    assert ("Health - acute", "Whole sector", "Serious Case Review workshop", 50, 2, 1, 1, 1, 0.5, 0) in rows
-    met = [row[8] for row in sheet.iter_rows(min_row=4) if row[8].value is not None]
+    assert ("Police", "Whole sector", "Any Level 3 course", 100, 10, 3, 2, 0, 8, 0.2, 1) in rows
+    assert ("Health - acute", "Whole sector", "Serious Case Review workshop", 50, 2, 1, 1, 0, 1, 0.5, 0) in rows
+    met = [row[9] for row in sheet.iter_rows(min_row=4) if row[9].value is not None]
     assert met and all(cell.number_format == "0%" for cell in met)
     csv_rows = list(csv.reader(io.StringIO(client.get(
         "/reports/attendance.csv", query_string=dict(YEAR, tna=dataset.tna.id)).data.decode("utf-8-sig"))))
-    assert ["Police", "Whole sector", "Any Level 3 course", "100", "10", "3", "2", "8", "20", "1"] in csv_rows
+    assert ["Police", "Whole sector", "Any Level 3 course", "100", "10", "3", "2", "0", "8", "20", "1"] in csv_rows
 
     annual = load_workbook(io.BytesIO(client.get("/reports/annual.xlsx", query_string=YEAR).data))
     events = list(annual["Attendees per event"].iter_rows(values_only=True))
