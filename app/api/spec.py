@@ -30,18 +30,20 @@ ERRORS = {
 def operation(*, summary: str, description: str, tag: str, response: type, query: type | None = None,
               body: type | None = None, path_parameters: dict[str, str] | None = None,
               not_found: bool = False, example: dict | None = None, ok: str | None = "OK",
-              created: str | None = None, problems: dict[str, str] | None = None) -> Callable[[Callable], Callable]:
+              created: str | None = None, problems: dict[str, str] | None = None,
+              body_example: dict | None = None) -> Callable[[Callable], Callable]:
     """Describe an API view for the OpenAPI document (the view's scope comes from token_required,
     its method from its route; `body`: the schema of a write's JSON body). A write (POST, DELETE)
     has no ETags: `ok` and `created` describe its 200 and 201 (None: it has no such answer), and
-    `problems` the statuses it adds to the usual ones (409, 413, 422), each with what it means."""
+    `problems` the statuses it adds to the usual ones (409, 413, 422), each with what it means;
+    `body_example`: a body to show (the reference page's curl sends it)."""
 
     def decorator(view: Callable) -> Callable:
         view.api_operation = {
             "summary": summary, "description": description, "tag": tag, "response": response,
             "query": query, "body": body, "path_parameters": path_parameters or {},
             "not_found": not_found, "example": example, "ok": ok, "created": created,
-            "problems": problems or {},
+            "problems": problems or {}, "body_example": body_example,
         }
         return view
 
@@ -114,8 +116,10 @@ def _operation(view, scope: str, method: str = "get") -> dict:
         "security": [{"bearer": [scope]}], "responses": dict(sorted(responses.items())),
     }
     if described["body"] is not None:
-        answer["requestBody"] = {"required": True,
-                                 "content": {"application/json": {"schema": described["body"]}}}
+        content = {"schema": described["body"]}
+        if described["body_example"] is not None:
+            content["example"] = described["body_example"]
+        answer["requestBody"] = {"required": True, "content": {"application/json": content}}
     return answer
 
 

@@ -86,7 +86,9 @@ def _outcomes(found: CompletionImport, agency, dry_run: bool) -> dict:
 @token_required("completions")
 @operation(
     summary="Record completions in bulk", tag="Agency", body=schemas.CompletionsIn,
-    response=schemas.CompletionsResult,
+    response=schemas.CompletionsResult, body_example={"rows": [
+        {"email": "sam.example@agency.example", "name": "Sam Example", "course": "EL1",
+         "completed_on": "2026-03-27", "score": 85}], "dry_run": False},
     ok="Nothing recorded: a dry run, or every row is unmatched or a duplicate. Each row's outcome.",
     created="Recorded: the counts and each row's outcome.",
     problems={"413": f"More than {schemas.MAX_COMPLETION_ROWS} rows: split them.",
@@ -148,7 +150,7 @@ def _refused(refusal: BookingError):
 @token_required("bookings")
 @operation(
     summary="Book a place for one of the agency's staff", tag="Agency", body=schemas.BookingIn,
-    response=schemas.BookingOut, ok=None,
+    response=schemas.BookingOut, ok=None, body_example={"session_id": 42, "email": "sam.example@agency.example"},
     created="Booked: `status` is confirmed, waiting (the session is full for them: on the waiting "
             "list) or awaiting_approval (a place held while their line manager is asked).",
     problems={"403": "The token lacks the bookings scope, or the person who created it no longer "
