@@ -211,7 +211,7 @@ class Problem(Schema):
         "description": "For 400: each parameter's (or the body's, e.g. `rows.2.email`) problems; "
                        "for 422: each unreadable row's, by its index (`rows.2`)."})
     rule = fields.String(metadata={
-        "description": "For 409: the booking rule that refused, in a word (e.g. already_booked)."})
+        "description": "For 409: the booking rule that refused, in a word (e.g. not_booked_here)."})
 
 
 # --- Writes --------------------------------------------------------------------------------------

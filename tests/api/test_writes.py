@@ -184,8 +184,8 @@ def test_a_booking_rule_refusal_is_a_409_with_its_message(writes, send):
     response = send("POST", "/api/v1/agency/bookings", writes.write_token,
                     {"session_id": writes.upcoming.id, "person_id": attendee.id})
     assert response.status_code == 409 and response.mimetype == "application/problem+json"
-    assert response.json["rule"] and "already" in response.json["detail"].lower()
-    assert db.session.scalar(select(func.count(Booking.id)).where(Booking.user_id == attendee.id)) == 3 - 1
+    assert response.json["rule"] == "not_booked_here" and "already" in response.json["detail"].lower()
+    assert db.session.scalar(select(func.count(Booking.id)).where(Booking.user_id == attendee.id)) == 2  # the past and the upcoming place, no third
 
 
 def test_another_agencys_person_or_a_draft_session_is_a_404(writes, send):
@@ -227,3 +227,9 @@ def test_cancelling_the_agencys_booking_and_not_anothers(writes, send):
     assert again.status_code == 409 and "cannot be cancelled" in again.json["detail"]
     db.session.expire_all()
     assert db.session.get(Booking, theirs.id).status == CONFIRMED
+
+
+def test_a_write_that_cannot_be_answered_in_json_changes_nothing(writes, client):
+    response = client.post("/api/v1/agency/completions", json={"rows": [_row("kim.known@riverside.example")]},
+                           headers={"Authorization": f"Bearer {writes.write_token}", "Accept": "text/html"})
+    assert response.status_code == 406 and _completions() == 0
