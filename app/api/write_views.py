@@ -113,8 +113,10 @@ def record_completions():
     try:
         found = preview_completions(rows, actor, agency)
         if sent["dry_run"] or not found.to_record:
+            answer = _outcomes(found, agency, sent["dry_run"])
             db.session.rollback()
-            return written(schemas.CompletionsResult, _outcomes(found, agency, sent["dry_run"]))
+            _commit_logged("completions, none recorded")
+            return written(schemas.CompletionsResult, answer)
         found = apply_completions(rows, actor, agency)
     except CompletionRowsRefused as refused:
         db.session.rollback()
@@ -179,7 +181,9 @@ def book_for_person():
     if session is None:
         return problem(404, "There is no such session.")
     try:
-        if coordinates(actor, person):
+        if actor.id == person.id:  # the coordinator's own place, as they may book on their own pages
+            booking = book_place(session, person, actor, note=THROUGH_API)
+        elif coordinates(actor, person):
             booking = book_for_staff(actor, person, session, note=f"by their agency’s coordinator, {THROUGH_API}")
         else:
             booking = book_place(session, person, actor, note=f"by the L&D team, {THROUGH_API}")
@@ -217,7 +221,9 @@ def cancel_for_person(booking_id: int):
     if booking is None:
         return problem(404, "The agency has no such booking.")
     try:
-        if coordinates(actor, booking.user):
+        if actor.id == booking.user_id:  # the coordinator's own place
+            booking = cancel_booking(booking, actor, THROUGH_API)
+        elif coordinates(actor, booking.user):
             booking = cancel_for_staff(actor, booking, THROUGH_API)
         else:
             booking = cancel_booking(booking, actor, THROUGH_API)

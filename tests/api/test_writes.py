@@ -107,6 +107,8 @@ def test_a_dry_run_records_nothing(writes, send):
     assert (response.json["dry_run"], response.json["recorded"], response.json["accounts_opened"]) == (True, 2, 1)
     db.session.expire_all()
     assert (_completions(), _accounts()) == (0, accounts)
+    # It showed who the agency's people are, so it is in the access log all the same.
+    assert db.session.scalar(select(AccessLogEntry).where(AccessLogEntry.kind == "api")).scope.endswith("none recorded")
 
 
 def test_one_unreadable_row_refuses_them_all(writes, send):
@@ -209,10 +211,20 @@ def test_a_token_whose_creator_no_longer_coordinates_cannot_book(writes, send):
     assert not db.session.scalar(select(Booking).where(Booking.user_id == writes.known.id))
 
 
+def test_the_coordinator_may_book_their_own_place_as_on_their_pages(writes, send):
+    coordinator = writes.people["a"].coordinator
+    response = send("POST", "/api/v1/agency/bookings", writes.write_token,
+                    {"session_id": writes.upcoming.id, "person_id": coordinator.id})
+    assert response.status_code == 201 and response.json["person"]["id"] == coordinator.id
+    assert send("DELETE", f"/api/v1/agency/bookings/{response.json['id']}", writes.write_token).status_code == 200
+
+
 def test_an_administrators_token_books_as_the_ld_team(writes, send):
     response = send("POST", "/api/v1/agency/bookings", writes.admin_token,
                     {"session_id": writes.upcoming.id, "person_id": writes.known.id})
     assert response.status_code == 201 and response.json["status"] == CONFIRMED
+    event = db.session.scalars(select(BookingEvent).where(BookingEvent.booking_id == response.json["id"])).all()[-1]
+    assert event.actor_id == writes.admin.id and "L&D team, through the agency’s system" in event.reason
 
 
 def test_cancelling_the_agencys_booking_and_not_anothers(writes, send):
