@@ -140,7 +140,7 @@ BLUEPRINTS = {
     "reports": (None, ("views", "agency_views", "proposal_views", "jobs", "demo")),
     "privacy": (None, ("views", "access_log_views", "jobs")),
     # Outside the chain (like operations): the JSON API for agencies' systems and its token pages.
-    "api": (None, ("views", "token_views", "demo")),
+    "api": (None, ("views", "write_views", "token_views", "demo")),
 }
 
 

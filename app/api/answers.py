@@ -1,5 +1,5 @@
-"""Reading an API request's parameters and writing its answer: a page of items with links, an
-ETag, and If-None-Match (304) and If-Match (412)."""
+"""Reading an API request's parameters (or a write's JSON body) and writing its answer: a page of
+items with links, an ETag, and If-None-Match (304) and If-Match (412); a write's answer plainly."""
 from __future__ import annotations
 
 import hashlib
@@ -24,6 +24,40 @@ def parameters(schema: type[Schema]) -> dict:
                     for name, found in error.normalized_messages().items()}
         abort(problem(400, "Some parameters are not valid: " + ", ".join(sorted(messages)) + ".",
                       errors=messages))
+
+
+def _flat(messages, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages as one list per path: {"rows.2.email": [...]}."""
+    if isinstance(messages, dict):
+        found: dict[str, list[str]] = {}
+        for key, inner in messages.items():
+            found.update(_flat(inner, f"{prefix}.{key}" if prefix else str(key)))
+        return found
+    return {prefix or "body": [str(m) for m in (messages if isinstance(messages, list) else [messages])]}
+
+
+def body(schema: type[Schema]) -> dict:
+    """A write's JSON body read by `schema`; a 400 problem naming each bad field otherwise."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        abort(problem(400, "Send a JSON object as the body (Content-Type: application/json).",
+                      errors={"body": ["Not a JSON object."]}))
+    try:
+        return schema().load(data)
+    except ValidationError as error:
+        messages = _flat(error.normalized_messages())
+        abort(problem(400, "Some fields are not valid: " + ", ".join(sorted(messages)) + ".",
+                      errors=messages))
+
+
+def written(schema: type[Schema], data: dict, status: int = 200) -> Response:
+    """A write's answer through its schema (no ETag: it says what this call did)."""
+    return Response(json.dumps(schema().dump(data), sort_keys=True), status=status, mimetype=JSON)
+
+
+def accepts_json() -> bool:
+    """Whether the caller accepts the answer (asked before a write, so a 406 changes nothing)."""
+    return not request.accept_mimetypes or bool(request.accept_mimetypes.best_match([JSON]))
 
 
 @dataclass

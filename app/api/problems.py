@@ -26,7 +26,10 @@ DETAILS = {
     404: "There is nothing at this address.",
     405: "This address does not accept that method.",
     406: "The API answers in JSON only: accept application/json.",
+    409: "The request conflicts with the rules.",
     412: "The resource does not match If-Match.",
+    413: "The request is too large.",
+    422: "The request cannot be processed.",
     429: "Too many requests with this token. Wait before trying again.",
     500: "Something went wrong. It has been logged.",
     503: "The service is not available just now. Try again shortly.",
@@ -38,7 +41,7 @@ def is_api_request() -> bool:
 
 
 def problem(status: int, detail: str | None = None, *, headers: dict | None = None,
-            errors: dict | None = None) -> Response:
+            errors: dict | None = None, rule: str | None = None) -> Response:
     """A problem details response with this status."""
     body = {
         "type": "about:blank",
@@ -48,6 +51,8 @@ def problem(status: int, detail: str | None = None, *, headers: dict | None = No
     }
     if errors:
         body["errors"] = errors
+    if rule:
+        body["rule"] = rule  # which rule refused a write (409), in a word
     response = Response(json.dumps(body), status=status, mimetype=MEDIA_TYPE)
     for name, value in (headers or {}).items():
         response.headers[name] = value

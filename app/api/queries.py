@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.accounts.models import ACTIVE, Agency, User
@@ -106,6 +106,24 @@ def refreshers(agency: Agency, date_from: date | None, date_to: date | None) -> 
             if (date_from is None or row.due >= date_from) and (date_to is None or row.due <= date_to)]
 
 
+def staff_member(agency: Agency, person_id: int | None = None, email: str | None = None) -> User | None:
+    """One of the agency's people, by id or by e-mail address (any case); None for anyone else, so
+    a caller cannot tell another agency's person from nobody."""
+    if person_id is not None:
+        person = db.session.get(User, person_id)
+    elif email:
+        person = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    else:
+        person = None
+    return person if person is not None and person.agency_id == agency.id else None
+
+
+def agency_booking(agency: Agency, booking_id: int) -> Booking | None:
+    """A booking made for the agency, of one of its people (None for any other)."""
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or booking.agency_id != agency.id or booking.user.agency_id != agency.id:
+        return None
+    return booking
 
 
 def agency_tokens(agency: Agency) -> list[ApiToken]:

@@ -207,7 +207,77 @@ class Problem(Schema):
     title = fields.String(required=True)
     status = fields.Integer(required=True)
     detail = fields.String(required=True)
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
-                         metadata={"description": "For 400: each parameter's problems."})
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), metadata={
+        "description": "For 400: each parameter's (or the body's, e.g. `rows.2.email`) problems; "
+                       "for 422: each unreadable row's, by its index (`rows.2`)."})
+    rule = fields.String(metadata={
+        "description": "For 409: the booking rule that refused, in a word (e.g. not_booked_here)."})
+
+
+# --- Writes --------------------------------------------------------------------------------------
+
+MAX_COMPLETION_ROWS = 1000
+
+
+class _Strict(Schema):
+    pass  # a write's body: a field the API does not know is an error, not silently dropped
+
+
+class CompletionRowIn(_Strict):
+    email = fields.String(required=True, metadata={"description": "The person's e-mail address (any case)."})
+    name = fields.String(allow_none=True, metadata={
+        "description": "Their name: needed only to open an account for someone on the agency's "
+                       "domain who has none yet."})
+    course = fields.String(required=True, metadata={"description": "An online course's code or title here."})
+    completed_on = fields.String(required=True, metadata={
+        "format": "date", "description": "The day completed: 2026-03-27 (or 27/03/2026); not in the future."})
+    score = fields.Float(allow_none=True, metadata={"description": "0 to 100, if the provider gives one."})
+
+
+class CompletionsIn(_Strict):
+    rows = fields.List(fields.Nested(CompletionRowIn), required=True, validate=validate.Length(min=1),
+                       metadata={"maxItems": MAX_COMPLETION_ROWS,
+                                 "description": f"1 to {MAX_COMPLETION_ROWS} rows (more: 413)."})
+    dry_run = fields.Boolean(load_default=False, metadata={
+        "description": "true: say what would be recorded, record nothing."})
+
+
+class CompletionOutcome(Schema):
+    index = fields.Integer(required=True, metadata={"description": "The row's place in `rows`, from 0."})
+    email = fields.String(required=True)
+    course = fields.String(required=True, metadata={"description": "The course as sent."})
+    completed_on = fields.Date(required=True)
+    outcome = fields.String(required=True, metadata={
+        "description": "recorded (or would be, in a dry run), new_account (an account opened for "
+                       "someone on the agency's domain, and recorded), duplicate (already recorded, "
+                       "or repeats an earlier row) or unmatched (not recorded: see reason)."})
+    reason = fields.String(required=True, metadata={"description": "Why a row is unmatched or a duplicate."})
+    person_id = fields.Integer(allow_none=True, required=True, metadata={
+        "description": "The agency's person it was recorded for (null when unmatched, or a new "
+                       "account in a dry run)."})
+    course_id = fields.Integer(allow_none=True, required=True)
+
+
+class CompletionsResult(Schema):
+    dry_run = fields.Boolean(required=True)
+    recorded = fields.Integer(required=True, metadata={"description": "Completions recorded (or that would be)."})
+    accounts_opened = fields.Integer(required=True)
+    duplicates = fields.Integer(required=True)
+    unmatched = fields.Integer(required=True)
+    rows = fields.List(fields.Nested(CompletionOutcome), required=True)
+
+
+class BookingIn(_Strict):
+    session_id = fields.Integer(required=True, validate=validate.Range(1, MAX_PAGE),
+                                metadata={"description": "The session (from /sessions)."})
+    person_id = fields.Integer(validate=validate.Range(1, MAX_PAGE), metadata={
+        "description": "The person (as the agency's lists give it); or send `email`."})
+    email = fields.String(validate=validate.Length(1, 255), metadata={
+        "description": "The person's e-mail address; or send `person_id`."})
+
+    @validates_schema
+    def _one_person(self, data, **_kwargs):
+        if ("person_id" in data) == ("email" in data):
+            raise ValidationError("Send person_id or email (one of them).", "person_id")
 
 

@@ -23,9 +23,8 @@ from app.extensions import db
 
 MARKER = "sgt_"
 PREFIX_LENGTH = 8
-# What a token may do. Only "read" has endpoints today; the two writes are granted now so that an
-# agency's token does not have to be replaced when bulk completions and booking on a person's behalf
-# arrive (each one endpoint, checking its scope with app.api.auth.token_required).
+# What a token may do: each endpoint names its scope with app.api.auth.token_required (the writes
+# are in app.api.write_views).
 SCOPES = {
     "read": "Read the programme and the agency's staff's bookings, attendance, completions, "
             "certificates, charges and refreshers",

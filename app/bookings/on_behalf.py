@@ -35,14 +35,16 @@ def _check(coordinator: User, person: User) -> None:
         raise BookingError(NOT_YOURS, kind="not_coordinated")
 
 
-def book_for_staff(coordinator: User, person: User, session: Session) -> Booking:
+def book_for_staff(coordinator: User, person: User, session: Session, note: str = NOTE) -> Booking:
     """Book a place (or a waiting place) on `session` for a member of the coordinator's agency.
 
     The normal rules apply (no override of the window, quotas or prerequisites); the line manager is
-    asked to agree where the course needs it, and the history records the coordinator as the actor.
+    asked to agree where the course needs it, and the history records the coordinator as the actor
+    (`note`: how they booked, added to the history row; the API says it came through the agency's
+    system).
     """
     _check(coordinator, person)
-    return book_place(session, person, coordinator, note=NOTE)
+    return book_place(session, person, coordinator, note=note)
 
 
 def cancel_for_staff(coordinator: User, booking: Booking, reason: str = "") -> Booking:

@@ -144,7 +144,7 @@ def test_a_token_without_the_scope_gets_403(world, call):
 def test_unknown_addresses_and_methods_are_problems_and_no_cookie_is_set(world, client):
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404 and response.mimetype == "application/problem+json"
-    posted = client.post("/api/v1/agency/bookings", headers={"Authorization": f"Bearer {world.tokens['a']}"})
+    posted = client.put("/api/v1/agency/bookings", headers={"Authorization": f"Bearer {world.tokens['a']}"})
     assert posted.status_code in (404, 405) and posted.mimetype == "application/problem+json"
     answered = client.get("/api/v1/agency/bookings", headers={"Authorization": f"Bearer {world.tokens['a']}"})
     assert answered.status_code == 200 and "Set-Cookie" not in answered.headers

@@ -65,4 +65,6 @@ def test_the_api_reference_page(app, browser_page):
     page.goto("/api/v1/docs")
     expect(page.locator("h1")).to_contain_text("API")
     expect(page.locator("main")).to_contain_text("GET /api/v1/agency/bookings")
+    expect(page.locator("main")).to_contain_text("POST /api/v1/agency/completions")
+    expect(page.locator("main")).to_contain_text("DELETE /api/v1/agency/bookings/{booking_id}")
     assert_accessible(page)
