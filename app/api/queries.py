@@ -19,7 +19,7 @@ from app.attendance.queries import charges_statement
 from app.bookings.models import Booking, Completion
 from app.courses.availability import Places, booking_facts
 from app.courses.models import Session
-from app.courses.queries import ProgrammeFilters, load_sessions, upcoming_query, visible_session
+from app.courses.queries import ClosedScope, ProgrammeFilters, load_sessions, upcoming_query, visible_session
 from app.extensions import db
 from app.filters import Period
 from app.inputs import YEAR_MAX, YEAR_MIN
@@ -45,6 +45,11 @@ def programme(period: Period, changed_since: datetime | None) -> list[Session]:
 def public_session(session_id: int) -> Session | None:
     """A session anyone may see (published, or cancelled after publishing), as /sessions/<id> shows."""
     return visible_session(session_id, include_drafts=False)
+
+
+def bookable_session(agency: Agency, session_id: int) -> Session | None:
+    """A session the agency's staff may be booked on: a public one, or one closed to this agency."""
+    return visible_session(session_id, include_drafts=False, scope=ClosedScope(agency_id=agency.id))
 
 
 def places(sessions: list[Session]) -> dict[int, Places]:

@@ -177,7 +177,7 @@ def book_for_person():
     person = queries.staff_member(agency, sent.get("person_id"), sent.get("email"))
     if person is None:
         return problem(404, NOT_STAFF)
-    session = queries.public_session(sent["session_id"])
+    session = queries.bookable_session(agency, sent["session_id"])
     if session is None:
         return problem(404, "There is no such session.")
     try:

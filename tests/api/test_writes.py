@@ -200,6 +200,26 @@ def test_another_agencys_person_or_a_draft_session_is_a_404(writes, send):
     assert not db.session.scalars(select(Booking).where(Booking.user_id.in_([writes.theirs.id, writes.known.id]))).all()
 
 
+def test_a_session_closed_to_the_agency_is_bookable_by_its_token_and_unseen_by_others(writes, send, make_session):
+    closed = make_session(writes.course, datetime(2026, 11, 25, 9, 0))
+    closed.closed_to_agency_id = writes.agencies["b"].id
+    db.session.commit()
+    reader = create_token(writes.agencies["a"], name="HR", scopes=["read"], days=90,
+                          actor=writes.people["a"].coordinator).secret
+    db.session.commit()
+    listed = send("GET", "/api/v1/sessions", reader)
+    assert listed.status_code == 200 and closed.id not in [s["id"] for s in listed.json["data"]]
+    refused = send("POST", "/api/v1/agency/bookings", writes.write_token,
+                   {"session_id": closed.id, "person_id": writes.known.id})
+    assert refused.status_code == 404
+    closed.closed_to_agency_id = writes.agencies["a"].id
+    db.session.commit()
+    booked = send("POST", "/api/v1/agency/bookings", writes.write_token,
+                  {"session_id": closed.id, "person_id": writes.known.id})
+    assert booked.status_code == 201, booked.get_data(as_text=True)
+    assert booked.json["status"] == CONFIRMED
+
+
 def test_a_token_whose_creator_no_longer_coordinates_cannot_book(writes, send):
     coordinator = writes.people["a"].coordinator
     db.session.execute(RoleGrant.__table__.delete().where(RoleGrant.user_id == coordinator.id,
