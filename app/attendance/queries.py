@@ -15,6 +15,7 @@ from app.attendance.models import Charge, Suspension
 from app.attendance.refreshers import refresher_clock, refresher_due_on, refresher_state
 from app.bookings.models import (
     CONFIRMED,
+    PRESENT_OUTCOMES,
     PRIOR_LEARNING,
     SELF_RECORDED,
     Booking,
@@ -181,6 +182,15 @@ def register_counts(session_ids: list[int]) -> dict[int, tuple[int, int]]:
         .group_by(Booking.session_id)
     ).all()
     return {session_id: (total, marked) for session_id, total, marked in rows}
+
+
+def arrival_counts(session: Session) -> tuple[int, int]:
+    """(People on the session's register, how many of them have arrived: attended or partly.)"""
+    total, arrived = db.session.execute(
+        select(func.count(), func.count(Booking.id).filter(Booking.outcome.in_(PRESENT_OUTCOMES)))
+        .where(Booking.session_id == session.id, Booking.status == CONFIRMED)
+    ).one()
+    return total, arrived
 
 
 # ---------------------------------------------------------------- registers, walk-ins and corrections

@@ -139,3 +139,9 @@ class PriorLearningDecisionForm(BaseForm):
     note = optional_text("Why it is not accepted", "Needed if you do not accept it: we tell the person.",
                          max_length=2000)
     submit = SubmitField("Save and tell them", widget=GovSubmitInput())
+
+
+class WorkshopChoiceForm(BaseForm):
+    """The workshops themselves are radios per time slot, built from the programme in the template."""
+
+    submit = SubmitField("Save my workshops", widget=GovSubmitInput())

@@ -65,6 +65,9 @@ class BookingFacts(Protocol):
     def booking_refusal(self, session: Session, person: User) -> str | None:
         """Why the person could not book the session now, or None."""
 
+    def workshop_places_taken(self, item_ids: Sequence[int]) -> dict[int, int]:
+        """Places taken on each conference workshop (by programme item id)."""
+
 
 _registered: list[BookingFacts] = []
 
