@@ -2,6 +2,7 @@
 close, and the person's own programme in their invitation (issue 17)."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,8 @@ from app.accounts.models import ADMIN
 from app.bookings.booking import book_place
 from app.bookings.cancellation import cancel_booking
 from app.bookings.errors import BookingError
-from app.bookings.models import BookingEvent, WAITING, WorkshopChoice
+from app.bookings.check_in_codes import short_code
+from app.bookings.models import WAITING, Booking, BookingEvent, WorkshopChoice
 from app.bookings.workshops import change_workshops, choose_workshops, programme_lines, slots
 from app.extensions import db
 from app.jobs import run_jobs
@@ -126,3 +128,80 @@ def test_one_invitation_carries_the_persons_own_programme(app, now, make_confere
     assert "Workshop: A1 Neglect" in str(calendar.walk("VEVENT")[0]["DESCRIPTION"])
     assert programme_lines(booking)[1].endswith("Workshop: A1 Neglect (Sam Pattern)")
     assert not change_workshops(booking, _ids(conference, "A1", "B1"), person), "the same choice changes nothing"
+
+
+# ---------------------------------------------------------------- pages
+
+
+def test_event_page_lists_plenaries_workshops_leads_and_places(app, now, client, make_conference, make_attendee):
+    conference = make_conference(workshop_places=2)
+    person = make_attendee()
+    booking = book_place(conference, person, person)
+    choose_workshops(booking, _ids(conference, "A1"), person)
+    db.session.commit()
+    page = client.get(f"/sessions/{conference.id}").get_data(as_text=True)
+    assert "Opening: learning from local reviews" in page and "Dr Ada Example, Independent Chair" in page
+    assert "A1 Neglect" in page and "Sam Pattern" in page
+    rows = re.findall(r"<tr class=\"govuk-table__row\">(.*?)</tr>", page, re.S)
+    places = {re.sub(r"<[^>]+>|\s+", " ", r).strip() for r in rows}
+    assert any("A1 Neglect" in r and "1 of 2" in r for r in places), places
+    assert any("A2 Online harm" in r and "2 of 2" in r for r in places), places
+    assert any("Closing plenary" in r and "Everyone" in r for r in places), places
+
+
+def test_booking_a_conference_with_workshops_then_changing_them(app, now, client, login_as, make_conference,
+                                                                make_user, mailbox):
+    conference = make_conference(workshop_places=1, choices_close_at=now + timedelta(days=10))
+    person = make_user("Ada Example", "ada@example.org")
+    login_as(person)
+    form = client.get(f"/sessions/{conference.id}/book").get_data(as_text=True)
+    assert "Choose your workshops" in form and "Workshop at 11:00am to 12:30pm" in form
+    slot_a, slot_b = (s.key for s in slots(conference))
+    a1, b2 = _ids(conference, "A1", "B2")
+    response = client.post(f"/sessions/{conference.id}/book", data={slot_a: a1, slot_b: b2})
+    assert response.status_code == 302
+    [booking] = db.session.scalars(select(Booking).where(Booking.user_id == person.id)).all()
+    assert [c.item.title for c in booking.workshop_choices] == ["A1 Neglect", "B2 Domestic abuse"]
+
+    mine = client.get("/my-bookings").get_data(as_text=True)
+    assert "Your check-in codes" in mine and "<svg" in mine
+    assert short_code(booking) in mine and "Workshop: A1 Neglect" in mine
+    assert "Change your workshops" in mine
+
+    change = client.get(f"/bookings/{booking.id}/workshops").get_data(as_text=True)
+    assert "Your programme" in change
+    response = client.post(f"/bookings/{booking.id}/workshops", data={slot_a: "", slot_b: b2},
+                           follow_redirects=True)
+    assert "Your workshops are changed" in response.get_data(as_text=True)
+    assert [c.item.title for c in booking.workshop_choices] == ["B2 Domestic abuse"]
+    response = client.post(f"/bookings/{booking.id}/workshops", data={slot_a: "nonsense"}, follow_redirects=True)
+    assert "not part of this event" in response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert [c.item.title for c in booking.workshop_choices] == ["B2 Domestic abuse"]
+
+
+def test_a_full_workshop_refuses_the_whole_booking_with_its_reason(app, now, client, login_as, make_conference,
+                                                                 make_user, make_attendee):
+    conference = make_conference(workshop_places=1)
+    first = make_attendee()
+    choose_workshops(book_place(conference, first, first), _ids(conference, "A1"), first)
+    db.session.commit()
+    person = make_user()
+    login_as(person)
+    slot_a = slots(conference)[0].key
+    page = client.get(f"/sessions/{conference.id}/book").get_data(as_text=True)
+    assert re.search(r'value="%d"[^>]*disabled' % _ids(conference, "A1")[0], page), "a full workshop cannot be picked"
+    response = client.post(f"/sessions/{conference.id}/book", data={slot_a: _ids(conference, "A1")[0]},
+                           follow_redirects=True)
+    assert "A1 Neglect is full" in response.get_data(as_text=True)
+    assert db.session.scalar(select(Booking).where(Booking.user_id == person.id)) is None
+
+
+def test_someone_elses_workshops_page_is_not_found(app, now, client, login_as, make_conference, make_user,
+                                                   make_attendee):
+    conference = make_conference()
+    other = make_attendee()
+    booking = book_place(conference, other, other)
+    db.session.commit()
+    login_as(make_user())
+    assert client.get(f"/bookings/{booking.id}/workshops").status_code == 404
