@@ -33,6 +33,7 @@ SECTIONS = (
     ("account_events", "Your account’s history (including changes of agency and details)"),
     ("bookings", "Your bookings"),
     ("booking_events", "Your bookings’ history"),
+    ("workshop_choices", "Workshops you chose at conferences"),
     ("charges", "Charges to your agency for missed places"),
     ("suspensions", "Suspensions of booking"),
     ("certificates", "Certificates of attendance"),

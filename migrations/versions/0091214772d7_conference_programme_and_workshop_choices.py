@@ -47,15 +47,12 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_workshop_choices_booking_id'), ['booking_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_workshop_choices_item_id'), ['item_id'], unique=False)
 
-    with op.batch_alter_table('sessions', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('choices_close_at', sa.DateTime(), nullable=True))
+    # A plain nullable column: added in place on SQLite too (no copy of the table).
+    op.add_column('sessions', sa.Column('choices_close_at', sa.DateTime(), nullable=True))
 
 
 
 def downgrade():
-    with op.batch_alter_table('sessions', schema=None) as batch_op:
-        batch_op.drop_column('choices_close_at')
-
     with op.batch_alter_table('workshop_choices', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_workshop_choices_item_id'))
         batch_op.drop_index(batch_op.f('ix_workshop_choices_booking_id'))
@@ -65,3 +62,9 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_programme_items_session_id'))
 
     op.drop_table('programme_items')
+    if op.get_bind().dialect.name == "sqlite":
+        # Bookings and much else refer to sessions: batch mode would copy, drop and rename it, which
+        # the foreign keys of a database holding data refuse. SQLite (3.35+) drops a plain column itself.
+        op.execute("ALTER TABLE sessions DROP COLUMN choices_close_at")
+    else:
+        op.drop_column('sessions', 'choices_close_at')
