@@ -2,6 +2,7 @@
 close, and the person's own programme in their invitation (issue 17)."""
 from __future__ import annotations
 
+import random
 import re
 from datetime import timedelta
 
@@ -14,7 +15,17 @@ from app.bookings.cancellation import cancel_booking
 from app.bookings.errors import BookingError
 from app.bookings.check_in_codes import short_code
 from app.bookings.models import WAITING, Booking, BookingEvent, WorkshopChoice
-from app.bookings.workshops import change_workshops, choose_workshops, programme_lines, slots
+from app.bookings.demo import choose_conference_workshops, load_bookings
+from app.bookings.workshops import (
+    change_workshops,
+    choose_workshops,
+    programme_lines,
+    slots,
+    workshop_places_taken,
+)
+from app.courses.demo import load_programme
+from app.courses.models import Session
+from app.demo import load_people
 from app.extensions import db
 from app.jobs import run_jobs
 from tests.bookings.conftest import invites, subject, text_of
@@ -205,3 +216,22 @@ def test_someone_elses_workshops_page_is_not_found(app, now, client, login_as, m
     db.session.commit()
     login_as(make_user())
     assert client.get(f"/bookings/{booking.id}/workshops").status_code == 404
+
+
+
+def test_the_demo_has_conferences_whose_workshops_people_chose(app, now):
+    load_people(random.Random(1))
+    load_programme(random.Random(1))
+    load_bookings(random.Random(1))
+    assert "workshop choices at 2 conferences" in choose_conference_workshops(random.Random(1))
+    conferences = [s for s in db.session.scalars(select(Session)) if s.is_conference]
+    assert any(s.starts_at > now for s in conferences), "one still to come, to book and choose"
+    for session in conferences:
+        assert session.choices_close_at < session.starts_at
+        assert all(w.leads and w.capacity for w in session.workshops)
+        taken = workshop_places_taken(w.id for w in session.workshops)
+        assert sum(taken.values()) > 0
+        assert all(taken[w.id] <= w.capacity for w in session.workshops)
+        for booking in db.session.scalars(select(Booking).where(Booking.session_id == session.id)):
+            starts = [c.item.starts_at for c in booking.workshop_choices]
+            assert len(starts) == len(set(starts)), "one workshop per slot"
