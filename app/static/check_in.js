@@ -118,14 +118,13 @@
   function startCamera () {
     var video = document.getElementById('camera')
     var area = document.getElementById('camera-area')
-    var button = document.getElementById('camera-start')
     var canvas = document.createElement('canvas')
     var context = canvas.getContext('2d', { willReadFrequently: true })
     navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' }, audio: false })
       .then(function (stream) {
         video.srcObject = stream
         area.hidden = false
-        button.hidden = true
+        document.getElementById('camera-start-area').hidden = true
         return video.play()
       })
       .then(function () {
@@ -150,7 +149,7 @@
 
   var button = document.getElementById('camera-start')
   if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
-    button.hidden = false
+    document.getElementById('camera-start-area').hidden = false
     button.addEventListener('click', startCamera)
   }
   window.addEventListener('online', function () { delay = 1000; flush() })
