@@ -65,6 +65,33 @@ def test_book_a_conference_choose_workshops_and_change_one(app, live_server, bro
            ).to_contain_text("2 of 3")
 
 
+def test_the_l_and_d_team_adds_a_workshop_to_the_programme(app, live_server, browser_page, set_now, make_conference,
+                                                           make_user):
+    set_now(NOW)
+    conference = make_conference(starts_at=DAY)
+    admin = make_user(name="Adaeze Fairweather", email="adaeze@northbridge-scp.example", roles=("admin",))
+    page = browser_page
+    sign_in(page, admin.email)
+    page.goto(f"/admin/sessions/{conference.id}")
+    page.get_by_role("link", name="Programme: plenaries and workshops").click()
+    expect(page.locator("h1")).to_have_text("Programme")
+    assert_accessible(page)
+    page.get_by_label("Workshop (people choose one per time slot)").check()
+    page.get_by_label("Start time").fill("14:00")
+    page.get_by_label("End time").fill("15:30")
+    page.get_by_label("Title").fill("B3 Private fostering")
+    page.get_by_label("Speakers or workshop leads (optional)").fill("Mo Sample")
+    page.get_by_label("Places (workshops)").fill("abc")
+    page.get_by_role("button", name="Add to the programme").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("The places must be a whole number")
+    assert_accessible(page)
+    page.get_by_label("Places (workshops)").fill("12")
+    page.get_by_role("button", name="Add to the programme").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("“B3 Private fostering” added")
+    expect(page.get_by_role("region", name="The programme")).to_contain_text("0 of 12 chosen")
+    assert_accessible(page)
+
+
 def test_check_in_on_a_phone_typed_scanned_offline_and_at_the_door(app, live_server, open_page, set_now,
                                                                   make_conference, make_user, make_booking,
                                                                   make_session, make_course):
