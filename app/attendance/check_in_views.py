@@ -88,7 +88,7 @@ def arrival(token: str):
     try:
         session_id = read_door_token(token)
     except BookingError as exc:
-        return render_template("attendance/arrival_problem.html", message=exc.message), 400
+        return render_template("attendance/arrival_problem.html", message=exc.message), 404
     session = db.session.get(Session, session_id)
     if session is None or session.status == DRAFT:
         abort(404)

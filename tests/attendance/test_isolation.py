@@ -59,6 +59,7 @@ def test_coordinator_of_one_agency_finds_no_name_from_another(
         "charge_id": db.session.scalar(select(Charge.id).where(Charge.user_id == paul.id)),
         "suspension_id": db.session.scalar(select(Suspension.id).where(Suspension.user_id == paul.id)),
         "user_id": paul.id,
+        "token": "not-a-door-code",  # the door code's page: an altered code finds nothing
     }
     priya_completion = db.session.scalar(select(Completion).where(Completion.user_id == priya.id))
     assert priya_completion is not None
@@ -73,7 +74,7 @@ def test_coordinator_of_one_agency_finds_no_name_from_another(
             continue
         url = rule.rule
         for name in rule.arguments:
-            url = url.replace(f"<int:{name}>", str(ids[name]))
+            url = url.replace(f"<int:{name}>", str(ids[name])).replace(f"<{name}>", str(ids[name]))
         if "GET" in rule.methods:
             for query in ({}, period, dict(period, agency_id=police.id), {"booking_id": paul_booking.id},
                           {"q": "Paul"}, {"code": "x"}):
