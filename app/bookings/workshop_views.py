@@ -63,16 +63,20 @@ def workshops(booking_id: int):
 
 
 def check_in_codes(bookings: list[Booking]) -> list[dict]:
-    """For each confirmed place: its QR code (inline SVG), short code and, at a conference, the
-    person's programme."""
+    """For each confirmed place: its QR code (inline SVG) and short code; for every place at a
+    conference (a place held for the manager's answer too), the person's programme."""
     codes = []
     for booking in bookings:
-        if booking.status != CONFIRMED:
+        confirmed = booking.status == CONFIRMED
+        conference = booking.session.is_conference and booking.status in HOLDS_PLACE
+        if not (confirmed or conference):
             continue
         title = f"Check-in code for {booking.session.course.title}"
         codes.append({
-            "booking": booking, "qr": qr_svg(place_token(booking), title), "code": short_code(booking),
-            "conference": booking.session.is_conference, "can_change": choices_open(booking.session),
+            "booking": booking,
+            "qr": qr_svg(place_token(booking), title) if confirmed else "",
+            "code": short_code(booking) if confirmed else "",
+            "conference": conference, "can_change": choices_open(booking.session),
             "programme": programme_lines(booking) if booking.session.programme else [],
         })
     return codes

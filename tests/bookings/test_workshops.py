@@ -14,7 +14,7 @@ from app.bookings.booking import book_place
 from app.bookings.cancellation import cancel_booking
 from app.bookings.errors import BookingError
 from app.bookings.check_in_codes import short_code
-from app.bookings.models import WAITING, Booking, BookingEvent, WorkshopChoice
+from app.bookings.models import AWAITING_APPROVAL, WAITING, Booking, BookingEvent, WorkshopChoice
 from app.bookings.demo import choose_conference_workshops, load_bookings
 from app.bookings.workshops import (
     change_workshops,
@@ -175,7 +175,7 @@ def test_booking_a_conference_with_workshops_then_changing_them(app, now, client
     assert [c.item.title for c in booking.workshop_choices] == ["A1 Neglect", "B2 Domestic abuse"]
 
     mine = client.get("/my-bookings").get_data(as_text=True)
-    assert "Your check-in codes" in mine and "<svg" in mine
+    assert "Your check-in codes and programmes" in mine and "<svg" in mine
     assert short_code(booking) in mine and "Workshop: A1 Neglect" in mine
     assert "Change your workshops" in mine
 
@@ -235,3 +235,17 @@ def test_the_demo_has_conferences_whose_workshops_people_chose(app, now):
         for booking in db.session.scalars(select(Booking).where(Booking.session_id == session.id)):
             starts = [c.item.starts_at for c in booking.workshop_choices]
             assert len(starts) == len(set(starts)), "one workshop per slot"
+
+
+def test_a_place_held_for_the_manager_has_its_programme_but_no_code_yet(app, now, client, login_as,
+                                                                       make_conference, make_user, make_booking):
+    conference = make_conference()
+    person = make_user()
+    booking = make_booking(conference, person, status=AWAITING_APPROVAL)
+    choose_workshops(booking, _ids(conference, "B2"), person)
+    db.session.commit()
+    login_as(person)
+    mine = client.get("/my-bookings").get_data(as_text=True)
+    assert "Your check-in code comes when your place is confirmed." in mine
+    assert short_code(booking) not in mine and "<svg" not in mine
+    assert "Workshop: B2 Domestic abuse" in mine and "Change your workshops" in mine
