@@ -7,7 +7,9 @@ from datetime import date, datetime, time
 import pytest
 
 from app.bookings.workshops import choose_workshops
+from app.courses.availability import booking_facts
 from app.courses.conference import add_programme_item, remove_programme_item, set_choices_close
+from app.courses.copying import duplicate_session
 from app.courses.models import PLENARY, WORKSHOP, ProgrammeItem
 from app.courses.problems import CourseError
 from app.extensions import db
@@ -102,3 +104,18 @@ def test_the_programme_page_for_the_l_and_d_team_only(app, client, login_as, mak
     assert "“Online harm” taken off the programme." in page.get_data(as_text=True)
     assert client.post(f"/admin/sessions/{session.id}/programme/99999/delete").status_code == 404
     assert date(2027, 3, 22) == DAY
+
+
+def test_a_copied_conference_keeps_its_programme_at_the_same_times_of_day(app, now, make_conference, make_booking,
+                                                                         make_user):
+    admin = make_user(roles=("admin",))
+    conference = make_conference(choices_close_at=datetime(2027, 3, 15, 17, 0))
+    choose_workshops(make_booking(conference), [conference.workshops[0].id], admin)
+    db.session.commit()
+    # 22 March is GMT; 5 April is BST: 9:30 in London is 8:30 UTC there.
+    [copy] = duplicate_session(conference, [date(2027, 4, 5)], admin)
+    db.session.commit()
+    assert [(i.title, i.capacity) for i in copy.programme] == [(i.title, i.capacity) for i in conference.programme]
+    assert copy.programme[0].starts_at == datetime(2027, 4, 5, 8, 30)
+    assert copy.choices_close_at == datetime(2027, 3, 29, 16, 0)
+    assert booking_facts().workshop_places_taken([w.id for w in copy.workshops]) == {w.id: 0 for w in copy.workshops}
