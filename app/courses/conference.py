@@ -6,7 +6,7 @@ session's). A workshop people have chosen is not removed: their choices would si
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from app.accounts.models import User
 from app.clock import london_to_utc, to_london
@@ -77,3 +77,17 @@ def set_choices_close(session: Session, moment: datetime | None, actor: User) ->
         raise CourseError("Choices must close before the session starts", "close_day")
     session.choices_close_at = moment
     db.session.flush()
+
+
+def _shift(moment: datetime | None, days: int) -> datetime | None:
+    return london_to_utc((to_london(moment) + timedelta(days=days)).replace(tzinfo=None)) if moment else None
+
+
+def move_programme(session: Session, days: int) -> None:
+    """Move a conference's programme (and when choices close) with its session to another date, at
+    the same London times of day; people's workshop choices stay with their workshops."""
+    if not days:
+        return
+    for item in session.programme:
+        item.starts_at, item.ends_at = _shift(item.starts_at, days), _shift(item.ends_at, days)
+    session.choices_close_at = _shift(session.choices_close_at, days)

@@ -8,10 +8,12 @@ import pytest
 
 from app.bookings.workshops import choose_workshops
 from app.courses.availability import booking_facts
+from app.courses.changes import change_session_time
 from app.courses.conference import add_programme_item, remove_programme_item, set_choices_close
 from app.courses.copying import duplicate_session
 from app.courses.models import PLENARY, WORKSHOP, ProgrammeItem
 from app.courses.problems import CourseError
+from app.courses.scheduling import PartTimes
 from app.extensions import db
 from tests.factories import START
 
@@ -119,3 +121,13 @@ def test_a_copied_conference_keeps_its_programme_at_the_same_times_of_day(app, n
     assert copy.programme[0].starts_at == datetime(2027, 4, 5, 8, 30)
     assert copy.choices_close_at == datetime(2027, 3, 29, 16, 0)
     assert booking_facts().workshop_places_taken([w.id for w in copy.workshops]) == {w.id: 0 for w in copy.workshops}
+
+
+def test_a_conference_moved_to_another_date_takes_its_programme(app, now, make_conference, make_user):
+    admin = make_user(roles=("admin",))
+    conference = make_conference(choices_close_at=datetime(2027, 3, 15, 17, 0))
+    change_session_time(conference, [PartTimes(datetime(2027, 4, 5, 9, 30), datetime(2027, 4, 5, 16, 30))], admin)
+    db.session.commit()
+    assert conference.parts[0].starts_at == datetime(2027, 4, 5, 8, 30)
+    assert conference.programme[0].starts_at == datetime(2027, 4, 5, 8, 30), "9:30 London, in BST"
+    assert conference.choices_close_at == datetime(2027, 3, 29, 16, 0)
