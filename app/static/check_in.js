@@ -81,12 +81,14 @@
     window.fetch(url, {
       method: 'POST',
       credentials: 'same-origin',
+      redirect: 'manual', // signed out: the sign-in page's redirect is not an answer to the scan
       headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRFToken': csrf },
       body: JSON.stringify({ code: scan.code })
     }).then(function (response) {
-      if (response.status === 200 || response.status === 422) return response.json()
+      var json = (response.headers.get('Content-Type') || '').indexOf('application/json') === 0
+      if (json && (response.status === 200 || response.status === 422)) return response.json()
       var error = new Error('status ' + response.status)
-      error.status = response.status
+      error.status = response.type === 'opaqueredirect' ? 401 : response.status
       throw error
     }).then(function (data) {
       sending = false
@@ -96,8 +98,10 @@
       flush()
     }).catch(function (error) {
       sending = false
-      retryLater(error && (error.status === 401 || error.status === 403)
-        ? 'Sign in again in another tab; they will be sent then.'
+      var status = error && error.status
+      // 400: the form token is no longer the session's (signed out, or signed in again since).
+      retryLater(status === 400 || status === 401 || status === 403
+        ? 'Reload this page, signing in again if asked; they will be sent then.'
         : 'They will be sent when the connection is back.')
     })
   }

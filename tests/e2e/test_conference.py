@@ -98,7 +98,7 @@ def test_check_in_on_a_phone_typed_scanned_offline_and_at_the_door(app, live_ser
     trainer = make_user(name="Tara Pendleford", email="tara.pendleford@northbridge.example", roles=("trainer",))
     conference = make_conference(starts_at=DAY, trainers=(trainer,))
     people = {name: make_user(name=name, email=f"{name.split()[0].lower()}@nbhealth.example")
-              for name in ("Ada Lovelock", "Bo Quill", "Cy Darnell", "Di Fenwick")}
+              for name in ("Ada Lovelock", "Bo Quill", "Cy Darnell", "Di Fenwick", "Eve Garnett")}
     bookings = {name: make_booking(conference, person) for name, person in people.items()}
     elsewhere = make_booking(make_session(make_course("Prevent"), DAY), make_user(name="Ed Elsewhere"))
     set_now(at_london(DAY.replace(hour=9, minute=0)))
@@ -109,21 +109,21 @@ def test_check_in_on_a_phone_typed_scanned_offline_and_at_the_door(app, live_ser
     page.goto(f"/registers/{conference.id}")
     page.get_by_role("link", name="Check people in with their QR codes").click()
     expect(page.locator("h1")).to_have_text("Annual Safeguarding Conference")
-    expect(page.get_by_test_id("check-in-count")).to_have_text("0 of 4 people checked in.")
+    expect(page.get_by_test_id("check-in-count")).to_have_text("0 of 5 people checked in.")
     assert_accessible(page)
 
     # The typed fallback.
     page.get_by_label("Check-in code").fill(short_code(bookings["Ada Lovelock"]))
     page.get_by_role("button", name="Check in").click()
     expect(page.locator(".govuk-notification-banner")).to_contain_text("Ada Lovelock is checked in.")
-    expect(page.get_by_test_id("check-in-count")).to_have_text("1 of 4 people checked in.")
+    expect(page.get_by_test_id("check-in-count")).to_have_text("1 of 5 people checked in.")
     assert_accessible(page)
 
     # Scans, as the decoder hands them to the page: each POSTed from the queue.
     results = page.get_by_test_id("scan-results")
     page.evaluate("code => window.appCheckIn.decoded(code)", place_token(bookings["Bo Quill"]))
     expect(results.locator("li").first).to_contain_text("Bo Quill is checked in.")
-    expect(page.get_by_test_id("check-in-count")).to_have_text("2 of 4 people checked in.")
+    expect(page.get_by_test_id("check-in-count")).to_have_text("2 of 5 people checked in.")
     page.evaluate("code => window.appCheckIn.decoded(code)", place_token(elsewhere))
     expect(results.locator("li").first).to_contain_text("This code is for another event")
     page.evaluate("code => window.appCheckIn.decoded(code)", short_code(bookings["Ada Lovelock"]))
@@ -144,12 +144,25 @@ def test_check_in_on_a_phone_typed_scanned_offline_and_at_the_door(app, live_ser
     expect(results.locator("li").first).to_contain_text("Cy Darnell is checked in.", timeout=15000)
     expect(page.get_by_test_id("scan-pending")).to_have_text("")
     assert page.evaluate("() => window.appCheckIn.queued()") == 0
-    expect(page.get_by_test_id("check-in-count")).to_have_text("3 of 4 people checked in.")
+    expect(page.get_by_test_id("check-in-count")).to_have_text("3 of 5 people checked in.")
     assert_accessible(page)
+
+    # Signed out meanwhile (on a shared phone, say): the scan waits until the trainer signs in again
+    # and reloads the page, which gives the queue a fresh form token.
+    page.context.clear_cookies()
+    page.evaluate("code => window.appCheckIn.decoded(code)", short_code(bookings["Eve Garnett"]))
+    expect(page.get_by_test_id("scan-pending")).to_contain_text("Reload this page, signing in again if asked")
+    again = page.context.new_page()
+    sign_in(again, trainer.email)
+    again.close()
+    page.reload()
+    expect(results.locator("li").first).to_contain_text("Eve Garnett is checked in.")
+    expect(page.get_by_test_id("check-in-count")).to_have_text("4 of 5 people checked in.")
 
     # The register shows them as attended; each counted once.
     db.session.commit()
-    assert [db.session.get(Booking, b.id).outcome for b in bookings.values()] == [ATTENDED, ATTENDED, ATTENDED, None]
+    assert [db.session.get(Booking, b.id).outcome for b in bookings.values()] == [
+        ATTENDED, ATTENDED, ATTENDED, None, ATTENDED]
 
     # The door code, and Di confirming her own arrival on her phone.
     page.goto(f"/registers/{conference.id}/door-code")
