@@ -84,6 +84,8 @@ def read_door_token(token: str) -> int:
 
 
 def qr_svg(text: str, title: str) -> str:
-    """An inline SVG QR code of `text` (no style attributes, so the page's CSP allows it)."""
-    return segno.make(text, error="m").svg_inline(scale=6, border=4, title=title, dark="#0b0c0c")
+    """An inline SVG QR code of `text` (no style attributes, so the page's CSP allows it), with a
+    viewBox and no fixed size, so the page's CSS sizes it to the screen."""
+    svg = segno.make(text, error="m").svg_inline(border=4, title=title, dark="#0b0c0c", light="#fff", omitsize=True)
+    return svg.replace("<svg ", '<svg role="img" ', 1)
 

@@ -50,6 +50,8 @@ def test_book_a_conference_choose_workshops_and_change_one(app, live_server, bro
     expect(mine).to_contain_text("Workshop: B1 Voice of the child")
     expect(mine).not_to_contain_text("A1 Neglect")
     expect(page.locator(".app-qr-code svg")).to_be_visible()
+    box = page.locator(".app-qr-code svg").bounding_box()
+    assert box["width"] >= 150 and abs(box["width"] - box["height"]) < 2, "a square code, big enough to scan"
     assert_accessible(page)
 
     page.get_by_role("link", name="Change your workshops").click()
@@ -167,6 +169,8 @@ def test_check_in_on_a_phone_typed_scanned_offline_and_at_the_door(app, live_ser
     # The door code, and Di confirming her own arrival on her phone.
     page.goto(f"/registers/{conference.id}/door-code")
     expect(page.get_by_test_id("door-code").locator("svg")).to_be_visible()
+    box = page.get_by_test_id("door-code").locator("svg").bounding_box()
+    assert box["width"] >= 300, "the door's code fills a phone's width"
     assert_accessible(page)
     di = open_page(**phone)
     sign_in(di, people["Di Fenwick"].email)
