@@ -24,7 +24,7 @@ PLACE_PURPOSE = "check-in"
 DOOR_PURPOSE = "door"
 # A place's code works for as long as anyone could still be checked in (and a little longer).
 CODE_MAX_AGE_SECONDS = 2 * 366 * 24 * 60 * 60
-SHORT_CODE = re.compile(r"^\s*(\d{1,10})\s*-?\s*([A-Za-z2-7]{5})\s*$")
+SHORT_CODE = re.compile(r"^\s*(\d{1,9})\s*-?\s*([A-Za-z2-7]{5})\s*$")
 UNKNOWN_CODE = "This code is not one of ours. Check it and try again, or find the person on the register."
 
 
