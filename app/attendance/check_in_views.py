@@ -10,12 +10,13 @@ from app.accounts.access import ADMIN, TRAINER, requires, signed_in
 from app.attendance import bp, queries
 from app.attendance.check_in import ALREADY, check_in, door_refusal, self_check_in
 from app.attendance.forms import ArrivalForm, CheckInCodeForm
-from app.attendance.register import marking_refusal
+from app.attendance.register import booking_agency, marking_refusal, surname
 from app.attendance.register_views import _session_for_register
 from app.bookings.check_in_codes import door_token, qr_svg, read_door_token
 from app.bookings.errors import BookingError
 from app.bookings.queries import booking_for
 from app.courses.models import DRAFT, Session
+from app.exports import csv_download, file_slug
 from app.extensions import db
 from app.refusals import refusals
 from app.templating import format_time
@@ -103,3 +104,20 @@ def arrival(token: str):
         return redirect(url_for("attendance.arrival", token=token))
     return render_template("attendance/arrival.html", session=session, booking=booking, form=form,
                            refusal=door_refusal(session))
+
+
+@bp.route("/registers/<int:session_id>/workshops.csv")
+@requires(TRAINER, ADMIN)
+def workshop_lists_csv(session_id: int):
+    """Who chose each workshop of a conference, for its leads (a spreadsheet)."""
+    session = _session_for_register(session_id)
+    header = ["Workshop", "Starts", "Ends", "Room", "Surname", "Name", "Agency", "Access or dietary needs",
+              "Attendance"]
+    rows = []
+    for item, booking in queries.workshop_rows(session):
+        agency = booking_agency(booking)
+        rows.append([item.title, format_time(item.starts_at), format_time(item.ends_at), item.room,
+                     surname(booking.user.name), booking.user.name, agency.name if agency else "",
+                     booking.access_needs, booking.outcome_label])
+    record_access("register", scope=f"session {session.id}")
+    return csv_download(f"workshops-{file_slug(session.course.title)}-{session.id}.csv", header, rows)

@@ -2,6 +2,8 @@
 scans, and people confirming their own arrival with the door code. Each place counts once."""
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import timedelta
 
@@ -15,6 +17,7 @@ from app.attendance.check_in import ALREADY, CHECKED_IN, check_in, self_check_in
 from app.attendance.errors import AttendanceError
 from app.bookings.check_in_codes import door_token, place_token, short_code
 from app.bookings.models import ATTENDED, CANCELLED, TURNED_AWAY, Booking, BookingEvent, Completion
+from app.bookings.workshops import choose_workshops
 from app.extensions import db
 from tests.attendance.conftest import DAY, ROOM, at_london
 from tests.conftest import TEST_PASSWORD
@@ -189,3 +192,22 @@ def test_door_code_leads_to_confirming_ones_own_arrival(app, event, set_now, sig
     assert "You do not have a confirmed place" in stranger
     assert sign_in(event["ada"]).get("/check-in/not-a-token").status_code == 404
     assert app.test_client().get(link).status_code == 302, "signed-in people only"
+
+
+def test_workshop_lists_for_the_leads(app, event, set_now, sign_in):
+    set_now(at_london(DAY - timedelta(days=2)))
+    session = event["session"]
+    a1, a2, b1 = session.workshops[:3]
+    choose_workshops(event["ada_booking"], [a2.id, b1.id], event["ada"])
+    choose_workshops(event["bo_booking"], [a1.id], event["bo"])
+    db.session.commit()
+    client = sign_in(event["trainer"])
+    assert "Who chose each workshop" in client.get(f"/registers/{session.id}").get_data(as_text=True)
+    response = client.get(f"/registers/{session.id}/workshops.csv")
+    rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
+    assert [(r["Workshop"], r["Name"], r["Starts"]) for r in rows] == [
+        ("A1 Neglect", "Bo Quill", "11:00am"), ("A2 Online harm", "Ada Lovelock", "11:00am"),
+        ("B1 Voice of the child", "Ada Lovelock", "2:00pm")]
+    assert sign_in(event["outsider"]).get(f"/registers/{session.id}/workshops.csv").status_code == 403
+    entries = db.session.scalars(select(AccessLogEntry.endpoint).where(AccessLogEntry.viewer_id == event["trainer"].id))
+    assert "attendance.workshop_lists_csv" in list(entries)
