@@ -5,6 +5,8 @@ like a session's: the chosen workshops' rows are locked (app/locking.py, in id o
 places re-counted before a choice is kept. Only bookings that hold a place on the conference hold
 a workshop place, so a cancelled booking frees its workshops without another step. Choices can be
 changed until the session's `choices_close_at`; every change is a row in the booking's history.
+Where the session keeps places for sectors or agencies, each workshop keeps the same share for the
+people who fill those places, until the session's reserved places are released.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from sqlalchemy import func, select
 from app.accounts.models import ADMIN, User
 from app.bookings.errors import BookingError
 from app.bookings.models import HOLDS_PLACE, Booking, BookingEvent, WorkshopChoice
+from app.bookings.places import is_released, release_moment
 from app.clock import to_london, utcnow
 from app.courses.models import WORKSHOP, ProgrammeItem, Session
 from app.extensions import db
@@ -52,6 +55,45 @@ def workshop_places_taken(item_ids: Iterable[int]) -> dict[int, int]:
     ):
         taken[item_id] = count
     return taken
+
+
+def _taken_by_pool(item_id: int) -> dict[int | None, int]:
+    """Places taken on a workshop by the reserved place (session reservation id, None: general)
+    each chooser's booking fills."""
+    return dict(db.session.execute(
+        select(Booking.reservation_id, func.count()).join(WorkshopChoice, WorkshopChoice.booking_id == Booking.id)
+        .where(WorkshopChoice.item_id == item_id, Booking.status.in_(HOLDS_PLACE))
+        .group_by(Booking.reservation_id)
+    ).all())
+
+
+def workshop_pools(item: ProgrammeItem) -> dict[int, int]:
+    """A workshop's places reserved for each of the session's reserved pools (by reservation id):
+    the same share of the workshop as the pool has of the session, so the mix the quotas keep at
+    the event is kept in each room too, until the session's reserved places are released."""
+    session = item.session
+    if not session.capacity or is_released(session):
+        return {}
+    return {r.id: (item.capacity or 0) * r.places // session.capacity
+            for r in session.reservations if r.places and r.id is not None}
+
+
+def workshop_place_for(item: ProgrammeItem, booking: Booking) -> bool:
+    """Whether the booking's person may take a place at the workshop now: one of the reserved
+    places kept for the pool their conference place fills, or a general one."""
+    taken = _taken_by_pool(item.id)
+    capacity = item.capacity or 0
+    if sum(taken.values()) >= capacity:
+        return False
+    pools = workshop_pools(item)
+    if not pools:
+        return True
+    overflow = sum(max(taken.get(r, 0) - places, 0) for r, places in pools.items())
+    general_left = capacity - sum(pools.values()) - taken.get(None, 0) - overflow
+    own = booking.reservation_id
+    if own in pools and taken.get(own, 0) < pools[own]:
+        return True
+    return general_left > 0
 
 
 def slots(session: Session) -> list[Slot]:
@@ -119,6 +161,10 @@ def choose_workshops(booking: Booking, item_ids: Sequence[int], actor: User) -> 
             raise BookingError("A workshop you chose is not part of this event. Reload the page.")
         if taken[item.id] >= (item.capacity or 0):
             raise BookingError(f"{item.title} is full. Choose another workshop at "
+                               f"{format_datetime(item.starts_at)}.", f"slot-{item.starts_at:%Y%m%d%H%M}")
+        if not workshop_place_for(item, booking):
+            raise BookingError(f"The places left at {item.title} are kept for other agencies or sectors until "
+                               f"{format_datetime(release_moment(session))}. Choose another workshop at "
                                f"{format_datetime(item.starts_at)}.", f"slot-{item.starts_at:%Y%m%d%H%M}")
     now = utcnow()
     for choice in removed:

@@ -249,3 +249,44 @@ def test_a_place_held_for_the_manager_has_its_programme_but_no_code_yet(app, now
     assert "Your check-in code comes when your place is confirmed." in mine
     assert short_code(booking) not in mine and "<svg" not in mine
     assert "Workshop: B2 Domestic abuse" in mine and "Change your workshops" in mine
+
+
+def test_workshops_keep_the_events_reserved_share_until_release(app, now, set_now, make_conference, make_attendee,
+                                                               make_agency, make_sector):
+    police = make_agency("Metropolitan Police North", sector="Police")
+    school = make_agency("Hillcrest Primary", sector="Education - schools")
+    # 4 of the 10 places are kept for the police; so a three-place workshop keeps 1 of its 3.
+    conference = make_conference(capacity=10, workshop_places=3, reservations=[(make_sector("Police"), 4)],
+                                 reservation_release_days=7)
+    [a1] = _ids(conference, "A1")
+    teachers = [make_attendee(agency=school) for _ in range(3)]
+    officer = make_attendee(agency=police)
+    places = [book_place(conference, person, person) for person in teachers + [officer]]
+    db.session.commit()
+    assert places[-1].reservation_id is not None and places[0].reservation_id is None
+    for booking, person in zip(places[:2], teachers[:2]):
+        choose_workshops(booking, [a1], person)
+    db.session.commit()
+    _refused("The places left at A1 Neglect are kept for other agencies or sectors until 15 March 2027",
+             choose_workshops, places[2], [a1], teachers[2])
+    assert [s.left[a1] for s in slots(conference)[:1]] == [1]
+    set_now(conference.starts_at - timedelta(days=7))  # released: the last place is anyone's
+    choose_workshops(places[2], [a1], teachers[2])
+    db.session.commit()
+    _refused("A1 Neglect is full", choose_workshops, places[3], [a1], officer)
+
+
+def test_a_reserved_place_at_a_workshop_goes_to_its_pool(app, now, make_conference, make_attendee, make_agency,
+                                                          make_sector):
+    police = make_agency("Metropolitan Police North", sector="Police")
+    school = make_agency("Hillcrest Primary", sector="Education - schools")
+    conference = make_conference(capacity=10, workshop_places=3, reservations=[(make_sector("Police"), 4)])
+    [a1] = _ids(conference, "A1")
+    teachers = [make_attendee(agency=school) for _ in range(2)]
+    officer = make_attendee(agency=police)
+    places = [book_place(conference, person, person) for person in teachers + [officer]]
+    db.session.commit()
+    for booking, person in zip(places, teachers + [officer]):
+        choose_workshops(booking, [a1], person)
+    db.session.commit()
+    assert len(places[2].workshop_choices) == 1
