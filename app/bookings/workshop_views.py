@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.accounts.access import signed_in
+from app.access_log import record_access
+from app.accounts.access import ADMIN, signed_in
 from app.bookings import bp
 from app.bookings.check_in_codes import place_token, qr_svg, short_code
 from app.bookings.forms import WorkshopChoiceForm
@@ -37,9 +38,12 @@ def slot_choices(session: Session, booking: Booking | None = None) -> list[dict]
             for slot in slots(session)]
 
 
-def _own_booking(booking_id: int) -> Booking:
+def _booking_for_workshops(booking_id: int) -> Booking:
+    """The person's own booking at a conference; the L&D team may open anyone's."""
     booking = db.session.get(Booking, booking_id)
-    if booking is None or booking.user_id != current_user.id or not booking.session.is_conference:
+    if booking is None or not booking.session.is_conference:
+        abort(404)
+    if booking.user_id != current_user.id and not current_user.has_role(ADMIN):
         abort(404)
     return booking
 
@@ -47,18 +51,26 @@ def _own_booking(booking_id: int) -> Booking:
 @bp.route("/bookings/<int:booking_id>/workshops", methods=["GET", "POST"])
 @signed_in
 def workshops(booking_id: int):
-    booking = _own_booking(booking_id)
+    booking = _booking_for_workshops(booking_id)
     session = booking.session
+    own = booking.user_id == current_user.id
     form = WorkshopChoiceForm()
     if form.validate_on_submit():
         with refusals(form) as attempt:
             changed = change_workshops(booking, chosen_workshop_ids(session), current_user)
         if not attempt.refused:
-            flash("Your workshops are changed. We have e-mailed you your new programme."
-                  if changed else "Your workshops are as they were.", "success")
-            return redirect(url_for("bookings.my_bookings"))
-    return render_template("bookings/workshops.html", booking=booking, session=session, form=form,
-                           slot_choices=slot_choices(session, booking), open=choices_open(session),
+            if own:
+                flash("Your workshops are changed. We have e-mailed you your new programme."
+                      if changed else "Your workshops are as they were.", "success")
+                return redirect(url_for("bookings.my_bookings"))
+            flash(f"{booking.user.name}’s workshops are changed; they have been e-mailed their new programme."
+                  if changed else "The workshops are as they were.", "success")
+            return redirect(url_for("bookings.admin_booking", booking_id=booking.id))
+    if not own:
+        record_access("booking", subject_user_id=booking.user_id, scope=f"booking {booking.id}")
+    return render_template("bookings/workshops.html", booking=booking, session=session, form=form, own=own,
+                           slot_choices=slot_choices(session, booking),
+                           open=choices_open(session) or current_user.has_role(ADMIN),
                            holds_place=booking.status in HOLDS_PLACE, programme=programme_lines(booking))
 
 

@@ -290,3 +290,24 @@ def test_a_reserved_place_at_a_workshop_goes_to_its_pool(app, now, make_conferen
         choose_workshops(booking, [a1], person)
     db.session.commit()
     assert len(places[2].workshop_choices) == 1
+
+
+def test_the_l_and_d_team_changes_someones_workshops_after_choices_close(app, now, set_now, client, login_as,
+                                                                        make_conference, make_user, make_attendee):
+    conference = make_conference(choices_close_at=now + timedelta(days=1))
+    person = make_attendee("Ada Example")
+    booking = book_place(conference, person, person)
+    db.session.commit()
+    set_now(now + timedelta(days=2))
+    login_as(make_user(roles=("admin",)))
+    assert "Their workshops" in client.get(f"/admin/bookings/{booking.id}").get_data(as_text=True)
+    page = client.get(f"/bookings/{booking.id}/workshops").get_data(as_text=True)
+    assert "Workshops of Ada Example" in page and "Save my workshops" in page
+    slot_a = slots(conference)[0].key
+    response = client.post(f"/bookings/{booking.id}/workshops", data={slot_a: _ids(conference, "A2")[0]},
+                           follow_redirects=True)
+    assert "Ada Example’s workshops are changed" in response.get_data(as_text=True)
+    assert [c.item.title for c in booking.workshop_choices] == ["A2 Online harm"]
+    client.post("/sign-out")
+    login_as(make_user(roles=("coordinator", "trainer")))
+    assert client.get(f"/bookings/{booking.id}/workshops").status_code == 404
