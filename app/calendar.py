@@ -73,9 +73,11 @@ def session_url(session) -> str:
     return external_url("courses.session_detail", session_id=session.id)
 
 
-def session_events(session, *, joining_link: bool = False, attendee=None, tentative: bool = False) -> list[Event]:
+def session_events(session, *, joining_link: bool = False, attendee=None, tentative: bool = False,
+                   programme: list[str] | None = None) -> list[Event]:
     """One VEVENT per part of `session` (the online link only when `joining_link`; TENTATIVE when
-    `tentative`, for a place held until the line manager answers)."""
+    `tentative`, for a place held until the line manager answers; `programme`: the person's own
+    programme at a conference, plenaries and their workshops, one line each)."""
     url = session_url(session)
     course = session.course
     cancelled = session.status == "cancelled"
@@ -98,6 +100,8 @@ def session_events(session, *, joining_link: bool = False, attendee=None, tentat
             description += ["", f"Join online: {session.online_url}"]
         if session.joining_instructions and joining_link:
             description += ["", session.joining_instructions]
+        if programme and not cancelled:
+            description += ["", "Your programme:"] + programme
         if cancelled and session.cancellation_reason:
             description += ["", f"This session has been cancelled: {session.cancellation_reason}"]
         elif tentative and not cancelled:
@@ -167,14 +171,15 @@ def personal_feed(entries: list[FeedEntry], name: str) -> bytes:
     return calendar.to_ical()
 
 
-def invitations(session, attendee, method: str = REQUEST) -> list[bytes]:
+def invitations(session, attendee, method: str = REQUEST, programme: list[str] | None = None) -> list[bytes]:
     """Meeting invitations (REQUEST) or cancellations (CANCEL) for one person: one per part.
 
     iTIP (RFC 5546) carries one UID per calendar and iMIP (RFC 6047) one calendar per message, and
     Outlook reads only the first event of a REQUEST, so every part travels in a calendar of its own.
     """
     found = []
-    for event in session_events(session, joining_link=method == REQUEST, attendee=attendee):
+    for event in session_events(session, joining_link=method == REQUEST, attendee=attendee,
+                                programme=programme if method == REQUEST else None):
         if method == CANCEL:
             event["status"] = "CANCELLED"
         calendar = _calendar(method)

@@ -1,4 +1,5 @@
-"""Copy GOV.UK Frontend from node_modules into app/static/govuk (run by the Makefile).
+"""Copy GOV.UK Frontend from node_modules into app/static/govuk, and jsQR (the QR decoder the
+check-in scanner runs in the browser) into app/static/vendor (run by the Makefile).
 
 The compiled stylesheet points at /assets/...; we serve from /static/govuk/assets instead.
 The GDS Transport typeface is licensed for GOV.UK only, so its @font-face rules are dropped
@@ -12,6 +13,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "node_modules" / "govuk-frontend" / "dist" / "govuk"
 TARGET = ROOT / "app" / "static" / "govuk"
+JSQR = ROOT / "node_modules" / "jsqr" / "dist" / "jsQR.js"
+VENDOR = ROOT / "app" / "static" / "vendor"
 
 
 def main() -> int:
@@ -31,6 +34,12 @@ def main() -> int:
     css = re.sub(r"/\*# sourceMappingURL=[^*]*\*/", "", css)
     css = css.replace("url(/assets/", "url(/static/govuk/assets/")
     (TARGET / "govuk-frontend.min.css").write_text(css, encoding="utf-8")
+    if not JSQR.exists():
+        print(f"{JSQR} is missing: run npm ci first", file=sys.stderr)
+        return 1
+    VENDOR.mkdir(exist_ok=True)
+    js = JSQR.read_text(encoding="utf-8")
+    (VENDOR / "jsQR.js").write_text(re.sub(r"//# sourceMappingURL=\S+", "", js), encoding="utf-8")
     return 0
 
 

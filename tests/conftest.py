@@ -24,6 +24,7 @@ from config import TestConfig
 from tests.factories import (  # noqa: F401  (fixtures, used by name)
     make_attendee,
     make_booking,
+    make_conference,
     make_course,
     make_level,
     make_session,

@@ -15,7 +15,18 @@ from app.accounts.models import Agency, Sector, User
 from app.bookings.history import change_status, set_outcome
 from app.bookings.models import CONFIRMED, Booking
 from app.clock import london_to_utc, utcnow
-from app.courses.models import PUBLISHED, Course, Level, Reservation, Session, SessionPart, Venue
+from app.courses.models import (
+    PLENARY,
+    PUBLISHED,
+    WORKSHOP,
+    Course,
+    Level,
+    ProgrammeItem,
+    Reservation,
+    Session,
+    SessionPart,
+    Venue,
+)
 from app.extensions import db
 
 # Monday 22 March 2027, 9:30 (GMT, so the same in UTC): when a session starts unless said.
@@ -153,5 +164,37 @@ def make_booking(app, make_attendee):
             booking.status, booking.outcome = status, outcome
         db.session.commit()
         return booking
+
+    return _make
+
+
+@pytest.fixture
+def make_conference(app, make_session, make_course):
+    """make_conference(workshop_places=2): a one-day conference with a plenary at 9:30, two
+    workshops at 11:00 (A1, A2), two at 14:00 (B1, B2), each with `workshop_places` places, and a
+    closing plenary at 16:00. Extra keywords go to make_session."""
+
+    def _make(*, workshop_places: int = 2, starts_at: datetime | None = None, **fields) -> Session:
+        starts_at = starts_at or START
+        fields.setdefault("capacity", 200)
+        session = make_session(make_course("Annual Safeguarding Conference", hours=7), starts_at, hours=7, **fields)
+        day = starts_at.replace(hour=0, minute=0)
+
+        def item(kind, hour, minute, hours, title, leads="", places=None):
+            begins = day + timedelta(hours=hour, minutes=minute)
+            return ProgrammeItem(kind=kind, starts_at=begins, ends_at=begins + timedelta(hours=hours),
+                                 title=title, leads=leads, room="Main hall" if kind == PLENARY else "",
+                                 capacity=places)
+
+        session.programme = [
+            item(PLENARY, 9, 30, 1.5, "Opening: learning from local reviews", "Dr Ada Example, Independent Chair"),
+            item(WORKSHOP, 11, 0, 1.5, "A1 Neglect", "Sam Pattern", workshop_places),
+            item(WORKSHOP, 11, 0, 1.5, "A2 Online harm", "Kit Placeholder", workshop_places),
+            item(WORKSHOP, 14, 0, 1.5, "B1 Voice of the child", "Lee Sample", workshop_places),
+            item(WORKSHOP, 14, 0, 1.5, "B2 Domestic abuse", "Jo Instance", workshop_places),
+            item(PLENARY, 16, 0, 0.5, "Closing plenary"),
+        ]
+        db.session.commit()
+        return session
 
     return _make

@@ -136,3 +136,17 @@ class SingleAgencyApplyForm(BaseForm):
     agency_id = HiddenField()
     rows = HiddenField()
     submit = SubmitField("Record these", widget=GovSubmitInput())
+
+
+class CheckInCodeForm(BaseForm):
+    code = StringField(
+        "Check-in code", widget=GovTextInput(),
+        description="The code under the person’s QR code, for example 1234-K7QFA.",
+        filters=[lambda value: value.strip() if value else value],
+        validators=[DataRequired("Enter the check-in code"), Length(max=500, message="Enter the check-in code")],
+    )
+    submit = SubmitField("Check in", widget=GovSubmitInput())
+
+
+class ArrivalForm(BaseForm):
+    submit = SubmitField("Confirm I have arrived", widget=GovSubmitInput())

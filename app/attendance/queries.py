@@ -21,14 +21,17 @@ from app.attendance.models import (
     Suspension,
 )
 from app.attendance.refreshers import refresher_clock, refresher_due_on, refresher_state
+from app.attendance.register import register_bookings
 from app.bookings.models import (
     CONFIRMED,
     E_LEARNING_IMPORT,
+    PRESENT_OUTCOMES,
     PRIOR_LEARNING,
     SELF_RECORDED,
     Booking,
     BookingEvent,
     Completion,
+    WorkshopChoice,
 )
 from app.clock import today_london
 from app.courses.models import PUBLISHED, Course, Level, Session, session_trainers
@@ -191,6 +194,31 @@ def register_counts(session_ids: list[int]) -> dict[int, tuple[int, int]]:
         .group_by(Booking.session_id)
     ).all()
     return {session_id: (total, marked) for session_id, total, marked in rows}
+
+
+def workshop_rows(session: Session) -> list[tuple]:
+    """(workshop, booking) for everyone on the register with a workshop chosen, by workshop time,
+    workshop and then as the register sorts people."""
+    chosen = db.session.execute(
+        select(WorkshopChoice.item_id, WorkshopChoice.booking_id)
+        .join(Booking, WorkshopChoice.booking_id == Booking.id)
+        .where(Booking.session_id == session.id, Booking.status == CONFIRMED)
+    ).all()
+    bookings = {b.id: b for b in register_bookings(session)}
+    order = {b_id: n for n, b_id in enumerate(bookings)}
+    items = {item.id: item for item in session.workshops}
+    rows = [(items[item_id], bookings[booking_id]) for item_id, booking_id in chosen
+            if item_id in items and booking_id in bookings]
+    return sorted(rows, key=lambda row: (row[0].starts_at, row[0].title, order[row[1].id]))
+
+
+def arrival_counts(session: Session) -> tuple[int, int]:
+    """(People on the session's register, how many of them have arrived: attended or partly.)"""
+    total, arrived = db.session.execute(
+        select(func.count(), func.count(Booking.id).filter(Booking.outcome.in_(PRESENT_OUTCOMES)))
+        .where(Booking.session_id == session.id, Booking.status == CONFIRMED)
+    ).one()
+    return total, arrived
 
 
 # ---------------------------------------------------------------- registers, walk-ins and corrections

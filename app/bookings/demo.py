@@ -12,9 +12,20 @@ from sqlalchemy import select
 
 from app.accounts.models import User
 from app.bookings.history import change_status
-from app.bookings.models import AWAITING_APPROVAL, CANCELLED, CONFIRMED, OFFERED, WAITING, Booking, Completion
+from app.bookings.models import (
+    AWAITING_APPROVAL,
+    CANCELLED,
+    CONFIRMED,
+    HOLDS_PLACE,
+    OFFERED,
+    WAITING,
+    Booking,
+    Completion,
+    WorkshopChoice,
+)
 from app.bookings.places import availability_for
 from app.bookings.working_days import working_days_later
+from app.bookings.workshops import slots
 from app.clock import utcnow
 from app.courses.models import PUBLISHED, Course, CourseInterest, Session
 import app.courses.demo  # noqa: F401  (registers the programme's demo step before this one)
@@ -168,3 +179,29 @@ def load_offers_and_interest(rng: random.Random) -> str:
             interests += 1
     db.session.flush()
     return f"{offers} open offer, {interests} people interested in {min(len(quiet), 4)} courses with no date"
+
+
+def choose_conference_workshops(rng: random.Random) -> str:
+    """People with a place at a conference choose a workshop in each slot (most of them)."""
+    chosen = 0
+    conferences = [s for s in db.session.scalars(select(Session).where(Session.status == PUBLISHED)
+                                                 .order_by(Session.id)) if s.is_conference]
+    for session in conferences:
+        groups = slots(session)
+        left = {w.id: w.capacity or 0 for slot in groups for w in slot.workshops}
+        holders = db.session.scalars(select(Booking).where(Booking.session_id == session.id,
+                                                           Booking.status.in_(HOLDS_PLACE))
+                                     .order_by(Booking.id)).all()
+        for booking in holders:
+            if rng.random() < 0.1:
+                continue  # some never choose: they go to the plenaries only
+            for slot in groups:
+                open_ones = [w for w in slot.workshops if left[w.id] > 0]
+                if open_ones:
+                    workshop = rng.choice(open_ones)
+                    left[workshop.id] -= 1
+                    booking.workshop_choices.append(WorkshopChoice(item_id=workshop.id,
+                                                                   chosen_at=booking.created_at))
+                    chosen += 1
+    db.session.flush()
+    return f"{chosen} workshop choices at {len(conferences)} conferences"

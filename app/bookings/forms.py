@@ -161,3 +161,9 @@ class StaffCancelForm(BaseForm):
     reason = optional_text("Why is it cancelled? (optional)",
                            "If it is because they are ill, say so: the L&D team may waive a late cancellation charge.")
     submit = SubmitField("Cancel booking", widget=GovSubmitInput())
+
+
+class WorkshopChoiceForm(BaseForm):
+    """The workshops themselves are radios per time slot, built from the programme in the template."""
+
+    submit = SubmitField("Save my workshops", widget=GovSubmitInput())

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import Agency, User
 from app.clock import utcnow
-from app.courses.models import Course, Reservation, Session
+from app.courses.models import Course, ProgrammeItem, Reservation, Session
 from app.extensions import db
 
 # Booking states.
@@ -113,6 +113,9 @@ class Booking(db.Model):
     events: Mapped[list[BookingEvent]] = relationship(
         back_populates="booking", cascade="all, delete-orphan", order_by="BookingEvent.id"
     )
+    workshop_choices: Mapped[list[WorkshopChoice]] = relationship(
+        back_populates="booking", cascade="all, delete-orphan", order_by="WorkshopChoice.id"
+    )
 
     @property
     def holds_place(self) -> bool:
@@ -129,6 +132,21 @@ class Booking(db.Model):
     @property
     def outcome_label(self) -> str:
         return OUTCOME_LABELS.get(self.outcome or "", "")
+
+
+class WorkshopChoice(db.Model):
+    """A workshop a booking has chosen at a conference (at most one per time slot)."""
+
+    __tablename__ = "workshop_choices"
+    __table_args__ = (UniqueConstraint("booking_id", "item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("programme_items.id"), index=True)
+    chosen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    booking: Mapped[Booking] = relationship(back_populates="workshop_choices")
+    item: Mapped[ProgrammeItem] = relationship()
 
 
 class BookingEvent(db.Model):

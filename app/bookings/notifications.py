@@ -18,9 +18,12 @@ from flask import current_app
 from app.accounts.models import User
 from app.bookings.approvals import AGREE, DECLINE, approval_token
 from app.bookings.models import AWAITING_APPROVAL, CONFIRMED, Booking, BookingEvent
+from app.bookings.check_in_codes import short_code
 from app.bookings.offer_links import ACCEPT as OFFER_ACCEPT
 from app.bookings.offer_links import DECLINE as OFFER_DECLINE
 from app.bookings.offer_links import offer_token
+from app.bookings.queries import booking_for
+from app.bookings.workshops import programme_lines
 from app.calendar import CANCEL, REQUEST, invitations, removed_part_cancellation, session_url
 from app.courses.models import RemovedPart, Session, SessionPart
 from app.email import Attachment, BuiltAttachment, attachment_builder, calendar_part, queue_email
@@ -43,8 +46,12 @@ class _PartCalendar(NamedTuple):
 
 @attachment_builder("bookings.part_calendar")
 def part_calendar(session: Session, person: User, method: str, number: int, filename: str) -> Attachment:
-    """The meeting request or cancellation for part `number` (from 1) of a session, for one person."""
-    return calendar_part(method, invitations(session, person, method=method)[number - 1], filename)
+    """The meeting request or cancellation for part `number` (from 1) of a session, for one person
+    (at a conference, the request carries their own programme as it stands when it is built)."""
+    booking = booking_for(session.id, person.id)
+    programme = programme_lines(booking) if booking is not None and session.programme else None
+    return calendar_part(method, invitations(session, person, method=method, programme=programme)[number - 1],
+                         filename)
 
 
 def _calendars(booking: Booking, method: str) -> list[_PartCalendar]:
@@ -84,6 +91,9 @@ def _context(booking: Booking, **extra) -> dict:
         "my_bookings_url": external_url("bookings.my_bookings"),
         # Joining instructions and the online link go to confirmed people only.
         "show_joining": booking.status == CONFIRMED,
+        # The code to check in with at the event: confirmed places only (no personal data in it).
+        "check_in_code": short_code(booking) if booking.status == CONFIRMED and booking.id else "",
+        "is_conference": bool(session.programme),
         "l_and_d_email": current_app.config["L_AND_D_EMAIL"],
     }
     context.update(extra)
@@ -147,6 +157,13 @@ def notify_confirmed(booking: Booking, event: BookingEvent) -> None:
     """Tell the person their place is booked, with a calendar invitation."""
     _send(booking, _key(booking, "confirmed", event), _subject("Booking confirmed", booking),
           "confirmed", calendars=_invite(booking))
+
+
+def notify_programme_changed(booking: Booking, event: BookingEvent) -> None:
+    """Send a person their changed conference programme, with the invitation updated to match."""
+    _send(booking, _key(booking, "programme", event), _subject("Your programme", booking),
+          "programme_changed", calendars=_invite(booking) if booking.status == CONFIRMED else None,
+          programme=programme_lines(booking))
 
 
 def notify_awaiting_manager(booking: Booking, event: BookingEvent) -> None:

@@ -297,5 +297,11 @@ class ProgrammeBookingFacts:
 
         return eligibility_problem(session, person)
 
+    def workshop_places_taken(self, item_ids: Iterable[int]) -> dict[int, int]:
+        # Imported here: workshops counts with this module's states and is imported after it.
+        from app.bookings.workshops import workshop_places_taken
+
+        return workshop_places_taken(item_ids)
+
 
 register_booking_facts(ProgrammeBookingFacts())

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from app.accounts.models import User, find_user_by_email
 from app.bookings.models import (
@@ -20,6 +20,7 @@ from app.bookings.models import (
     WAITING,
     Booking,
     Completion,
+    WorkshopChoice,
 )
 from app.bookings.places import Availability, availability_for, is_released
 from app.calendar import FeedEntry
@@ -175,7 +176,10 @@ def bookings_for(person: User) -> tuple[list[Booking], list[Booking]]:
         .join(Session, Booking.session_id == Session.id)
         .where(Booking.user_id == person.id)
         .options(contains_eager(Booking.session).joinedload(Session.course),
-                 contains_eager(Booking.session).joinedload(Session.venue))
+                 contains_eager(Booking.session).joinedload(Session.venue),
+                 # Conferences' programmes and the person's workshops (check-in codes and programmes).
+                 contains_eager(Booking.session).selectinload(Session.programme),
+                 selectinload(Booking.workshop_choices).joinedload(WorkshopChoice.item))
         .order_by(Session.starts_at)
     ).all()
     upcoming = [b for b in bookings if b.session.starts_at and b.session.starts_at > now]

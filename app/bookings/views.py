@@ -46,6 +46,8 @@ from app.bookings.places import STATE_LABELS as PLACE_STATE_LABELS
 from app.bookings.session_changes import cancel_session_bookings
 from app.bookings.waiting_list import promote_booking
 from app.bookings.working_days import cancellation_deadline
+from app.bookings.workshop_views import check_in_codes, chosen_workshop_ids, slot_choices
+from app.bookings.workshops import choose_workshops
 from app.calendar import personal_feed
 from app.clock import utcnow
 from app.courses.models import CANCELLED as SESSION_CANCELLED
@@ -103,6 +105,8 @@ def book(session_id: int):
         with refusals() as attempt:
             booking = book_place(session, current_user, current_user,
                                  access_needs=form.access_needs.data or "")
+            if session.is_conference and booking.status in HOLDS_PLACE:
+                choose_workshops(booking, chosen_workshop_ids(session), current_user)
             # Read before the commit: once it has committed, the person sees the outcome even if
             # the database is lost a moment later.
             status = booking.status
@@ -124,6 +128,7 @@ def book(session_id: int):
     return render_template(
         "bookings/book.html", session=session, course=session.course, form=form, problem=problem,
         has_place=has_place, place=place, session_page=_session_page(session),
+        slot_choices=slot_choices(session) if session.is_conference else [],
         deadline=cancellation_deadline(session.starts_at, session.course.cancellation_notice_days)
         if session.starts_at else None,
     )
@@ -135,7 +140,7 @@ def my_bookings():
     upcoming, past = queries.bookings_for(current_user)
     # Training the person recorded themselves: sessions attended here (walk-ins too) are bookings.
     return render_template(
-        "bookings/my_bookings.html", upcoming=upcoming, past=past,
+        "bookings/my_bookings.html", upcoming=upcoming, past=past, codes=check_in_codes(upcoming),
         completions=queries.training_recorded_by(current_user),
         interests=interests_of(current_user), can_change=queries.can_change, has_online_courses=queries.has_online_courses(),
         programme_url=url_for("courses.programme"),

@@ -9,6 +9,7 @@ from wtforms import FieldList, FormField
 
 from app.accounts.access import ADMIN, requires
 from app.accounts.models import Agency, Sector, User
+from app.clock import london_to_utc, to_london
 from app.courses import bp
 from app.courses.availability import booking_facts
 from app.courses.catalogue import (
@@ -21,13 +22,16 @@ from app.courses.catalogue import (
 )
 from app.courses.changes import cancel_session, update_session
 from app.courses.clashes import availability_warnings
+from app.courses.conference import add_programme_item, remove_programme_item, set_choices_close
 from app.courses.copying import duplicate_session
 from app.courses.forms import (
     PART_ROWS,
     RESERVATION_ROWS,
+    ChoicesCloseForm,
     CourseForm,
     LevelForm,
     PartForm,
+    ProgrammeItemForm,
     ReservationForm,
     SessionCancelForm,
     SessionCopyForm,
@@ -612,3 +616,53 @@ def admin_session_delete(session_id: int):
     flash("Draft session deleted.", "success")
     return redirect(url_for("courses.admin_sessions", course=course_id))
 
+
+
+# ---------------------------------------------------------------- a conference's programme
+
+
+@bp.route("/admin/sessions/<int:session_id>/programme", methods=["GET", "POST"])
+@requires(ADMIN)
+def admin_programme(session_id: int):
+    session = _get_or_404(Session, session_id)
+    form = ProgrammeItemForm(prefix="item")
+    close_form = ChoicesCloseForm(prefix="close")
+    if request.method == "GET" and session.parts:
+        form.day.data = to_london(session.parts[0].starts_at).date()
+    if request.method == "GET" and session.choices_close_at:
+        close_form.close_day.data = to_london(session.choices_close_at).date()
+        close_form.close_time.data = f"{to_london(session.choices_close_at):%H:%M}"
+    if form.submit.data and form.validate_on_submit():
+        with refusals(form) as attempt:
+            item = add_programme_item(
+                session, kind=form.kind.data, day=form.day.data, starts=form.starts_at.time,
+                ends=form.ends_at.time, title=form.title.data, leads=form.leads.data or "",
+                room=form.room.data or "", capacity=form.capacity.number, actor=current_user)
+        if not attempt.refused:
+            flash(f"“{item.title}” added to the programme.", "success")
+            return redirect(url_for("courses.admin_programme", session_id=session.id))
+    elif close_form.submit.data and close_form.validate_on_submit():
+        moment = None
+        if close_form.close_day.data and close_form.close_time.time:
+            moment = london_to_utc(datetime.combine(close_form.close_day.data, close_form.close_time.time))
+        with refusals(close_form, "close_day") as attempt:
+            set_choices_close(session, moment, current_user)
+        if not attempt.refused:
+            flash("Saved when workshop choices close.", "success")
+            return redirect(url_for("courses.admin_programme", session_id=session.id))
+    taken = booking_facts().workshop_places_taken([w.id for w in session.workshops])
+    return render_template("courses/admin/programme.html", session=session, form=form,
+                           close_form=close_form, taken=taken)
+
+
+@bp.route("/admin/sessions/<int:session_id>/programme/<int:item_id>/delete", methods=["POST"])
+@requires(ADMIN)
+def admin_programme_remove(session_id: int, item_id: int):
+    session = _get_or_404(Session, session_id)
+    item = next((i for i in session.programme if i.id == item_id), None) or abort(404)
+    title = item.title
+    with refusals() as attempt:
+        remove_programme_item(item, current_user)
+    if not attempt.refused:
+        flash(f"“{title}” taken off the programme.", "success")
+    return redirect(url_for("courses.admin_programme", session_id=session.id))

@@ -72,6 +72,10 @@ class BookingFacts(Protocol):
         """Those of these people holding a place on an upcoming session of the course."""
 
 
+    def workshop_places_taken(self, item_ids: Sequence[int]) -> dict[int, int]:
+        """Places taken on each conference workshop (by programme item id)."""
+
+
 _registered: list[BookingFacts] = []
 
 

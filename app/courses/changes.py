@@ -10,7 +10,8 @@ from datetime import datetime
 
 from app.accounts.models import User
 from app.calendar import part_uid
-from app.clock import utcnow
+from app.clock import to_london, utcnow
+from app.courses.conference import move_programme
 from app.courses.models import CANCELLED, PUBLISHED, Session, SessionChange, Venue
 from app.courses.problems import CourseError, clean
 from app.courses.scheduling import (
@@ -38,7 +39,11 @@ def update_session(session: Session, plan: SessionPlan, actor: User) -> Session:
                      or session.online_url != clean(plan.online_url))
     removed = _parts_to_remove(session, parts)
     keep_booked_anyway(session, plan, parts)
+    first_day = to_london(min(p.starts_at for p in session.parts)).date() if session.parts else None
     apply_plan(session, plan, parts)
+    if first_day and session.parts and session.programme:
+        # A conference moved to another date takes its programme with it.
+        move_programme(session, (to_london(min(p.starts_at for p in session.parts)).date() - first_day).days)
     if session.status == PUBLISHED and (time_changed or place_changed):
         session.sequence += 1
         if time_changed:

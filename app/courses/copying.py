@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from app.accounts.models import User
-from app.clock import london_to_utc, utcnow
-from app.courses.models import DRAFT, Session
+from app.clock import london_to_utc, to_london, utcnow
+from app.courses.models import DRAFT, ProgrammeItem, Session
 from app.courses.problems import CourseError, Problems
 from app.courses.scheduling import PartTimes, apply_plan, parts_in_utc, plan_from_session, validate_plan
 from app.extensions import db
@@ -16,8 +16,14 @@ def _shift(moment: datetime | None, days: int) -> datetime | None:
     return moment + timedelta(days=days) if moment else None
 
 
+def _shift_utc(moment: datetime | None, days: int) -> datetime | None:
+    """Shift a stored (UTC) moment by whole days of London wall-clock time."""
+    return london_to_utc((to_london(moment) + timedelta(days=days)).replace(tzinfo=None)) if moment else None
+
+
 def duplicate_session(session: Session, first_days: list[date], actor: User) -> list[Session]:
-    """Copy a session to new dates (one copy per first day), as drafts with the same set-up."""
+    """Copy a session to new dates (one copy per first day), as drafts with the same set-up (a
+    conference's programme too, at the same times of day; nobody's workshop choices)."""
     if session.course.is_retired:
         raise CourseError("This course is retired: reinstate it before adding sessions")
     days = [d for d in first_days if d is not None]
@@ -47,10 +53,18 @@ def duplicate_session(session: Session, first_days: list[date], actor: User) -> 
         plans.append(plan)
     problems.raise_any()
     copies = []
-    for plan in plans:
+    for day, plan in zip(days, plans):
         copy = Session(status=DRAFT, sequence=0, created_at=utcnow())
         apply_plan(copy, plan, parts_in_utc(plan))
         copy.course = session.course
+        offset = (day - first).days
+        copy.programme = [
+            ProgrammeItem(kind=item.kind, starts_at=_shift_utc(item.starts_at, offset),
+                          ends_at=_shift_utc(item.ends_at, offset), title=item.title, leads=item.leads,
+                          room=item.room, capacity=item.capacity)
+            for item in session.programme
+        ]
+        copy.choices_close_at = _shift_utc(session.choices_close_at, offset)
         db.session.add(copy)
         copies.append(copy)
     db.session.flush()

@@ -21,16 +21,19 @@ from app.courses.models import (
     IN_PROGRESS,
     MET,
     OPEN,
+    PLENARY,
     PUBLISHED,
     SECTION_11,
     SERIOUS_CASE_REVIEW,
+    WORKSHOP,
     Course,
     Level,
+    ProgrammeItem,
+    Provider,
     Reservation,
     Session,
     SessionChange,
     SessionPart,
-    Provider,
     Theme,
     TrainerProfile,
     TrainerUnavailability,
@@ -219,6 +222,35 @@ def _session_days(code: str, first: date) -> list[tuple[date, tuple[time, time]]
     return [(first, DAY)]
 
 
+# The annual conference's day (issue 17): (minutes after the start, minutes long, kind, title,
+# speakers or lead, room). Workshops starting together are one slot; people choose one in each.
+# Speakers and leads are invented.
+CONFERENCE_PROGRAMME = (
+    (0, 15, PLENARY, "Welcome and the year in review", "Independent Chair of the Partnership", "Main hall"),
+    (15, 60, PLENARY, "Keeping young people safe online: learning from a national case",
+     "Dr Morwenna Ashdown, consultant clinical psychologist", "Main hall"),
+    (90, 75, WORKSHOP, "Child sexual exploitation and missing episodes", "Detective Sergeant Ivo Marchetti", "Room 1"),
+    (90, 75, WORKSHOP, "FGM: spotting the signs and what to do", "Nia Okonjo-Reyes, specialist midwife", "Room 2"),
+    (90, 75, WORKSHOP, "Early help and the lead professional", "Early Help Hub team", "Room 3"),
+    (225, 75, WORKSHOP, "Serious case review learning: Child M", "Dr Imogen Castellane, independent reviewer", "Room 1"),
+    (225, 75, WORKSHOP, "Gangs, county lines and schools", "Youth Justice Service", "Room 2"),
+    (225, 75, WORKSHOP, "Hearing the voice of the child", "Young people from the Children in Care Council", "Room 3"),
+    (315, 75, PLENARY, "Panel: what we will do differently", "Board members and practitioners", "Main hall"),
+)
+
+
+def conference_programme(session: Session) -> list[ProgrammeItem]:
+    """The annual conference's plenaries and workshops, from the session's start (workshop places
+    share the session's capacity between the three rooms of each slot)."""
+    start = session.parts[0].starts_at
+    places = -(-session.capacity // 3) + 5
+    return [
+        ProgrammeItem(kind=kind, starts_at=start + timedelta(minutes=at), ends_at=start + timedelta(minutes=at + length),
+                      title=title, leads=leads, room=room, capacity=places if kind == WORKSHOP else None)
+        for at, length, kind, title, leads, room in CONFERENCE_PROGRAMME
+    ]
+
+
 def _joining_instructions(days: list[tuple[date, tuple[time, time]]], online: bool) -> str:
     """Say what a learner needs for this session: lunch only where a day runs over lunchtime."""
     if online:
@@ -300,6 +332,9 @@ def load_programme(rng: random.Random) -> str:
             session.starts_at = session.parts[0].starts_at
             session.ends_at = session.parts[-1].ends_at
             session.booking_closes_at = session.starts_at - timedelta(days=2)
+            if conference:
+                session.programme = conference_programme(session)
+                session.choices_close_at = session.starts_at - timedelta(days=7)
             if code in ("L3", "L3-REFRESH", "SCR-PRAC", "DASV", "CONF"):
                 for sector_name, places in reservations:
                     if sector_name in sectors:
@@ -309,6 +344,22 @@ def load_programme(rng: random.Random) -> str:
                 session.trainers = [trainers[n % len(trainers)]]
             db.session.add(session)
             sessions.append(session)
+    # This year's conference too (issue 17), five weeks ahead: its workshops still to choose and
+    # its check-in to come. Made without the random numbers, so the rest of the demo is as before.
+    upcoming_conference = not any(s.course.code == "CONF" and s.starts_at.date() > today for s in sessions)
+    if upcoming_conference:
+        day = _working_day(today + timedelta(days=35))
+        conference = Session(course=courses["CONF"], venue=venues[3], capacity=200, status=PUBLISHED,
+                             reservation_release_days=14,
+                             joining_instructions=_joining_instructions([(day, DAY)], False))
+        conference.parts = [SessionPart(starts_at=london_to_utc(datetime.combine(day, DAY[0])),
+                                        ends_at=london_to_utc(datetime.combine(day, DAY[1])))]
+        conference.starts_at, conference.ends_at = conference.parts[0].starts_at, conference.parts[0].ends_at
+        conference.booking_closes_at = conference.starts_at - timedelta(days=2)
+        conference.programme = conference_programme(conference)
+        conference.choices_close_at = conference.starts_at - timedelta(days=7)
+        db.session.add(conference)
+        sessions.append(conference)
     db.session.flush()
     # One upcoming published session cancelled, as the programme would show it.
     upcoming = [s for s in sessions if s.status == PUBLISHED and s.course.code == "DASV"

@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxesInput,
     GovCheckboxInput,
+    GovRadioInput,
     GovSelect,
     GovSubmitInput,
     GovTextArea,
@@ -17,12 +18,13 @@ from wtforms import (
     BooleanField,
     FieldList,
     FormField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
     SubmitField,
 )
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from app.forms import BaseForm, GovDateField, SubForm
 from app.refusals import first_input
@@ -378,3 +380,34 @@ class UnavailabilityForm(AdminForm):
     reason = StringField("Reason (optional)", widget=GovTextInput(), validators=[Length(max=200)],
                          description="Shown to the L&D team with the warning, for example ‘annual leave’.")
     submit = SubmitField("Add these dates", widget=GovSubmitInput())
+
+
+class ProgrammeItemForm(AdminForm):
+    kind = RadioField("What is it?", widget=GovRadioInput(), choices=[
+        ("plenary", "Plenary (everyone)"), ("workshop", "Workshop (people choose one per time slot)")],
+        validators=[InputRequired("Choose plenary or workshop")])
+    day = GovDateField("Date", years=SESSION_YEARS)
+    starts_at = ClockTimeField("Start time", description="For example 11:00. Workshops starting together are one slot.")
+    ends_at = ClockTimeField("End time", description="For example 12:30")
+    title = StringField("Title", widget=GovTextInput(), validators=[DataRequired("Enter the title"), Length(max=200)])
+    leads = StringField("Speakers or workshop leads (optional)", widget=GovTextInput(), validators=[Length(max=500)],
+                        description="Names and roles, as the programme prints them.")
+    room = StringField("Room (optional)", widget=GovTextInput(), validators=[Length(max=200)])
+    capacity = WholeNumberField("Places (workshops)", message="The places must be a whole number")
+    submit = SubmitField("Add to the programme", widget=GovSubmitInput())
+
+
+class ChoicesCloseForm(AdminForm):
+    close_day = GovDateField("Date", years=SESSION_YEARS)
+    close_time = ClockTimeField("Time", description="For example 17:00")
+    submit = SubmitField("Save when choices close", widget=GovSubmitInput())
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        if ok and self.close_day.data is None and self.close_time.time is not None:
+            self.close_day.errors.append("Enter the date choices close, or clear the time")
+            return False
+        if ok and self.close_day.data is not None and self.close_time.time is None:
+            self.close_time.errors.append("Enter the time choices close, for example 17:00")
+            return False
+        return ok

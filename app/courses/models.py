@@ -134,6 +134,8 @@ class Session(db.Model):
     reservation_release_days: Mapped[int] = mapped_column(default=14)
     joining_instructions: Mapped[str] = mapped_column(Text, default="")
     external_trainers: Mapped[str] = mapped_column(String(500), default="")
+    # A conference: people choose its workshops (ProgrammeItem rows) until this moment.
+    choices_close_at: Mapped[datetime | None]
     # Denormalised from the parts so lists and filters need no join (kept by services).
     starts_at: Mapped[datetime | None] = mapped_column(index=True)
     ends_at: Mapped[datetime | None]
@@ -164,10 +166,52 @@ class Session(db.Model):
     )
     recommendations: Mapped[list[Recommendation]] = relationship(
         secondary=recommendation_sessions, back_populates="sessions")
+    programme: Mapped[list[ProgrammeItem]] = relationship(
+        back_populates="session", cascade="all, delete-orphan",
+        order_by="(ProgrammeItem.starts_at, ProgrammeItem.id)",
+    )
 
     @property
     def is_online(self) -> bool:
         return self.venue_id is None and bool(self.online_url)
+
+    @property
+    def workshops(self) -> list[ProgrammeItem]:
+        return [item for item in self.programme if item.kind == WORKSHOP]
+
+    @property
+    def is_conference(self) -> bool:
+        """A session with workshops to choose from (plenaries alone are just its timetable)."""
+        return bool(self.workshops)
+
+
+# Programme items of a conference.
+PLENARY = "plenary"
+WORKSHOP = "workshop"
+
+
+class ProgrammeItem(db.Model):
+    """One item of a conference's programme: a plenary everyone attends, or one of the parallel
+    workshops of a time slot (the workshops starting at the same moment), each with its own places."""
+
+    __tablename__ = "programme_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # PLENARY or WORKSHOP
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    title: Mapped[str] = mapped_column(String(200))
+    # Speakers of a plenary, or who leads a workshop (names and roles as printed on the programme).
+    leads: Mapped[str] = mapped_column(String(500), default="")
+    room: Mapped[str] = mapped_column(String(200), default="")
+    capacity: Mapped[int | None]  # workshops only
+
+    session: Mapped[Session] = relationship(back_populates="programme")
+
+    @property
+    def is_workshop(self) -> bool:
+        return self.kind == WORKSHOP
 
 
 class SessionPart(db.Model):

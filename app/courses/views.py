@@ -195,8 +195,10 @@ def session_detail(session_id: int):
     # Say why a signed-in person would be refused rather than offer a button that refuses them.
     refusal = (booking_facts().booking_refusal(session, current_user)
                if bookable and current_user.is_authenticated else None)
+    taken = booking_facts().workshop_places_taken([w.id for w in session.workshops])
+    workshop_left = {w.id: max((w.capacity or 0) - taken.get(w.id, 0), 0) for w in session.workshops}
     return render_template(
-        "courses/session.html", session=session, s=state, mine=mine,
+        "courses/session.html", session=session, s=state, mine=mine, workshop_left=workshop_left,
         is_admin=is_admin(), bookable=bookable and refusal is None, refusal=refusal,
         release_at=state["release_at"], answers=public_recommendations_of(session.course, session),
     )

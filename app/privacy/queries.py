@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 from app.access_log import AccessLogEntry
 from app.accounts.models import ERASED, AccountEvent, ExternalIdentity, RoleGrant, User
 from app.attendance.models import CHARGE_DUE, Certificate, Charge, SessionMaterial, SingleAgencyAttendee, Suspension
-from app.bookings.models import ACTIVE_STATES, Booking, BookingEvent, Completion
+from app.bookings.models import ACTIVE_STATES, Booking, BookingEvent, Completion, WorkshopChoice
 from app.courses.models import CANCELLED as SESSION_CANCELLED
 from app.courses.models import CourseInterest, Session, TrainerProfile, TrainerUnavailability, session_trainers
 from app.email import OutboxMessage
@@ -128,6 +128,8 @@ def own_rows(person: User) -> dict[str, list]:
         "bookings": bookings,
         "booking_events": list(db.session.scalars(
             select(BookingEvent).where(BookingEvent.booking_id.in_(booking_ids)).order_by(BookingEvent.id))),
+        "workshop_choices": list(db.session.scalars(
+            select(WorkshopChoice).where(WorkshopChoice.booking_id.in_(booking_ids)).order_by(WorkshopChoice.id))),
         "charges": list(db.session.scalars(
             select(Charge).where(Charge.user_id == person.id).order_by(Charge.id))),
         "suspensions": list(db.session.scalars(

@@ -36,6 +36,7 @@ SECTIONS = (
     ("external_identities", "Your organisation’s accounts that sign you in here"),
     ("bookings", "Your bookings"),
     ("booking_events", "Your bookings’ history"),
+    ("workshop_choices", "Workshops you chose at conferences"),
     ("charges", "Charges to your agency for missed places"),
     ("suspensions", "Suspensions of booking"),
     ("certificates", "Certificates of attendance"),

@@ -70,6 +70,7 @@ def test_coordinator_of_one_agency_finds_no_name_from_another(
         "upload_id": upload_completions(
             b"name,email,course,completed_on\nPaul Constable,paul.constable@police.example,EL1,2027-01-05\n",
             "export.csv", priya).id,
+        "token": "not-a-door-code",  # the door code's page: an altered code finds nothing
     }
     # The session's pre-course material: for the people booked on it, not for a coordinator.
     material = SessionMaterial(session_id=session.id, uploaded_by_id=trainer.id, name="Paul Constable notes.pdf",
@@ -90,7 +91,7 @@ def test_coordinator_of_one_agency_finds_no_name_from_another(
             continue
         url = rule.rule
         for name in rule.arguments:
-            url = url.replace(f"<int:{name}>", str(ids[name]))
+            url = url.replace(f"<int:{name}>", str(ids[name])).replace(f"<{name}>", str(ids[name]))
         if "GET" in rule.methods:
             for query in ({}, period, dict(period, agency_id=police.id), {"booking_id": paul_booking.id},
                           {"q": "Paul"}, {"code": "x"}):
