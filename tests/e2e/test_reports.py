@@ -80,6 +80,7 @@ def test_import_a_needs_analysis_follow_a_gap_and_export(app, browser_page, data
     sheet = load_workbook(path).active
     police = next(row for row in sheet.iter_rows(min_row=4)
                   if [c.value for c in row[:3]] == ["Police", "Whole sector", "Any Level 3 course"])
-    assert [c.value for c in police[3:8]] == [120, 12, 3, 2, 10] and police[9].value == 1
+    # In scope, needed, booked, attended, trained by their agency, gap; then % met and refreshers due.
+    assert [c.value for c in police[3:9]] == [120, 12, 3, 2, 0, 10] and police[10].value == 1
     # 2 of 12 met: a fraction in a percentage cell, which Excel shows as 17%.
-    assert police[8].value == pytest.approx(2 / 12) and police[8].number_format == "0%"
+    assert police[9].value == pytest.approx(2 / 12) and police[9].number_format == "0%"
