@@ -8,8 +8,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from flask import g
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from app.access_log import AccessLogEntry
@@ -20,24 +18,6 @@ from app.bookings.models import ATTENDED, CANCELLED, TURNED_AWAY, Booking, Booki
 from app.bookings.workshops import choose_workshops
 from app.extensions import db
 from tests.attendance.conftest import DAY, ROOM, at_london
-from tests.conftest import TEST_PASSWORD
-
-
-class _Client(FlaskClient):
-    def open(self, *args, **kwargs):
-        g.pop("_login_user", None)
-        return super().open(*args, **kwargs)
-
-
-@pytest.fixture
-def sign_in(app):
-    def _sign_in(person):
-        client = _Client(app, app.response_class, use_cookies=True)
-        response = client.post("/sign-in", data={"email": person.email, "password": TEST_PASSWORD})
-        assert response.status_code == 302
-        return client
-
-    return _sign_in
 
 
 @pytest.fixture

@@ -12,8 +12,7 @@ from app.attendance.outcomes import mark_register
 from app.attendance.suspensions import active_suspension
 from app.bookings.models import ATTENDED, DID_NOT_ATTEND, Booking, Completion
 from app.extensions import db
-from tests.attendance.conftest import DAY, ROOM, at_london, pdf_text
-from tests.attendance.test_views import _Client
+from tests.attendance.conftest import DAY, ROOM, SignedInClient, at_london, pdf_text
 from tests.conftest import TEST_PASSWORD
 
 B_SECRETS = ("Paul Constable", "Priya Sergeant", "paul.constable@", "priya.sergeant@",
@@ -81,7 +80,7 @@ def test_coordinator_of_one_agency_finds_no_name_from_another(
     priya_completion = db.session.scalar(select(Completion).where(Completion.user_id == priya.id))
     assert priya_completion is not None
 
-    client = _Client(app, app.response_class, use_cookies=True)
+    client = SignedInClient(app, app.response_class, use_cookies=True)
     assert client.post("/sign-in", data={"email": coordinator.email, "password": TEST_PASSWORD}).status_code == 302
 
     period = {"start": "2026-01-01", "end": "2028-01-01"}
@@ -132,7 +131,7 @@ def test_a_coordinator_with_no_agency_grant_sees_nothing(app, make_user, make_ag
 
     person.role_grants.append(RoleGrant(role="coordinator", agency_id=None))
     db.session.commit()
-    client = _Client(app, app.response_class, use_cookies=True)
+    client = SignedInClient(app, app.response_class, use_cookies=True)
     client.post("/sign-in", data={"email": person.email, "password": TEST_PASSWORD})
     for url in ("/agency", "/agency/charges", "/agency/bookings.csv", "/agency/charges.csv"):
         assert client.get(url).status_code == 403, url

@@ -10,7 +10,6 @@ from app.accounts.models import User
 from app.bookings.models import ATTENDED
 from app.extensions import db
 from tests.attendance.conftest import COURSE, DAY, ROOM, at_london
-from tests.attendance.test_views import sign_in  # noqa: F401  (the fixture)
 from tests.statements import statements_of_get
 
 

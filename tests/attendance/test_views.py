@@ -7,8 +7,6 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from flask import g
-from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.attendance.certificates import add_certificate_gate, certificate_gates
@@ -18,32 +16,6 @@ from app.attendance.suspensions import active_suspension
 from app.bookings.models import ATTENDED, DID_NOT_ATTEND, Booking, BookingEvent
 from app.extensions import db
 from tests.attendance.conftest import COURSE, DAY, ROOM, at_london, pdf_text
-from tests.conftest import TEST_PASSWORD
-
-
-class _Client(FlaskClient):
-    """A test client that forgets the previous request's signed-in person.
-
-    The `app` fixture holds one app context for the whole test, and requests reuse it, so
-    Flask-Login's cached `g._login_user` would otherwise leak from one client to the next.
-    """
-
-    def open(self, *args, **kwargs):
-        g.pop("_login_user", None)
-        return super().open(*args, **kwargs)
-
-
-@pytest.fixture
-def sign_in(app):
-    """A fresh browser-like client signed in as `person`."""
-
-    def _sign_in(person):
-        client = _Client(app, app.response_class, use_cookies=True)
-        response = client.post("/sign-in", data={"email": person.email, "password": TEST_PASSWORD})
-        assert response.status_code == 302
-        return client
-
-    return _sign_in
 
 
 @pytest.fixture
