@@ -9,7 +9,7 @@ from collections import Counter
 
 from markupsafe import Markup, escape
 
-from app.evaluation.figures import ConfidenceShift, Distribution, MeasureRow, MonthCounts
+from app.evaluation.figures import ConfidenceShift, Distribution, MeasureRow, MonthCounts, Summary
 from app.evaluation.models import SCALE_VALUES, STAGE_ONE, STAGE_TWO
 from app.small_numbers import is_hidden
 
@@ -230,3 +230,13 @@ def response_chart(months: list[MonthCounts], chart_id: str = "chart-responses")
         description.append(f"{month.label}: " + ", ".join(parts))
     return _svg(chart_id, "Response rates by month the evaluation was sent",
                 "; ".join(description) + "." if description else "Nothing sent yet.", width, height, body)
+
+
+def summary_charts(summary: Summary) -> dict[str, Markup]:
+    """The summary page's four charts, from `figures.summary`."""
+    return {
+        "means": means_chart(summary.means),
+        "ratings": distribution_chart(summary.distributions),
+        "shift": shift_chart(summary.shift),
+        "responses": response_chart(summary.months),
+    }

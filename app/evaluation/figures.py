@@ -709,3 +709,24 @@ def headline_figures(starts_on: date, ends_on: date) -> list[tuple[str, str]]:
         figures.append(("Mean confidence (1 to 5): before the course, then months later",
                         f"{shift.mean_before:.1f}, then {shift.mean_now:.1f}"))
     return figures
+
+
+@dataclass
+class Summary:
+    """The figures of the evaluation summary page for one group of answers (the reviewers' page and a
+    trainer's page for their own session draw the same figures, with the same small-number rule)."""
+
+    counts: dict[int, StageCounts]
+    distributions: list[Distribution]
+    means: list[MeasureRow]
+    shift: ConfidenceShift
+    months: list[MonthCounts]
+    choices: dict[str, ChoiceFigure]
+
+
+def summary(filters: Filters) -> Summary:
+    catalogue = question_catalogue()
+    distributions = rating_distributions(filters, catalogue)
+    return Summary(counts=stage_counts(filters), distributions=distributions,
+                   means=measure_means(distributions), shift=confidence_shift(filters),
+                   months=counts_by_month(filters), choices=choice_figures(filters, catalogue))

@@ -33,19 +33,9 @@ def trainer_results(session_id: int):
     if session.status != PUBLISHED or not is_session_trainer(session, current_user):
         abort(404)
     filters = Filters(session_id=session.id)
-    catalogue = figures.question_catalogue()
-    counts = figures.stage_counts(filters)
-    distributions = figures.rating_distributions(filters, catalogue)
-    means = figures.measure_means(distributions)
-    shift = figures.confidence_shift(filters)
-    months = figures.counts_by_month(filters)
+    found = figures.summary(filters)
     return render_template(
-        "evaluation/trainer_results.html", session=session, counts=counts, distributions=distributions,
-        means=means, shift=shift, months=months, choices=figures.choice_figures(filters, catalogue),
-        charts={
-            "means": charts.means_chart(means),
-            "ratings": charts.distribution_chart(distributions),
-            "shift": charts.shift_chart(shift),
-            "responses": charts.response_chart(months),
-        },
+        "evaluation/trainer_results.html", session=session, counts=found.counts,
+        distributions=found.distributions, means=found.means, shift=found.shift, months=found.months,
+        choices=found.choices, charts=charts.summary_charts(found),
     )

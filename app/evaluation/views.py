@@ -175,23 +175,12 @@ def review_home():
     session = visible_session(filters.session_id, include_drafts=current_user.has_role(ADMIN), scope=EVERY_SESSION)
     if filters.session_id and session is None:
         abort(404)
-    catalogue = figures.question_catalogue()
-    counts = figures.stage_counts(filters)
-    distributions = figures.rating_distributions(filters, catalogue)
-    means = figures.measure_means(distributions)
-    shift = figures.confidence_shift(filters)
-    months = figures.counts_by_month(filters)
-    choices = figures.choice_figures(filters, catalogue)
+    found = figures.summary(filters)
     return render_template(
-        "evaluation/review.html", form=form, filters=filters, session=session, counts=counts,
-        distributions=distributions, means=means, shift=shift, months=months, choices=choices,
-        per_course=figures.per_course(filters), query=_query_string(),
-        charts={
-            "means": charts.means_chart(means),
-            "ratings": charts.distribution_chart(distributions),
-            "shift": charts.shift_chart(shift),
-            "responses": charts.response_chart(months),
-        },
+        "evaluation/review.html", form=form, filters=filters, session=session, counts=found.counts,
+        distributions=found.distributions, means=found.means, shift=found.shift, months=found.months,
+        choices=found.choices, per_course=figures.per_course(filters), query=_query_string(),
+        charts=charts.summary_charts(found),
     )
 
 
