@@ -53,6 +53,7 @@ def duplicate_session(session: Session, first_days: list[date], actor: User) -> 
         plans.append(plan)
     problems.raise_any()
     copies = []
+    items = list(session.programme)  # read before building copies, which autoflush would meet half-made
     for day, plan in zip(days, plans):
         copy = Session(status=DRAFT, sequence=0, created_at=utcnow())
         apply_plan(copy, plan, parts_in_utc(plan))
@@ -62,7 +63,7 @@ def duplicate_session(session: Session, first_days: list[date], actor: User) -> 
             ProgrammeItem(kind=item.kind, starts_at=_shift_utc(item.starts_at, offset),
                           ends_at=_shift_utc(item.ends_at, offset), title=item.title, leads=item.leads,
                           room=item.room, capacity=item.capacity)
-            for item in session.programme
+            for item in items
         ]
         copy.choices_close_at = _shift_utc(session.choices_close_at, offset)
         db.session.add(copy)
