@@ -6,18 +6,17 @@ unavailability (leave, other work). Scheduling warns from these (app/courses/cla
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from app.accounts.addresses import normalise_email
+from app.accounts.errors import AccountError
 from app.accounts.models import TRAINER, User
 from app.clock import utcnow
 from app.courses.models import Course, Provider, TrainerProfile, TrainerUnavailability
 from app.courses.problems import CourseError, Problems, clean, saved
 from app.courses.queries import provider_named, trainer_profile_of
 from app.extensions import db
-
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass
@@ -62,8 +61,11 @@ def _apply_provider(provider: Provider, details: ProviderDetails) -> None:
         problems.add("name", "The name must be 200 characters or fewer")
     elif provider_named(name, other_than=provider.id):
         problems.add("name", f"There is already a provider called {name}")
-    if email and (len(email) > 254 or not EMAIL.match(email)):
-        problems.add("email", "Enter the e-mail address in the right format, like name@example.org")
+    if email:
+        try:
+            normalise_email(email)  # the form every address here is checked by; stored as typed
+        except AccountError as refusal:
+            problems.add("email", refusal.message)
     if len(clean(details.phone)) > 50:
         problems.add("phone", "The phone number must be 50 characters or fewer")
     if len(clean(details.contact_name)) > 200:
