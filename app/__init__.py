@@ -206,7 +206,9 @@ def _register_write_intent(app: Flask) -> None:
 
     @app.before_request
     def _declare():
-        g.write_intent_token = set_write_intent(request.method not in ("GET", "HEAD", "OPTIONS"))
+        view = app.view_functions.get(request.endpoint) if request.endpoint else None
+        writes = request.method not in ("GET", "HEAD", "OPTIONS") and not getattr(view, "reads_first", False)
+        g.write_intent_token = set_write_intent(writes)
 
     @app.teardown_request
     def _clear(_exc):

@@ -11,7 +11,7 @@ from app.attendance.dates import first_day
 from app.attendance.errors import AttendanceError
 from app.attendance.models import Suspension
 from app.attendance.notifications import notify_suspended, notify_suspension_lifted
-from app.bookings.eligibility import BookingRequest, eligibility_check
+from app.bookings.eligibility import PERSON_ID, TODAY, BookingRequest, eligibility_check
 from app.bookings.models import DID_NOT_ATTEND, TURNED_AWAY, Booking
 from app.clock import add_months, day_start_utc, today_london, utcnow
 from app.courses.models import Session
@@ -23,30 +23,27 @@ from app.templating import format_date
 NO_SHOW_OUTCOMES = (DID_NOT_ATTEND, TURNED_AWAY)
 
 
+def _active(query, user_id, day: date):
+    """`query` narrowed to the person's suspensions in force on `day`, the longest first."""
+    return (query.where(Suspension.user_id == user_id, Suspension.lifted_at.is_(None),
+                        Suspension.starts_on <= day, Suspension.until > day)
+            .order_by(Suspension.until.desc()).limit(1))
+
+
 def active_suspension(user: User, on: date | None = None) -> Suspension | None:
     """Return the suspension that stops this person booking today, if there is one."""
-    day = on or today_london()
-    return db.session.scalar(
-        select(Suspension)
-        .where(
-            Suspension.user_id == user.id,
-            Suspension.lifted_at.is_(None),
-            Suspension.starts_on <= day,
-            Suspension.until > day,
-        )
-        .order_by(Suspension.until.desc())
-        .limit(1)
-    )
+    return db.session.scalar(_active(select(Suspension), user.id, on or today_london()))
 
 
-@eligibility_check(85)  # after prerequisites, before the line manager: the order bookings always asked
+# After prerequisites, before the line manager: the order bookings always asked.
+@eligibility_check(85, facts={"suspended_until": _active(select(Suspension.until), PERSON_ID, TODAY).scalar_subquery()})
 def not_suspended(request: BookingRequest) -> str | None:
     """Refuse a booking while the person is suspended after sessions missed without notice."""
-    suspension = active_suspension(request.person)
-    if suspension is None:
+    until = request.facts["suspended_until"]
+    if until is None:
         return None
     who = request.says("Your booking is", f"{request.name}’s booking is")
-    return (f"{who} suspended until {format_date(suspension.until)} after sessions were missed without "
+    return (f"{who} suspended until {format_date(until)} after sessions were missed without "
             "notice. Contact the L&D team if you think this is wrong.")
 
 

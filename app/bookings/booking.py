@@ -16,22 +16,22 @@ from sqlalchemy.exc import IntegrityError
 from app.accounts.models import ADMIN, User
 from app.bookings import notifications as notify
 from app.bookings.eligibility import (
-    RECHECKED_UNDER_LOCK,
+    BOOKING_ID,
     UNREAD,
     and_list,
-    eligibility_refusal,
+    ask_eligibility,
     missing_prerequisites,
 )
 from app.bookings.errors import BookingError
 from app.bookings.history import change_status
 from app.bookings.models import AWAITING_APPROVAL, CONFIRMED, HOLDS_PLACE, WAITING, Booking, BookingEvent
-from app.bookings.places import availability_for
+from app.bookings.places import availability_from_facts, held_place_facts
 from app.bookings.queries import booking_for
 from app.bookings.working_days import working_days_later
 from app.clock import utcnow
 from app.courses.models import Session
 from app.extensions import db
-from app.locking import holds_write_lock, lock_loaded, lock_rows
+from app.locking import holds_write_lock, lock_loaded, lock_rows, queue_behind
 
 APPROVAL_WORKING_DAYS = 5
 
@@ -158,39 +158,42 @@ def _book_place(session: Session, person: User, actor: User, *, access_needs: st
     if override and not (on_behalf and actor.has_role(ADMIN)):
         raise BookingError("Only the L&D team can book someone without a prerequisite.",
                            kind="prerequisite_override_refused")
-    # Everything that does not need the session row locked is read and asked first, under the
-    # person's own lock (one person's two requests, for two dates of a course, queue here; in a
-    # rush nobody else waits for it), so the session row stays locked only for the re-count and the
-    # write. People are locked before sessions, always (substitute_colleague too).
-    lock_loaded(person)
+    # Everything that does not need the session row locked is read and asked first, so the session
+    # row (SQLite: the write lock) is held only for the re-count and the write. The person's own
+    # lock comes first: one person's two requests, for two dates of a course, queue there, and in a
+    # rush nobody else waits for it. People are locked before sessions, always (substitute_colleague too).
+    queue_behind(person)
     course = session.course
     needs_manager = course.requires_manager_approval and not manager_agreed
-    asked = dict(ignore_window=on_behalf, needs_manager=needs_manager, you=actor.id == person.id)
-    mine = booking_for(session.id, person.id)
-    refusal = eligibility_refusal(session, person, check_prerequisites=not override, mine=mine, **asked)
+    asked = dict(ignore_window=on_behalf, needs_manager=needs_manager, you=actor.id == person.id,
+                 check_prerequisites=not override)
+    # Who may book and the places held, in one statement.
+    refusal, facts = ask_eligibility(session, person, also=held_place_facts(session), **asked)
     if refusal:
         raise BookingError(refusal[1], kind=refusal[0])
     overridden = missing_prerequisites(course, person) if override else []
-    agency = person.agency  # which reserved places they may fill depends on its sector: read it now
-    # The parts, course and reservations loaded with the session stay loaded: only its columns are
-    # read again, with the lock. Asked again: what another request may have changed meanwhile, the
-    # session's state and the person's row on it (a promotion, or the L&D team moving their
-    # booking here), unless this transaction has held the only write lock all along (SQLite).
+    # Which reserved places they may fill depends on their agency's sector: read it now.
+    sector_id = person.agency.sector_id if session.reservations and person.agency is not None else None
+    # Asked again once the session is locked (its columns read again, the relationships loaded with
+    # it kept): everything another request may have changed meanwhile, in one statement, unless
+    # this transaction has held the only write lock all along (SQLite). Reservations change only
+    # with the session row (scheduling stamps updated_at), so they are read again only if it did.
     unchanged_since_read = holds_write_lock()
+    seen_at = session.updated_at
     if not lock_loaded(session):
         raise BookingError("This session no longer exists.", kind="session_gone")
     if not unchanged_since_read:
-        if mine is not None:
-            # Their row may have moved on meanwhile (a promotion). Without a row there is nothing to
-            # read again: while their row in users is locked, no other request can insert a booking
-            # for them (its foreign key must share-lock that row; tested in test_concurrency), and
-            # the one-row-per-person-and-session key would refuse it as "already booked" anyway.
-            mine = booking_for(session.id, person.id)
-        refusal = eligibility_refusal(session, person, only=RECHECKED_UNDER_LOCK, mine=mine, **asked)
+        if session.updated_at != seen_at:
+            db.session.refresh(session, attribute_names=["reservations"])
+            sector_id = person.agency.sector_id if session.reservations and person.agency is not None else None
+        refusal, facts = ask_eligibility(session, person, also=held_place_facts(session), **asked)
         if refusal:
             raise BookingError(refusal[1], kind=refusal[0])
-    has_place, reservation_id = availability_for([session])[session.id].place_for(
-        person.agency_id, agency.sector_id if agency is not None else None)
+    # Their row on the session (a cancelled booking to reuse), read only when there is one.
+    mine = None
+    if facts[BOOKING_ID] is not None:
+        mine = db.session.get(Booking, facts[BOOKING_ID], populate_existing=not unchanged_since_read)
+    has_place, reservation_id = availability_from_facts(session, facts).place_for(person.agency_id, sector_id)
     overbooked = False
     if not has_place and overbook:
         has_place, reservation_id, overbooked = True, None, True

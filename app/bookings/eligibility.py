@@ -3,6 +3,13 @@
 `eligibility_problem` asks each check in turn and returns the first refusal. Another domain adds a
 rule with `add_eligibility_check(func, order=...)` at import (attendance adds "suspended after
 missed sessions"): `func(request)` returns a refusal in words, or None.
+
+What a rule needs from the database beyond the rows already loaded, it declares as facts: named
+scalar subqueries (`facts=` when it is added) about the request's parameters below (SESSION_ID,
+PERSON_ID...). Every fact of every rule asked is read in one statement before the first rule is
+asked, so asking who may book costs one round trip however many rules there are, and a booking asks
+it again, in one more, once the session is locked. The statement is built once for each set of
+facts and kept, so a request only binds its values.
 """
 from __future__ import annotations
 
@@ -10,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Date, Integer, Select, bindparam, exists, func, select
 
 from app.accounts.models import ACTIVE, User
 from app.bookings.models import (
@@ -23,10 +30,9 @@ from app.bookings.models import (
     Booking,
     Completion,
 )
-from app.bookings.queries import booking_for
-from app.clock import utcnow
+from app.clock import today_london, utcnow
 from app.courses.models import CANCELLED as SESSION_CANCELLED
-from app.courses.models import PUBLISHED, Course, Session
+from app.courses.models import PUBLISHED, Course, Session, course_prerequisites
 from app.extensions import db
 from app.templating import format_date, format_datetime
 
@@ -51,10 +57,19 @@ class BookingRequest:
     now: datetime = field(default_factory=utcnow)
     # The person's booking on the session (any state, or None) when the caller has read it already.
     mine: Booking | None | object = UNREAD
+    # The rules' facts, read in one statement before they are asked (see `ask_eligibility`).
+    facts: dict = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return self.person.name
+
+    @property
+    def mine_status(self) -> str | None:
+        """The state of the person's booking on the session (None: no booking)."""
+        if self.mine is UNREAD:
+            return self.facts["mine_status"]
+        return self.mine.status if self.mine is not None else None
 
     def says(self, to_them: str, about_them: str) -> str:
         """The words for the person themselves, or for someone booking for them."""
@@ -62,22 +77,48 @@ class BookingRequest:
 
 
 EligibilityCheck = Callable[[BookingRequest], str | None]
+# A fact: a scalar subquery (a count, a date, a state) about the request's values, bound as these.
+Fact = ColumnElement
+SESSION_ID = bindparam("fact_session_id", type_=Integer())
+COURSE_ID = bindparam("fact_course_id", type_=Integer())
+PERSON_ID = bindparam("fact_person_id", type_=Integer())
+NOW = bindparam("fact_now", type_=Session.__table__.c.starts_at.type)  # the request's moment (UTC)
+TODAY = bindparam("fact_today", type_=Date())  # its day in London
 _checks: list[tuple[int, EligibilityCheck]] = []
+_facts: dict[str, dict[str, Fact]] = {}  # by the name of the rule that reads them
+_statements: dict[tuple[str, ...], Select] = {}  # by the names of the facts it reads
 
 
-def add_eligibility_check(func: EligibilityCheck, order: int = 100) -> EligibilityCheck:
-    """Add a rule to who may book; lower `order` is asked first (the built-in rules are 10 to 90)."""
+def add_eligibility_check(func: EligibilityCheck, order: int = 100,
+                          facts: dict[str, Fact] | None = None) -> EligibilityCheck:
+    """Add a rule to who may book; lower `order` is asked first (the built-in rules are 10 to 90).
+    `facts`: what it reads from the database, by name, found in `request.facts` when it is asked."""
     if all(check is not func for _, check in _checks):
         _checks.append((order, func))
         _checks.sort(key=lambda pair: pair[0])
+        _facts[func.__name__] = dict(facts or {})
     return func
 
 
-def eligibility_check(order: int):
+def eligibility_check(order: int, facts: dict[str, Fact] | None = None):
     """Register the decorated function as a rule of who may book, asked at `order`."""
     def decorator(func: EligibilityCheck) -> EligibilityCheck:
-        return add_eligibility_check(func, order)
+        return add_eligibility_check(func, order, facts)
     return decorator
+
+
+def read_facts(request: BookingRequest, facts: dict[str, Fact], values: dict | None = None) -> dict:
+    """Read the facts in one statement, by name, bound to the request (and `values`, for parameters
+    of the caller's own facts). A name always stands for the same expression."""
+    if not facts:
+        return {}
+    names = tuple(facts)
+    statement = _statements.get(names)
+    if statement is None:
+        statement = _statements[names] = select(*(f.label(f"fact_{n}") for n, f in enumerate(facts.values())))
+    bound = {SESSION_ID.key: request.session.id, COURSE_ID.key: request.session.course_id,
+             PERSON_ID.key: request.person.id, NOW.key: request.now, TODAY.key: today_london(), **(values or {})}
+    return dict(zip(names, db.session.execute(statement, bound).one()))
 
 
 def eligibility_problem(session: Session, person: User, **asked) -> str | None:
@@ -87,7 +128,13 @@ def eligibility_problem(session: Session, person: User, **asked) -> str | None:
     return refusal[1] if refusal else None
 
 
-def eligibility_refusal(
+def eligibility_refusal(session: Session, person: User, **asked) -> tuple[str, str] | None:
+    """The name of the first check that refuses `person` on `session` now, and its words; None when
+    they may book (`asked`: as for `ask_eligibility`)."""
+    return ask_eligibility(session, person, **asked)[0]
+
+
+def ask_eligibility(
     session: Session,
     person: User,
     *,
@@ -98,27 +145,28 @@ def eligibility_refusal(
     check_prerequisites: bool = True,
     only: frozenset[str] | None = None,
     mine: Booking | None | object = UNREAD,
-) -> tuple[str, str] | None:
-    """The name of the first check that refuses `person` on `session` now, and its words; None when
-    they may book (`only`: ask just the checks with these names)."""
+    also: tuple[dict[str, Fact], dict] | None = None,
+) -> tuple[tuple[str, str] | None, dict]:
+    """The first refusal (as `eligibility_refusal`) and the facts read to ask the rules, with the
+    caller's own read in the same statement (`also`: facts by name, and the values of their own
+    parameters); `only`: ask just the checks with these names."""
     request = BookingRequest(
         session, person, you=you, ignore_window=ignore_window, allow_waiting_here=allow_waiting_here,
         needs_manager=session.course.requires_manager_approval if needs_manager is None else needs_manager,
         check_prerequisites=check_prerequisites, mine=mine,
     )
-    for _, check in _checks:
-        if only is not None and check.__name__ not in only:
-            continue
+    checks = [check for _, check in _checks if only is None or check.__name__ in only]
+    wanted: dict[str, Fact] = {}
+    for check in checks:
+        wanted.update(_facts.get(check.__name__, {}))
+    extra, values = also or ({}, {})
+    wanted.update(extra)
+    request.facts.update(read_facts(request, wanted, values))
+    for check in checks:
         problem = check(request)
         if problem:
-            return check.__name__, problem
-    return None
-
-
-# The checks a booking asks again once the session row is locked: what another request may have
-# changed in between (the session's own state, read from the locked row, and the person's booking
-# on it; the person's other bookings are guarded by their own lock, taken before).
-RECHECKED_UNDER_LOCK = frozenset({"session_open", "within_booking_window", "not_booked_here"})
+            return (check.__name__, problem), request.facts
+    return None, request.facts
 
 
 def and_list(items: list[str]) -> str:
@@ -218,47 +266,72 @@ def within_booking_window(r: BookingRequest) -> str | None:
     return None
 
 
-@eligibility_check(60)
+def _mine(column) -> Fact:
+    """A column of the person's booking on the session (None: they have none)."""
+    return select(column).where(Booking.session_id == SESSION_ID, Booking.user_id == PERSON_ID).scalar_subquery()
+
+
+def _other_date(column) -> Fact:
+    """A column of the person's soonest active booking on another date of the course to come."""
+    return (
+        select(column)
+        .select_from(Booking)
+        .join(Session, Booking.session_id == Session.id)
+        .where(
+            Booking.user_id == PERSON_ID,
+            Booking.status.in_(ACTIVE_STATES),
+            Session.course_id == COURSE_ID,
+            Session.id != SESSION_ID,
+            Session.status != SESSION_CANCELLED,
+            Session.starts_at > NOW,
+        )
+        .order_by(Session.starts_at)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+# How many of the course's prerequisites the person has not completed (as `missing_prerequisites`).
+_PREREQUISITES_MISSING = (
+    select(func.count()).select_from(course_prerequisites)
+    .where(course_prerequisites.c.course_id == COURSE_ID,
+           ~exists().where(Completion.user_id == PERSON_ID,
+                           Completion.course_id == course_prerequisites.c.prerequisite_id, Completion.counts))
+    .scalar_subquery()
+)
+
+
+BOOKING_ID = "mine_id"  # the fact holding the id of the person's booking on the session
+
+
+@eligibility_check(60, facts={BOOKING_ID: _mine(Booking.id), "mine_status": _mine(Booking.status)})
 def not_booked_here(r: BookingRequest) -> str | None:
     """Refuse someone who already has a place, or a waiting place, on this session."""
-    mine = booking_for(r.session.id, r.person.id) if r.mine is UNREAD else r.mine
-    if mine is None or mine.status not in ACTIVE_STATES:
+    status = r.mine_status
+    if status is None or status not in ACTIVE_STATES:
         return None
-    if mine.status == WAITING and not r.allow_waiting_here:
+    if status == WAITING and not r.allow_waiting_here:
         return r.says("You are already on the waiting list for this session.",
                       f"{r.name} is already on the waiting list for this session.")
-    if mine.status == AWAITING_APPROVAL:
+    if status == AWAITING_APPROVAL:
         return r.says("You already have a place on this session, waiting for your manager to agree.",
                       f"{r.name} already has a place on this session.")
-    if mine.status == CONFIRMED:
+    if status == CONFIRMED:
         return r.says("You already have a place on this session.",
                       f"{r.name} already has a place on this session.")
-    if mine.status == OFFERED:
+    if status == OFFERED:
         return r.says("A place on this session is offered to you: accept it from My bookings or the e-mail.",
                       f"{r.name} has been offered a place on this session, to accept or let pass.")
     return None
 
 
-@eligibility_check(70)
+@eligibility_check(70, facts={"other_status": _other_date(Booking.status),
+                               "other_starts_at": _other_date(Session.starts_at)})
 def not_booked_on_another_date(r: BookingRequest) -> str | None:
     """Refuse someone booked or waiting on another date of the same course."""
-    other = db.session.execute(
-        select(Booking.status, Session.starts_at)
-        .join(Session, Booking.session_id == Session.id)
-        .where(
-            Booking.user_id == r.person.id,
-            Booking.status.in_(ACTIVE_STATES),
-            Session.course_id == r.session.course_id,
-            Session.id != r.session.id,
-            Session.status != SESSION_CANCELLED,
-            Session.starts_at > r.now,
-        )
-        .order_by(Session.starts_at)
-        .limit(1)
-    ).first()
-    if other is None:
+    status, starts_at = r.facts["other_status"], r.facts["other_starts_at"]
+    if status is None:
         return None
-    status, starts_at = other
     subject = r.says("You", r.name)
     if status == WAITING:
         what = (f"{subject} {r.says('are', 'is')} already on the waiting list for this course "
@@ -268,10 +341,13 @@ def not_booked_on_another_date(r: BookingRequest) -> str | None:
     return f"{what}. Cancel that booking first to come on this date instead."
 
 
-@eligibility_check(80)
+@eligibility_check(80, facts={"prerequisites_missing": _PREREQUISITES_MISSING})
 def prerequisites_completed(r: BookingRequest) -> str | None:
     """Refuse until the course's prerequisites are completed (or the L&D team overrides them)."""
-    missing = missing_prerequisites(r.session.course, r.person) if r.check_prerequisites else []
+    if not r.check_prerequisites or not r.facts["prerequisites_missing"]:
+        return None
+    # Which ones, for the words: read only when refusing.
+    missing = missing_prerequisites(r.session.course, r.person)
     if not missing:
         return None
     message = (f"{r.says('You need', r.name + ' needs')} to complete {and_list([c.title for c in missing])} "

@@ -16,10 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, bindparam, func, or_, select
 from sqlalchemy import inspect as sa_inspect
 
 from app.accounts.models import User
+from app.bookings.eligibility import SESSION_ID
 from app.bookings.models import ACTIVE_STATES, HOLDS_PLACE, Booking, Completion
 from app.clock import utcnow
 from app.courses.availability import Places, register_booking_facts
@@ -175,39 +176,60 @@ def availability_for(sessions: Iterable[Session], now: datetime | None = None) -
     sessions = list(sessions)
     if not sessions:
         return {}
-    now = now or utcnow()
     ids = [s.id for s in sessions]
     taken = held_places(ids)
-    pools: dict[int, list[Pool]] = defaultdict(list)
+    reservations: dict[int, list[Reservation]] = defaultdict(list)
     for reservation in _reservations(sessions, ids):
-        pools[reservation.session_id].append(
-            Pool(
-                reservation_id=reservation.id,
-                label=reservation.label,
-                places=reservation.places,
-                taken=taken.get((reservation.session_id, reservation.id), 0),
-                sector_id=reservation.sector_id,
-                agency_id=reservation.agency_id,
-            )
-        )
-    result = {}
-    for session in sessions:
-        released = is_released(session, now)
-        availability = Availability(
-            session_id=session.id,
-            capacity=session.capacity,
-            released=released,
-            general_taken=taken.get((session.id, None), 0),
-            pools=pools.get(session.id, []),
-        )
-        if released:
-            # After release the pools no longer hold places: count their bookings as general.
-            availability.general_taken += sum(p.taken for p in availability.pools)
-            for pool in availability.pools:
-                pool.taken = 0
-                pool.places = 0
-        result[session.id] = availability
-    return result
+        reservations[reservation.session_id].append(reservation)
+    now = now or utcnow()
+    return {s.id: _availability(s, reservations.get(s.id, []), taken, now) for s in sessions}
+
+
+def _held(*where) -> ColumnElement[int]:
+    return (select(func.count()).select_from(Booking)
+            .where(Booking.session_id == SESSION_ID, Booking.status.in_(HOLDS_PLACE), *where)
+            .scalar_subquery())
+
+
+_HELD_GENERAL = _held(Booking.reservation_id.is_(None))
+_held_in: list[ColumnElement[int]] = []  # the nth reservation's, built once each
+
+
+def held_place_facts(session: Session) -> tuple[dict[str, ColumnElement[int]], dict[str, int]]:
+    """Places held on the session in general and in each of its reservations (as loaded with it),
+    as facts to read with who may book in one statement (`ask_eligibility(also=...)`), and the
+    values of their parameters; `availability_from_facts` reads the answer."""
+    facts, values = {"held_general": _HELD_GENERAL}, {}
+    for n, reservation in enumerate(sorted(session.reservations, key=lambda r: r.id)):
+        while len(_held_in) <= n:
+            _held_in.append(_held(Booking.reservation_id == bindparam(f"fact_reservation_{len(_held_in)}")))
+        facts[f"held_in_{n}"] = _held_in[n]
+        values[f"fact_reservation_{n}"] = reservation.id
+    return facts, values
+
+
+def availability_from_facts(session: Session, facts: dict, now: datetime | None = None) -> Availability:
+    """Places on the session from `held_place_facts` read with its reservations as loaded."""
+    reservations = sorted(session.reservations, key=lambda r: r.id)
+    taken = {(session.id, r.id): facts[f"held_in_{n}"] for n, r in enumerate(reservations)}
+    taken[(session.id, None)] = facts["held_general"]
+    return _availability(session, reservations, taken, now or utcnow())
+
+
+def _availability(session: Session, reservations: list[Reservation],
+                  taken: dict[tuple[int, int | None], int], now: datetime) -> Availability:
+    pools = [Pool(reservation_id=r.id, label=r.label, places=r.places, taken=taken.get((session.id, r.id), 0),
+                  sector_id=r.sector_id, agency_id=r.agency_id) for r in reservations]
+    released = is_released(session, now)
+    availability = Availability(session_id=session.id, capacity=session.capacity, released=released,
+                                general_taken=taken.get((session.id, None), 0), pools=pools)
+    if released:
+        # After release the pools no longer hold places: count their bookings as general.
+        availability.general_taken += sum(p.taken for p in availability.pools)
+        for pool in availability.pools:
+            pool.taken = 0
+            pool.places = 0
+    return availability
 
 
 def booking_state(session: Session, availability: Availability, now: datetime | None = None) -> str:

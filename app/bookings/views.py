@@ -54,6 +54,7 @@ from app.courses.models import CANCELLED as SESSION_CANCELLED
 from app.courses.models import Course, Session
 from app.courses.queries import ClosedScope, interests_of, visible_session
 from app.extensions import db
+from app.locking import reads_first
 from app.refusals import refusals
 
 STATE_TAG_COLOURS = {
@@ -94,10 +95,11 @@ def _offer_url(booking: Booking, answer: str) -> str:
 
 
 @bp.route("/sessions/<int:session_id>/book", methods=["GET", "POST"])
+@reads_first
 @signed_in
 def book(session_id: int):
     session = visible_session(session_id, include_drafts=current_user.has_role(ADMIN),
-                              scope=ClosedScope.for_viewer(current_user)) or abort(404)
+                              scope=ClosedScope.for_viewer(current_user), with_programme=True) or abort(404)
     form = BookingConfirmForm()
     if request.method == "GET":
         form.access_needs.data = current_user.access_needs
