@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.api.problems import is_api_request, problem, problem_for
 from app.extensions import csrf, db, limiter, login_manager, mail, migrate
-from app.locking import reset_write_intent, set_write_intent
+from app.locking import QueuedWriters, reset_write_intent, set_write_intent
 from app.operations import init_app as init_operations
 from app.operations.checks import check_command
 from app.operations.request_logs import LoggingFlask
@@ -115,6 +115,7 @@ def _sqlite_engine_options(app: Flask) -> None:
     connect_args = dict(options.get("connect_args") or {})
     connect_args.setdefault("timeout", 30)
     connect_args.setdefault("check_same_thread", False)
+    connect_args.setdefault("factory", QueuedWriters)
     options["connect_args"] = connect_args
     if uri in ("sqlite://", "sqlite:///:memory:"):
         from sqlalchemy.pool import StaticPool

@@ -15,6 +15,10 @@ is held for the re-count and the writes only, not for the whole request.
 """
 from __future__ import annotations
 
+import fcntl
+import os
+import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -29,9 +33,67 @@ from app.extensions import db
 _write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
 
 
+class QueuedWriters(sqlite3.Connection):
+    """A SQLite connection whose writers queue on a lock file beside the database before they ask
+    SQLite for its write lock, and leave the queue when their transaction ends.
+
+    SQLite itself makes a writer that finds the lock taken sleep and try again, sleeping longer each
+    time (up to 100 ms): in a rush the lock sits free while everyone sleeps. The kernel's file lock
+    wakes the next writer as soon as the last one has committed. A thread already at the head of the
+    queue through another connection goes straight to SQLite (which waits busy_timeout and fails)
+    rather than waiting behind itself."""
+
+    writers_fd: int | None = None
+    queued = False
+    _heads = threading.local()  # how many connections of this thread are at the head of the queue
+
+    def join_queue(self, database: str) -> None:
+        if self.queued or not database or database == ":memory:" or getattr(self._heads, "count", 0):
+            return
+        if self.writers_fd is None:
+            self.writers_fd = os.open(database + "-writers", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self.writers_fd, fcntl.LOCK_EX)
+        self.queued = True
+        self._heads.count = getattr(self._heads, "count", 0) + 1
+
+    def leave_queue(self) -> None:
+        if self.queued:
+            self.queued = False
+            fcntl.flock(self.writers_fd, fcntl.LOCK_UN)
+            self._heads.count = max(getattr(self._heads, "count", 1) - 1, 0)
+
+    # The driver's own end of a transaction (SQLAlchemy calls it), then the queue moves on.
+    def commit(self) -> None:
+        try:
+            sqlite3.Connection.commit(self)
+        finally:
+            self.leave_queue()
+
+    def rollback(self) -> None:
+        try:
+            sqlite3.Connection.rollback(self)
+        finally:
+            self.leave_queue()
+
+    def close(self) -> None:
+        try:
+            sqlite3.Connection.close(self)
+        finally:
+            self.leave_queue()
+            if self.writers_fd is not None:
+                os.close(self.writers_fd)
+                self.writers_fd = None
+
+
+def _queue_for_writing(connection) -> None:
+    dbapi_connection = connection.connection.driver_connection
+    if isinstance(dbapi_connection, QueuedWriters):
+        dbapi_connection.join_queue(connection.engine.url.database or "")
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
+    if type(dbapi_connection).__module__.startswith("sqlite3") or isinstance(dbapi_connection, sqlite3.Connection):
         # pysqlite's own transaction handling breaks SAVEPOINTs; SQLAlchemy emits BEGIN itself.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -45,6 +107,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def _sqlite_begin(connection) -> None:
     if connection.dialect.name == "sqlite":
         immediate = _write_intent.get()
+        if immediate:
+            _queue_for_writing(connection)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
         connection.info["immediate"] = immediate
         connection.info["writing"] = immediate
@@ -84,6 +148,7 @@ def begin_writing() -> None:
         # A transaction that has written holds the write lock since its first write.
         return
     connection.exec_driver_sql("COMMIT")
+    _queue_for_writing(connection)
     connection.exec_driver_sql("BEGIN IMMEDIATE")
     connection.info["writing"] = True
 
@@ -146,18 +211,47 @@ def lock_rows(model, ids: Sequence[int]) -> list:
     return list(db.session.scalars(query.execution_options(populate_existing=True)))
 
 
-def lock_loaded(row) -> bool:
+def lock_loaded(row, *, shared: bool = False) -> bool:
     """Lock a row already loaded, like `lock_rows`, reading its columns again but keeping the
-    relationships already loaded on it; False when the row no longer exists."""
+    relationships already loaded on it; False when the row no longer exists.
+
+    `shared` (PostgreSQL): FOR SHARE, so that others locking it shared go on together while anyone
+    locking it to change what it guards waits for them all. It can be traded for the exclusive lock
+    later (`trade_for_exclusive`); on SQLite every lock is the single write lock.
+    """
     begin_writing()
     if holds_write_lock() and not sa_inspect(row).expired_attributes:
         # Loaded in this transaction, which has held the write lock since it began (rows loaded
         # before a commit or rollback are expired, so they are read again below).
         return True
+    postgresql = locks_are_shared()
+    if shared and postgresql:
+        # A savepoint to step back to: two holders of a shared lock who both wanted the exclusive
+        # one would wait for each other. Anything pending is written before it, so stepping back
+        # undoes nothing but the lock.
+        db.session.flush()
+        db.session.connection().exec_driver_sql(f"SAVEPOINT {_SHARED_LOCK}")
     columns = [attr.key for attr in sa_inspect(row).mapper.column_attrs]
     try:
         db.session.refresh(row, attribute_names=columns,
-                           with_for_update=True if db.engine.dialect.name != "sqlite" else None)
+                           with_for_update=({"read": True} if shared else True) if postgresql else None)
     except InvalidRequestError:
         return False
     return True
+
+
+_SHARED_LOCK = "shared_lock"
+
+
+def locks_are_shared() -> bool:
+    """Whether `lock_loaded(row, shared=True)` lets others hold the row too (PostgreSQL), rather than
+    taking the one write lock (SQLite)."""
+    return db.engine.dialect.name != "sqlite"
+
+
+def trade_for_exclusive(row) -> bool:
+    """Give up the shared lock `lock_loaded(row, shared=True)` took and queue for the exclusive one
+    (nothing written since is undone: the caller writes only once it holds the lock it needs);
+    False when the row no longer exists. PostgreSQL only (see `locks_are_shared`)."""
+    db.session.connection().exec_driver_sql(f"ROLLBACK TO SAVEPOINT {_SHARED_LOCK}")
+    return lock_loaded(row)

@@ -31,7 +31,14 @@ from app.bookings.working_days import working_days_later
 from app.clock import utcnow
 from app.courses.models import Session
 from app.extensions import db
-from app.locking import holds_write_lock, lock_loaded, lock_rows, queue_behind
+from app.locking import (
+    holds_write_lock,
+    lock_loaded,
+    lock_rows,
+    locks_are_shared,
+    queue_behind,
+    trade_for_exclusive,
+)
 
 APPROVAL_WORKING_DAYS = 5
 
@@ -152,6 +159,31 @@ def book_place(
     return booking
 
 
+def _sector_of(session: Session, person: User) -> int | None:
+    """The person's agency's sector, which decides the reserved places they may fill (read only
+    when the session has some)."""
+    return person.agency.sector_id if session.reservations and person.agency is not None else None
+
+
+def _locked_and_asked(session: Session, person: User, asked: dict, *, shared: bool) -> tuple[dict, int | None]:
+    """Lock the session (its columns read again, the relationships loaded with it kept), then ask
+    who may book and read the places held again, in one statement; the facts, and the sector."""
+    seen_at = session.updated_at
+    if not lock_loaded(session, shared=shared):
+        raise BookingError("This session no longer exists.", kind="session_gone")
+    return _asked_again(session, person, asked, seen_at)
+
+
+def _asked_again(session: Session, person: User, asked: dict, seen_at) -> tuple[dict, int | None]:
+    if session.updated_at != seen_at:
+        # Reservations change only with the session row (scheduling stamps updated_at).
+        db.session.refresh(session, attribute_names=["reservations"])
+    refusal, facts = ask_eligibility(session, person, also=held_place_facts(session), **asked)
+    if refusal:
+        raise BookingError(refusal[1], kind=refusal[0])
+    return facts, _sector_of(session, person)
+
+
 def _book_place(session: Session, person: User, actor: User, *, access_needs: str, on_behalf: bool,
                 overbook: bool, manager_agreed: bool, prerequisite_override: str, note: str = "") -> Booking:
     override = prerequisite_override.strip()
@@ -172,23 +204,23 @@ def _book_place(session: Session, person: User, actor: User, *, access_needs: st
     if refusal:
         raise BookingError(refusal[1], kind=refusal[0])
     overridden = missing_prerequisites(course, person) if override else []
-    # Which reserved places they may fill depends on their agency's sector: read it now.
-    sector_id = person.agency.sector_id if session.reservations and person.agency is not None else None
-    # Asked again once the session is locked (its columns read again, the relationships loaded with
-    # it kept): everything another request may have changed meanwhile, in one statement, unless
-    # this transaction has held the only write lock all along (SQLite). Reservations change only
-    # with the session row (scheduling stamps updated_at), so they are read again only if it did.
+    sector_id = _sector_of(session, person)
+    # Asked again once the session is locked, everything another request may have changed
+    # meanwhile, unless this transaction has held the only write lock all along (SQLite).
     unchanged_since_read = holds_write_lock()
-    seen_at = session.updated_at
-    if not lock_loaded(session):
-        raise BookingError("This session no longer exists.", kind="session_gone")
     if not unchanged_since_read:
-        if session.updated_at != seen_at:
-            db.session.refresh(session, attribute_names=["reservations"])
-            sector_id = person.agency.sector_id if session.reservations and person.agency is not None else None
-        refusal, facts = ask_eligibility(session, person, also=held_place_facts(session), **asked)
-        if refusal:
-            raise BookingError(refusal[1], kind=refusal[0])
+        # Full for them when asked: joining the waiting list changes no count, so people joining it
+        # share the session's lock and do not queue behind one another (PostgreSQL). Only if a
+        # place has come up meanwhile do they trade it for the lock of someone taking a place.
+        expects_place = overbook or availability_from_facts(session, facts).place_for(person.agency_id, sector_id)[0]
+        facts, sector_id = _locked_and_asked(session, person, asked, shared=not expects_place)
+        if not expects_place and locks_are_shared() and \
+                availability_from_facts(session, facts).place_for(person.agency_id, sector_id)[0]:
+            if not trade_for_exclusive(session):
+                raise BookingError("This session no longer exists.", kind="session_gone")
+            facts, sector_id = _asked_again(session, person, asked, session.updated_at)
+    elif not lock_loaded(session):
+        raise BookingError("This session no longer exists.", kind="session_gone")
     # Their row on the session (a cancelled booking to reuse), read only when there is one.
     mine = None
     if facts[BOOKING_ID] is not None:

@@ -299,3 +299,58 @@ def test_while_a_persons_row_is_locked_no_one_else_can_insert_a_booking_for_them
     db.session.rollback()  # the person's lock ends with their transaction: now the insert goes through
     with db.engine.begin() as other:
         other.execute(Booking.__table__.insert().values(**row))
+
+
+def test_people_joining_the_waiting_list_share_the_sessions_lock_but_a_place_taker_waits(
+        app, make_user, make_session):
+    """On PostgreSQL a booking that finds the session full locks it FOR SHARE: the people joining
+    the waiting list do not queue behind one another, while anyone changing the places held (a
+    booking taking a place, a cancellation) waits for them all."""
+    if db.engine.dialect.name == "sqlite":
+        pytest.skip("on SQLite every lock is the one write lock")
+    session = make_session(capacity=1)
+    db.session.commit()
+    lock_loaded(session, shared=True)  # a joiner, holding its shared lock
+    query = text("SELECT id FROM sessions WHERE id = :id")
+    with db.engine.connect() as other:
+        other.execute(text("SET lock_timeout = '300ms'"))
+        assert other.execute(text(f"{query.text} FOR SHARE"), {"id": session.id}).scalar() == session.id
+        other.rollback()  # a second joiner went straight on
+        other.execute(text("SET lock_timeout = '300ms'"))
+        with pytest.raises(OperationalError, match="lock timeout"):
+            other.execute(text(f"{query.text} FOR UPDATE"), {"id": session.id})
+        other.rollback()
+    db.session.rollback()
+
+
+def test_a_place_that_comes_up_while_joining_the_waiting_list_is_taken(app, make_user, make_session, monkeypatch):
+    """Someone who found the session full, and so locked it shared, but finds a place free once
+    locked (a cancellation committed in between) trades the shared lock for the exclusive one and
+    takes the place instead of waiting for one that is free."""
+    from app.bookings import booking as booking_module
+
+    session = make_session(capacity=1)
+    leaver, joiner = make_user(name="Imani Okafor"), make_user(name="Tomasz Zielinski")
+    held = book_place(session, leaver, leaver)
+    db.session.commit()
+    held_id = held.id
+    real = booking_module._locked_and_asked
+
+    def cancelled_meanwhile(*args, **kwargs):
+        with db.engine.begin() as other:  # another request, committed before this one locks
+            other.execute(Booking.__table__.update().where(Booking.id == held_id).values(status=CANCELLED))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(booking_module, "_locked_and_asked", cancelled_meanwhile)
+    booking = book_place(session, joiner, joiner)
+    if db.engine.dialect.name == "postgresql":
+        # It took the place holding the exclusive lock: another joiner's shared lock has to wait.
+        with db.engine.connect() as other:
+            other.execute(text("SET lock_timeout = '300ms'"))
+            with pytest.raises(OperationalError, match="lock timeout"):
+                other.execute(text("SELECT id FROM sessions WHERE id = :id FOR SHARE"), {"id": session.id})
+            other.rollback()
+    db.session.commit()
+    assert booking.status == CONFIRMED
+    assert db.session.scalar(select(func.count()).select_from(Booking).where(
+        Booking.session_id == session.id, Booking.status.in_(HOLDS_PLACE))) == 1
