@@ -192,8 +192,9 @@ def write_intent() -> Iterator[None]:
         _write_intent.reset(token)
 
 
-def lock_rows(model, ids: Sequence[int]) -> list:
-    """Lock rows of `model` for the rest of the transaction and return them freshly loaded.
+def lock_rows(model, ids: Sequence[int], loads: Sequence = ()) -> list:
+    """Lock rows of `model` for the rest of the transaction and return them freshly loaded, with
+    the relationships `loads` names (loader options) read in the same statement.
 
     Rows are locked in id order (a fixed order, so two lockers never deadlock). On SQLite the
     transaction of a POST request or job already holds the write lock.
@@ -205,10 +206,10 @@ def lock_rows(model, ids: Sequence[int]) -> list:
         loaded = [db.session.identity_map.get(db.session.identity_key(model, i)) for i in sorted(set(ids))]
         if all(row is not None and not sa_inspect(row).expired_attributes for row in loaded):
             return loaded  # read in this transaction, which has held the only write lock all along
-    query = select(model).where(model.id.in_(sorted(set(ids)))).order_by(model.id)
+    query = select(model).where(model.id.in_(sorted(set(ids)))).order_by(model.id).options(*loads)
     if db.engine.dialect.name != "sqlite":
-        query = query.with_for_update()
-    return list(db.session.scalars(query.execution_options(populate_existing=True)))
+        query = query.with_for_update(of=model)  # the rows joined in to load are not locked
+    return list(db.session.scalars(query.execution_options(populate_existing=True)).unique())
 
 
 def lock_loaded(row, *, shared: bool = False) -> bool:

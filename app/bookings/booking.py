@@ -30,6 +30,7 @@ from app.bookings.queries import booking_for
 from app.bookings.working_days import working_days_later
 from app.clock import utcnow
 from app.courses.models import Session
+from app.courses.queries import ONE_SESSION_LOADS
 from app.extensions import db
 from app.locking import (
     holds_write_lock,
@@ -55,8 +56,9 @@ def on_booking_outcome(listener: BookingOutcome) -> BookingOutcome:
 
 
 def lock_session(session_id: int) -> Session:
-    """Lock the session row for this transaction (capacity is re-counted inside the lock)."""
-    locked = lock_rows(Session, [session_id])
+    """Lock the session row for this transaction (capacity is re-counted inside the lock), read with
+    its course, parts, reservations and programme (what the messages and the re-count read)."""
+    locked = lock_rows(Session, [session_id], ONE_SESSION_LOADS)
     if not locked:
         raise BookingError("This session no longer exists.", kind="session_gone")
     return locked[0]

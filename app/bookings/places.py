@@ -116,6 +116,14 @@ class Availability:
             return self.left
         return self.general_left + sum(p.left for p in self.pools_for(agency_id, sector_id))
 
+    def take(self, reservation_id: int | None) -> None:
+        """Count one more place held in this pool (None: a general place), as just given out."""
+        pool = next((p for p in self.pools if p.reservation_id == reservation_id), None)
+        if pool is None or self.released:
+            self.general_taken += 1
+        else:
+            pool.taken += 1
+
     def place_for(self, agency_id: int | None, sector_id: int | None) -> tuple[bool, int | None]:
         """Which place a person would fill: (True, reservation id or None for general) or (False, None)."""
         for pool in self.pools_for(agency_id, sector_id):

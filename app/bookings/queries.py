@@ -27,6 +27,7 @@ from app.calendar import FeedEntry
 from app.clock import utcnow
 from app.courses.models import CANCELLED as SESSION_CANCELLED
 from app.courses.models import PUBLISHED, Course, Session, SessionChange
+from app.courses.queries import ONE_SESSION_LOADS
 from app.extensions import db
 
 
@@ -55,6 +56,15 @@ def place_preview(session: Session, person: User) -> tuple[bool, str]:
         return True, "a general place"
     pool = next(p for p in availability.pools if p.reservation_id == reservation_id)
     return True, f"a place reserved for {pool.label}"
+
+
+def booking_with_session(booking_id: int) -> Booking | None:
+    """A booking with its session and all a change to it reads (course, parts, reservations,
+    programme), in one statement."""
+    return db.session.scalars(
+        select(Booking).where(Booking.id == booking_id)
+        .options(*(joinedload(Booking.session).options(load) for load in ONE_SESSION_LOADS))
+    ).unique().one_or_none()
 
 
 def waiting_list(session: Session) -> list[Booking]:

@@ -70,7 +70,7 @@ def _session_or_404(session_id: int) -> Session:
 
 
 def _own_booking_or_404(booking_id: int) -> Booking:
-    booking = db.session.get(Booking, booking_id)
+    booking = queries.booking_with_session(booking_id)
     if booking is None or booking.user_id != current_user.id:
         abort(404)
     return booking

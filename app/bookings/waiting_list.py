@@ -91,8 +91,7 @@ def promote_from_waiting_list(session: Session, actor: User | None = None, *, lo
         else:
             _give_place(booking, session, reservation_id, actor, "A place came free: promoted from the waiting list")
         promoted.append(booking)
-        db.session.flush()
-        availability = availability_for([session], now)[session.id]
+        availability.take(reservation_id)  # counted here: the session is locked, nobody else gives places
         if availability.left == 0:
             break
     return promoted
