@@ -32,7 +32,7 @@ from typing import NamedTuple
 
 from flask import current_app, render_template
 from flask_mail import Message
-from sqlalchemy import String, Text, func, or_, select, update
+from sqlalchemy import String, Text, bindparam, func, or_, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -231,14 +231,7 @@ def queue_email(
         message_id=make_msgid(domain=_sender_domain()),
         retry_until=now + timedelta(hours=current_app.config["MAIL_RETRY_HOURS"]),
     )
-    # One statement: a key queued before (or by a writer racing on it) inserts nothing, and the
-    # caller's transaction goes on unharmed.
-    dialect_insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    message_id = db.session.scalar(
-        dialect_insert(OutboxMessage).values(**values)
-        .on_conflict_do_nothing(index_elements=[OutboxMessage.idempotency_key])
-        .returning(OutboxMessage.id)
-    )
+    message_id = db.session.scalar(_queue_statement(db.engine.dialect.name), values)
     if message_id is None:
         return None
     message = OutboxMessage(id=message_id, claim_token=None, claimed_until=None, sent_at=None,
@@ -246,6 +239,26 @@ def queue_email(
     make_transient_to_detached(message)
     db.session.add(message)
     return message
+
+
+_QUEUE_COLUMNS = ("idempotency_key", "recipient", "subject", "text_body", "html_body", "attachments_json",
+                  "render_json", "template", "status", "attempts", "next_attempt_at", "last_error", "created_at",
+                  "message_id", "retry_until")
+_queue_statements: dict = {}
+
+
+def _queue_statement(dialect: str):
+    """The insert that queues a message, built once per database: one statement, in which a key
+    queued before (or by a writer racing on it) inserts nothing and the caller's transaction goes
+    on unharmed."""
+    if dialect not in _queue_statements:
+        dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        _queue_statements[dialect] = (
+            dialect_insert(OutboxMessage).values({name: bindparam(name) for name in _QUEUE_COLUMNS})
+            .on_conflict_do_nothing(index_elements=[OutboxMessage.idempotency_key])
+            .returning(OutboxMessage.id)
+        )
+    return _queue_statements[dialect]
 
 
 def _rendered(template: str, context: dict, attachments: list[Attachment]) -> tuple[str, str, str]:
