@@ -342,20 +342,30 @@ ATTENDED_ON = (f"SELECT 1 FROM bookings b JOIN sessions s ON s.id = b.session_id
                f"JOIN courses c ON c.id = s.course_id WHERE b.user_id = sa.user_id AND {PRESENT} AND {IN_PERIOD}")
 
 
-def _per_line(source: str, columns: dict[str, str]) -> str:
-    """The rows of `source` that count for each line of the analysis, tagged with the line: one
-    equi-join per kind of line (sector or agency, by course or by level) rather than one join on
-    ORs, which no database can hash."""
-    who = (("l.agency_id IS NULL", "x.sector_id = l.sector_id"),
-           ("l.agency_id IS NOT NULL", "x.agency_id = l.agency_id"))
-    what = (("course", "l.course_id IS NOT NULL", "x.course_id = l.course_id"),
-            ("level", "l.course_id IS NULL", "x.level_id = l.level_id"))
-    return "\n    UNION ALL\n    ".join(
-        f"SELECT l.id AS line_id, {columns[kind]} FROM lines l JOIN {source} x ON {on_who} AND {on_what} "
-        f"WHERE {is_who} AND {is_what}"
-        for is_who, on_who in who for kind, is_what, on_what in what)
+def _per_grouping(source: str, measures: dict[str, str]) -> str:
+    """`measures` over `source` (with sector_id, agency_id, course_id, level_id) grouped by each
+    kind of line (sector or agency, by course or by level), only for the pairs the analysis has
+    lines for: (kind, who, what, measures...). `measures` is per "course" or "level"."""
+    parts = []
+    for who in ("sector", "agency"):
+        for what in ("course", "level"):
+            parts.append(
+                f"SELECT '{who[0]}{what[0]}' AS kind, x.{who}_id AS who, x.{what}_id AS what, {measures[what]} "
+                f"FROM {source} x WHERE (x.{who}_id, x.{what}_id) IN (SELECT {who}_id, {what}_id FROM lines) "
+                f"GROUP BY x.{who}_id, x.{what}_id")
+    return "\n  UNION ALL\n  ".join(parts)
 
 
+def _line_is(figures: str) -> str:
+    """The join of a line to its figures from _per_grouping."""
+    return (f"{figures}.kind = CASE WHEN l.agency_id IS NULL THEN 's' ELSE 'a' END "
+            f"|| CASE WHEN l.course_id IS NULL THEN 'l' ELSE 'c' END "
+            f"AND {figures}.who = COALESCE(l.agency_id, l.sector_id) "
+            f"AND {figures}.what = COALESCE(l.course_id, l.level_id)")
+
+
+PEOPLE = "COUNT(DISTINCT x.user_id) AS n"
+TRAINED = "COUNT(DISTINCT CASE WHEN x.{} = 0 THEN x.user_id END) + COALESCE(SUM(x.others), 0) AS n"
 NEED_SQL = f"""
 WITH lines AS (SELECT id, sector_id, agency_id, course_id, level_id FROM tna_lines WHERE tna_id = :tna),
 taking AS (
@@ -372,7 +382,7 @@ taking AS (
   WHERE {ONLINE}),
 latest AS (
   SELECT cp.user_id, COALESCE(c.renews_course_id, c.id) AS clock, MAX(cp.completed_on) AS completed_on
-  FROM completions cp JOIN courses c ON c.id = cp.course_id WHERE {COUNTS}
+  FROM completions cp JOIN courses c ON c.id = cp.course_id WHERE {COUNTS} AND cp.completed_on >= :due_from
   GROUP BY cp.user_id, COALESCE(c.renews_course_id, c.id)),
 due AS (
   SELECT a.sector_id, u.agency_id, k.id AS course_id, k.level_id, d.user_id
@@ -391,31 +401,30 @@ trained AS (
   FROM single_agency_trainings t JOIN agencies a ON a.id = t.agency_id
   WHERE {HELD} AND t.others_count > 0),
 booked AS (
-  SELECT line_id, COUNT(DISTINCT booked_by) AS booked, COUNT(DISTINCT attended_by) AS attended FROM (
-    {_per_line("taking", {"course": "x.booked_by, x.attended_by", "level": "x.booked_by, x.attended_by"})}
-  ) AS per_line GROUP BY line_id),
+  {_per_grouping("taking", dict.fromkeys(("course", "level"),
+                 "COUNT(DISTINCT x.booked_by) AS booked, COUNT(DISTINCT x.attended_by) AS attended"))}),
 refreshers AS (
-  SELECT line_id, COUNT(DISTINCT user_id) AS n FROM (
-    {_per_line("due", {"course": "x.user_id", "level": "x.user_id"})}
-  ) AS per_line GROUP BY line_id),
+  {_per_grouping("due", dict.fromkeys(("course", "level"), PEOPLE))}),
 single_agency AS (
-  SELECT line_id, COUNT(DISTINCT CASE WHEN counted = 0 THEN user_id END) + COALESCE(SUM(others), 0) AS n FROM (
-    {_per_line("trained", {"course": "x.user_id, x.others, x.on_course AS counted",
-                           "level": "x.user_id, x.others, x.on_level AS counted"})}
-  ) AS per_line GROUP BY line_id)
+  {_per_grouping("trained", {"course": TRAINED.format("on_course"), "level": TRAINED.format("on_level")})})
 SELECT l.sector_id, l.agency_id, l.course_id, l.level_id, COALESCE(b.booked, 0), COALESCE(b.attended, 0),
        COALESCE(r.n, 0), COALESCE(g.n, 0)
-FROM lines l LEFT JOIN booked b ON b.line_id = l.id LEFT JOIN refreshers r ON r.line_id = l.id
-LEFT JOIN single_agency g ON g.line_id = l.id
+FROM lines l LEFT JOIN booked b ON {_line_is("b")} LEFT JOIN refreshers r ON {_line_is("r")}
+LEFT JOIN single_agency g ON {_line_is("g")}
 """
+# Sessions with people taking part, grouped from their bookings, then those with none: a LEFT
+# JOIN of sessions to the grouped bookings makes SQLite scan the grouping once per session.
 MIX_SESSIONS_SQL = f"""
-SELECT s.id, c.title, s.starts_at, s.capacity, a.sector_id, sec.name, COUNT(b.id) AS n
-FROM sessions s JOIN courses c ON c.id = s.course_id
-LEFT JOIN bookings b ON b.session_id = s.id AND {TAKING_PART}
+SELECT s.id, c.title, s.starts_at, s.capacity, a.sector_id, sec.name, COUNT(*) AS n
+FROM bookings b JOIN sessions s ON s.id = b.session_id JOIN courses c ON c.id = s.course_id
 LEFT JOIN agencies a ON a.id = b.agency_id LEFT JOIN sectors sec ON sec.id = a.sector_id
-WHERE {IN_PERIOD}
-GROUP BY s.id, c.title, s.starts_at, s.capacity, a.sector_id, sec.name
-ORDER BY s.starts_at, s.id, n DESC, sec.name
+WHERE {IN_PERIOD} AND {TAKING_PART}
+GROUP BY s.id, c.id, a.sector_id, sec.id
+UNION ALL
+SELECT s.id, c.title, s.starts_at, s.capacity, NULL, NULL, 0
+FROM sessions s JOIN courses c ON c.id = s.course_id
+WHERE {IN_PERIOD} AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.session_id = s.id AND {TAKING_PART})
+ORDER BY 3, 1, 7 DESC, 6
 """
 MIX_SECTORS_SQL = f"""
 SELECT a.sector_id, sec.name, COUNT(*) FROM bookings b JOIN sessions s ON s.id = b.session_id
