@@ -412,14 +412,18 @@ SELECT l.sector_id, l.agency_id, l.course_id, l.level_id, COALESCE(b.booked, 0),
 FROM lines l LEFT JOIN booked b ON {_line_is("b")} LEFT JOIN refreshers r ON {_line_is("r")}
 LEFT JOIN single_agency g ON {_line_is("g")}
 """
-# Sessions with people taking part, grouped from their bookings, then those with none: a LEFT
-# JOIN of sessions to the grouped bookings makes SQLite scan the grouping once per session.
+# The bookings grouped per session and sector first, then joined to their sessions, then the
+# sessions no one takes part in: a LEFT JOIN of sessions to the grouping makes SQLite scan the
+# grouping once per session.
 MIX_SESSIONS_SQL = f"""
-SELECT s.id, c.title, s.starts_at, s.capacity, a.sector_id, sec.name, COUNT(*) AS n
-FROM bookings b JOIN sessions s ON s.id = b.session_id JOIN courses c ON c.id = s.course_id
-LEFT JOIN agencies a ON a.id = b.agency_id LEFT JOIN sectors sec ON sec.id = a.sector_id
-WHERE {IN_PERIOD} AND {TAKING_PART}
-GROUP BY s.id, c.id, a.sector_id, sec.id
+WITH per_sector AS (
+  SELECT b.session_id, a.sector_id, COUNT(*) AS n
+  FROM bookings b JOIN sessions s ON s.id = b.session_id LEFT JOIN agencies a ON a.id = b.agency_id
+  WHERE {IN_PERIOD} AND {TAKING_PART}
+  GROUP BY b.session_id, a.sector_id)
+SELECT s.id, c.title, s.starts_at, s.capacity, m.sector_id, sec.name, m.n
+FROM per_sector m JOIN sessions s ON s.id = m.session_id JOIN courses c ON c.id = s.course_id
+LEFT JOIN sectors sec ON sec.id = m.sector_id
 UNION ALL
 SELECT s.id, c.title, s.starts_at, s.capacity, NULL, NULL, 0
 FROM sessions s JOIN courses c ON c.id = s.course_id
