@@ -370,6 +370,23 @@ def _single_agency_grouped(period: Period, viewer: Viewer, kinds, ids):
     return union_all(*parts)
 
 
+def _need_figures(period: Period, viewer: Viewer, kinds, ids):
+    """The booked and attended, refreshers due and single-agency figures per grouping in one
+    statement (part, kind, who, what, booked, attended, people): part "b", "r" or "s" says which
+    figure a row holds, so the report reads them in one round trip."""
+    booked = _bookings_grouped(period, viewer, kinds, ids).subquery("booked")
+    due = _refreshers_grouped(period, viewer, kinds, ids).subquery("refreshers")
+    trained = _single_agency_grouped(period, viewer, kinds, ids).subquery("single_agency")
+    none = literal_column("0")
+    return union_all(
+        select(literal_column("'b'"), booked.c.kind, booked.c.who, booked.c.what, booked.c.booked,
+               booked.c.attended, none),
+        select(literal_column("'r'"), due.c.kind, due.c.who, due.c.what, none, none, due.c.refreshers),
+        select(literal_column("'s'"), trained.c.kind, trained.c.who, trained.c.what, none, none,
+               trained.c.people),
+    )
+
+
 def need_report(tna: TrainingNeedsAnalysis, period: Period, viewer: Viewer) -> NeedReport:
     """Needed, booked, attended, gap, % met and refreshers due per sector, agency and training."""
     lines = db.session.scalars(
@@ -385,12 +402,14 @@ def need_report(tna: TrainingNeedsAnalysis, period: Period, viewer: Viewer) -> N
     refreshers: dict[tuple[str, int, int], int] = {}
     single_agency: dict[tuple[str, int, int], int] = {}
     if kinds:
-        for kind, who, what, booked, attended in db.session.execute(_bookings_grouped(period, viewer, kinds, ids)):
-            counts[(kind, who, what)] = (booked, attended)
-        refreshers = {(k, w, t): n for k, w, t, n in db.session.execute(
-            _refreshers_grouped(period, viewer, kinds, ids))}
-        single_agency = {(k, w, t): n for k, w, t, n in db.session.execute(
-            _single_agency_grouped(period, viewer, kinds, ids))}
+        for part, kind, who, what, booked, attended, n in db.session.execute(
+                _need_figures(period, viewer, kinds, ids)):
+            if part == "b":
+                counts[(kind, who, what)] = (booked, attended)
+            elif part == "r":
+                refreshers[(kind, who, what)] = n
+            else:
+                single_agency[(kind, who, what)] = n
 
     training_labels = _training_labels(course_ids, level_ids)
     sector_names = dict(db.session.execute(select(Sector.id, Sector.name)).all())
@@ -649,6 +668,8 @@ def mix_report(period: Period, viewer: Viewer) -> MixReport:
     )
     if not viewer.sees_all:
         mix = mix.where(Booking.session_id.in_(list(sessions) or [-1]))
+    # The sector names come in a lookup of their own: joined to the tens of thousands of grouped
+    # rows over five years, each row's name costs more than the extra round trip.
     names = dict(db.session.execute(select(Sector.id, Sector.name)).all())
     totals: dict[int | None, int] = defaultdict(int)
     for session_id, sector_id, n in db.session.execute(mix):
@@ -692,45 +713,47 @@ class ActivityReport:
         return sum(getattr(r, name) for r in self.rows)
 
 
-def _charges_by_agency(period: Period, viewer: Viewer) -> dict[int, int]:
-    """Charges still due (not waived, not voided) per agency, for sessions in the period."""
-    query = (
-        select(Charge.agency_id, func.coalesce(func.sum(Charge.amount_pence), 0))
-        .join(Booking, Booking.id == Charge.booking_id)
-        .join(Session, Session.id == Booking.session_id)
-        .where(in_period(period), Charge.status == CHARGE_DUE)
-    )
-    if not viewer.sees_all:
-        query = query.where(viewer.narrow(Charge.agency_id))
-    return dict(db.session.execute(query.group_by(Charge.agency_id)).all())
-
-
-def _agency_names() -> dict[int, tuple[str, str]]:
-    """Each agency's name and sector (grouping by id alone keeps the big GROUP BY cheap)."""
-    return {agency_id: (agency, sector) for agency_id, agency, sector in db.session.execute(
-        select(Agency.id, Agency.name, Sector.name).join(Sector, Sector.id == Agency.sector_id))}
-
-
 def activity_report(period: Period, viewer: Viewer) -> ActivityReport:
     """Bookings, attendances, cancellations, late cancellations, no-shows, walk-ins and charges."""
-    query = (
+    per_agency = (
         select(
-            Booking.agency_id,
-            _sum(Booking.walk_in.is_(False)), _sum(ATTENDED), _sum(Booking.status == BOOKING_CANCELLED),
-            _sum(Booking.late_cancellation.is_(True)), _sum(NO_SHOW), _sum(Booking.walk_in.is_(True)),
+            Booking.agency_id.label("agency_id"),
+            _sum(Booking.walk_in.is_(False)).label("bookings"), _sum(ATTENDED).label("attendances"),
+            _sum(Booking.status == BOOKING_CANCELLED).label("cancellations"),
+            _sum(Booking.late_cancellation.is_(True)).label("late_cancellations"),
+            _sum(NO_SHOW).label("no_shows"), _sum(Booking.walk_in.is_(True)).label("walk_ins"),
         )
         .select_from(Booking)
         .join(Session, Session.id == Booking.session_id)
         .where(in_period(period), viewer.narrow(Booking.agency_id))
         .group_by(Booking.agency_id)
+        .cte("per_agency")
     )
-    charges = _charges_by_agency(period, viewer)
-    names = _agency_names()
+    # Charges still due (not waived, not voided) per agency invoiced, for sessions in the period.
+    charged = (
+        select(Charge.agency_id.label("agency_id"), func.sum(Charge.amount_pence).label("pence"))
+        .join(Booking, Booking.id == Charge.booking_id)
+        .join(Session, Session.id == Booking.session_id)
+        .where(in_period(period), Charge.status == CHARGE_DUE, viewer.narrow(Charge.agency_id))
+        .group_by(Charge.agency_id)
+        .cte("charged")
+    )
+    # Names are joined to the few grouped rows, not grouped by, which keeps the big GROUP BY
+    # cheap; an agency without a sector reads as not recorded, as it always has.
+    named = (
+        select(Agency.id.label("agency_id"), Agency.name.label("agency"), Sector.name.label("sector"))
+        .join(Sector, Sector.id == Agency.sector_id)
+        .subquery("named")
+    )
+    query = (
+        select(per_agency, named.c.agency, named.c.sector, func.coalesce(charged.c.pence, 0))
+        .outerjoin(named, named.c.agency_id == per_agency.c.agency_id)
+        .outerjoin(charged, charged.c.agency_id.is_not_distinct_from(per_agency.c.agency_id))
+    )
     rows = []
-    for agency_id, *numbers in db.session.execute(query):
-        agency, sector = names.get(agency_id, (NOT_RECORDED, ""))
-        rows.append(ActivityRow(agency_id, agency, sector, *map(int, numbers),
-                                int(charges.get(agency_id, 0))))
+    for agency_id, *numbers, agency, sector, pence in db.session.execute(query):
+        rows.append(ActivityRow(agency_id, agency if agency is not None else NOT_RECORDED, sector or "",
+                                *map(int, numbers), int(pence)))
     rows.sort(key=lambda r: (r.sector, r.agency))
     return ActivityReport(period, rows)
 
@@ -789,31 +812,43 @@ def annual_report(period: Period, viewer: Viewer) -> AnnualReport:
     headline figures."""
     attended = and_(in_period(period), viewer.narrow(Booking.agency_id), ATTENDED)
     # One pass over the bookings grouped by course and sector (a few hundred rows) gives both
-    # tables: each is a sum over the other grouping.
-    events: dict[int, int] = defaultdict(int)
-    by_sector: dict[int | None, int] = defaultdict(int)
-    for course_id, sector_id, n in db.session.execute(
-        select(Session.course_id, Agency.sector_id, func.count())
+    # tables: each is a sum over the other grouping. The titles and sector names are joined to
+    # the grouped rows in the same statement, and the people counted beside them.
+    grouped = (
+        select(Session.course_id.label("course_id"), Agency.sector_id.label("sector_id"),
+               func.count().label("n"))
         .select_from(Booking).join(Session, Session.id == Booking.session_id)
         .outerjoin(Agency, Agency.id == Booking.agency_id)
         .where(attended).group_by(Session.course_id, Agency.sector_id)
+        .cte("grouped")
+    )
+    different_people = (
+        select(func.count(distinct(Booking.user_id))).select_from(Booking)
+        .join(Session, Session.id == Booking.session_id).where(attended)
+        .scalar_subquery()
+    )
+    people = 0  # nobody attended when no row comes back
+    events: dict[int, int] = defaultdict(int)
+    by_sector: dict[int | None, int] = defaultdict(int)
+    titles: dict[int, str] = {}
+    sector_names: dict[int | None, str] = {}
+    for course_id, sector_id, n, title, sector, people in db.session.execute(
+        select(grouped.c.course_id, grouped.c.sector_id, grouped.c.n, Course.title, Sector.name,
+               different_people)
+        .select_from(grouped)
+        .outerjoin(Course, Course.id == grouped.c.course_id)
+        .outerjoin(Sector, Sector.id == grouped.c.sector_id)
     ):
         events[course_id] += n
         by_sector[sector_id] += n
-    titles = dict(db.session.execute(
-        select(Course.id, Course.title).where(Course.id.in_(list(events) or [-1]))).all())
-    sector_names = dict(db.session.execute(select(Sector.id, Sector.name)).all())
-    people = db.session.scalar(
-        select(func.count(distinct(Booking.user_id))).select_from(Booking)
-        .join(Session, Session.id == Booking.session_id).where(attended)
-    )
+        titles[course_id] = title or ""
+        sector_names[sector_id] = sector if sector is not None else NOT_RECORDED
     return AnnualReport(
         period=period,
-        events=sorted(((cid, titles.get(cid, ""), n) for cid, n in events.items()),
-                      key=lambda e: (-e[2], e[1])),
-        by_sector=sorted(((sid, sector_names.get(sid, NOT_RECORDED), n) for sid, n in by_sector.items()),
+        events=sorted(((cid, titles[cid], n) for cid, n in events.items()), key=lambda e: (-e[2], e[1])),
+        by_sector=sorted(((sid, sector_names[sid], n) for sid, n in by_sector.items()),
                          key=lambda s: (-s[2], s[1])),
-        people=people or 0,
+        people=people,
         evaluation=evaluation_headlines(period) if viewer.sees_all else None,
         online=_online_by_course(period, viewer),
         **single_agency_totals(period, viewer),
@@ -825,11 +860,15 @@ def single_agency_totals(period: Period, viewer: Viewer) -> dict[str, int]:
     (staff named, plus people without an account)."""
     held = and_(SingleAgencyTraining.held_on >= period.starts_on, SingleAgencyTraining.held_on <= period.ends_on,
                 viewer.narrow(SingleAgencyTraining.agency_id))
-    trainings, others = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(SingleAgencyTraining.others_count), 0)).where(held)).one()
-    named = db.session.scalar(
+    # Its own count over the same trainings, not one per training row of the outer query.
+    named = (
         select(func.count()).select_from(SingleAgencyAttendee)
-        .join(SingleAgencyTraining, SingleAgencyTraining.id == SingleAgencyAttendee.training_id).where(held))
+        .join(SingleAgencyTraining, SingleAgencyTraining.id == SingleAgencyAttendee.training_id).where(held)
+        .correlate(None).scalar_subquery()
+    )
+    trainings, others, named = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(SingleAgencyTraining.others_count), 0), named).where(held)
+    ).one()
     return {"single_agency_trainings": trainings or 0, "single_agency_attendances": (named or 0) + (others or 0)}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import aliased, joinedload
 
 from app.accounts.models import ACTIVE, Agency, Sector, User
@@ -81,25 +81,30 @@ def agency_refreshers(agency: Agency, course_id: int | None = None) -> list[Refr
     """The agency's current staff whose refresher is overdue or due soon: the latest completion on
     each refresher clock (a course, or a course that renews it), shown under the renewed course."""
     clock = aliased(Course)
-    query = (
-        select(Completion, clock)
+    # Each person's latest completion on each clock, picked in the database (a window over their
+    # completions), so only those rows come back rather than every completion of the staff.
+    ranked = (
+        select(Completion.id.label("completion_id"), clock.id.label("clock_id"),
+               func.row_number().over(
+                   partition_by=(Completion.user_id, clock.id),
+                   order_by=(Completion.completed_on.desc(), Completion.id.desc())).label("rank"))
         .join(User, User.id == Completion.user_id)
         .join(Course, Course.id == Completion.course_id)
         .join(clock, clock.id == func.coalesce(Course.renews_course_id, Course.id))
         .where(User.agency_id == agency.id, User.status == ACTIVE, clock.refresher_months.is_not(None),
                Completion.counts)
-        .options(joinedload(Completion.user), joinedload(Completion.course))
-        .order_by(Completion.completed_on.desc(), Completion.id.desc())
     )
     if course_id:
-        query = query.where(clock.id == course_id)
-    seen: set[tuple[int, int]] = set()
+        ranked = ranked.where(clock.id == course_id)
+    latest = ranked.subquery("latest")
+    query = (
+        select(Completion, clock)
+        .join(latest, and_(latest.c.completion_id == Completion.id, latest.c.rank == 1))
+        .join(clock, clock.id == latest.c.clock_id)
+        .options(joinedload(Completion.user), joinedload(Completion.course))
+    )
     rows = []
     for completion, course in db.session.execute(query).unique():
-        key = (completion.user_id, course.id)
-        if key in seen:
-            continue
-        seen.add(key)
         due = refresher_due_on(completion)
         state = refresher_state(due)
         if state:

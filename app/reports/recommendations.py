@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import case, distinct, func, select, union
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from app.accounts.models import Agency, Sector
 from app.bookings.models import Booking
@@ -131,8 +131,9 @@ def recommendation_report(period: Period, viewer: Viewer) -> RecommendationRepor
     rows = []
     for rec in db.session.scalars(
             select(Recommendation).join(LearningSource, LearningSource.id == Recommendation.source_id)
-            .options(selectinload(Recommendation.courses), selectinload(Recommendation.sessions)
-                     .selectinload(Session.course))
+            # The source comes with the join the order needs, not one query per source.
+            .options(contains_eager(Recommendation.source), selectinload(Recommendation.courses),
+                     selectinload(Recommendation.sessions).selectinload(Session.course))
             .order_by(KIND_ORDER, LearningSource.published_on.desc().nulls_last(), LearningSource.title,
                       Recommendation.number)):
         responses, questions = practice.get(rec.id, (0, []))
