@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, bindparam, func, or_, select
 from sqlalchemy import inspect as sa_inspect
 
 from app.accounts.models import User
-from app.bookings.eligibility import SESSION_ID
+from app.bookings.eligibility import SESSION_ID, eligibility_problem
 from app.bookings.models import ACTIVE_STATES, HOLDS_PLACE, Booking, Completion
 from app.clock import utcnow
 from app.courses.availability import Places, register_booking_facts
@@ -322,9 +322,6 @@ class ProgrammeBookingFacts:
         ))
 
     def booking_refusal(self, session: Session, person: User) -> str | None:
-        # Imported here: the eligibility rules read this module's counts (through bookings.queries).
-        from app.bookings.eligibility import eligibility_problem
-
         return eligibility_problem(session, person)
 
     def workshop_places_taken(self, item_ids: Iterable[int]) -> dict[int, int]:
