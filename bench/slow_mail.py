@@ -109,6 +109,7 @@ def main(argv=None) -> int:
         SECRET_KEY = os.urandom(32).hex()
         RATELIMIT_ENABLED = False
         MAIL_USE_TLS = False
+        LOG_LEVEL = "WARNING"  # the app's line per request and per job run would bury the figures
 
     app = create_app(BenchConfig)
     logging.getLogger().setLevel(logging.WARNING)

@@ -301,16 +301,17 @@ def sessions_open_to_book(now: datetime | None = None) -> list[Session]:
 
 
 def waiting_positions(bookings: Iterable[Booking]) -> dict[int, int]:
-    """Each waiting booking's place in its session's waiting list (1: next), by booking id (one count
-    per waiting booking: a coordinator's staff have a handful at a time)."""
+    """Each waiting booking's place in its session's waiting list (1: next), by booking id, in one
+    statement however many there are (a window over the waiting lists of their sessions)."""
     waiting = [b for b in bookings if b.status == WAITING and b.waiting_since is not None]
     if not waiting:
         return {}
-    positions = {}
-    for booking in waiting:
-        positions[booking.id] = 1 + (db.session.scalar(
-            select(func.count()).select_from(Booking).where(
-                Booking.session_id == booking.session_id, Booking.status == WAITING,
-                (Booking.waiting_since < booking.waiting_since)
-                | ((Booking.waiting_since == booking.waiting_since) & (Booking.id < booking.id)))) or 0)
-    return positions
+    ranked = (
+        select(Booking.id, func.row_number().over(
+            partition_by=Booking.session_id, order_by=(Booking.waiting_since, Booking.id)).label("position"))
+        .where(Booking.session_id.in_({b.session_id for b in waiting}), Booking.status == WAITING,
+               Booking.waiting_since.is_not(None))
+        .subquery()
+    )
+    return dict(db.session.execute(
+        select(ranked.c.id, ranked.c.position).where(ranked.c.id.in_([b.id for b in waiting]))).all())

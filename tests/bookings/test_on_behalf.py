@@ -4,14 +4,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.access_log import AccessLogEntry
 from app.bookings.errors import BookingError
 from app.bookings.models import AWAITING_APPROVAL, CANCELLED, CONFIRMED, WAITING, Booking
 from app.bookings.on_behalf import book_for_staff, cancel_for_staff, move_for_staff
+from app.bookings.queries import waiting_positions
 from app.extensions import db
 from tests.bookings.conftest import NOW, START, subject
+from tests.statements import statements_of_get
 
 
 @pytest.fixture
@@ -122,3 +124,31 @@ def test_the_pages_book_for_staff_show_waiting_positions_and_log_access(
     # An unknown session is a message on the page, not a 500, and changes nothing.
     response = client.post(f"/agency/staff/{staff.id}", data={"session_id": 999999})
     assert response.status_code == 200 and "Choose" in response.get_data(as_text=True)
+
+
+def test_the_agency_page_shows_each_waiting_persons_place_in_line_in_one_statement(
+        app, agency_pair, client, login_as, make_session, make_user, make_booking, now):
+    """Positions count only the people waiting ahead on the same session (earlier, or at the same
+    moment with an earlier booking); the page asks for them all at once, so it sends as many
+    statements for three of the agency's staff waiting as for one."""
+    coordinator, staff, stranger = agency_pair
+    first, second = make_session(capacity=1), make_session(capacity=1)
+    for session in (first, second):
+        make_booking(session)
+    agency = staff.agency
+    colleague = make_user(name="Ada Brennan", agency=agency)
+    third = make_user(name="Ravi Shah", agency=agency)
+    earlier, later = now - timedelta(hours=2), now - timedelta(hours=1)
+    make_booking(first, stranger, status=WAITING, waiting_since=earlier)
+    sami = make_booking(first, staff, status=WAITING, waiting_since=later)
+    ada = make_booking(first, colleague, status=WAITING, waiting_since=later)  # same moment, booked after Sami
+    ravi = make_booking(second, third, status=WAITING, waiting_since=later)
+    db.session.flush()
+    ids = {"sami": sami.id, "ada": ada.id, "ravi": ravi.id}
+    assert waiting_positions([sami, ada, ravi]) == {ids["sami"]: 2, ids["ada"]: 3, ids["ravi"]: 1}
+    login_as(coordinator)
+    three = statements_of_get(client, "/agency")
+    db.session.execute(delete(Booking).where(Booking.id.in_([ids["ada"], ids["ravi"]])))
+    one = statements_of_get(client, "/agency")
+    assert len(one) == len(three), "\n".join(three)
+    assert "Number 2 on the waiting list" in client.get("/agency").get_data(as_text=True)
