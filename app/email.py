@@ -231,7 +231,7 @@ def queue_email(
         message_id=make_msgid(domain=_sender_domain()),
         retry_until=now + timedelta(hours=current_app.config["MAIL_RETRY_HOURS"]),
     )
-    message_id = db.session.scalar(_queue_statement(db.engine.dialect.name), values)
+    message_id = db.session.scalar(_queue_statement(db.engine.dialect.name, tuple(values)), values)
     if message_id is None:
         return None
     message = OutboxMessage(id=message_id, claim_token=None, claimed_until=None, sent_at=None,
@@ -241,24 +241,21 @@ def queue_email(
     return message
 
 
-_QUEUE_COLUMNS = ("idempotency_key", "recipient", "subject", "text_body", "html_body", "attachments_json",
-                  "render_json", "template", "status", "attempts", "next_attempt_at", "last_error", "created_at",
-                  "message_id", "retry_until")
 _queue_statements: dict = {}
 
 
-def _queue_statement(dialect: str):
-    """The insert that queues a message, built once per database: one statement, in which a key
-    queued before (or by a writer racing on it) inserts nothing and the caller's transaction goes
-    on unharmed."""
-    if dialect not in _queue_statements:
+def _queue_statement(dialect: str, columns: tuple[str, ...]):
+    """The insert that queues a message with these columns, built once per database: one
+    statement, in which a key queued before (or by a writer racing on it) inserts nothing and the
+    caller's transaction goes on unharmed."""
+    if (dialect, columns) not in _queue_statements:
         dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        _queue_statements[dialect] = (
-            dialect_insert(OutboxMessage).values({name: bindparam(name) for name in _QUEUE_COLUMNS})
+        _queue_statements[dialect, columns] = (
+            dialect_insert(OutboxMessage).values({name: bindparam(name) for name in columns})
             .on_conflict_do_nothing(index_elements=[OutboxMessage.idempotency_key])
             .returning(OutboxMessage.id)
         )
-    return _queue_statements[dialect]
+    return _queue_statements[dialect, columns]
 
 
 def _rendered(template: str, context: dict, attachments: list[Attachment]) -> tuple[str, str, str]:

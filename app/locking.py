@@ -93,7 +93,7 @@ def _queue_for_writing(connection) -> None:
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    if type(dbapi_connection).__module__.startswith("sqlite3") or isinstance(dbapi_connection, sqlite3.Connection):
+    if isinstance(dbapi_connection, sqlite3.Connection):  # QueuedWriters too
         # pysqlite's own transaction handling breaks SAVEPOINTs; SQLAlchemy emits BEGIN itself.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()

@@ -167,6 +167,11 @@ def _sector_of(session: Session, person: User) -> int | None:
     return person.agency.sector_id if session.reservations and person.agency is not None else None
 
 
+def _place_for(session: Session, person: User, facts: dict, sector_id: int | None) -> tuple[bool, int | None]:
+    """The place the person would fill, by the places held in `facts`: (a place?, reservation id)."""
+    return availability_from_facts(session, facts).place_for(person.agency_id, sector_id)
+
+
 def _locked_and_asked(session: Session, person: User, asked: dict, *, shared: bool) -> tuple[dict, int | None]:
     """Lock the session (its columns read again, the relationships loaded with it kept), then ask
     who may book and read the places held again, in one statement; the facts, and the sector."""
@@ -210,24 +215,25 @@ def _book_place(session: Session, person: User, actor: User, *, access_needs: st
     # Asked again once the session is locked, everything another request may have changed
     # meanwhile, unless this transaction has held the only write lock all along (SQLite).
     unchanged_since_read = holds_write_lock()
+    has_place, reservation_id = _place_for(session, person, facts, sector_id)
     if not unchanged_since_read:
         # Full for them when asked: joining the waiting list changes no count, so people joining it
         # share the session's lock and do not queue behind one another (PostgreSQL). Only if a
         # place has come up meanwhile do they trade it for the lock of someone taking a place.
-        expects_place = overbook or availability_from_facts(session, facts).place_for(person.agency_id, sector_id)[0]
+        expects_place = overbook or has_place
         facts, sector_id = _locked_and_asked(session, person, asked, shared=not expects_place)
-        if not expects_place and locks_are_shared() and \
-                availability_from_facts(session, facts).place_for(person.agency_id, sector_id)[0]:
+        has_place, reservation_id = _place_for(session, person, facts, sector_id)
+        if not expects_place and has_place and locks_are_shared():
             if not trade_for_exclusive(session):
                 raise BookingError("This session no longer exists.", kind="session_gone")
             facts, sector_id = _asked_again(session, person, asked, session.updated_at)
+            has_place, reservation_id = _place_for(session, person, facts, sector_id)
     elif not lock_loaded(session):
         raise BookingError("This session no longer exists.", kind="session_gone")
     # Their row on the session (a cancelled booking to reuse), read only when there is one.
     mine = None
     if facts[BOOKING_ID] is not None:
         mine = db.session.get(Booking, facts[BOOKING_ID], populate_existing=not unchanged_since_read)
-    has_place, reservation_id = availability_from_facts(session, facts).place_for(person.agency_id, sector_id)
     overbooked = False
     if not has_place and overbook:
         has_place, reservation_id, overbooked = True, None, True

@@ -200,6 +200,11 @@ def _held(*where) -> ColumnElement[int]:
 
 
 _HELD_GENERAL = _held(Booking.reservation_id.is_(None))
+
+
+def _in_order(session: Session) -> list[Reservation]:
+    """The session's reservations as loaded, in id order: the nth is counted by the nth fact."""
+    return sorted(session.reservations, key=lambda r: r.id)
 _held_in: list[ColumnElement[int]] = []  # the nth reservation's, built once each
 
 
@@ -208,7 +213,7 @@ def held_place_facts(session: Session) -> tuple[dict[str, ColumnElement[int]], d
     as facts to read with who may book in one statement (`ask_eligibility(also=...)`), and the
     values of their parameters; `availability_from_facts` reads the answer."""
     facts, values = {"held_general": _HELD_GENERAL}, {}
-    for n, reservation in enumerate(sorted(session.reservations, key=lambda r: r.id)):
+    for n, reservation in enumerate(_in_order(session)):
         while len(_held_in) <= n:
             _held_in.append(_held(Booking.reservation_id == bindparam(f"fact_reservation_{len(_held_in)}")))
         facts[f"held_in_{n}"] = _held_in[n]
@@ -218,7 +223,7 @@ def held_place_facts(session: Session) -> tuple[dict[str, ColumnElement[int]], d
 
 def availability_from_facts(session: Session, facts: dict, now: datetime | None = None) -> Availability:
     """Places on the session from `held_place_facts` read with its reservations as loaded."""
-    reservations = sorted(session.reservations, key=lambda r: r.id)
+    reservations = _in_order(session)
     taken = {(session.id, r.id): facts[f"held_in_{n}"] for n, r in enumerate(reservations)}
     taken[(session.id, None)] = facts["held_general"]
     return _availability(session, reservations, taken, now or utcnow())

@@ -39,26 +39,24 @@ from app.courses.models import (
 from app.extensions import db
 from app.inputs import YEAR_MAX, YEAR_MIN, whole_number
 
-SESSION_LOADS = (
-    selectinload(Session.parts),
-    joinedload(Session.venue),
-    joinedload(Session.course).joinedload(Course.level),
-    # availability_for reads each reservation's label: load sector and agency with it.
-    selectinload(Session.reservations).joinedload(Reservation.sector),
-    selectinload(Session.reservations).joinedload(Reservation.agency),
-    joinedload(Session.closed_to_agency),
-)
-# One session with all of the above and its conference programme, in one statement (the booking
-# page and a booking: in a rush every round trip counts).
-ONE_SESSION_LOADS = (
-    joinedload(Session.parts),
-    joinedload(Session.venue),
-    joinedload(Session.course).joinedload(Course.level),
-    joinedload(Session.reservations).joinedload(Reservation.sector),
-    joinedload(Session.reservations).joinedload(Reservation.agency),
-    joinedload(Session.closed_to_agency),
-    joinedload(Session.programme),
-)
+def _session_loads(collection) -> tuple:
+    """What the pages show with a session, its lists (parts, reservations) loaded by `collection`."""
+    return (
+        collection(Session.parts),
+        joinedload(Session.venue),
+        joinedload(Session.course).joinedload(Course.level),
+        # availability_for reads each reservation's label: load sector and agency with it.
+        collection(Session.reservations).joinedload(Reservation.sector),
+        collection(Session.reservations).joinedload(Reservation.agency),
+        joinedload(Session.closed_to_agency),
+    )
+
+
+# Lists of sessions: each list in one more statement for all of them.
+SESSION_LOADS = _session_loads(selectinload)
+# One session with all of that and its conference programme, in one statement (the booking page
+# and a booking: in a rush every round trip counts).
+ONE_SESSION_LOADS = (*_session_loads(joinedload), joinedload(Session.programme))
 
 
 @dataclass(frozen=True)
